@@ -1,0 +1,82 @@
+"""Detached server processes tracked by pid files: start, liveness, clean stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def read_pid(pid_file: Path) -> int | None:
+    """The pid recorded in ``pid_file`` if that process is still alive."""
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    # A zombie of ours still answers kill(0); reap it so it reads as gone.
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        done = 0
+    return None if done == pid else pid
+
+
+def spawn(argv: Sequence[str], *, log_file: Path, pid_file: Path, cwd: Path | None = None) -> int:
+    """Start ``argv`` in its own session (so it outlives us) and record its pid."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
+        proc = subprocess.Popen(
+            list(argv),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=cwd,
+            start_new_session=True,
+        )
+    pid_file.write_text(f"{proc.pid}\n")
+    return proc.pid
+
+
+def stop(pid_file: Path, *, timeout_s: float = 30.0) -> bool:
+    """SIGTERM the recorded process group, SIGKILL it after ``timeout_s``; True if it ran."""
+    pid = read_pid(pid_file)
+    if pid is None:
+        pid_file.unlink(missing_ok=True)
+        return False
+    _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and read_pid(pid_file) is not None:
+        time.sleep(0.1)
+    if read_pid(pid_file) is not None:
+        _signal_group(pid, signal.SIGKILL)
+        while read_pid(pid_file) is not None:
+            time.sleep(0.05)
+    pid_file.unlink(missing_ok=True)
+    return True
+
+
+def kill_now(pid_file: Path) -> None:
+    """SIGKILL the recorded process group at once (fault injection, not shutdown)."""
+    pid = read_pid(pid_file)
+    if pid is not None:
+        _signal_group(pid, signal.SIGKILL)
+        while read_pid(pid_file) is not None:
+            time.sleep(0.05)
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
+    except PermissionError:
+        os.kill(pid, sig)

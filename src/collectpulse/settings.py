@@ -1,0 +1,151 @@
+"""The one configuration object, read from COLLECTPULSE_* environment variables.
+
+Nothing else in collectpulse reads ``os.environ``: components receive a
+``Settings`` (or the values they need) as constructor arguments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration_s(text: str) -> int:
+    """Parse ``90s``, ``15m``, ``1h``, ``7d`` into whole seconds."""
+    text = text.strip()
+    if len(text) < 2 or text[-1] not in _UNITS_S or not text[:-1].isdigit():
+        raise ValueError(f"{text!r} is not a duration like 90s, 15m, 1h or 7d")
+    seconds = int(text[:-1]) * _UNITS_S[text[-1]]
+    if seconds <= 0:
+        raise ValueError(f"{text!r} must be positive")
+    return seconds
+
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class Settings(BaseSettings):
+    """Service settings; every field maps to ``COLLECTPULSE_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="COLLECTPULSE_", frozen=True, extra="ignore")
+
+    # Kafka
+    kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+    topic_prefix: str = "collections."
+    topic_partitions: int = Field(default=8, ge=1, le=1024)
+    consumer_group: str = "collectpulse"
+    # Faust keeps its local table state here; {conf.id} is appended by Faust.
+    data_dir: Path = Path(".local/worker")
+
+    # Redis
+    redis_url: SecretStr = SecretStr("redis://127.0.0.1:16379/0")
+    key_prefix: str = Field(default="cp", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
+
+    # Windows and retention
+    bucket_size: str = "1m"
+    windows: Annotated[tuple[str, ...], NoDecode] = ("1h", "24h", "7d")
+    attribution_window: str = "7d"
+    dedupe_horizon: str = "7d"
+    orphan_wait: str = "15m"
+
+    # Limits
+    max_event_bytes: int = Field(default=65536, ge=256, le=10_485_760)
+    label_cap: int = Field(default=200, ge=1, le=100_000)
+    batch_max_records: int = Field(default=5000, ge=1, le=100_000)
+
+    # HTTP exporter
+    http_host: str = "127.0.0.1"
+    http_port: Port = 9464
+
+    @field_validator("bucket_size", "attribution_window", "dedupe_horizon", "orphan_wait")
+    @classmethod
+    def _is_duration(cls, value: str) -> str:
+        duration_s(value)
+        return value
+
+    @field_validator("windows", mode="before")
+    @classmethod
+    def _split_windows(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part for part in value.replace(" ", "").split(",") if part)
+        return value
+
+    @field_validator("windows")
+    @classmethod
+    def _windows_are_durations(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("at least one window is required")
+        for window in value:
+            duration_s(window)
+        return value
+
+    @model_validator(mode="after")
+    def _windows_cover_buckets(self) -> Settings:
+        bucket = duration_s(self.bucket_size)
+        for window in self.windows:
+            if duration_s(window) % bucket:
+                raise ValueError(f"window {window} is not a multiple of bucket_size {self.bucket_size}")
+        return self
+
+    @property
+    def bucket_s(self) -> int:
+        return duration_s(self.bucket_size)
+
+    @property
+    def windows_s(self) -> dict[str, int]:
+        return {window: duration_s(window) for window in self.windows}
+
+    @property
+    def retention_s(self) -> int:
+        """How long buckets live: the largest window plus the attribution horizon."""
+        return max(self.windows_s.values()) + duration_s(self.attribution_window)
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+
+class LocalStackSettings(BaseSettings):
+    """Where the development stack (Kafka, Redis) lives; ``COLLECTPULSE_LOCAL_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="COLLECTPULSE_LOCAL_", frozen=True, extra="ignore")
+
+    root: Path = Path(".")
+    state_dir: Path = Path(".local")
+    kafka_port: Port = 19092
+    kafka_controller_port: Port = 19093
+    kafka_partitions: int = Field(default=8, ge=1, le=256)
+    kafka_heap_mb: int = Field(default=512, ge=128)
+    redis_port: Port = 16379
+
+
+class SettingsError(Exception):
+    """Configuration that cannot start the service; the message names the variable."""
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def load_settings(cls: type[S]) -> S:
+    """Build settings from the environment, turning errors into ``SettingsError``."""
+    try:
+        return cls()
+    except ValidationError as exc:
+        prefix = str(cls.model_config.get("env_prefix", ""))
+        lines = []
+        for err in exc.errors(include_input=False, include_url=False):
+            field = str(err["loc"][0]).upper() if err["loc"] else "(settings)"
+            name = f"{prefix}{field}" if err["loc"] else field
+            lines.append(f"{name}: {err['msg']}")
+        raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None

@@ -1,0 +1,1 @@
+"""collectpulse.simulate."""
