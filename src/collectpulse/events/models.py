@@ -59,7 +59,14 @@ Id = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Label = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Text = Annotated[str, StringConstraints(max_length=2048)]
 ProviderCode = Annotated[str, StringConstraints(max_length=256)]
-EventTime = Annotated[AwareDatetime, BeforeValidator(_reject_numeric_timestamp)]
+# The schema pattern asks producers for strict RFC 3339; pydantic itself is a
+# little more lenient (e.g. `+0200`), but never without an offset.
+_RFC3339_WITH_OFFSET = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
+EventTime = Annotated[
+    AwareDatetime,
+    BeforeValidator(_reject_numeric_timestamp),
+    Field(json_schema_extra={"pattern": _RFC3339_WITH_OFFSET}),
+]
 # strict: an amount of money is a JSON integer, never "100", 100.0 or true.
 AmountMinor = Annotated[int, Field(strict=True, ge=0)]
 Currency = Annotated[

@@ -1,0 +1,100 @@
+"""The boundary: raw Kafka record values become a canonical event or an `Invalid`.
+
+`decode` runs once per event on the hot path and never raises, whatever the
+bytes: a bad record must reach the dead-letter topic, not stop a worker.
+An `Invalid` says why in words that are safe to put in Kafka headers and
+logs: field locations and error types only, never input values, which may be
+customer ids, e-mail addresses, phone numbers or URLs.
+"""
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Final, Literal
+
+from pydantic import ValidationError
+
+from collectpulse.events.models import MODEL_BY_TOPIC, EventBase, Topic
+
+Reason = Literal["too_large", "not_json", "not_object", "validation", "empty"]
+
+MAX_DETAIL_CHARS: Final = 300
+_MAX_ERRORS_IN_DETAIL: Final = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Invalid:
+    """A record that is not a canonical event: why, by which check, in safe words.
+
+    `error_class` is the machine-readable class of the first error (a pydantic
+    error type such as `missing` or `literal_error`, or the reason itself);
+    `detail` is at most `MAX_DETAIL_CHARS` characters of field locations and
+    error messages.
+    """
+
+    reason: Reason
+    error_class: str
+    detail: str
+
+
+# Bound once at import: the per-event path is a dict lookup and one call into
+# pydantic-core, which parses and validates the JSON in one pass.
+_VALIDATE_JSON: Mapping[Topic, Callable[[bytes], Any]] = MappingProxyType(
+    {topic: model.__pydantic_validator__.validate_json for topic, model in MODEL_BY_TOPIC.items()}
+)
+_EMPTY: Final = Invalid("empty", "empty", "record has no value")
+
+
+def decode(topic: Topic, value: bytes | None, *, max_bytes: int) -> EventBase | Invalid:
+    """Validate one record value of `topic` into its model, or say why it is invalid."""
+    if not value:
+        return _EMPTY
+    if len(value) > max_bytes:
+        return Invalid("too_large", "too_large", f"value is {len(value)} bytes; limit {max_bytes}")
+    try:
+        event: EventBase = _VALIDATE_JSON[topic](value)
+    except ValidationError as exc:
+        return _from_validation_error(exc)
+    except Exception as exc:
+        # Never expected from pydantic-core, but a worker must survive any
+        # input: the record goes to the dead-letter topic (and is counted
+        # there) instead of killing the worker. str(exc) is left out: it
+        # could quote the input.
+        return Invalid("validation", type(exc).__name__, "unexpected error while decoding")
+    return event
+
+
+def decode_many(
+    topic: Topic, values: Iterable[bytes | None], max_bytes: int
+) -> list[EventBase | Invalid]:
+    """Decode a batch of record values of one topic, in order."""
+    return [decode(topic, value, max_bytes=max_bytes) for value in values]
+
+
+def _from_validation_error(exc: ValidationError) -> Invalid:
+    errors = exc.errors(include_url=False, include_context=False, include_input=False)
+    first_type = errors[0]["type"] if errors else "unknown"
+    if first_type == "json_invalid":
+        reason: Reason = "not_json"
+    elif first_type == "model_type" and not errors[0]["loc"]:
+        reason = "not_object"
+    else:
+        reason = "validation"
+    parts = [_describe(error["loc"], error["type"], error["msg"]) for error in errors]
+    if len(parts) > _MAX_ERRORS_IN_DETAIL:
+        parts = [*parts[:_MAX_ERRORS_IN_DETAIL], f"and {len(parts) - _MAX_ERRORS_IN_DETAIL} more"]
+    return Invalid(reason, first_type, _clip("; ".join(parts)))
+
+
+def _describe(loc: tuple[int | str, ...], error_type: str, message: str) -> str:
+    # Our models have no dict or list fields, so every loc part is a field
+    # name we declared, never a key taken from the input.
+    where = ".".join(str(part) for part in loc)
+    text = f"{message} [{error_type}]"
+    return f"{where}: {text}" if where else text
+
+
+def _clip(text: str) -> str:
+    if len(text) <= MAX_DETAIL_CHARS:
+        return text
+    return text[: MAX_DETAIL_CHARS - 3] + "..."
