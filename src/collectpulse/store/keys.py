@@ -1,0 +1,102 @@
+"""The Redis key layout: every key name collectpulse uses is built here.
+
+Scale-out rule (kpi-catalog section 7): all keys an event's atomic write
+touches carry the hash tag of the Kafka partition they belong to, ``{p7}``, so
+one Lua call never spans two Redis Cluster slots. Co-partitioned topics share
+partition numbers, so ``delivery``/``open``/``click``/``bounce`` partition 7
+all write ``{p7}`` keys, including the per-message state they join on.
+
+Per partition ``{pN}`` (prefix ``cp`` by default):
+
+====================================  ==========================================
+``cp:{pN}:ver``                        write version; bumped by every apply (optimistic
+                                       concurrency between read and write phase)
+``cp:{pN}:off``                        hash topic -> last applied Kafka offset (the
+                                       authority on position, not Kafka's commit)
+``cp:{pN}:tot``                        hash counter-field -> all-time total
+``cp:{pN}:c:<gran_s>:<bucket_s>``      hash counter-field -> count in that bucket
+                                       (fine = bucket_size, coarse = 1 h), with TTL
+``cp:{pN}:u:<gran_s>:<bucket_s>:<x>``  HyperLogLog of unique visitors / payers
+``cp:{pN}:unames``                     set of the names ``<x>`` used by those HyperLogLogs
+``cp:{pN}:seen:<topic>:<day>``         set of event ids seen (dedupe), sliced by the
+                                       event's own day so one key expires at a time
+``cp:{pN}:m:<message_id>``             hash: one message's dimensions, send time, flags
+``cp:{pN}:park:<message_id>``          list of events waiting for their ``sent``
+``cp:{pN}:parked``                     sorted set message_id -> first park time (orphans)
+``cp:{pN}:cust:<customer_id>``         hash: a customer's recent messages / payment
+                                       failures (attribution, struggling customers)
+====================================  ==========================================
+
+Global (one slot each, written outside the per-event atomic write; idempotent):
+``cp:{meta}:partitions`` (set of partition numbers ever written) and
+``cp:{labels}:<label>`` (admitted label values, for the cardinality cap).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Separates label values inside a counter field; label values never contain it
+# (the label cap maps such values to __other__).
+FIELD_SEP = "\x1f"
+DAY_S = 86_400
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Key names for one key prefix (``Settings.key_prefix``)."""
+
+    prefix: str = "cp"
+
+    def tag(self, partition: int) -> str:
+        return f"{self.prefix}:{{p{partition}}}"
+
+    def version(self, partition: int) -> str:
+        return f"{self.tag(partition)}:ver"
+
+    def offsets(self, partition: int) -> str:
+        return f"{self.tag(partition)}:off"
+
+    def totals(self, partition: int) -> str:
+        return f"{self.tag(partition)}:tot"
+
+    def bucket(self, partition: int, gran_s: int, bucket_start_s: int) -> str:
+        return f"{self.tag(partition)}:c:{gran_s}:{bucket_start_s}"
+
+    def uniques(self, partition: int, gran_s: int, bucket_start_s: int, name: str) -> str:
+        return f"{self.tag(partition)}:u:{gran_s}:{bucket_start_s}:{name}"
+
+    def unique_names(self, partition: int) -> str:
+        """Set of the HyperLogLog names (counter field) used in the partition."""
+        return f"{self.tag(partition)}:unames"
+
+    def seen(self, partition: int, topic: str, occurred_s: int) -> str:
+        return f"{self.tag(partition)}:seen:{topic}:{occurred_s // DAY_S}"
+
+    def message(self, partition: int, message_id: str) -> str:
+        return f"{self.tag(partition)}:m:{message_id}"
+
+    def park(self, partition: int, message_id: str) -> str:
+        return f"{self.tag(partition)}:park:{message_id}"
+
+    def parked(self, partition: int) -> str:
+        return f"{self.tag(partition)}:parked"
+
+    def customer(self, partition: int, customer_id: str) -> str:
+        return f"{self.tag(partition)}:cust:{customer_id}"
+
+    def partitions(self) -> str:
+        return f"{self.prefix}:{{meta}}:partitions"
+
+    def labels(self, label: str) -> str:
+        return f"{self.prefix}:{{labels}}:{label}"
+
+
+def field(counter: str, *label_values: str) -> str:
+    """A counter field: the counter name and its label values in definition order."""
+    return FIELD_SEP.join((counter, *label_values))
+
+
+def split_field(raw: str) -> tuple[str, tuple[str, ...]]:
+    name, *values = raw.split(FIELD_SEP)
+    return name, tuple(values)

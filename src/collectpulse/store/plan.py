@@ -1,0 +1,123 @@
+"""A batch's Redis effects, accumulated in memory and flattened for write.lua.
+
+Counts are summed per (key, field) before they are sent, so a batch of
+thousands of events costs one HINCRBY per distinct counter, not per event
+(../shared/redis-facts.md: calls per event, not round trips, set the rate).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+# Lua's unpack() has a C-stack limit; keep one op's arguments well below it.
+MAX_ARGS_PER_OP = 512
+
+
+@dataclass
+class WritePlan:
+    """Effects of one batch on one partition's keys, in the order they apply."""
+
+    incr: defaultdict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    hset: dict[str, dict[str, str]] = field(default_factory=dict)
+    hdel: dict[str, set[str]] = field(default_factory=dict)
+    hmax: dict[tuple[str, str], int] = field(default_factory=dict)
+    sadd: dict[str, list[str]] = field(default_factory=dict)
+    pfadd: dict[str, set[str]] = field(default_factory=dict)
+    rpush: dict[str, list[str]] = field(default_factory=dict)
+    zadd_nx: dict[str, dict[str, int]] = field(default_factory=dict)
+    zrem: dict[str, set[str]] = field(default_factory=dict)
+    delete: set[str] = field(default_factory=set)
+    expire: dict[str, int] = field(default_factory=dict)
+
+    def add(self, key: str, counter_field: str, amount: int = 1) -> None:
+        self.incr[(key, counter_field)] += amount
+
+    def set_fields(self, key: str, values: dict[str, str]) -> None:
+        self.hset.setdefault(key, {}).update(values)
+
+    def keep_max(self, key: str, name: str, value: int) -> None:
+        if value > self.hmax.get((key, name), -1):
+            self.hmax[(key, name)] = value
+
+    def remember(self, key: str, member: str) -> None:
+        self.sadd.setdefault(key, []).append(member)
+
+    def count_unique(self, key: str, member: str) -> None:
+        self.pfadd.setdefault(key, set()).add(member)
+
+    def push(self, key: str, value: str) -> None:
+        self.rpush.setdefault(key, []).append(value)
+
+    def index(self, key: str, member: str, score: int) -> None:
+        self.zadd_nx.setdefault(key, {}).setdefault(member, score)
+
+    def unindex(self, key: str, member: str) -> None:
+        self.zrem.setdefault(key, set()).add(member)
+
+    def drop(self, key: str) -> None:
+        self.delete.add(key)
+
+    def expire_in(self, key: str, ttl_s: int) -> None:
+        self.expire[key] = max(ttl_s, self.expire.get(key, 0))
+
+    def is_empty(self) -> bool:
+        return not any(
+            (
+                self.incr,
+                self.hset,
+                self.hdel,
+                self.hmax,
+                self.sadd,
+                self.pfadd,
+                self.rpush,
+                self.zadd_nx,
+                self.zrem,
+                self.delete,
+                self.expire,
+            )
+        )
+
+    def flatten(self, first_key_index: int) -> tuple[list[str], list[str]]:
+        """The keys and the ARGV op list for write.lua; key indexes start at ``first_key_index``."""
+        keys: list[str] = []
+        index: dict[str, int] = {}
+        ops: list[str] = []
+
+        def op(name: str, key: str, args: list[str]) -> None:
+            if key not in index:
+                index[key] = first_key_index + len(keys)
+                keys.append(key)
+            for start in range(0, max(len(args), 1), MAX_ARGS_PER_OP):
+                chunk = args[start : start + MAX_ARGS_PER_OP]
+                ops.extend((name, str(index[key]), str(len(chunk)), *chunk))
+
+        # Deletes first: a parked list consumed by this batch is removed before
+        # anything else of the batch could push to it again.
+        for key in sorted(self.delete):
+            op("DEL", key, [])
+        for (key, name), amount in self.incr.items():
+            if amount:
+                op("HINCRBY", key, [name, str(amount)])
+        for key, mapping in self.hset.items():
+            op("HSET", key, [part for pair in mapping.items() for part in pair])
+        for key, names in self.hdel.items():
+            op("HDEL", key, sorted(names))
+        for (key, name), value in self.hmax.items():
+            op("HMAX", key, [name, str(value)])
+        for key, members in self.sadd.items():
+            op("SADD", key, members)
+        for key, uniques in self.pfadd.items():
+            op("PFADD", key, sorted(uniques))
+        for key, pushed in self.rpush.items():
+            op("RPUSH", key, pushed)
+        for key, scored in self.zadd_nx.items():
+            pairs = [(str(score), member) for member, score in scored.items()]
+            for start in range(0, len(pairs), MAX_ARGS_PER_OP // 2):
+                chunk = pairs[start : start + MAX_ARGS_PER_OP // 2]
+                op("ZADD", key, ["NX", *(part for pair in chunk for part in pair)])
+        for key, removed in self.zrem.items():
+            op("ZREM", key, sorted(removed))
+        for key, ttl_s in self.expire.items():
+            op("EXPIRE", key, [str(ttl_s)])
+        return keys, ops
