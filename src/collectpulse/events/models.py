@@ -42,7 +42,7 @@ class Topic(StrEnum):
 def _reject_numeric_timestamp(value: object) -> object:
     # pydantic would read a number as Unix seconds and call it UTC; the contract
     # asks producers for an explicit offset, so a bare number is refused.
-    if isinstance(value, int | float):
+    if isinstance(value, int | float) and not isinstance(value, bool):
         raise PydanticCustomError(
             "timestamp_not_rfc3339", "must be an RFC 3339 timestamp with offset, not a number"
         )
