@@ -1,0 +1,106 @@
+"""The KPIs that are not bucket counters: exporter-computed gauges and response-time histograms.
+
+Part of the one definitions table; `kpi.definitions` gathers them with the
+counters and ratios into ``ALL_KPIS``.
+"""
+
+from __future__ import annotations
+
+from collectpulse.kpi.histograms import RESPONSE_TIME_BUCKETS_S
+from collectpulse.kpi.model import Gauge, Histogram
+
+_EXPERIMENT = ("campaign", "variant", "control", "tenant")
+_BELOW_MINIMUM = "absent while either arm has fewer delivered messages than the minimum sample"
+
+GAUGES: tuple[Gauge, ...] = (
+    Gauge(
+        "landing_silence_seconds",
+        "Seconds since the campaign's last landing-page view, or since its first delivery "
+        "when it has had none: the broken-link signal.",
+        "landing",
+        ("campaign", "tenant"),
+    ),
+    Gauge(
+        "landing_silence_delivered_messages",
+        "Messages of the campaign delivered since its last landing-page view.",
+        "landing",
+        ("campaign", "tenant"),
+    ),
+    Gauge(
+        "struggling_customers",
+        "Customers with at least N (default 3) failed or aborted payment attempts in the "
+        "last 24h and no successful one.",
+        "payments",
+        ("tenant",),
+    ),
+    Gauge(
+        "experiment_lift_ratio",
+        "Relative lift of the variant's message payment ratio over control's: "
+        f"(variant - control) / control; {_BELOW_MINIMUM} or when control's ratio is 0.",
+        "experiment",
+        _EXPERIMENT,
+        windowed=True,
+    ),
+    Gauge(
+        "experiment_p_value",
+        "Two-sided p-value of a pooled two-proportion z-test of the variant's message "
+        f"payment ratio against control's; {_BELOW_MINIMUM}.",
+        "experiment",
+        _EXPERIMENT,
+        windowed=True,
+    ),
+    Gauge(
+        "experiment_beat_control_probability",
+        "Posterior probability that the variant's message payment ratio exceeds control's "
+        f"(Beta(1 + paid, 1 + unpaid) posteriors); {_BELOW_MINIMUM}.",
+        "experiment",
+        _EXPERIMENT,
+        windowed=True,
+    ),
+    Gauge(
+        "last_event_timestamp_seconds",
+        "Event time (occurred_at, Unix seconds) of the newest event applied from the topic.",
+        "data_quality",
+        ("topic",),
+    ),
+    Gauge(
+        "processing_lag_seconds",
+        "Seconds between the occurred_at of the newest applied event of the topic and the "
+        "moment it was applied.",
+        "data_quality",
+        ("topic",),
+    ),
+)
+
+_RESPONSE = ("channel", "campaign", "variant", "tenant")
+
+HISTOGRAMS: tuple[Histogram, ...] = (
+    Histogram(
+        "send_to_open_seconds",
+        "Seconds from a message's send to its first open.",
+        "response_time",
+        _RESPONSE,
+        RESPONSE_TIME_BUCKETS_S,
+    ),
+    Histogram(
+        "send_to_click_seconds",
+        "Seconds from a message's send to its first link click.",
+        "response_time",
+        _RESPONSE,
+        RESPONSE_TIME_BUCKETS_S,
+    ),
+    Histogram(
+        "send_to_payment_seconds",
+        "Seconds from a message's send to the first successful payment attributed to it.",
+        "response_time",
+        _RESPONSE,
+        RESPONSE_TIME_BUCKETS_S,
+    ),
+    Histogram(
+        "open_to_payment_seconds",
+        "Seconds from a message's first open to the first successful payment attributed to it.",
+        "response_time",
+        _RESPONSE,
+        RESPONSE_TIME_BUCKETS_S,
+    ),
+)

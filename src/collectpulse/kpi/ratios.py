@@ -1,0 +1,71 @@
+"""Ratio arithmetic: safe division and the evaluation of Ratio definitions over counter values.
+
+Counter values arrive as ``{counter name: {label set: value}}`` for one window,
+as the store reads them. A label set is a sorted tuple of ``(label, value)``
+pairs (build one with `labelset`); an absent optional label is ``""``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+
+from collectpulse.kpi.definitions import RATIOS
+from collectpulse.kpi.model import Ratio, Term
+
+LabelSet = tuple[tuple[str, str], ...]
+CounterValues = Mapping[str, Mapping[LabelSet, float]]
+RatioValues = dict[LabelSet, float | None]
+
+
+def labelset(labels: Mapping[str, str] | None = None, /, **more: str) -> LabelSet:
+    """Build the canonical (sorted) label set key from a mapping and/or keywords."""
+    merged = {**(labels or {}), **more}
+    return tuple(sorted(merged.items()))
+
+
+def ratio(numerator: float, denominator: float) -> float | None:
+    """Divide, returning None (never 0, inf or NaN) when the ratio is undefined.
+
+    A zero denominator means "nothing to measure yet", which a dashboard must
+    show as no data rather than as a 0% rate that would fire alerts.
+    """
+    if denominator == 0 or math.isnan(numerator) or math.isnan(denominator):
+        return None
+    return numerator / denominator
+
+
+def evaluate_ratio(definition: Ratio, values: CounterValues) -> RatioValues:
+    """Evaluate one Ratio per group of its labels, summing counters over the other labels.
+
+    Every group seen on either side gets a value; a group whose denominator
+    sums to zero gets None. An empty window yields an empty result.
+    """
+    numerators = _sum_by_group(definition.numerator, definition.labels, values)
+    denominators = _sum_by_group(definition.denominator, definition.labels, values)
+    groups = numerators.keys() | denominators.keys()
+    return {
+        group: ratio(numerators.get(group, 0.0), denominators.get(group, 0.0))
+        for group in sorted(groups)
+    }
+
+
+def evaluate_all(
+    values: CounterValues, definitions: Iterable[Ratio] = RATIOS
+) -> dict[str, RatioValues]:
+    """Evaluate every Ratio definition (by default the whole table) over one window's values."""
+    return {definition.name: evaluate_ratio(definition, values) for definition in definitions}
+
+
+def _sum_by_group(
+    terms: Iterable[Term], group_labels: tuple[str, ...], values: CounterValues
+) -> dict[LabelSet, float]:
+    sums: dict[LabelSet, float] = defaultdict(float)
+    for t in terms:
+        for series, value in values.get(t.counter, {}).items():
+            labels = dict(series)
+            if all(labels.get(name, "") == wanted for name, wanted in t.where):
+                group = labelset({name: labels.get(name, "") for name in group_labels})
+                sums[group] += value
+    return sums
