@@ -107,13 +107,11 @@ def _occurrence(fields: Fields, status: str, received_at: datetime | None) -> Oc
 def _failure(occurrence: Occurrence, status: str, error_code: str | None) -> Outcome:
     if error_code == _UNSUBSCRIBED_CODE:
         return occurrence.skip("refused_unsubscribed", "not sent: the recipient opted out (STOP)")
-    bounce_type, reason = classify_error_code(error_code, status)
+    bounce_type, reason = _classify(error_code, status)
     return occurrence.bounce(bounce_type, reason, error_code)
 
 
-def classify_error_code(
-    error_code: str | None, status: str = "undelivered"
-) -> tuple[Literal["hard", "soft"], str]:
+def _classify(error_code: str | None, status: str) -> tuple[Literal["hard", "soft"], str]:
     """Hard for codes that say the number cannot take SMS, soft for everything else."""
     if error_code is None:
         return "soft", status
