@@ -78,6 +78,9 @@ class Skipped:
     reason: str
 
 
+Outcome: TypeAlias = EventBase | Skipped
+
+
 @dataclass(frozen=True)
 class NormaliseResult:
     """The canonical events one raw payload yields, and what it yields that we do not count."""
@@ -86,15 +89,12 @@ class NormaliseResult:
     skipped: list[Skipped] = field(default_factory=list)
 
     @classmethod
-    def of(cls, outcomes: list[EventBase | Skipped]) -> "NormaliseResult":
+    def of(cls, outcomes: list[Outcome]) -> "NormaliseResult":
         """Split adapter outcomes, keeping payload order within each list."""
         return cls(
             events=[o for o in outcomes if isinstance(o, EventBase)],
             skipped=[o for o in outcomes if isinstance(o, Skipped)],
         )
-
-
-Outcome: TypeAlias = EventBase | Skipped
 
 
 @dataclass(frozen=True)
