@@ -10,8 +10,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiokafka import AIOKafkaClient  # type: ignore[import-untyped]
-from aiokafka.errors import KafkaError  # type: ignore[import-untyped]
+from aiokafka import AIOKafkaClient
+from aiokafka.errors import KafkaError
 
 from collectpulse.localstack.processes import read_pid, spawn, stop
 from collectpulse.settings import LocalStackSettings
@@ -69,8 +69,16 @@ def ensure_jars(p: KafkaPaths) -> Path:
     if shutil.which("mvn") is None:
         raise LocalStackError("Maven (mvn) is needed once to fetch the Kafka jars; install maven")
     subprocess.run(
-        ["mvn", "-q", "-B", "-f", str(p.pom), "dependency:copy-dependencies",
-         "-DincludeScope=runtime", f"-DoutputDirectory={p.libs}"],
+        [
+            "mvn",
+            "-q",
+            "-B",
+            "-f",
+            str(p.pom),
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
+            f"-DoutputDirectory={p.libs}",
+        ],
         check=True,
     )
     found = sorted(p.libs.glob(KAFKA_JAR_GLOB))
@@ -112,12 +120,28 @@ def _format_once(p: KafkaPaths) -> None:
     tools_log = f"-Dlog4j2.configurationFile=file:{p.root / 'deploy/kafka/log4j2-tools.properties'}"
     cluster_id = subprocess.run(
         [java, tools_log, "-cp", classpath, "kafka.tools.StorageTool", "random-uuid"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     subprocess.run(
-        [java, tools_log, "-cp", classpath, "kafka.tools.StorageTool", "format",
-         "-t", cluster_id, "-c", str(p.config), "--standalone", "--ignore-formatted"],
-        check=True, capture_output=True, text=True,
+        [
+            java,
+            tools_log,
+            "-cp",
+            classpath,
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            cluster_id,
+            "-c",
+            str(p.config),
+            "--standalone",
+            "--ignore-formatted",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
 
 
@@ -139,7 +163,9 @@ def wait_ready(bootstrap: str, *, timeout_s: float, pid_file: Path | None = None
         if asyncio.run(_metadata_ready(bootstrap)):
             return
         if pid_file is not None and read_pid(pid_file) is None:
-            raise LocalStackError(f"Kafka exited during start-up; see {pid_file.parent / 'kafka.log'}")
+            raise LocalStackError(
+                f"Kafka exited during start-up; see {pid_file.parent / 'kafka.log'}"
+            )
         time.sleep(0.3)
     raise LocalStackError(f"Kafka at {bootstrap} did not answer within {timeout_s:.0f} s")
 
@@ -155,9 +181,15 @@ def start(cfg: LocalStackSettings, *, timeout_s: float = 90.0) -> str:
     _write_config(p, cfg)
     _format_once(p)
     argv = [
-        _java(), f"-Xmx{cfg.kafka_heap_mb}m", f"-Xms{cfg.kafka_heap_mb}m", "-XX:+UseG1GC",
+        _java(),
+        f"-Xmx{cfg.kafka_heap_mb}m",
+        f"-Xms{cfg.kafka_heap_mb}m",
+        "-XX:+UseG1GC",
         f"-Dlog4j2.configurationFile=file:{p.root / 'deploy/kafka/log4j2.properties'}",
-        "-cp", f"{p.libs}/*", "kafka.Kafka", str(p.config),
+        "-cp",
+        f"{p.libs}/*",
+        "kafka.Kafka",
+        str(p.config),
     ]
     spawn(argv, log_file=p.log_file, pid_file=p.pid_file)
     wait_ready(bootstrap, timeout_s=timeout_s, pid_file=p.pid_file)

@@ -46,9 +46,22 @@ def start(cfg: LocalStackSettings, *, timeout_s: float = 30.0) -> str:
     if read_pid(_pid_file(cfg)) is None:
         argv = [
             redis_server_binary(),
-            "--bind", "127.0.0.1", "--port", str(cfg.redis_port), "--dir", str(data),
-            "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
-            "--protected-mode", "yes", "--daemonize", "no",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(cfg.redis_port),
+            "--dir",
+            str(data),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
+            "--protected-mode",
+            "yes",
+            "--daemonize",
+            "no",
         ]
         spawn(argv, log_file=data / "redis.log", pid_file=_pid_file(cfg))
     deadline = time.monotonic() + timeout_s
@@ -59,7 +72,9 @@ def start(cfg: LocalStackSettings, *, timeout_s: float = 30.0) -> str:
                 return url
         except (redis.ConnectionError, redis.BusyLoadingError):
             if read_pid(_pid_file(cfg)) is None:
-                raise LocalStackError(f"Redis exited during start-up; see {data / 'redis.log'}") from None
+                raise LocalStackError(
+                    f"Redis exited during start-up; see {data / 'redis.log'}"
+                ) from None
         time.sleep(0.1)
     raise LocalStackError(f"Redis at {url} did not answer within {timeout_s:.0f} s")
 

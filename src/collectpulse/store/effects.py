@@ -181,9 +181,9 @@ def _apply_new(batch: _Batch, event: EventBase, raw: bytes) -> None:
     batch.plan.expire_in(
         seen_key, max(day_end_s + batch.timing.dedupe_horizon_s - batch.timing.now_s, 1)
     )
-    batch.plan.keep_max(
-        batch.keys.totals(batch.partition), f"last_event_s{FIELD_SEP}{topic.value}", occurred_s
-    )
+    totals = batch.keys.totals(batch.partition)
+    batch.plan.keep_max(totals, f"last_event_s{FIELD_SEP}{topic.value}", occurred_s)
+    batch.plan.keep_max(totals, f"last_applied_s{FIELD_SEP}{topic.value}", batch.timing.now_s)
     _APPLY[topic](batch, event, raw, occurred_s)
 
 

@@ -1,0 +1,132 @@
+"""The ``collectpulse`` command: worker, exporter, simulate, schemas, local stack, run."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from collectpulse.settings import LocalStackSettings, Settings, SettingsError, load_settings
+
+
+def _settings() -> Settings:
+    return load_settings(Settings)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from collectpulse.stream.app import create_app
+
+    app = create_app(_settings())
+    # Faust's own worker command: rebalancing, signals, graceful shutdown.
+    sys.argv = ["collectpulse-worker", "worker", "-l", args.loglevel, "--without-web"]
+    app.main()
+    return 0
+
+
+def cmd_exporter(args: argparse.Namespace) -> int:
+    from collectpulse.exporter.http import serve
+
+    settings = _settings()
+
+    async def main() -> None:
+        runner = await serve(settings)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+    print(
+        f"collectpulse exporter: http://{settings.http_host}:{settings.http_port}/metrics",
+        flush=True,
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from collectpulse.simulate.cli import run_simulate
+
+    return int(run_simulate(_settings(), args))
+
+
+def cmd_schemas(args: argparse.Namespace) -> int:
+    from collectpulse.events.schema_export import export_schemas, schema_drift
+
+    out = Path(args.out)
+    if args.action == "export":
+        for path in export_schemas(out):
+            print(path)
+        return 0
+    drift = schema_drift(out)
+    for problem in drift:
+        print(problem, file=sys.stderr)
+    return 1 if drift else 0
+
+
+def cmd_local(args: argparse.Namespace) -> int:
+    from collectpulse.localstack import stack
+
+    cfg = load_settings(LocalStackSettings)
+    return stack.command(cfg, args.action)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from collectpulse.localstack.run import run_everything
+
+    return run_everything(
+        load_settings(LocalStackSettings), rate=args.rate, duration_s=args.duration
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="collectpulse", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    worker = sub.add_parser("worker", help="run the Faust worker (consumes the canonical topics)")
+    worker.add_argument(
+        "-l", "--loglevel", default="info", choices=["debug", "info", "warn", "error"]
+    )
+    worker.set_defaults(func=cmd_worker)
+
+    exporter = sub.add_parser("exporter", help="serve /metrics, /healthz, /readyz from Redis")
+    exporter.set_defaults(func=cmd_exporter)
+
+    simulate = sub.add_parser("simulate", help="publish a realistic event stream to Kafka")
+    pass
+    simulate.set_defaults(func=cmd_simulate)
+
+    schemas = sub.add_parser("schemas", help="export or check the JSON Schemas under schemas/")
+    schemas.add_argument("action", choices=["export", "check"])
+    schemas.add_argument("--out", default="schemas")
+    schemas.set_defaults(func=cmd_schemas)
+
+    local = sub.add_parser("local", help="the local Kafka + Redis for development and tests")
+    local.add_argument("action", choices=["start", "stop", "status"])
+    local.set_defaults(func=cmd_local)
+
+    run = sub.add_parser("run", help="local stack + worker + exporter + simulator, until Ctrl-C")
+    run.add_argument("--rate", type=float, default=200.0, help="simulated events per second")
+    run.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    run.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except SettingsError as exc:
+        print(f"collectpulse: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,71 @@
+"""The exporter's HTTP endpoints: /metrics (from Redis), /healthz, /readyz.
+
+Any number of exporters may run: each scrape reads the store, so they all
+serve the same numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from collectpulse.exporter.collector import StoreCollector
+from collectpulse.settings import Settings
+from collectpulse.store.reader import StoreReader
+
+log = logging.getLogger(__name__)
+
+READER_KEY = web.AppKey("reader", StoreReader)
+REDIS_KEY = web.AppKey("redis", Redis)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    started = time.perf_counter()
+    try:
+        view = await request.app[READER_KEY].read()
+    except RedisError as exc:
+        log.warning("scrape failed: Redis unavailable (%s)", type(exc).__name__)
+        raise web.HTTPServiceUnavailable(text="store (Redis) unavailable\n") from None
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StoreCollector(view))
+    body = generate_latest(registry)
+    log.debug("scrape: %d bytes in %.3f s", len(body), time.perf_counter() - started)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.Response(text="ok\n")
+
+
+async def readyz(request: web.Request) -> web.Response:
+    try:
+        await request.app[REDIS_KEY].ping()
+    except RedisError:
+        raise web.HTTPServiceUnavailable(text="redis: unreachable\n") from None
+    return web.Response(text="ready\n")
+
+
+def create_web_app(settings: Settings, *, redis: Redis | None = None) -> web.Application:
+    client = redis or Redis.from_url(settings.redis_url.get_secret_value())
+    app = web.Application()
+    app[REDIS_KEY] = client
+    app[READER_KEY] = StoreReader(client, settings)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app
+
+
+async def serve(settings: Settings) -> web.AppRunner:
+    """Start the exporter on ``http_host:http_port``; the caller keeps the runner."""
+    runner = web.AppRunner(create_web_app(settings), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.http_host, settings.http_port)
+    await site.start()
+    log.info("exporter on http://%s:%d/metrics", settings.http_host, settings.http_port)
+    return runner

@@ -1,0 +1,44 @@
+"""``collectpulse local start|stop|status``: the development Kafka and Redis together."""
+
+from __future__ import annotations
+
+import logging
+
+from collectpulse.localstack import kafka, redis
+from collectpulse.localstack.kafka import LocalStackError
+from collectpulse.settings import LocalStackSettings
+
+
+def start(cfg: LocalStackSettings) -> tuple[str, str]:
+    """Start (or find running) Kafka and Redis; return their addresses."""
+    # aiokafka logs every refused connection while the broker boots
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    bootstrap = kafka.start(cfg)
+    url = redis.start(cfg)
+    return bootstrap, url
+
+
+def stop(cfg: LocalStackSettings) -> None:
+    kafka.stop_kafka(cfg)
+    redis.stop_redis(cfg)
+
+
+def command(cfg: LocalStackSettings, action: str) -> int:
+    try:
+        if action == "start":
+            bootstrap, url = start(cfg)
+            version = kafka.kafka_version(kafka.paths(cfg))
+            print(f"kafka {version}: {bootstrap}  (COLLECTPULSE_KAFKA_BOOTSTRAP_SERVERS)")
+            print(f"redis: {url}  (COLLECTPULSE_REDIS_URL)")
+            return 0
+        if action == "stop":
+            stop(cfg)
+            print("local stack stopped")
+            return 0
+        kafka_pid, redis_pid = kafka.status(cfg), redis.status(cfg)
+        print(f"kafka: {f'running, pid {kafka_pid}' if kafka_pid else 'stopped'}")
+        print(f"redis: {f'running, pid {redis_pid}' if redis_pid else 'stopped'}")
+        return 0 if kafka_pid and redis_pid else 3
+    except LocalStackError as exc:
+        print(f"collectpulse local: {exc}")
+        return 1

@@ -1,0 +1,74 @@
+"""The agents: decode a partition batch, dead-letter the bad records, apply the rest.
+
+Each agent is the short ``async for`` loop Faust examples show; decoding lives
+in ``events.decode`` and counting in ``store``. A batch is acknowledged (and so
+its offset committed) only after ``StoreWriter.apply`` has made its effects
+durable in Redis together with the partition's applied offset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from collectpulse.events.decode import Invalid, decode
+from collectpulse.events.models import Topic
+from collectpulse.store.effects import Record
+from collectpulse.store.writer import StoreWriter
+from collectpulse.stream.batch import RecordBatch
+from collectpulse.stream.deadletter import dlq_headers
+
+log = logging.getLogger(__name__)
+
+SendDlq = Callable[[bytes | None, bytes | None, Any], Awaitable[Any]]
+"""(key, value, headers) -> awaitable that completes once the broker has the record."""
+
+
+def decode_batch(topic: Topic, batch: RecordBatch, *, max_bytes: int) -> list[Record]:
+    return [
+        Record(r.offset, r.value or b"", decode(topic, r.value, max_bytes=max_bytes))
+        for r in batch.records
+    ]
+
+
+async def dead_letter(batch: RecordBatch, records: list[Record], send: SendDlq) -> int:
+    """Publish every invalid record of the batch to the DLQ and wait for the broker."""
+    pending = []
+    for raw, record in zip(batch.records, records, strict=True):
+        if isinstance(record.event, Invalid):
+            headers = dlq_headers(
+                source_topic=batch.topic,
+                partition=batch.partition,
+                offset=record.offset,
+                invalid=record.event,
+            )
+            log.warning(
+                "dead-lettering %s[%d]@%d: %s (%s)",
+                batch.topic,
+                batch.partition,
+                record.offset,
+                record.event.reason,
+                record.event.error_class,
+            )
+            pending.append(await send(raw.key, raw.value, list(headers)))
+    if pending:
+        await asyncio.gather(*pending)
+    return len(pending)
+
+
+def make_agent(
+    topic: Topic, writer: StoreWriter, send_dlq: SendDlq, *, max_bytes: int
+) -> Callable[[Any], Awaitable[None]]:
+    """The agent body for one canonical topic (``stream`` is a Faust stream of batches)."""
+
+    async def agent(stream: AsyncIterator[RecordBatch]) -> None:
+        async for batch in stream:
+            records = decode_batch(topic, batch, max_bytes=max_bytes)
+            await dead_letter(batch, records, send_dlq)
+            await writer.apply(topic, batch.partition, records)
+
+    agent.__name__ = f"{topic.value}_agent"
+    agent.__qualname__ = agent.__name__
+    return agent

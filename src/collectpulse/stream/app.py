@@ -1,0 +1,95 @@
+"""The Faust app factory: one batched agent per canonical topic, wired to the store.
+
+``create_app(settings)`` builds everything from the settings object it is
+given (nothing is read from the environment here), so tests can run two apps
+side by side. ``collectpulse worker`` calls it and hands control to Faust's
+own worker command.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import faust
+from faust.types import TP
+from redis.asyncio import Redis
+
+from collectpulse.events.models import Topic
+from collectpulse.settings import Settings
+from collectpulse.store.writer import StoreWriter
+from collectpulse.stream import transport
+from collectpulse.stream.agents import make_agent
+from collectpulse.stream.deadletter import DLQ_TOPIC
+
+log = logging.getLogger(__name__)
+
+ORPHAN_SWEEP_INTERVAL_S = 30.0
+
+
+def broker_url(settings: Settings) -> str:
+    hosts = ";".join(h.strip() for h in settings.kafka_bootstrap_servers.split(",") if h.strip())
+    return f"{transport.SCHEME}://{hosts}?max_batch_records={settings.batch_max_records}"
+
+
+def create_app(settings: Settings, *, redis: Redis | None = None) -> faust.App:
+    """Build the worker app: agents, DLQ producer, store-driven resume offsets."""
+    transport.register()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        settings.consumer_group,
+        broker=broker_url(settings),
+        datadir=str(settings.data_dir / "{conf.id}"),
+        topic_partitions=settings.topic_partitions,
+        # An old and a new owner must never process one partition at once.
+        stream_wait_empty=True,
+        web_enabled=False,
+        producer_acks=-1,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+    client = redis or Redis.from_url(settings.redis_url.get_secret_value())
+    writer = StoreWriter(client, settings)
+    dlq = settings.topic(DLQ_TOPIC)
+
+    async def send_dlq(key: bytes | None, value: bytes | None, headers: Any) -> Any:
+        return await app.producer.send(dlq, key, value, None, None, headers)
+
+    for topic in Topic:
+        source = transport.batch_topic(app, settings.topic(topic.value))
+        body = make_agent(topic, writer, send_dlq, max_bytes=settings.max_event_bytes)
+        app.agent(source, name=f"collectpulse.{topic.value}")(body)
+    # Declared so the worker creates it with the same partition count.
+    app.topic(dlq)
+
+    prefix = settings.topic_prefix
+
+    async def resume_from_store(assigned: frozenset[TP]) -> Mapping[TP, int]:
+        """The store, not Kafka's commit, decides where a partition resumes."""
+        positions: dict[TP, int] = {}
+        by_partition: dict[int, dict[str, int]] = {}
+        for tp in assigned:
+            if not tp.topic.startswith(prefix):
+                continue
+            if tp.partition not in by_partition:
+                by_partition[tp.partition] = await writer.applied_offsets(tp.partition)
+            applied = by_partition[tp.partition].get(tp.topic.removeprefix(prefix))
+            if applied is not None:
+                positions[tp] = applied + 1
+        return positions
+
+    transport.set_on_assigned(app, resume_from_store)
+
+    @app.timer(interval=ORPHAN_SWEEP_INTERVAL_S)  # type: ignore[untyped-decorator]
+    async def sweep_orphans() -> None:
+        delivery = settings.topic(Topic.DELIVERY.value)
+        for tp in app.consumer.assignment():
+            if tp.topic == delivery:
+                orphaned = await writer.sweep_orphans(tp.partition)
+                if orphaned:
+                    log.info(
+                        "partition %d: %d parked events counted as orphans", tp.partition, orphaned
+                    )
+
+    return app

@@ -1,0 +1,1 @@
+"""Test helpers shared by integration and e2e tests (real servers only)."""

@@ -1,0 +1,66 @@
+"""Real-broker helpers: create co-partitioned topics, publish, read back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from collectpulse.events.models import Topic
+from collectpulse.settings import Settings
+from collectpulse.stream.deadletter import DLQ_TOPIC
+
+Message = tuple[bytes | None, bytes]
+
+
+async def create_topics(settings: Settings, extra: Iterable[str] = ()) -> None:
+    """The canonical topics plus the DLQ, all with the same partition count."""
+    names = [settings.topic(t.value) for t in Topic] + [settings.topic(DLQ_TOPIC), *extra]
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        new = [NewTopic(n, settings.topic_partitions, 1) for n in names]
+        try:
+            await admin.create_topics(new)
+        except TopicAlreadyExistsError:
+            pass
+    finally:
+        await admin.close()
+
+
+async def publish(settings: Settings, topic: str, messages: Sequence[Message]) -> None:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5
+    )
+    await producer.start()
+    try:
+        futures = [await producer.send(topic, value=value, key=key) for key, value in messages]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def read_all(
+    settings: Settings, topic: str, *, expect: int, timeout_s: float = 60.0
+) -> list[tuple[bytes | None, bytes | None, dict[str, bytes]]]:
+    """Read ``expect`` records of ``topic`` from the beginning (fails on timeout)."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    out: list[tuple[bytes | None, bytes | None, dict[str, bytes]]] = []
+    try:
+        async with asyncio.timeout(timeout_s):
+            while len(out) < expect:
+                batches = await consumer.getmany(timeout_ms=500)
+                for records in batches.values():
+                    out.extend((r.key, r.value, dict(r.headers)) for r in records)
+    finally:
+        await consumer.stop()
+    return out
