@@ -96,7 +96,9 @@ class Settings(BaseSettings):
         bucket = duration_s(self.bucket_size)
         for window in self.windows:
             if duration_s(window) % bucket:
-                raise ValueError(f"window {window} is not a multiple of bucket_size {self.bucket_size}")
+                raise ValueError(
+                    f"window {window} is not a multiple of bucket_size {self.bucket_size}"
+                )
         return self
 
     @property

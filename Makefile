@@ -1,0 +1,29 @@
+# collectpulse: the few verbs a human needs. `make help` lists them.
+.DEFAULT_GOAL := help
+VENV := .venv/bin
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+bootstrap: ## install redis-server, the Kafka jars and .venv (idempotent)
+	@scripts/bootstrap
+
+run: bootstrap ## local Kafka + Redis + worker + exporter + simulator; Ctrl-C stops all
+	$(VENV)/collectpulse run
+
+lint: bootstrap ## ruff (lint + format check) and mypy --strict on src/
+	$(VENV)/ruff check src tests bench
+	$(VENV)/ruff format --check src tests bench
+	$(VENV)/mypy
+
+test: lint ## everything CI runs: lint, then all tests against real Kafka and Redis
+	$(VENV)/pytest -q -p no:cacheprovider
+
+bench: bootstrap ## throughput benchmark against the local broker (prints figures)
+	$(VENV)/pip install -q -e '.[bench]'
+	$(VENV)/python bench/consumers.py
+
+stop: ## stop the local Kafka and Redis if they are still running
+	$(VENV)/collectpulse local stop
+
+.PHONY: help bootstrap run lint test bench stop
