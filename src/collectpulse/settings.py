@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     max_event_bytes: int = Field(default=65536, ge=256, le=10_485_760)
     label_cap: int = Field(default=200, ge=1, le=100_000)
     batch_max_records: int = Field(default=5000, ge=1, le=100_000)
+    struggling_min_failures: int = Field(default=3, ge=1, le=100)
 
     # HTTP exporter
     http_host: str = "127.0.0.1"

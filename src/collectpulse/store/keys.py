@@ -23,8 +23,9 @@ Per partition ``{pN}`` (prefix ``cp`` by default):
 ``cp:{pN}:m:<message_id>``             hash: one message's dimensions, send time, flags
 ``cp:{pN}:park:<message_id>``          list of events waiting for their ``sent``
 ``cp:{pN}:parked``                     sorted set message_id -> first park time (orphans)
-``cp:{pN}:cust:<customer_id>``         hash: a customer's recent messages / payment
-                                       failures (attribution, struggling customers)
+``cp:{pN}:cust:<customer_id>``         hash: a customer's touched messages, latest landing
+                                       view, recent payment failures (store.touches)
+``cp:{pN}:struggling``                 sorted set of struggling customers (per tenant)
 ====================================  ==========================================
 
 Global (one slot each, written outside the per-event atomic write; idempotent):
@@ -84,6 +85,10 @@ class Keys:
 
     def customer(self, partition: int, customer_id: str) -> str:
         return f"{self.tag(partition)}:cust:{customer_id}"
+
+    def struggling(self, partition: int) -> str:
+        """Sorted set ``<tenant>\x1f<customer_id>`` -> time the customer started struggling."""
+        return f"{self.tag(partition)}:struggling"
 
     def partitions(self) -> str:
         return f"{self.prefix}:{{meta}}:partitions"

@@ -26,8 +26,12 @@ class WritePlan:
     pfadd: dict[str, set[str]] = field(default_factory=dict)
     rpush: dict[str, list[str]] = field(default_factory=dict)
     zadd_nx: dict[str, dict[str, int]] = field(default_factory=dict)
+    zadd: dict[str, dict[str, int]] = field(default_factory=dict)
+    outbox: list[tuple[bytes, bytes]] = field(default_factory=list)
+    """Repartition records (key, value) to publish before the write (see store.touches)."""
     zrem: dict[str, set[str]] = field(default_factory=dict)
     delete: set[str] = field(default_factory=set)
+    trim: dict[str, int] = field(default_factory=dict)
     expire: dict[str, int] = field(default_factory=dict)
 
     def add(self, key: str, counter_field: str, amount: int = 1) -> None:
@@ -49,11 +53,21 @@ class WritePlan:
     def push(self, key: str, value: str) -> None:
         self.rpush.setdefault(key, []).append(value)
 
-    def index(self, key: str, member: str, score: int) -> None:
-        self.zadd_nx.setdefault(key, {}).setdefault(member, score)
+    def index(self, key: str, member: str, score: int, *, replace: bool = False) -> None:
+        """Add ``member`` to a sorted set: keep its first score, or the latest with ``replace``."""
+        if replace:
+            self.zadd.setdefault(key, {})[member] = score
+            self.zrem.get(key, set()).discard(member)
+        else:
+            self.zadd_nx.setdefault(key, {}).setdefault(member, score)
 
     def unindex(self, key: str, member: str) -> None:
         self.zrem.setdefault(key, set()).add(member)
+        self.zadd.get(key, {}).pop(member, None)
+
+    def trim_before(self, key: str, score: int) -> None:
+        """Remove sorted-set members scored below ``score``."""
+        self.trim[key] = max(score, self.trim.get(key, score))
 
     def drop(self, key: str) -> None:
         self.delete.add(key)
@@ -111,13 +125,17 @@ class WritePlan:
             op("PFADD", key, sorted(uniques))
         for key, pushed in self.rpush.items():
             op("RPUSH", key, pushed)
-        for key, scored in self.zadd_nx.items():
-            pairs = [(str(score), member) for member, score in scored.items()]
-            for start in range(0, len(pairs), MAX_ARGS_PER_OP // 2):
-                chunk = pairs[start : start + MAX_ARGS_PER_OP // 2]
-                op("ZADD", key, ["NX", *(part for pair in chunk for part in pair)])
+        for flag, sets in (("NX", self.zadd_nx), ("", self.zadd)):
+            for key, scored in sets.items():
+                pairs = [(str(score), member) for member, score in scored.items()]
+                for start in range(0, len(pairs), MAX_ARGS_PER_OP // 2):
+                    chunk = pairs[start : start + MAX_ARGS_PER_OP // 2]
+                    flat = [part for pair in chunk for part in pair]
+                    op("ZADD", key, [flag, *flat] if flag else flat)
         for key, removed in self.zrem.items():
             op("ZREM", key, sorted(removed))
+        for key, score in self.trim.items():
+            op("ZREMRANGEBYSCORE", key, ["-inf", f"({score}"])
         for key, ttl_s in self.expire.items():
             op("EXPIRE", key, [str(ttl_s)])
         return keys, ops

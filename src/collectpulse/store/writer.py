@@ -1,9 +1,11 @@
 """Apply a partition's batch to Redis exactly once: read snapshot, plan, guarded write.
 
 Two round trips per batch, none per event: a pipelined read of the
-partition's version, applied offset, seen event ids and joined message states,
-then one write.lua call that applies the plan only if the version is
-unchanged and the batch is past the applied offset (kpi-catalog section 6).
+partition's version, applied offset, seen event ids and joined message or
+customer states, then one write.lua call that applies the plan only if the
+version is unchanged and the batch is past the applied offset (kpi-catalog
+section 6). Repartition records the plan produces (``store.touches``) are
+published, and acknowledged by the broker, before that write.
 """
 
 from __future__ import annotations
@@ -11,32 +13,37 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
 
 from collectpulse.events.decode import Invalid
-from collectpulse.events.models import BounceEvent, ClickEvent, DeliveryEvent, OpenEvent, Topic
+from collectpulse.events.models import (
+    BounceEvent,
+    ClickEvent,
+    DeliveryEvent,
+    OpenEvent,
+    PaymentEvent,
+    PromiseEvent,
+    Topic,
+)
 from collectpulse.kpi.labels import OTHER_VALUE
 from collectpulse.settings import Settings, duration_s
-from collectpulse.store.effects import (
-    MESSAGE_TOPICS,
-    PARK_SEP,
-    Record,
-    Snapshot,
-    Timing,
-    plan_batch,
-    plan_orphans,
-)
+from collectpulse.store.context import PARK_SEP, Record, Snapshot, Timing
+from collectpulse.store.effects import plan_batch, plan_orphans, plan_touches
 from collectpulse.store.errors import WriteConflict
 from collectpulse.store.keys import FIELD_SEP, Keys
 from collectpulse.store.plan import WritePlan
 from collectpulse.store.scripts import Scripts
+from collectpulse.store.touches import TOUCH_TOPIC, Touch, decode_touch
 
 MAX_ATTEMPTS = 20
 _CAPPED_LABELS = ("campaign", "variant", "segment", "tenant", "agent")
+
+Publish = Callable[[Sequence[tuple[bytes, bytes]]], Awaitable[None]]
+"""Publishes repartition records and returns once the broker has acknowledged them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,42 +54,87 @@ class ApplyResult:
     """Records at or before the applied offset (a redelivery): no effect."""
 
 
+@dataclass
+class _Wanted:
+    """What the read phase must fetch for one batch."""
+
+    seen: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    messages: dict[str, None] = field(default_factory=dict)
+    sent: list[str] = field(default_factory=list)
+    customers: dict[str, None] = field(default_factory=dict)
+
+
 class StoreWriter:
-    """Writes batches of decoded records for the partitions this process owns."""
+    """Writes batches of decoded records for the partitions this process owns.
+
+    Without ``publish`` the repartition records are not sent, so payment
+    attribution and conversion by source stay empty (tests of the message
+    join alone use that).
+    """
 
     def __init__(
-        self, client: Redis, settings: Settings, *, clock: Callable[[], float] = time.time
+        self,
+        client: Redis,
+        settings: Settings,
+        *,
+        publish: Publish | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._redis = client
         self._settings = settings
         self._keys = Keys(settings.key_prefix)
         self._scripts = Scripts(client)
+        self._publish = publish
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._admitted: dict[str, set[str]] = defaultdict(set)
         self._known_partitions: set[int] = set()
         self._clock = clock
-        self._fine_ttl_s = max(settings.windows_s.values())
 
     @property
     def keys(self) -> Keys:
         return self._keys
 
     async def applied_offsets(self, partition: int) -> dict[str, int]:
-        """Topic -> last applied offset for ``partition``: where a new owner resumes."""
+        """Stream -> last applied offset for ``partition``: where a new owner resumes."""
         raw = await self._redis.hgetall(self._keys.offsets(partition))
         return {_text(k): int(v) for k, v in raw.items()}
 
     async def apply(self, topic: Topic, partition: int, records: Sequence[Record]) -> ApplyResult:
-        """Apply ``records`` (one Kafka partition, offset order) exactly once."""
-        if not records:
-            return ApplyResult(0, 0)
-        await self._register_partition(partition)
-        async with self._locks[partition]:
-            for _ in range(MAX_ATTEMPTS):
-                result = await self._attempt(topic, partition, records)
-                if result is not None:
-                    return result
-            raise WriteConflict(f"partition {partition}: version kept changing; gave up")
+        """Apply canonical ``records`` (one Kafka partition, offset order) exactly once."""
+        wanted = _wanted_for(topic, partition, records, self._keys)
+
+        def plan(snapshot: Snapshot, timing: Timing, stale: int) -> WritePlan:
+            return plan_batch(
+                partition=partition,
+                topic=topic,
+                records=records[stale:],
+                snapshot=snapshot,
+                keys=self._keys,
+                timing=timing,
+                cap=self._cap,
+            )
+
+        await self._admit_labels(records)
+        return await self._apply(topic.value, partition, [r.offset for r in records], wanted, plan)
+
+    async def apply_touches(
+        self, partition: int, records: Sequence[tuple[int, bytes | None]]
+    ) -> ApplyResult:
+        """Apply repartitioned customer touches ``(offset, value)`` exactly once."""
+        touches = [decode_touch(value) for _, value in records]
+        wanted = _Wanted(customers={t.customer_id: None for t in touches if t is not None})
+
+        def plan(snapshot: Snapshot, timing: Timing, stale: int) -> WritePlan:
+            return plan_touches(
+                partition=partition,
+                touches=touches[stale:],
+                snapshot=snapshot,
+                keys=self._keys,
+                timing=timing,
+                cap=self._cap,
+            )
+
+        return await self._apply(TOUCH_TOPIC, partition, [o for o, _ in records], wanted, plan)
 
     async def sweep_orphans(self, partition: int) -> int:
         """Count events parked longer than the orphan wait as orphans; returns how many."""
@@ -103,89 +155,83 @@ class StoreWriter:
             status = await self._write(partition, plan, _text(version or b"0"), "", -1)
             return sum(len(v) for v in lists) if status == 1 else 0
 
-    async def _attempt(
-        self, topic: Topic, partition: int, records: Sequence[Record]
-    ) -> ApplyResult | None:
-        snapshot = await self._read(topic, partition, records)
-        fresh = [r for r in records if r.offset > snapshot.applied_offset]
-        if not fresh:
-            return ApplyResult(0, len(records))
-        await self._admit_labels(fresh)
-        now_s = int(self._clock())
-        timing = Timing(
-            now_s=now_s,
-            bucket_s=self._settings.bucket_s,
-            retention_s=self._settings.retention_s,
-            fine_ttl_s=self._fine_ttl_s,
-            dedupe_horizon_s=duration_s(self._settings.dedupe_horizon),
-            max_event_bytes=self._settings.max_event_bytes,
+    async def _apply(
+        self,
+        stream: str,
+        partition: int,
+        offsets: Sequence[int],
+        wanted: _Wanted,
+        plan: Callable[[Snapshot, Timing, int], WritePlan],
+    ) -> ApplyResult:
+        if not offsets:
+            return ApplyResult(0, 0)
+        await self._register_partition(partition)
+        async with self._locks[partition]:
+            for _ in range(MAX_ATTEMPTS):
+                snapshot = await self._read(stream, partition, wanted)
+                # records at or before the applied offset are a redelivery
+                stale = sum(1 for o in offsets if o <= snapshot.applied_offset)
+                if stale == len(offsets):
+                    return ApplyResult(0, len(offsets))
+                planned = plan(snapshot, self._timing(), stale)
+                if planned.outbox and self._publish is not None:
+                    await self._publish(planned.outbox)
+                status = await self._write(
+                    partition, planned, snapshot.version, stream, offsets[-1]
+                )
+                if status == 1:
+                    return ApplyResult(len(offsets) - stale, stale)
+                if status == -1:
+                    return ApplyResult(0, len(offsets))
+            raise WriteConflict(f"partition {partition}: version kept changing; gave up")
+
+    def _timing(self) -> Timing:
+        s = self._settings
+        return Timing(
+            now_s=int(self._clock()),
+            bucket_s=s.bucket_s,
+            retention_s=s.retention_s,
+            fine_ttl_s=max(s.windows_s.values()),
+            dedupe_horizon_s=duration_s(s.dedupe_horizon),
+            max_event_bytes=s.max_event_bytes,
+            attribution_s=duration_s(s.attribution_window),
+            struggling_min_failures=s.struggling_min_failures,
         )
-        plan = plan_batch(
-            partition=partition,
-            topic=topic,
-            records=fresh,
-            snapshot=snapshot,
-            keys=self._keys,
-            timing=timing,
-            cap=self._cap,
-        )
-        status = await self._write(partition, plan, snapshot.version, topic.value, fresh[-1].offset)
-        if status == 0:
-            return None
-        if status == -1:
-            return ApplyResult(0, len(records))
-        return ApplyResult(len(fresh), len(records) - len(fresh))
 
     async def _write(
-        self, partition: int, plan: WritePlan, version: str, topic: str, offset: int
+        self, partition: int, plan: WritePlan, version: str, stream: str, offset: int
     ) -> int:
         keys, ops = plan.flatten(first_key_index=3)
         head = [self._keys.version(partition), self._keys.offsets(partition)]
-        reply = await self._scripts.write(keys=[*head, *keys], args=[version, topic, offset, *ops])
+        reply = await self._scripts.write(keys=[*head, *keys], args=[version, stream, offset, *ops])
         return int(reply[0])
 
-    async def _read(self, topic: Topic, partition: int, records: Sequence[Record]) -> Snapshot:
+    async def _read(self, stream: str, partition: int, wanted: _Wanted) -> Snapshot:
         k = self._keys
         pipe = self._redis.pipeline(transaction=False)
         # The version is read first: any write after it bumps it, so write.lua
         # rejects a plan built on states that changed under it.
         pipe.get(k.version(partition))
-        pipe.hget(k.offsets(partition), topic.value)
-        ids_by_key: dict[str, list[str]] = defaultdict(list)
-        message_ids: dict[str, None] = {}
-        sent_ids: list[str] = []
-        for record in records:
-            event = record.event
-            if isinstance(event, Invalid):
-                continue
-            occurred_s = int(event.occurred_at.timestamp())
-            ids_by_key[k.seen(partition, topic.value, occurred_s)].append(event.event_id)
-            if isinstance(event, DeliveryEvent | BounceEvent | OpenEvent | ClickEvent):
-                message_ids[event.message_id] = None
-                if isinstance(event, DeliveryEvent) and event.status == "sent":
-                    sent_ids.append(event.message_id)
-        for key, ids in ids_by_key.items():
+        pipe.hget(k.offsets(partition), stream)
+        for key, ids in wanted.seen.items():
             pipe.smismember(key, ids)
-        for mid in message_ids:
+        for mid in wanted.messages:
             pipe.hgetall(k.message(partition, mid))
-        if sent_ids:
-            pipe.zmscore(k.parked(partition), sent_ids)
-        replies = await pipe.execute()
-        version, offset = replies[0], replies[1]
-        pos = 2
+        for cid in wanted.customers:
+            pipe.hgetall(k.customer(partition, cid))
+        if wanted.sent:
+            pipe.zmscore(k.parked(partition), wanted.sent)
+        replies = iter(await pipe.execute())
+        version, offset = next(replies), next(replies)
         seen: set[str] = set()
-        for ids in ids_by_key.values():
-            seen.update(i for i, hit in zip(ids, replies[pos], strict=True) if hit)
-            pos += 1
-        messages = {}
-        for mid in message_ids:
-            messages[mid] = {_text(f): _text(v) for f, v in replies[pos].items()}
-            pos += 1
+        for ids in wanted.seen.values():
+            seen.update(i for i, hit in zip(ids, next(replies), strict=True) if hit)
+        messages = {mid: _decoded(next(replies)) for mid in wanted.messages}
+        customers = {cid: _decoded(next(replies)) for cid in wanted.customers}
         parked: dict[str, list[bytes]] = {}
-        if sent_ids:
-            waiting = [
-                mid for mid, score in zip(sent_ids, replies[pos], strict=True) if score is not None
-            ]
+        if wanted.sent:
+            scores = next(replies)
+            waiting = [m for m, s in zip(wanted.sent, scores, strict=True) if s is not None]
             parked = await self._parked_lists(partition, waiting)
         return Snapshot(
             version=_text(version or b"0"),
@@ -193,6 +239,7 @@ class StoreWriter:
             seen_ids=frozenset(seen),
             messages=messages,
             parked=parked,
+            customers=customers,
         )
 
     async def _parked_lists(
@@ -234,8 +281,29 @@ class StoreWriter:
             self._known_partitions.add(partition)
 
 
+def _wanted_for(topic: Topic, partition: int, records: Sequence[Record], keys: Keys) -> _Wanted:
+    wanted = _Wanted()
+    for record in records:
+        event = record.event
+        if isinstance(event, Invalid):
+            continue
+        occurred_s = int(event.occurred_at.timestamp())
+        wanted.seen[keys.seen(partition, topic.value, occurred_s)].append(event.event_id)
+        if isinstance(event, DeliveryEvent | BounceEvent | OpenEvent | ClickEvent):
+            wanted.messages[event.message_id] = None
+            if isinstance(event, DeliveryEvent) and event.status == "sent":
+                wanted.sent.append(event.message_id)
+        elif isinstance(event, PaymentEvent | PromiseEvent):
+            wanted.customers[event.customer_id] = None
+    return wanted
+
+
+def _decoded(raw: dict[Any, Any]) -> dict[str, str]:
+    return {_text(f): _text(v) for f, v in raw.items()}
+
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-__all__ = ["MESSAGE_TOPICS", "ApplyResult", "StoreWriter"]
+__all__ = ["ApplyResult", "Publish", "StoreWriter", "Touch"]

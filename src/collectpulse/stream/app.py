@@ -8,19 +8,22 @@ own worker command.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import faust
-from faust.types import TP
+from faust.types import TP, StreamT
 from redis.asyncio import Redis
 
 from collectpulse.events.models import Topic
 from collectpulse.settings import Settings
+from collectpulse.store.touches import TOUCH_TOPIC
 from collectpulse.store.writer import StoreWriter
 from collectpulse.stream import transport
 from collectpulse.stream.agents import make_agent
+from collectpulse.stream.batch import RecordBatch
 from collectpulse.stream.deadletter import DLQ_TOPIC
 
 log = logging.getLogger(__name__)
@@ -50,7 +53,13 @@ def create_app(settings: Settings, *, redis: Redis | None = None) -> faust.App:
         value_serializer="raw",
     )
     client = redis or Redis.from_url(settings.redis_url.get_secret_value())
-    writer = StoreWriter(client, settings)
+    touches = settings.topic(TOUCH_TOPIC)
+
+    async def publish_touches(records: Sequence[tuple[bytes, bytes]]) -> None:
+        sent = [await app.producer.send(touches, k, v, None, None, None) for k, v in records]
+        await asyncio.gather(*sent)
+
+    writer = StoreWriter(client, settings, publish=publish_touches)
     dlq = settings.topic(DLQ_TOPIC)
 
     async def send_dlq(key: bytes | None, value: bytes | None, headers: Any) -> Any:
@@ -62,6 +71,12 @@ def create_app(settings: Settings, *, redis: Redis | None = None) -> faust.App:
         app.agent(source, name=f"collectpulse.{topic.value}")(body)
     # Declared so the worker creates it with the same partition count.
     app.topic(dlq)
+
+    async def touch_agent(stream: StreamT[RecordBatch]) -> None:
+        async for batch in stream:
+            await writer.apply_touches(batch.partition, [(r.offset, r.value) for r in batch])
+
+    app.agent(transport.batch_topic(app, touches), name="collectpulse.customer-touch")(touch_agent)
 
     prefix = settings.topic_prefix
 

@@ -23,7 +23,7 @@ if ARGV[2] ~= '' then
 end
 local allowed = {
   HINCRBY = true, HSET = true, SADD = true, EXPIRE = true, PFADD = true,
-  RPUSH = true, ZADD = true, ZREM = true, DEL = true, HDEL = true,
+  RPUSH = true, ZADD = true, ZREM = true, DEL = true, HDEL = true, ZREMRANGEBYSCORE = true,
 }
 local i = 4
 local n_argv = #ARGV

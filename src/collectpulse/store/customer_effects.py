@@ -1,0 +1,152 @@
+"""Landing, payment and promise rules, and the customer side of the touch join.
+
+Payments and promises are keyed by ``customer_id``; the customer's hash
+(``cp:{pN}:cust:<id>``) holds the touches the message and landing sides
+repartitioned to it: each message's send time, labels, delivery, open and
+click, and the latest landing view. From it a successful payment is attributed
+to a message (kpi-catalog section 5: its own ``message_id`` wins, else the
+latest click, else the latest delivery within the attribution window), and a
+paying customer or an installment plan is credited to the source of the
+latest view. Failed and aborted attempts feed the struggling-customers set.
+"""
+
+from __future__ import annotations
+
+from collectpulse.events.models import PageviewEvent, PaymentEvent, PromiseEvent, Topic
+from collectpulse.kpi.attribution import CandidateMessage, Payment, attribute_payment
+from collectpulse.store.context import FUNNEL_DIMS, BatchContext
+from collectpulse.store.keys import FIELD_SEP
+from collectpulse.store.touches import Touch
+
+STRUGGLING_WINDOW_S = 86_400
+_KEEP_FAILURES = 20
+_TOUCH_FIELD = {"sent": "s", "delivered": "d", "opened": "o", "clicked": "k"}
+
+
+def apply_pageview(ctx: BatchContext, event: PageviewEvent, at_s: int) -> None:
+    labels = {"source": event.source, "tenant": ctx.label("tenant", event.tenant or "")}
+    if not ctx.windowed("landing_pageviews", labels, at_s):
+        ctx.quality("events_late", Topic.PAGEVIEW)
+    ctx.unique("landing_unique_visitors", labels, at_s, event.visitor_id)
+    if event.customer_id:
+        ctx.plan.outbox.append(Touch("view", event.customer_id, at_s, source=event.source).encode())
+
+
+def apply_touch(ctx: BatchContext, touch: Touch) -> None:
+    """Record a repartitioned touch in the customer's hash (idempotent)."""
+    state = _customer(ctx, touch.customer_id)
+    updates: dict[str, str] = {}
+    if touch.kind == "view":
+        if touch.at_s >= int(state.get("v", "-1")):
+            updates.update(v=str(touch.at_s), vs=touch.source)
+    else:
+        mid = touch.message_id
+        if f"m:{mid}" not in state:
+            updates.update({f"m:{mid}": touch.dims, f"s:{mid}": str(touch.sent_s)})
+        field = f"{_TOUCH_FIELD[touch.kind]}:{mid}"
+        if touch.kind != "sent" and field not in state:
+            updates[field] = str(touch.at_s)
+    _write(ctx, touch.customer_id, state, updates)
+
+
+def apply_payment(ctx: BatchContext, event: PaymentEvent, at_s: int) -> None:
+    tenant = ctx.label("tenant", event.tenant or "")
+    if not ctx.windowed("payment_attempts", {"tenant": tenant, "status": event.status}, at_s):
+        ctx.quality("events_late", Topic.PAYMENT)
+    state = _customer(ctx, event.customer_id)
+    if event.status != "succeeded":
+        _record_failure(ctx, event.customer_id, tenant, state, at_s)
+        return
+    agent = ctx.label("agent", event.agent_id or "")
+    labels = {"tenant": tenant, "currency": event.currency, "agent": agent}
+    ctx.windowed("collected_amount_minor", labels, at_s, event.amount_minor)
+    _write(ctx, event.customer_id, state, {"ps": str(at_s), "pf": ""})
+    ctx.plan.unindex(ctx.keys.struggling(ctx.partition), f"{tenant}{FIELD_SEP}{event.customer_id}")
+    _attribute(ctx, event, state, at_s)
+    view_s = int(state.get("v", "-1"))
+    if 0 <= at_s - view_s <= ctx.timing.attribution_s:
+        source_labels = {"source": state["vs"], "tenant": tenant}
+        ctx.unique("landing_paying_customers", source_labels, at_s, event.customer_id)
+
+
+def apply_promise(ctx: BatchContext, event: PromiseEvent, at_s: int) -> None:
+    tenant = ctx.label("tenant", event.tenant or "")
+    labels = {
+        "direction": event.direction,
+        "kind": event.kind,
+        "tenant": tenant,
+        "status": event.status,
+    }
+    if not ctx.windowed("promises", labels, at_s):
+        ctx.quality("events_late", Topic.PROMISE)
+    if (event.kind, event.status, event.direction) != ("installment_plan", "made", "self_service"):
+        return
+    state = _customer(ctx, event.customer_id)
+    view_s = int(state.get("v", "-1"))
+    if 0 <= at_s - view_s <= ctx.timing.attribution_s:
+        ctx.windowed("landing_installment_plans", {"source": state["vs"], "tenant": tenant}, at_s)
+
+
+def _attribute(ctx: BatchContext, event: PaymentEvent, state: dict[str, str], at_s: int) -> None:
+    candidates = [
+        CandidateMessage(name[2:], float(value), _float_or_none(state.get(f"k:{name[2:]}")))
+        for name, value in state.items()
+        if name.startswith("d:")
+    ]
+    mid = attribute_payment(Payment(at_s, event.message_id), candidates, ctx.timing.attribution_s)
+    if mid is None or f"m:{mid}" not in state:
+        return
+    labels = dict(zip(FUNNEL_DIMS, state[f"m:{mid}"].split(FIELD_SEP), strict=True))
+    sent_s = int(state[f"s:{mid}"])
+    ctx.windowed(
+        "attributed_amount_minor",
+        {**labels, "currency": event.currency},
+        sent_s,
+        event.amount_minor,
+    )
+    if f"p:{mid}" in state:
+        return  # a message counts as paid once
+    _write(ctx, event.customer_id, state, {f"p:{mid}": str(at_s)})
+    ctx.windowed("messages_paid", labels, sent_s)
+    ctx.observe("send_to_payment_seconds", labels, at_s - sent_s)
+    opened = state.get(f"o:{mid}")
+    if opened is not None:
+        ctx.observe("open_to_payment_seconds", labels, at_s - int(opened))
+
+
+def _record_failure(
+    ctx: BatchContext, customer_id: str, tenant: str, state: dict[str, str], at_s: int
+) -> None:
+    """Keep recent failures; N of them in 24 h with no success since makes a struggling customer."""
+    since_s = max(at_s - STRUGGLING_WINDOW_S, int(state.get("ps", "-1")))
+    failures = sorted(int(t) for t in state.get("pf", "").split() if int(t) > since_s)
+    failures = [*failures, at_s][-_KEEP_FAILURES:]
+    _write(ctx, customer_id, state, {"pf": " ".join(map(str, failures))})
+    needed = ctx.timing.struggling_min_failures
+    if len(failures) >= needed:
+        # struggling until the oldest of the last N failures is 24 h old
+        ctx.plan.index(
+            ctx.keys.struggling(ctx.partition),
+            f"{tenant}{FIELD_SEP}{customer_id}",
+            failures[-needed],
+            replace=True,
+        )
+
+
+def _customer(ctx: BatchContext, customer_id: str) -> dict[str, str]:
+    return ctx.customers.setdefault(customer_id, {})
+
+
+def _write(
+    ctx: BatchContext, customer_id: str, state: dict[str, str], updates: dict[str, str]
+) -> None:
+    if not updates:
+        return
+    state.update(updates)
+    key = ctx.keys.customer(ctx.partition, customer_id)
+    ctx.plan.set_fields(key, updates)
+    ctx.plan.expire_in(key, ctx.timing.retention_s)
+
+
+def _float_or_none(value: str | None) -> float | None:
+    return float(value) if value is not None else None

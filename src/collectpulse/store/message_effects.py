@@ -1,0 +1,183 @@
+"""The message join: sent / delivery / bounce / open / click rules, cohort-counted.
+
+Per-message state (``cp:{pN}:m:<id>``) is a one-way state machine: a message
+counts as sent, delivered, bounced per type, opened (and human-opened) and
+clicked at most once, always in the bucket of its send time. Events that come
+before their ``sent`` are parked and replayed when it arrives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from collectpulse.events.decode import Invalid, decode
+from collectpulse.events.models import (
+    BounceEvent,
+    ClickEvent,
+    DeliveryEvent,
+    EventBase,
+    OpenEvent,
+    Topic,
+)
+from collectpulse.store.context import FUNNEL_DIMS, PARK_SEP, BatchContext
+from collectpulse.store.fields import counter_field
+from collectpulse.store.keys import FIELD_SEP, Keys
+from collectpulse.store.plan import WritePlan
+from collectpulse.store.touches import Touch, TouchKind
+
+
+def dims(state: Mapping[str, str]) -> dict[str, str]:
+    """A message's funnel labels from its stored ``d`` field."""
+    return dict(zip(FUNNEL_DIMS, state["d"].split(FIELD_SEP), strict=True))
+
+
+def apply_message_event(ctx: BatchContext, event: EventBase, raw: bytes, at_s: int) -> None:
+    if isinstance(event, DeliveryEvent):
+        if event.status == "sent":
+            _on_sent(ctx, event, at_s)
+        else:
+            _on_delivered(ctx, event, raw, at_s)
+    elif isinstance(event, BounceEvent):
+        _on_bounce(ctx, event, raw, at_s)
+    elif isinstance(event, OpenEvent):
+        _on_open(ctx, event, raw, at_s)
+    elif isinstance(event, ClickEvent):
+        _on_click(ctx, event, raw, at_s)
+
+
+def _state_or_park(
+    ctx: BatchContext, event: EventBase, raw: bytes, message_id: str
+) -> dict[str, str] | None:
+    """The joined message's state, or None after parking ``event`` until its sent arrives."""
+    state = ctx.messages.get(message_id)
+    if state and "t" in state:
+        return state
+    park_key = ctx.keys.park(ctx.partition, message_id)
+    ctx.plan.push(park_key, f"{event.topic.value}{PARK_SEP}{raw.decode()}")
+    ctx.plan.index(ctx.keys.parked(ctx.partition), message_id, ctx.timing.now_s)
+    ctx.plan.expire_in(park_key, ctx.timing.retention_s)
+    return None
+
+
+def _update(ctx: BatchContext, message_id: str, state: dict[str, str], **values: str) -> None:
+    state.update(values)
+    ctx.plan.set_fields(ctx.keys.message(ctx.partition, message_id), values)
+
+
+def _funnel(
+    ctx: BatchContext, counter: str, state: Mapping[str, str], topic: Topic, **extra: str
+) -> None:
+    if not ctx.windowed(counter, {**dims(state), **extra}, int(state["t"])):
+        ctx.quality("events_late", topic)
+
+
+def _touch(
+    ctx: BatchContext, kind: TouchKind, message_id: str, state: Mapping[str, str], at_s: int
+) -> None:
+    """Tell the customer side (repartitioned by customer_id) about this message."""
+    if state.get("c"):
+        touch = Touch(kind, state["c"], at_s, message_id, int(state["t"]), state["d"])
+        ctx.plan.outbox.append(touch.encode())
+
+
+def _on_sent(ctx: BatchContext, event: DeliveryEvent, at_s: int) -> None:
+    state = ctx.messages.setdefault(event.message_id, {})
+    if "t" in state:
+        return  # a message counts as sent once, whichever system reports it first
+    labels = (
+        event.channel,
+        ctx.label("campaign", event.campaign or ""),
+        ctx.label("variant", event.variant or ""),
+        ctx.label("segment", event.segment),
+        ctx.label("tenant", event.tenant or ""),
+    )
+    key = ctx.keys.message(ctx.partition, event.message_id)
+    _update(
+        ctx,
+        event.message_id,
+        state,
+        t=str(at_s),
+        d=FIELD_SEP.join(labels),
+        c=event.customer_id or "",
+    )
+    ctx.plan.expire_in(key, max(at_s + ctx.timing.retention_s - ctx.timing.now_s, 1))
+    _funnel(ctx, "messages_sent", state, Topic.DELIVERY)
+    _touch(ctx, "sent", event.message_id, state, at_s)
+    for parked in ctx.parked.get(event.message_id, ()):
+        _replay_parked(ctx, parked)
+    if event.message_id in ctx.parked:
+        ctx.plan.drop(ctx.keys.park(ctx.partition, event.message_id))
+        ctx.plan.unindex(ctx.keys.parked(ctx.partition), event.message_id)
+
+
+def _replay_parked(ctx: BatchContext, parked: bytes) -> None:
+    """Apply a parked event now that its sent is known (it was deduped when parked)."""
+    topic, raw = split_parked(parked)
+    event = decode(topic, raw, max_bytes=ctx.timing.max_event_bytes)
+    if not isinstance(event, Invalid):
+        apply_message_event(ctx, event, raw, int(event.occurred_at.timestamp()))
+
+
+def split_parked(parked: bytes) -> tuple[Topic, bytes]:
+    """A parked list entry is ``<topic>\\x1e<raw event JSON>``."""
+    topic, _, raw = parked.partition(PARK_SEP.encode())
+    return Topic(topic.decode()), raw
+
+
+def plan_orphans(
+    *, partition: int, expired: Mapping[str, Sequence[bytes]], keys: Keys
+) -> WritePlan:
+    """Count events parked longer than the orphan wait as orphans and drop them."""
+    plan = WritePlan()
+    totals = keys.totals(partition)
+    for message_id, entries in expired.items():
+        for parked in entries:
+            topic, _ = split_parked(parked)
+            plan.add(totals, counter_field("events_orphaned", {"topic": topic.value}))
+        plan.drop(keys.park(partition, message_id))
+        plan.unindex(keys.parked(partition), message_id)
+    return plan
+
+
+def _on_delivered(ctx: BatchContext, event: DeliveryEvent, raw: bytes, at_s: int) -> None:
+    state = _state_or_park(ctx, event, raw, event.message_id)
+    if state is not None and "dl" not in state:
+        _update(ctx, event.message_id, state, dl=str(at_s))
+        _funnel(ctx, "messages_delivered", state, Topic.DELIVERY)
+        _touch(ctx, "delivered", event.message_id, state, at_s)
+
+
+def _on_bounce(ctx: BatchContext, event: BounceEvent, raw: bytes, at_s: int) -> None:
+    state = _state_or_park(ctx, event, raw, event.message_id)
+    flag = "bh" if event.bounce_type == "hard" else "bs"
+    if state is None or flag in state:
+        return
+    first_bounce = "bh" not in state and "bs" not in state
+    _update(ctx, event.message_id, state, **{flag: str(at_s)})
+    _funnel(ctx, "messages_bounced", state, Topic.BOUNCE, bounce_type=event.bounce_type)
+    if first_bounce:
+        _funnel(ctx, "messages_bounced_any", state, Topic.BOUNCE)
+
+
+def _on_open(ctx: BatchContext, event: OpenEvent, raw: bytes, at_s: int) -> None:
+    state = _state_or_park(ctx, event, raw, event.message_id)
+    if state is None:
+        return
+    if "o" not in state:
+        _update(ctx, event.message_id, state, o=str(at_s))
+        _funnel(ctx, "messages_opened", state, Topic.OPEN)
+        ctx.observe("send_to_open_seconds", dims(state), at_s - int(state["t"]))
+        _touch(ctx, "opened", event.message_id, state, at_s)
+    if not event.machine and "oh" not in state:
+        _update(ctx, event.message_id, state, oh=str(at_s))
+        _funnel(ctx, "messages_opened_human", state, Topic.OPEN)
+
+
+def _on_click(ctx: BatchContext, event: ClickEvent, raw: bytes, at_s: int) -> None:
+    state = _state_or_park(ctx, event, raw, event.message_id)
+    if state is None or "k" in state:
+        return
+    _update(ctx, event.message_id, state, k=str(at_s))
+    _funnel(ctx, "messages_clicked", state, Topic.CLICK)
+    ctx.observe("send_to_click_seconds", dims(state), at_s - int(state["t"]))
+    _touch(ctx, "clicked", event.message_id, state, at_s)
