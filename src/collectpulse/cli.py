@@ -97,7 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     exporter.set_defaults(func=cmd_exporter)
 
     simulate = sub.add_parser("simulate", help="publish a realistic event stream to Kafka")
-    pass
+    from collectpulse.simulate.cli import add_arguments
+
+    add_arguments(simulate)
     simulate.set_defaults(func=cmd_simulate)
 
     schemas = sub.add_parser("schemas", help="export or check the JSON Schemas under schemas/")

@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     label_cap: int = Field(default=200, ge=1, le=100_000)
     batch_max_records: int = Field(default=5000, ge=1, le=100_000)
     struggling_min_failures: int = Field(default=3, ge=1, le=100)
+    experiment_min_sample: int = Field(default=100, ge=1)
 
     # HTTP exporter
     http_host: str = "127.0.0.1"

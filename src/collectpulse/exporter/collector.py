@@ -17,28 +17,30 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from collectpulse.kpi.definitions import COUNTERS, GAUGES, HISTOGRAMS, RATIOS
+from collectpulse.exporter import computed
+from collectpulse.kpi.definitions import COUNTERS, HISTOGRAMS, RATIOS
 from collectpulse.kpi.histograms import cumulative_buckets
 from collectpulse.kpi.model import Aggregation, metric_name
 from collectpulse.kpi.ratios import evaluate_ratio
 from collectpulse.store.keys import FIELD_SEP
 from collectpulse.store.reader import StoreView, parse_counter_fields
 
-_LAST_EVENT = "last_event_s"
-_LAST_APPLIED = "last_applied_s"
-
 
 class StoreCollector(Collector):
     """Yields collectpulse's metric families for one store view."""
 
-    def __init__(self, view: StoreView) -> None:
+    def __init__(self, view: StoreView, *, experiment_min_sample: int = 100) -> None:
         self._view = view
+        self._min_sample = experiment_min_sample
 
     def collect(self) -> Iterator[Metric]:
         yield from self._counters()
         yield from self._ratios()
         yield from self._histograms()
-        yield from self._pipeline()
+        yield from computed.experiments(self._view, self._min_sample)
+        yield from computed.landing_silence(self._view)
+        yield from computed.struggling(self._view)
+        yield from computed.pipeline(self._view)
 
     def _counters(self) -> Iterator[Metric]:
         totals = parse_counter_fields(self._view.totals)
@@ -92,37 +94,6 @@ class StoreCollector(Collector):
                     sum_value=float(buckets.get("sum", 0)),
                 )
             yield family
-
-    def _pipeline(self) -> Iterator[Metric]:
-        last_event = _gauge_family("last_event_timestamp_seconds")
-        lag = _gauge_family("processing_lag_seconds")
-        applied: dict[str, int] = {}
-        for raw, value in self._view.totals.items():
-            name, _, topic = raw.partition(FIELD_SEP)
-            if name == _LAST_APPLIED:
-                applied[topic] = value
-        for raw, value in sorted(self._view.totals.items()):
-            name, _, topic = raw.partition(FIELD_SEP)
-            if name == _LAST_EVENT:
-                last_event.add_metric([topic], value)
-                if topic in applied:
-                    lag.add_metric([topic], max(applied[topic] - value, 0))
-        yield last_event
-        yield lag
-        offsets = GaugeMetricFamily(
-            "collectpulse_applied_offset",
-            "Last Kafka offset whose effects are in the store, per topic and partition "
-            "(the position a worker resumes from).",
-            labels=["topic", "partition"],
-        )
-        for (topic, partition), offset in sorted(self._view.offsets.items()):
-            offsets.add_metric([topic, str(partition)], offset)
-        yield offsets
-
-
-def _gauge_family(name: str, *extra_labels: str) -> GaugeMetricFamily:
-    gauge = next(g for g in GAUGES if g.name == name)
-    return GaugeMetricFamily(metric_name(gauge), gauge.help, labels=[*gauge.labels, *extra_labels])
 
 
 def _ordered(series: tuple[tuple[str, str], ...], names: list[str]) -> list[tuple[str, str]]:

@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 READER_KEY = web.AppKey("reader", StoreReader)
 REDIS_KEY = web.AppKey("redis", Redis)
+SETTINGS_KEY = web.AppKey("settings", Settings)
+MAX_LIST_LIMIT = 10_000
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -32,10 +34,37 @@ async def metrics(request: web.Request) -> web.Response:
         log.warning("scrape failed: Redis unavailable (%s)", type(exc).__name__)
         raise web.HTTPServiceUnavailable(text="store (Redis) unavailable\n") from None
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(StoreCollector(view))
+    settings = request.app[SETTINGS_KEY]
+    registry.register(StoreCollector(view, experiment_min_sample=settings.experiment_min_sample))
     body = generate_latest(registry)
     log.debug("scrape: %d bytes in %.3f s", len(body), time.perf_counter() - started)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def struggling_customers(request: web.Request) -> web.Response:
+    """JSON list for agents: customers with repeated failed payments and no success in 24 h."""
+    tenant = request.query.get("tenant")
+    limit_text = request.query.get("limit", "100")
+    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIST_LIMIT:
+        raise web.HTTPBadRequest(text=f"limit must be an integer from 1 to {MAX_LIST_LIMIT}\n")
+    try:
+        view = await request.app[READER_KEY].read()
+    except RedisError:
+        raise web.HTTPServiceUnavailable(text="store (Redis) unavailable\n") from None
+    rows = [s for s in view.struggling if tenant is None or s.tenant == tenant]
+    body = {
+        "as_of": view.now_s,
+        "count": len(rows),
+        "customers": [
+            {
+                "customer_id": s.customer_id,
+                "tenant": s.tenant or None,
+                "struggling_since": s.since_s,
+            }
+            for s in rows[: int(limit_text)]
+        ],
+    }
+    return web.json_response(body)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -55,9 +84,11 @@ def create_web_app(settings: Settings, *, redis: Redis | None = None) -> web.App
     app = web.Application()
     app[REDIS_KEY] = client
     app[READER_KEY] = StoreReader(client, settings)
+    app[SETTINGS_KEY] = settings
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/api/struggling-customers", struggling_customers)
     return app
 
 

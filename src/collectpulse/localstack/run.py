@@ -85,7 +85,16 @@ def run_everything(cfg: LocalStackSettings, *, rate: float, duration_s: float | 
     try:
         children.append(_child(["worker", "-l", "warn"], env, state / "logs/worker.log"))
         children.append(_child(["exporter"], env, state / "logs/exporter.log"))
-        sim = ["simulate", "--rate", str(rate), "--duration", str(duration_s or 10**9)]
+        # delay-scale 0.02: customers answer within minutes, so a newcomer sees the funnel
+        sim = [
+            "simulate",
+            "--rate",
+            str(rate),
+            "--duration",
+            str(duration_s or 10**9),
+            "--delay-scale",
+            "0.02",
+        ]
         children.append(_child(sim, env, state / "logs/simulate.log"))
         print(f"kafka {bootstrap}, redis {redis_url}")
         print(f"metrics: {metrics_url}   logs: {state / 'logs'}   Ctrl-C stops everything")

@@ -16,6 +16,7 @@ from collectpulse.events.models import PageviewEvent, PaymentEvent, PromiseEvent
 from collectpulse.kpi.attribution import CandidateMessage, Payment, attribute_payment
 from collectpulse.store.context import FUNNEL_DIMS, BatchContext
 from collectpulse.store.keys import FIELD_SEP
+from collectpulse.store.message_effects import LAST_VIEW
 from collectpulse.store.touches import Touch
 
 STRUGGLING_WINDOW_S = 86_400
@@ -29,7 +30,8 @@ def apply_pageview(ctx: BatchContext, event: PageviewEvent, at_s: int) -> None:
         ctx.quality("events_late", Topic.PAGEVIEW)
     ctx.unique("landing_unique_visitors", labels, at_s, event.visitor_id)
     if event.customer_id:
-        ctx.plan.outbox.append(Touch("view", event.customer_id, at_s, source=event.source).encode())
+        touch = Touch("view", event.customer_id, at_s, event.message_id or "", source=event.source)
+        ctx.plan.outbox.append(touch.encode())
 
 
 def apply_touch(ctx: BatchContext, touch: Touch) -> None:
@@ -39,6 +41,7 @@ def apply_touch(ctx: BatchContext, touch: Touch) -> None:
     if touch.kind == "view":
         if touch.at_s >= int(state.get("v", "-1")):
             updates.update(v=str(touch.at_s), vs=touch.source)
+        _credit_view_to_campaign(ctx, touch, state)
     else:
         mid = touch.message_id
         if f"m:{mid}" not in state:
@@ -88,11 +91,7 @@ def apply_promise(ctx: BatchContext, event: PromiseEvent, at_s: int) -> None:
 
 
 def _attribute(ctx: BatchContext, event: PaymentEvent, state: dict[str, str], at_s: int) -> None:
-    candidates = [
-        CandidateMessage(name[2:], float(value), _float_or_none(state.get(f"k:{name[2:]}")))
-        for name, value in state.items()
-        if name.startswith("d:")
-    ]
+    candidates = _candidates(state)
     mid = attribute_payment(Payment(at_s, event.message_id), candidates, ctx.timing.attribution_s)
     if mid is None or f"m:{mid}" not in state:
         return
@@ -112,6 +111,27 @@ def _attribute(ctx: BatchContext, event: PaymentEvent, state: dict[str, str], at
     opened = state.get(f"o:{mid}")
     if opened is not None:
         ctx.observe("open_to_payment_seconds", labels, at_s - int(opened))
+
+
+def _credit_view_to_campaign(ctx: BatchContext, touch: Touch, state: dict[str, str]) -> None:
+    """A landing view ends its campaign's silence: the viewed message's, else the customer's
+    latest clicked or delivered one within the attribution window."""
+    mid = attribute_payment(
+        Payment(touch.at_s, touch.message_id or None), _candidates(state), ctx.timing.attribution_s
+    )
+    if mid is None or f"m:{mid}" not in state:
+        return
+    labels = dict(zip(FUNNEL_DIMS, state[f"m:{mid}"].split(FIELD_SEP), strict=True))
+    name = FIELD_SEP.join((LAST_VIEW, labels["campaign"], labels["tenant"]))
+    ctx.plan.keep_max(ctx.keys.totals(ctx.partition), name, touch.at_s)
+
+
+def _candidates(state: dict[str, str]) -> list[CandidateMessage]:
+    return [
+        CandidateMessage(name[2:], float(value), _float_or_none(state.get(f"k:{name[2:]}")))
+        for name, value in state.items()
+        if name.startswith("d:")
+    ]
 
 
 def _record_failure(

@@ -25,6 +25,9 @@ from collectpulse.store.keys import FIELD_SEP, Keys
 from collectpulse.store.plan import WritePlan
 from collectpulse.store.touches import Touch, TouchKind
 
+FIRST_DELIVERED = "first_delivered_s"
+LAST_VIEW = "last_view_s"
+
 
 def dims(state: Mapping[str, str]) -> dict[str, str]:
     """A message's funnel labels from its stored ``d`` field."""
@@ -145,6 +148,11 @@ def _on_delivered(ctx: BatchContext, event: DeliveryEvent, raw: bytes, at_s: int
         _update(ctx, event.message_id, state, dl=str(at_s))
         _funnel(ctx, "messages_delivered", state, Topic.DELIVERY)
         _touch(ctx, "delivered", event.message_id, state, at_s)
+        labels = dims(state)
+        campaign = FIELD_SEP.join((labels["campaign"], labels["tenant"]))
+        ctx.plan.keep_min(
+            ctx.keys.totals(ctx.partition), f"{FIRST_DELIVERED}{FIELD_SEP}{campaign}", at_s
+        )
 
 
 def _on_bounce(ctx: BatchContext, event: BounceEvent, raw: bytes, at_s: int) -> None:

@@ -22,6 +22,7 @@ class WritePlan:
     hset: dict[str, dict[str, str]] = field(default_factory=dict)
     hdel: dict[str, set[str]] = field(default_factory=dict)
     hmax: dict[tuple[str, str], int] = field(default_factory=dict)
+    hmin: dict[tuple[str, str], int] = field(default_factory=dict)
     sadd: dict[str, list[str]] = field(default_factory=dict)
     pfadd: dict[str, set[str]] = field(default_factory=dict)
     rpush: dict[str, list[str]] = field(default_factory=dict)
@@ -43,6 +44,10 @@ class WritePlan:
     def keep_max(self, key: str, name: str, value: int) -> None:
         if value > self.hmax.get((key, name), -1):
             self.hmax[(key, name)] = value
+
+    def keep_min(self, key: str, name: str, value: int) -> None:
+        if (key, name) not in self.hmin or value < self.hmin[(key, name)]:
+            self.hmin[(key, name)] = value
 
     def remember(self, key: str, member: str) -> None:
         self.sadd.setdefault(key, []).append(member)
@@ -119,6 +124,8 @@ class WritePlan:
             op("HDEL", key, sorted(names))
         for (key, name), value in self.hmax.items():
             op("HMAX", key, [name, str(value)])
+        for (key, name), value in self.hmin.items():
+            op("HMIN", key, [name, str(value)])
         for key, members in self.sadd.items():
             op("SADD", key, members)
         for key, uniques in self.pfadd.items():

@@ -19,7 +19,8 @@ from redis.asyncio import Redis
 
 from collectpulse.kpi.ratios import CounterValues, LabelSet, labelset
 from collectpulse.settings import Settings
-from collectpulse.store.effects import COARSE_BUCKET_S
+from collectpulse.store.context import COARSE_BUCKET_S
+from collectpulse.store.customer_effects import STRUGGLING_WINDOW_S
 from collectpulse.store.fields import LABEL_ORDER
 from collectpulse.store.keys import FIELD_SEP, Keys
 from collectpulse.store.scripts import Scripts
@@ -38,6 +39,15 @@ class StoreView:
     windows: Mapping[str, CounterValues] = field(default_factory=dict)
     """Window name -> counter -> label set -> value (uniques included)."""
     offsets: Mapping[tuple[str, int], int] = field(default_factory=dict)
+    struggling: tuple[Struggling, ...] = ()
+    """Customers struggling now, for the count metric and the agents' JSON list."""
+
+
+@dataclass(frozen=True, slots=True)
+class Struggling:
+    tenant: str
+    customer_id: str
+    since_s: int
 
 
 def parse_counter_fields(raw: Mapping[str, int]) -> dict[str, dict[LabelSet, float]]:
@@ -87,14 +97,28 @@ class StoreReader:
         windows: dict[str, dict[str, int]] = {w: defaultdict(int) for w in self._settings.windows}
         uniques: dict[str, dict[str, int]] = {w: defaultdict(int) for w in self._settings.windows}
         offsets: dict[tuple[str, int], int] = {}
+        struggling: list[Struggling] = []
         for p in partitions:
             await self._read_partition(p, now_s, totals, windows, uniques, offsets)
+            struggling.extend(await self._struggling(p, now_s))
         parsed = {}
         for window in self._settings.windows:
             values = parse_counter_fields(windows[window])
             values.update(parse_counter_fields(uniques[window]))
             parsed[window] = values
-        return StoreView(now_s, partitions, dict(totals), parsed, offsets)
+        struggling.sort(key=lambda s: (s.tenant, s.since_s, s.customer_id))
+        return StoreView(now_s, partitions, dict(totals), parsed, offsets, tuple(struggling))
+
+    async def _struggling(self, p: int, now_s: int) -> list[Struggling]:
+        """Customers whose N-th latest failure is less than 24 h old (no success since)."""
+        rows: list[Any] = await self._redis.zrangebyscore(
+            self._keys.struggling(p), f"({now_s - STRUGGLING_WINDOW_S}", "+inf", withscores=True
+        )
+        out = []
+        for member, score in rows:
+            tenant, _, customer = _text(member).partition(FIELD_SEP)
+            out.append(Struggling(tenant, customer, int(score)))
+        return out
 
     async def _read_partition(
         self,

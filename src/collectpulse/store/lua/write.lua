@@ -37,6 +37,12 @@ while i <= n_argv do
     if tonumber(ARGV[i + 4]) > old then
       redis.call('HSET', key, ARGV[i + 3], ARGV[i + 4])
     end
+  elseif op == 'HMIN' then
+    -- keep the smaller number (first delivery time per campaign)
+    local old = redis.call('HGET', key, ARGV[i + 3])
+    if (not old) or tonumber(ARGV[i + 4]) < tonumber(old) then
+      redis.call('HSET', key, ARGV[i + 3], ARGV[i + 4])
+    end
   elseif allowed[op] then
     redis.call(op, key, unpack(ARGV, i + 3, i + 2 + argc))
   else

@@ -1,0 +1,113 @@
+"""Metric families computed from a store view rather than summed: experiments,
+landing silence, struggling customers, pipeline position."""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+from collectpulse.kpi.definitions import GAUGES
+from collectpulse.kpi.experiment import Arm, evaluate_experiment
+from collectpulse.kpi.model import metric_name
+from collectpulse.store.keys import FIELD_SEP
+from collectpulse.store.message_effects import FIRST_DELIVERED, LAST_VIEW
+from collectpulse.store.reader import StoreView
+
+_LAST_EVENT = "last_event_s"
+_LAST_APPLIED = "last_applied_s"
+
+
+def gauge_family(name: str, *extra_labels: str) -> GaugeMetricFamily:
+    gauge = next(g for g in GAUGES if g.name == name)
+    return GaugeMetricFamily(metric_name(gauge), gauge.help, labels=[*gauge.labels, *extra_labels])
+
+
+def experiments(view: StoreView, min_sample_size: int) -> Iterator[Metric]:
+    """Per window, campaign and tenant with >= 2 variants: lift, p-value, P(beat control)."""
+    lift = gauge_family("experiment_lift_ratio", "window")
+    p_value = gauge_family("experiment_p_value", "window")
+    beat = gauge_family("experiment_beat_control_probability", "window")
+    for window, values in view.windows.items():
+        delivered = _by_campaign_variant(values.get("messages_delivered", {}))
+        paid = _by_campaign_variant(values.get("messages_paid", {}))
+        for (campaign, tenant), variants in sorted(delivered.items()):
+            # control is the variant named "control", else the alphabetically first
+            arms = [
+                Arm(variant, int(paid.get((campaign, tenant), {}).get(variant, 0)), int(trials))
+                for variant, trials in sorted(variants.items())
+            ]
+            result = evaluate_experiment(campaign, arms, min_sample_size)
+            for cmp in result.comparisons if result else ():
+                labels = [campaign, cmp.variant.variant, cmp.control.variant, tenant, window]
+                for family, value in (
+                    (lift, cmp.lift),
+                    (p_value, cmp.p_value),
+                    (beat, cmp.probability_to_beat_control),
+                ):
+                    if value is not None:
+                        family.add_metric(labels, value)
+    yield from (lift, p_value, beat)
+
+
+def _by_campaign_variant(
+    series: Mapping[tuple[tuple[str, str], ...], float],
+) -> dict[tuple[str, str], dict[str, float]]:
+    out: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for labelset, value in series.items():
+        labels = dict(labelset)
+        out[(labels["campaign"], labels.get("tenant", ""))][labels["variant"]] += value
+    return out
+
+
+def landing_silence(view: StoreView) -> Iterator[Metric]:
+    """Seconds since each campaign's last landing view, or since its first delivery."""
+    last_view: dict[tuple[str, str], int] = {}
+    first_delivered: dict[tuple[str, str], int] = {}
+    for raw, value in view.totals.items():
+        name, *rest = raw.split(FIELD_SEP)
+        if name == LAST_VIEW and len(rest) == 2:
+            last_view[(rest[0], rest[1])] = value
+        elif name == FIRST_DELIVERED and len(rest) == 2:
+            first_delivered[(rest[0], rest[1])] = value
+    family = gauge_family("landing_silence_seconds")
+    for campaign in sorted(first_delivered.keys() | last_view.keys()):
+        since = last_view.get(campaign, first_delivered.get(campaign, view.now_s))
+        family.add_metric(list(campaign), max(view.now_s - since, 0))
+    yield family
+
+
+def struggling(view: StoreView) -> Iterator[Metric]:
+    family = gauge_family("struggling_customers")
+    for tenant, count in sorted(Tally(s.tenant for s in view.struggling).items()):
+        family.add_metric([tenant], count)
+    yield family
+
+
+def pipeline(view: StoreView) -> Iterator[Metric]:
+    last_event = gauge_family("last_event_timestamp_seconds")
+    lag = gauge_family("processing_lag_seconds")
+    applied: dict[str, int] = {}
+    for raw, value in view.totals.items():
+        name, _, topic = raw.partition(FIELD_SEP)
+        if name == _LAST_APPLIED:
+            applied[topic] = value
+    for raw, value in sorted(view.totals.items()):
+        name, _, topic = raw.partition(FIELD_SEP)
+        if name == _LAST_EVENT:
+            last_event.add_metric([topic], value)
+            if topic in applied:
+                lag.add_metric([topic], max(applied[topic] - value, 0))
+    yield last_event
+    yield lag
+    offsets = GaugeMetricFamily(
+        "collectpulse_applied_offset",
+        "Last Kafka offset whose effects are in the store, per topic and partition "
+        "(the position a worker resumes from).",
+        labels=["topic", "partition"],
+    )
+    for (topic, partition), offset in sorted(view.offsets.items()):
+        offsets.add_metric([topic, str(partition)], offset)
+    yield offsets
