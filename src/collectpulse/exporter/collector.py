@@ -91,7 +91,7 @@ class StoreCollector(Collector):
                 family.add_metric(
                     list(label_values),
                     buckets=cumulative_buckets(counts, histogram.buckets_s),
-                    sum_value=float(buckets.get("sum", 0)),
+                    sum_value=buckets.get("sum_ms", 0) / 1000,
                 )
             yield family
 

@@ -72,6 +72,24 @@ GAUGES: tuple[Gauge, ...] = (
     ),
 )
 
+APPLY_LAG_BUCKETS_S: tuple[float, ...] = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    300.0,
+)
+"""Upper bounds (seconds) of the publish -> applied lag histogram."""
+
 _RESPONSE = ("channel", "campaign", "variant", "tenant")
 
 HISTOGRAMS: tuple[Histogram, ...] = (
@@ -102,5 +120,13 @@ HISTOGRAMS: tuple[Histogram, ...] = (
         "response_time",
         _RESPONSE,
         RESPONSE_TIME_BUCKETS_S,
+    ),
+    Histogram(
+        "apply_lag_seconds",
+        "Seconds from a record's Kafka timestamp (when it was published) to the moment its "
+        "batch's effects were written to the store, per topic: the pipeline's end-to-end lag.",
+        "pipeline",
+        ("topic",),
+        APPLY_LAG_BUCKETS_S,
     ),
 )

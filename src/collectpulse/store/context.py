@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from collectpulse.events.decode import Invalid
 from collectpulse.events.models import EventBase, Topic
+from collectpulse.kpi.definitions import HISTOGRAMS
+from collectpulse.kpi.histograms import bucket_index
 from collectpulse.store.fields import counter_field, histogram_field
 from collectpulse.store.keys import Keys
 from collectpulse.store.plan import WritePlan
@@ -19,6 +21,7 @@ from collectpulse.store.plan import WritePlan
 COARSE_BUCKET_S = 3600
 FUNNEL_DIMS = ("channel", "campaign", "variant", "segment", "tenant")
 PARK_SEP = "\x1e"
+HISTOGRAM_BOUNDS = {h.name: h.buckets_s for h in HISTOGRAMS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,8 @@ class Record:
     offset: int
     raw: bytes
     event: EventBase | Invalid
+    timestamp_ms: int = 0
+    """The Kafka record timestamp (publish time); 0 when unknown."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +59,8 @@ class Timing:
     max_event_bytes: int
     attribution_s: int = 7 * 86_400
     struggling_min_failures: int = 3
+    now_ms: int = 0
+    """Wall clock in milliseconds, for the publish -> applied lag; 0 means ``now_s``."""
 
 
 LabelCap = Callable[[str, str], str]
@@ -133,15 +140,14 @@ class BatchContext:
             self.plan.count_unique(key, member)
             self.plan.expire_in(key, start + gran_s + ttl_s - self.timing.now_s)
 
-    def observe(self, histogram: str, labels: Mapping[str, str], seconds: int) -> None:
-        """One observation of an all-time response-time histogram (negative ones dropped)."""
-        from collectpulse.kpi.histograms import bucket_index
-
+    def observe(self, histogram: str, labels: Mapping[str, str], seconds: float) -> None:
+        """One observation of an all-time histogram (negative ones dropped); sums in ms."""
         if seconds < 0:
             return
         key = self.keys.totals(self.partition)
-        self.plan.add(key, histogram_field(histogram, labels, bucket_index(seconds)))
-        self.plan.add(key, histogram_field(histogram, labels, "sum"), seconds)
+        index = bucket_index(seconds, HISTOGRAM_BOUNDS[histogram])
+        self.plan.add(key, histogram_field(histogram, labels, index))
+        self.plan.add(key, histogram_field(histogram, labels, "sum_ms"), round(seconds * 1000))
 
     def _granularities(self) -> tuple[tuple[int, int], ...]:
         t = self.timing

@@ -79,8 +79,13 @@ def plan_batch(
 ) -> WritePlan:
     """Plan the effects of ``records`` (already past the applied offset) on ``partition``."""
     ctx = BatchContext.start(partition, snapshot, keys, timing, cap)
+    now_ms = timing.now_ms or timing.now_s * 1000
     for record in records:
         ctx.quality("events_received", topic)
+        if record.timestamp_ms:
+            ctx.observe(
+                "apply_lag_seconds", {"topic": topic.value}, (now_ms - record.timestamp_ms) / 1000
+            )
         if isinstance(record.event, Invalid):
             ctx.quality("events_invalid", topic, reason=record.event.reason)
             ctx.quality("events_dead_lettered", topic)

@@ -187,8 +187,10 @@ class StoreWriter:
 
     def _timing(self) -> Timing:
         s = self._settings
+        now = self._clock()
         return Timing(
-            now_s=int(self._clock()),
+            now_s=int(now),
+            now_ms=int(now * 1000),
             bucket_s=s.bucket_s,
             retention_s=s.retention_s,
             fine_ttl_s=max(s.windows_s.values()),

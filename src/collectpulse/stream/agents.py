@@ -28,7 +28,9 @@ SendDlq = Callable[[bytes | None, bytes | None, Any], Awaitable[Any]]
 
 def decode_batch(topic: Topic, batch: RecordBatch, *, max_bytes: int) -> list[Record]:
     return [
-        Record(r.offset, r.value or b"", decode(topic, r.value, max_bytes=max_bytes))
+        Record(
+            r.offset, r.value or b"", decode(topic, r.value, max_bytes=max_bytes), r.timestamp_ms
+        )
         for r in batch.records
     ]
 
