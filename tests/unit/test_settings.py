@@ -1,0 +1,75 @@
+"""Settings come from COLLECTPULSE_* variables; bad values stop start-up naming the variable."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from collectpulse.settings import Settings, SettingsError, duration_s, load_settings
+
+
+def test_defaults_match_the_catalog() -> None:
+    s = Settings()
+    assert s.topic_prefix == "collections."
+    assert s.topic("delivery") == "collections.delivery"
+    assert s.bucket_s == 60
+    assert s.windows_s == {"1h": 3600, "24h": 86400, "7d": 604800}
+    assert s.retention_s == 7 * 86400 + 7 * 86400
+
+
+def test_windows_are_read_as_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLLECTPULSE_WINDOWS", "15m, 1h")
+    assert load_settings(Settings).windows == ("15m", "1h")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("COLLECTPULSE_HTTP_PORT", "70000"),
+        ("COLLECTPULSE_BUCKET_SIZE", "one minute"),
+        ("COLLECTPULSE_WINDOWS", "1h,forever"),
+        ("COLLECTPULSE_LABEL_CAP", "0"),
+        ("COLLECTPULSE_KEY_PREFIX", "has space"),
+    ],
+)
+def test_an_invalid_value_names_its_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as raised:
+        load_settings(Settings)
+    assert variable in str(raised.value)
+
+
+def test_a_window_must_be_a_multiple_of_the_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLLECTPULSE_BUCKET_SIZE", "7m")
+    with pytest.raises(SettingsError, match="not a multiple of bucket_size"):
+        load_settings(Settings)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90s", 90), ("15m", 900), ("1h", 3600), ("7d", 604800)]
+)
+def test_durations_parse_to_seconds(text: str, seconds: int) -> None:
+    assert duration_s(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "h", "1x", "-1h", "0s", "1.5h"])
+def test_bad_durations_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        duration_s(text)
+
+
+def test_the_cli_exits_2_with_the_variable_name_instead_of_a_traceback() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "collectpulse.cli", "exporter"],
+        env={"COLLECTPULSE_HTTP_PORT": "not-a-port", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "COLLECTPULSE_HTTP_PORT" in result.stderr
+    assert "Traceback" not in result.stderr
