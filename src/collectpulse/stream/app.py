@@ -25,6 +25,7 @@ from collectpulse.stream import transport
 from collectpulse.stream.agents import make_agent
 from collectpulse.stream.batch import RecordBatch
 from collectpulse.stream.deadletter import DLQ_TOPIC
+from collectpulse.stream.normalise import add_normalisers
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ def create_app(settings: Settings, *, redis: Redis | None = None) -> faust.App:
         source = transport.batch_topic(app, settings.topic(topic.value))
         body = make_agent(topic, writer, send_dlq, max_bytes=settings.max_event_bytes)
         app.agent(source, name=f"collectpulse.{topic.value}")(body)
+    add_normalisers(app, settings, client)
     # Declared so the worker creates it with the same partition count.
     app.topic(dlq)
 
