@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import orjson
+
 # Lua's unpack() has a C-stack limit; keep one op's arguments well below it.
 MAX_ARGS_PER_OP = 512
 
@@ -97,29 +99,31 @@ class WritePlan:
             )
         )
 
-    def flatten(self, first_key_index: int) -> tuple[list[str], list[str]]:
-        """The keys and the ARGV op list for write.lua; key indexes start at ``first_key_index``."""
-        keys: list[str] = []
-        index: dict[str, int] = {}
-        ops: list[str] = []
+    def operations(self) -> list[list[str]]:
+        """The ops for write.lua, each ``[command, key, *args]``, all strings.
 
-        def op(name: str, key: str, args: list[str]) -> None:
-            if key not in index:
-                index[key] = first_key_index + len(keys)
-                keys.append(key)
-            for start in range(0, max(len(args), 1), MAX_ARGS_PER_OP):
-                chunk = args[start : start + MAX_ARGS_PER_OP]
-                ops.extend((name, str(index[key]), str(len(chunk)), *chunk))
+        Increments are grouped per key (``HINCRBYS key f1 n1 f2 n2 ...``) and
+        long argument lists are chunked.
+        """
+        ops: list[list[str]] = []
+
+        def op(name: str, key: str, args: list[str], step: int = 1) -> None:
+            size = MAX_ARGS_PER_OP - MAX_ARGS_PER_OP % step
+            for start in range(0, max(len(args), 1), size):
+                ops.append([name, key, *args[start : start + size]])
 
         # Deletes first: a parked list consumed by this batch is removed before
         # anything else of the batch could push to it again.
         for key in sorted(self.delete):
             op("DEL", key, [])
+        increments: dict[str, list[str]] = {}
         for (key, name), amount in self.incr.items():
             if amount:
-                op("HINCRBY", key, [name, str(amount)])
+                increments.setdefault(key, []).extend((name, str(amount)))
+        for key, pairs in increments.items():
+            op("HINCRBYS", key, pairs, step=2)
         for key, mapping in self.hset.items():
-            op("HSET", key, [part for pair in mapping.items() for part in pair])
+            op("HSET", key, [part for pair in mapping.items() for part in pair], step=2)
         for key, names in self.hdel.items():
             op("HDEL", key, sorted(names))
         for (key, name), value in self.hmax.items():
@@ -132,17 +136,24 @@ class WritePlan:
             op("PFADD", key, sorted(uniques))
         for key, pushed in self.rpush.items():
             op("RPUSH", key, pushed)
-        for flag, sets in (("NX", self.zadd_nx), ("", self.zadd)):
-            for key, scored in sets.items():
-                pairs = [(str(score), member) for member, score in scored.items()]
-                for start in range(0, len(pairs), MAX_ARGS_PER_OP // 2):
-                    chunk = pairs[start : start + MAX_ARGS_PER_OP // 2]
-                    flat = [part for pair in chunk for part in pair]
-                    op("ZADD", key, [flag, *flat] if flag else flat)
+        for key, scored in self.zadd_nx.items():
+            pairs = [part for m, score in scored.items() for part in (str(score), m)]
+            op("ZADDNX", key, pairs, step=2)
+        for key, scored in self.zadd.items():
+            op(
+                "ZADD",
+                key,
+                [part for m, score in scored.items() for part in (str(score), m)],
+                step=2,
+            )
         for key, removed in self.zrem.items():
             op("ZREM", key, sorted(removed))
         for key, score in self.trim.items():
             op("ZREMRANGEBYSCORE", key, ["-inf", f"({score}"])
         for key, ttl_s in self.expire.items():
             op("EXPIRE", key, [str(ttl_s)])
-        return keys, ops
+        return ops
+
+    def encode(self) -> bytes:
+        """The ops as one JSON argument: one string to send instead of one per argument."""
+        return orjson.dumps(self.operations())

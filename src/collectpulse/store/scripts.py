@@ -17,6 +17,7 @@ class Scripts:
     """EVALSHA wrappers; redis-py re-loads a script the server has forgotten (NOSCRIPT)."""
 
     def __init__(self, client: Redis) -> None:
+        self.read: AsyncScript = client.register_script(_source("read"))
         self.write: AsyncScript = client.register_script(_source("write"))
         self.sum_buckets: AsyncScript = client.register_script(_source("sum_buckets"))
         self.admit_labels: AsyncScript = client.register_script(_source("admit_labels"))

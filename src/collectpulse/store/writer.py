@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 
 from collectpulse.events.decode import Invalid
@@ -37,7 +38,7 @@ from collectpulse.store.errors import WriteConflict
 from collectpulse.store.keys import FIELD_SEP, Keys
 from collectpulse.store.plan import WritePlan
 from collectpulse.store.scripts import Scripts
-from collectpulse.store.touches import TOUCH_TOPIC, Touch, decode_touch
+from collectpulse.store.touches import TOUCH_TOPIC, Touch, decode_touches
 
 MAX_ATTEMPTS = 20
 _CAPPED_LABELS = ("campaign", "variant", "segment", "tenant", "agent")
@@ -120,14 +121,15 @@ class StoreWriter:
     async def apply_touches(
         self, partition: int, records: Sequence[tuple[int, bytes | None]]
     ) -> ApplyResult:
-        """Apply repartitioned customer touches ``(offset, value)`` exactly once."""
-        touches = [decode_touch(value) for _, value in records]
-        wanted = _Wanted(customers={t.customer_id: None for t in touches if t is not None})
+        """Apply repartition records ``(offset, value)`` of customer touches exactly once."""
+        per_record = [decode_touches(value) for _, value in records]
+        customers = {t.customer_id: None for ts in per_record for t in ts if t is not None}
+        wanted = _Wanted(customers=customers)
 
         def plan(snapshot: Snapshot, timing: Timing, stale: int) -> WritePlan:
             return plan_touches(
                 partition=partition,
-                touches=touches[stale:],
+                touches=[t for ts in per_record[stale:] for t in ts],
                 snapshot=snapshot,
                 keys=self._keys,
                 timing=timing,
@@ -203,57 +205,45 @@ class StoreWriter:
     async def _write(
         self, partition: int, plan: WritePlan, version: str, stream: str, offset: int
     ) -> int:
-        keys, ops = plan.flatten(first_key_index=3)
         head = [self._keys.version(partition), self._keys.offsets(partition)]
-        reply = await self._scripts.write(keys=[*head, *keys], args=[version, stream, offset, *ops])
+        reply = await self._scripts.write(keys=head, args=[version, stream, offset, plan.encode()])
         return int(reply[0])
 
     async def _read(self, stream: str, partition: int, wanted: _Wanted) -> Snapshot:
-        k = self._keys
-        pipe = self._redis.pipeline(transaction=False)
-        # The version is read first: any write after it bumps it, so write.lua
-        # rejects a plan built on states that changed under it.
-        pipe.get(k.version(partition))
-        pipe.hget(k.offsets(partition), stream)
-        for key, ids in wanted.seen.items():
-            pipe.smismember(key, ids)
-        for mid in wanted.messages:
-            pipe.hgetall(k.message(partition, mid))
-        for cid in wanted.customers:
-            pipe.hgetall(k.customer(partition, cid))
-        if wanted.sent:
-            pipe.zmscore(k.parked(partition), wanted.sent)
-        replies = iter(await pipe.execute())
-        version, offset = next(replies), next(replies)
-        seen: set[str] = set()
-        for ids in wanted.seen.values():
-            seen.update(i for i, hit in zip(ids, next(replies), strict=True) if hit)
-        messages = {mid: _decoded(next(replies)) for mid in wanted.messages}
-        customers = {cid: _decoded(next(replies)) for cid in wanted.customers}
-        parked: dict[str, list[bytes]] = {}
-        if wanted.sent:
-            scores = next(replies)
-            waiting = [m for m, s in zip(wanted.sent, scores, strict=True) if s is not None]
-            parked = await self._parked_lists(partition, waiting)
-        return Snapshot(
-            version=_text(version or b"0"),
-            applied_offset=int(offset) if offset is not None else -1,
-            seen_ids=frozenset(seen),
-            messages=messages,
-            parked=parked,
-            customers=customers,
-        )
+        """One read.lua call: version first, then everything the plan needs.
 
-    async def _parked_lists(
-        self, partition: int, message_ids: Iterable[str]
-    ) -> dict[str, list[bytes]]:
-        ids = list(dict.fromkeys(message_ids))
-        if not ids:
-            return {}
-        pipe = self._redis.pipeline(transaction=False)
-        for mid in ids:
-            pipe.lrange(self._keys.park(partition, mid), 0, -1)
-        return dict(zip(ids, await pipe.execute(), strict=True))
+        Any write after this read bumps the version, so write.lua rejects a
+        plan built on states that changed under it.
+        """
+        k = self._keys
+        message_keys = [k.message(partition, mid) for mid in wanted.messages]
+        customer_keys = [k.customer(partition, cid) for cid in wanted.customers]
+        request: dict[str, Any] = {
+            "seen": [[key, ids] for key, ids in wanted.seen.items()],
+            "hashes": [*message_keys, *customer_keys],
+        }
+        if wanted.sent:
+            parked = [[mid, k.park(partition, mid)] for mid in dict.fromkeys(wanted.sent)]
+            request["parked"] = [k.parked(partition), parked]
+        head = [k.version(partition), k.offsets(partition)]
+        reply = orjson.loads(
+            await self._scripts.read(keys=head, args=[stream, orjson.dumps(request)])
+        )
+        seen: set[str] = set()
+        for ids, flags in zip(wanted.seen.values(), _as_list(reply["seen"]), strict=True):
+            seen.update(i for i, hit in zip(ids, _as_list(flags), strict=True) if hit)
+        hashes = [_pairs(h) for h in _as_list(reply["hashes"])]
+        n_messages = len(message_keys)
+        return Snapshot(
+            version=str(reply["ver"]),
+            applied_offset=int(reply["off"]) if reply["off"] != "" else -1,
+            seen_ids=frozenset(seen),
+            messages=dict(zip(wanted.messages, hashes[:n_messages], strict=True)),
+            parked={
+                mid: [e.encode() for e in entries] for mid, entries in _as_list(reply["parked"])
+            },
+            customers=dict(zip(wanted.customers, hashes[n_messages:], strict=True)),
+        )
 
     async def _admit_labels(self, records: Sequence[Record]) -> None:
         wanted: dict[str, set[str]] = defaultdict(set)
@@ -300,8 +290,15 @@ def _wanted_for(topic: Topic, partition: int, records: Sequence[Record], keys: K
     return wanted
 
 
-def _decoded(raw: dict[Any, Any]) -> dict[str, str]:
-    return {_text(f): _text(v) for f, v in raw.items()}
+def _as_list(value: Any) -> list[Any]:
+    # cjson encodes an empty Lua table as {}: read it as an empty list
+    return value if isinstance(value, list) else []
+
+
+def _pairs(flat: Any) -> dict[str, str]:
+    if not isinstance(flat, list):
+        return {}
+    return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
 def _text(value: bytes | str) -> str:

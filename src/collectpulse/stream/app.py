@@ -14,12 +14,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import faust
+from aiokafka.partitioner import DefaultPartitioner
 from faust.types import TP, StreamT
 from redis.asyncio import Redis
 
 from collectpulse.events.models import Topic
 from collectpulse.settings import Settings
-from collectpulse.store.touches import TOUCH_TOPIC
+from collectpulse.store.touches import TOUCH_TOPIC, batch_records
 from collectpulse.store.writer import StoreWriter
 from collectpulse.stream import transport
 from collectpulse.stream.agents import make_agent
@@ -56,8 +57,19 @@ def create_app(settings: Settings, *, redis: Redis | None = None) -> faust.App:
     client = redis or Redis.from_url(settings.redis_url.get_secret_value())
     touches = settings.topic(TOUCH_TOPIC)
 
+    partitioner = DefaultPartitioner()
+    partitions = list(range(settings.topic_partitions))
+
+    def partition_of(key: bytes) -> int:
+        # the producers' default (murmur2), so a touch lands with the customer's payments
+        return int(partitioner(key, partitions, partitions))
+
     async def publish_touches(records: Sequence[tuple[bytes, bytes]]) -> None:
-        sent = [await app.producer.send(touches, k, v, None, None, None) for k, v in records]
+        grouped = batch_records(records, partition_of)
+        sent = [
+            await app.producer.send(touches, None, value, partition, None, None)
+            for partition, value in grouped.items()
+        ]
         await asyncio.gather(*sent)
 
     writer = StoreWriter(client, settings, publish=publish_touches)

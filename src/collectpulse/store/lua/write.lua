@@ -2,11 +2,15 @@
 -- write version and applied offset (kpi-catalog section 6).
 --
 -- KEYS[1]  partition write version      KEYS[2]  partition offsets hash
--- KEYS[3..] keys the ops refer to by index (all in the same {pN} slot)
 -- ARGV[1]  version the plan was computed against ('0' when none yet)
--- ARGV[2]  topic (field of the offsets hash); '' for writes that move no offset
+-- ARGV[2]  stream (field of the offsets hash); '' for writes that move no offset
 -- ARGV[3]  last offset of the batch
--- ARGV[4..] ops, each: name, key index, argument count, arguments...
+-- ARGV[4]  the ops as JSON: [[command, key, args...], ...], all strings
+--
+-- Every key in the ops carries the same {pN} hash tag as KEYS[1] (store.keys
+-- builds them so), so the script only touches the slot it was routed to; the
+-- ops travel as one JSON string because packing one protocol argument per key
+-- and value cost more client CPU than all of the planning.
 --
 -- Returns {1, new_version} when applied, {0, current_version} when another
 -- writer got there first (the caller re-reads and re-plans), and
@@ -22,33 +26,29 @@ if ARGV[2] ~= '' then
   end
 end
 local allowed = {
-  HINCRBY = true, HSET = true, SADD = true, EXPIRE = true, PFADD = true,
-  RPUSH = true, ZADD = true, ZREM = true, DEL = true, HDEL = true, ZREMRANGEBYSCORE = true,
+  HSET = true, SADD = true, EXPIRE = true, PFADD = true, RPUSH = true, ZADD = true,
+  ZREM = true, DEL = true, HDEL = true, ZREMRANGEBYSCORE = true,
 }
-local i = 4
-local n_argv = #ARGV
-while i <= n_argv do
-  local op = ARGV[i]
-  local key = KEYS[tonumber(ARGV[i + 1])]
-  local argc = tonumber(ARGV[i + 2])
-  if op == 'HMAX' then
-    -- keep the larger number (last event time per topic)
-    local old = tonumber(redis.call('HGET', key, ARGV[i + 3]) or '-1')
-    if tonumber(ARGV[i + 4]) > old then
-      redis.call('HSET', key, ARGV[i + 3], ARGV[i + 4])
+local ops = cjson.decode(ARGV[4])
+for _, o in ipairs(ops) do
+  local name, key = o[1], o[2]
+  if name == 'HINCRBYS' then
+    for j = 3, #o, 2 do
+      redis.call('HINCRBY', key, o[j], o[j + 1])
     end
-  elseif op == 'HMIN' then
-    -- keep the smaller number (first delivery time per campaign)
-    local old = redis.call('HGET', key, ARGV[i + 3])
-    if (not old) or tonumber(ARGV[i + 4]) < tonumber(old) then
-      redis.call('HSET', key, ARGV[i + 3], ARGV[i + 4])
+  elseif name == 'ZADDNX' then
+    redis.call('ZADD', key, 'NX', unpack(o, 3))
+  elseif name == 'HMAX' or name == 'HMIN' then
+    local old = redis.call('HGET', key, o[3])
+    local new = tonumber(o[4])
+    if (not old) or (name == 'HMAX' and new > tonumber(old)) or (name == 'HMIN' and new < tonumber(old)) then
+      redis.call('HSET', key, o[3], o[4])
     end
-  elseif allowed[op] then
-    redis.call(op, key, unpack(ARGV, i + 3, i + 2 + argc))
+  elseif allowed[name] then
+    redis.call(name, key, unpack(o, 3))
   else
-    return redis.error_reply('collectpulse write.lua: op not allowed: ' .. tostring(op))
+    return redis.error_reply('collectpulse write.lua: op not allowed: ' .. tostring(name))
   end
-  i = i + 3 + argc
 end
 if ARGV[2] ~= '' then
   redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])

@@ -1,0 +1,43 @@
+-- The read phase of a batch in one call: everything the plan needs from one
+-- partition's slot, returned as one JSON document (see store.writer._read).
+--
+-- KEYS[1] partition write version   KEYS[2] partition offsets hash
+-- ARGV[1] stream (field of the offsets hash)
+-- ARGV[2] JSON {"seen": [[key, [ids]]...], "hashes": [key...],
+--               "parked": [zset key, [[message id, list key]...]]}
+-- Keys in ARGV carry the same {pN} hash tag as KEYS (store.keys builds them).
+local want = cjson.decode(ARGV[2])
+local out = {
+  ver = redis.call('GET', KEYS[1]) or '0',
+  off = redis.call('HGET', KEYS[2], ARGV[1]) or '',
+  seen = {},
+  hashes = {},
+  parked = {},
+}
+for i, pair in ipairs(want.seen) do
+  local key, ids, flags = pair[1], pair[2], {}
+  for start = 1, #ids, 1000 do
+    local hits = redis.call('SMISMEMBER', key, unpack(ids, start, math.min(start + 999, #ids)))
+    for _, hit in ipairs(hits) do
+      flags[#flags + 1] = hit
+    end
+  end
+  out.seen[i] = flags
+end
+for i, key in ipairs(want.hashes) do
+  local flat = redis.call('HGETALL', key)
+  if #flat == 0 then
+    out.hashes[i] = 0
+  else
+    out.hashes[i] = flat
+  end
+end
+if want.parked then
+  local zkey = want.parked[1]
+  for _, pair in ipairs(want.parked[2]) do
+    if redis.call('ZSCORE', zkey, pair[1]) then
+      out.parked[#out.parked + 1] = {pair[1], redis.call('LRANGE', pair[2], 0, -1)}
+    end
+  end
+end
+return cjson.encode(out)
