@@ -10,8 +10,10 @@ once; follow-ups are emitted when the clock reaches their event time. An
 event is therefore never emitted before it happened, only after: late when
 it was an injected fault (a delayed `sent`, an upstream duplicate).
 
-Memory grows with the planned-but-unemitted future (roughly arrivals per
-second times the longest delay, days for promises); `delay_scale` shrinks it.
+Memory grows with the planned-but-unemitted future (arrivals per second
+times the delays: days for letters and promises), so planned events wait as
+compact JSON, a few hundred bytes each, and become models again when emitted;
+`delay_scale` shrinks the future too.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from collectpulse.events.models import DeliveryEvent, EventBase
+from collectpulse.events.models import MODEL_BY_TOPIC, DeliveryEvent, EventBase, Topic
 from collectpulse.simulate.factory import Planned
 from collectpulse.simulate.journeys import Planner
 from collectpulse.simulate.scenario import DEFAULT_SCENARIO, Scenario
@@ -64,9 +66,9 @@ class EventGenerator(Iterator[EventBase]):
         self._start = start
         self._events_per_s = events_per_s
         self._planner = Planner(self._rng, scenario, run_id=f"sim{seed}", start=start)
-        # (emit at, tie-break, event, is a duplicate): the tie-break keeps
-        # planning order among equal times and never lets events be compared.
-        self._due: list[tuple[float, int, EventBase, bool]] = []
+        # (emit at, tie-break, topic, event JSON, is a duplicate): the tie-break
+        # keeps planning order among equal times.
+        self._due: list[tuple[float, int, Topic, bytes, bool]] = []
         self._order = itertools.count()
         self._clock_s = 0.0
         self.stats = GeneratorStats()
@@ -83,14 +85,15 @@ class EventGenerator(Iterator[EventBase]):
         self._clock_s += self._rng.expovariate(self._events_per_s)
         while not self._due or self._due[0][0] > self._clock_s:
             self._arrive(self._clock_s)
-        _, _, event, duplicate = heapq.heappop(self._due)
+        _, _, topic, payload, duplicate = heapq.heappop(self._due)
         if duplicate:
             self.stats.duplicates += 1
         elif self._rng.random() < self._scenario.duplicate_rate:
             # An upstream retry: the same event, same event_id, published again later.
             delay_s = self._rng.expovariate(1.0 / self._scenario.duplicate_delay_s)
-            self._push(self._clock_s + delay_s, event, duplicate=True)
+            self._push(self._clock_s + delay_s, topic, payload, duplicate=True)
         self.stats.emitted += 1
+        event: EventBase = MODEL_BY_TOPIC[topic].model_validate_json(payload)
         return event
 
     def _arrive(self, at_s: float) -> None:
@@ -113,10 +116,11 @@ class EventGenerator(Iterator[EventBase]):
 
     def _schedule(self, plan: list[Planned]) -> None:
         for at_s, event in plan:
-            self._push(at_s, event, duplicate=False)
+            payload = event.__pydantic_serializer__.to_json(event, exclude_none=True)
+            self._push(at_s, event.topic, payload, duplicate=False)
 
-    def _push(self, emit_s: float, event: EventBase, *, duplicate: bool) -> None:
-        heapq.heappush(self._due, (emit_s, next(self._order), event, duplicate))
+    def _push(self, emit_s: float, topic: Topic, payload: bytes, *, duplicate: bool) -> None:
+        heapq.heappush(self._due, (emit_s, next(self._order), topic, payload, duplicate))
 
 
 def _with_late_sent(plan: list[Planned], rng: random.Random) -> list[Planned]:
