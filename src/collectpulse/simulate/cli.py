@@ -89,11 +89,12 @@ def run_simulate(settings: Settings, args: argparse.Namespace, *, out: TextIO | 
             delay_scale=args.delay_scale,
         )
         seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
-        until = "interrupted" if args.total is None and args.duration is None else "done"
+        limits = [f"{args.total} records"] if args.total is not None else []
+        limits += [f"{args.duration:g} s"] if args.duration is not None else []
         _say(
             out,
-            f"seed {seed}, {args.rate:g} records/s to {settings.kafka_bootstrap_servers} "
-            f"topics {settings.topic('*')}, until {until}",
+            f"seed {seed}, {args.rate:g} records/s to {settings.topic('*')} "
+            f"at {settings.kafka_bootstrap_servers}, until {' or '.join(limits) or 'interrupted'}",
         )
         report = asyncio.run(_run(settings, args, seed, scenario, out))
     except SimulateError as exc:
