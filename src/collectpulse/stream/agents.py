@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from collectpulse.events.decode import Invalid, decode
@@ -19,8 +20,12 @@ from collectpulse.store.effects import Record
 from collectpulse.store.writer import StoreWriter
 from collectpulse.stream.batch import RecordBatch
 from collectpulse.stream.deadletter import dlq_headers
+from collectpulse.stream.retry import DependencyState, until_done
 
 log = logging.getLogger(__name__)
+
+TAKE_BATCHES = 64
+TAKE_WITHIN_S = 0.01
 
 SendDlq = Callable[[bytes | None, bytes | None, Any], Awaitable[Any]]
 """(key, value, headers) -> awaitable that completes once the broker has the record."""
@@ -61,15 +66,33 @@ async def dead_letter(batch: RecordBatch, records: list[Record], send: SendDlq) 
 
 
 def make_agent(
-    topic: Topic, writer: StoreWriter, send_dlq: SendDlq, *, max_bytes: int
+    topic: Topic,
+    writer: StoreWriter,
+    send_dlq: SendDlq,
+    *,
+    max_bytes: int,
+    state: DependencyState,
 ) -> Callable[[Any], Awaitable[None]]:
     """The agent body for one canonical topic (``stream`` is a Faust stream of batches)."""
 
-    async def agent(stream: AsyncIterator[RecordBatch]) -> None:
-        async for batch in stream:
+    async def apply_in_order(batches: list[RecordBatch]) -> None:
+        for batch in batches:
             records = decode_batch(topic, batch, max_bytes=max_bytes)
-            await dead_letter(batch, records, send_dlq)
-            await writer.apply(topic, batch.partition, records)
+            await until_done(partial(dead_letter, batch, records, send_dlq), state, what="kafka")
+            apply = partial(writer.apply, topic, batch.partition, records)
+            await until_done(apply, state, what="redis")
+
+    async def agent(stream: Any) -> None:
+        # Batches of different partitions are independent: apply them side by
+        # side so one partition's Redis and Kafka round trips do not wait for
+        # another's. Within a partition, order is kept. take() acknowledges the
+        # whole group only after this iteration, i.e. after every effect is
+        # durable in Redis.
+        async for batches in stream.take(TAKE_BATCHES, within=TAKE_WITHIN_S):
+            by_partition: dict[int, list[RecordBatch]] = {}
+            for batch in batches:
+                by_partition.setdefault(batch.partition, []).append(batch)
+            await asyncio.gather(*(apply_in_order(group) for group in by_partition.values()))
 
     agent.__name__ = f"{topic.value}_agent"
     agent.__qualname__ = agent.__name__

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import faust
@@ -27,6 +28,7 @@ from collectpulse.stream.agents import make_agent
 from collectpulse.stream.batch import RecordBatch
 from collectpulse.stream.deadletter import DLQ_TOPIC
 from collectpulse.stream.normalise import add_normalisers
+from collectpulse.stream.retry import DependencyState, until_done
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,7 @@ def create_app(settings: Settings, *, redis: Redis | None = None) -> faust.App:
         await asyncio.gather(*sent)
 
     writer = StoreWriter(client, settings, publish=publish_touches)
+    dependencies = DependencyState()
     dlq = settings.topic(DLQ_TOPIC)
 
     async def send_dlq(key: bytes | None, value: bytes | None, headers: Any) -> Any:
@@ -80,7 +83,9 @@ def create_app(settings: Settings, *, redis: Redis | None = None) -> faust.App:
 
     for topic in Topic:
         source = transport.batch_topic(app, settings.topic(topic.value))
-        body = make_agent(topic, writer, send_dlq, max_bytes=settings.max_event_bytes)
+        body = make_agent(
+            topic, writer, send_dlq, max_bytes=settings.max_event_bytes, state=dependencies
+        )
         app.agent(source, name=f"collectpulse.{topic.value}")(body)
     add_normalisers(app, settings, client)
     # Declared so the worker creates it with the same partition count.
@@ -88,7 +93,9 @@ def create_app(settings: Settings, *, redis: Redis | None = None) -> faust.App:
 
     async def touch_agent(stream: StreamT[RecordBatch]) -> None:
         async for batch in stream:
-            await writer.apply_touches(batch.partition, [(r.offset, r.value) for r in batch])
+            records = [(r.offset, r.value) for r in batch]
+            apply = partial(writer.apply_touches, batch.partition, records)
+            await until_done(apply, dependencies, what="redis")
 
     app.agent(transport.batch_topic(app, touches), name="collectpulse.customer-touch")(touch_agent)
 

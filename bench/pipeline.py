@@ -1,0 +1,280 @@
+"""End-to-end benchmark: simulated events through real Kafka, one worker and Redis.
+
+Prints events/s until the last effect is in Redis, p50/p99 publish -> applied
+lag, the worker's peak RSS and Redis memory per tracked message, then (when
+bench/consumers.py is present) the reference consumer rates measured in the
+same run on the same broker, and the ratios. A script, not a test: figures go
+to docs/BENCHMARKS.md.
+
+    .venv/bin/python bench/pipeline.py --events 200000
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from redis.asyncio import Redis
+
+from collectpulse.events.models import Topic
+from collectpulse.kpi.computed import APPLY_LAG_BUCKETS_S
+from collectpulse.localstack import stack
+from collectpulse.settings import LocalStackSettings, Settings
+from collectpulse.simulate.generator import EventGenerator
+from collectpulse.simulate.records import to_record
+from collectpulse.simulate.scenario import DEFAULT_SCENARIO
+from collectpulse.store.keys import FIELD_SEP, Keys
+from collectpulse.store.touches import TOUCH_TOPIC
+from collectpulse.stream.deadletter import DLQ_TOPIC
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Figures:
+    events: int
+    rate_per_s: float
+    lag_p50_s: float
+    lag_p99_s: float
+    worker_peak_rss_mb: float
+    redis_bytes_per_message: float
+    messages: int
+
+
+def generate(count: int, seed: int) -> list[tuple[str, bytes, bytes]]:
+    """``count`` realistic records whose event times end about now."""
+    per_s = 2000.0
+    start = datetime.now(UTC) - timedelta(seconds=count / per_s)
+    scenario = dataclasses.replace(DEFAULT_SCENARIO, delay_scale=0.001)
+    events = EventGenerator(seed=seed, start=start, events_per_s=per_s, scenario=scenario)
+    out = []
+    for _ in range(count):
+        record = to_record(next(events))
+        out.append((record.topic.value, record.key, record.value))
+    return out
+
+
+async def create_topics(settings: Settings) -> None:
+    names = [settings.topic(t.value) for t in Topic]
+    names += [settings.topic(DLQ_TOPIC), settings.topic(TOUCH_TOPIC)]
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(n, settings.topic_partitions, 1) for n in names])
+    finally:
+        await admin.close()
+
+
+async def publish(settings: Settings, records: list[tuple[str, bytes, bytes]], rate: float | None) -> None:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5,
+        max_batch_size=256 * 1024,
+    )
+    await producer.start()
+    try:
+        started = time.monotonic()
+        pending = []
+        for i, (topic, key, value) in enumerate(records):
+            pending.append(await producer.send(settings.topic(topic), value=value, key=key))
+            if len(pending) >= 5000:
+                await asyncio.gather(*pending)
+                pending.clear()
+            if rate and i % 100 == 0:
+                ahead = i / rate - (time.monotonic() - started)
+                if ahead > 0:
+                    await asyncio.sleep(ahead)
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+
+
+async def received(redis: Redis, keys: Keys, partitions: int) -> int:
+    pipe = redis.pipeline(transaction=False)
+    for p in range(partitions):
+        for topic in Topic:
+            pipe.hget(keys.totals(p), f"events_received{FIELD_SEP}{topic.value}")
+    return sum(int(v) for v in await pipe.execute() if v is not None)
+
+
+async def lag_counts(redis: Redis, keys: Keys, partitions: int) -> list[int]:
+    counts = [0] * (len(APPLY_LAG_BUCKETS_S) + 1)
+    for p in range(partitions):
+        for raw, value in (await redis.hgetall(keys.totals(p))).items():
+            name = raw.decode()
+            if name.startswith(f"apply_lag_seconds{FIELD_SEP}"):
+                bucket = name.rsplit(FIELD_SEP, 1)[1]
+                if bucket.isdigit():
+                    counts[int(bucket)] += int(value)
+    return counts
+
+
+def quantile(counts: list[int], q: float) -> float:
+    """Upper bound of the bucket holding the q-quantile (what Prometheus would report)."""
+    total = sum(counts)
+    running = 0
+    for i, c in enumerate(counts):
+        running += c
+        if running >= q * total:
+            return APPLY_LAG_BUCKETS_S[i] if i < len(APPLY_LAG_BUCKETS_S) else float("inf")
+    return float("nan")
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_pids() -> dict[str, int]:
+    state = ROOT / ".local"
+    pids = {}
+    for name, path in (("kafka", state / "kafka/kafka.pid"), ("redis", state / "redis/redis.pid")):
+        if path.exists():
+            pids[name] = int(path.read_text().strip())
+    return pids
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def wait_until(redis: Redis, keys: Keys, partitions: int, target: int, timeout_s: float) -> tuple[float, float]:
+    """(time of first applied effect, time when ``target`` events were received)."""
+    first = None
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        n = await received(redis, keys, partitions)
+        now = time.monotonic()
+        if n and first is None:
+            first = now
+        if n >= target:
+            return first or now, now
+        await asyncio.sleep(0.05)
+    raise SystemExit(f"timed out: {await received(redis, keys, partitions)} of {target} applied")
+
+
+async def run(args: argparse.Namespace, bootstrap: str, redis_url: str) -> Figures:
+    run_id = uuid.uuid4().hex[:8]
+    settings = Settings(
+        kafka_bootstrap_servers=bootstrap, redis_url=redis_url,  # type: ignore[arg-type]
+        topic_prefix=f"bench{run_id}.", key_prefix=f"bench{run_id}",
+        consumer_group=f"bench-{run_id}", topic_partitions=args.partitions,
+        data_dir=Path(f"/tmp/collectpulse-bench-{run_id}"),
+    )
+    keys = Keys(settings.key_prefix)
+    redis = Redis.from_url(redis_url)
+    records = generate(args.events, seed=args.seed)
+    messages = sum(1 for t, _, v in records if t == "delivery" and b'"sent"' in v)
+    await create_topics(settings)
+    await publish(settings, records, rate=None)
+    memory_before = int((await redis.info("memory"))["used_memory"])
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        if value is not None:
+            value = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+            env[f"COLLECTPULSE_{name.upper()}"] = ",".join(value) if isinstance(value, tuple) else str(value)
+    log = open(f"/tmp/collectpulse-bench-{run_id}.log", "wb")  # noqa: SIM115
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "collectpulse.cli", "worker", "-l", "warn"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    profiler = None
+    if args.profile:
+        # py-spy samples the worker while it drains the backlog (the throughput phase)
+        profiler = subprocess.Popen(
+            [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(worker.pid), "--format", "raw",
+             "--rate", "200", "-o", args.profile, "--nonblocking"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+    pids = {"worker": worker.pid, **server_pids()}
+    cpu_before = {name: cpu_s(pid) for name, pid in pids.items()}
+    try:
+        first, last = await wait_until(redis, keys, args.partitions, args.events, timeout_s=600)
+        cpu_used = {name: cpu_s(pid) - cpu_before[name] for name, pid in pids.items()}
+        if profiler is not None:
+            profiler.send_signal(2)
+            profiler.wait(timeout=60)
+        rate = args.events / (last - first) if last > first else float("inf")
+        memory_after = int((await redis.info("memory"))["used_memory"])
+        # latency: a paced stream while the worker is caught up
+        lag_before = await lag_counts(redis, keys, args.partitions)
+        live = generate(args.latency_events, seed=args.seed + 1)
+        await publish(settings, live, rate=args.latency_rate)
+        await wait_until(redis, keys, args.partitions, args.events + args.latency_events, 120)
+        lag_after = await lag_counts(redis, keys, args.partitions)
+        delta = [a - b for a, b in zip(lag_after, lag_before, strict=True)]
+        rss = peak_rss_mb(worker.pid)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+        await redis.aclose()
+    wall = last - first
+    print("CPU during the throughput phase (s of CPU per s of wall, 2 cores in all): " + ", ".join(
+        f"{name} {used / wall:.2f}" for name, used in cpu_used.items()))
+    return Figures(
+        events=args.events, rate_per_s=rate, lag_p50_s=quantile(delta, 0.5),
+        lag_p99_s=quantile(delta, 0.99), worker_peak_rss_mb=rss,
+        redis_bytes_per_message=(memory_after - memory_before) / max(messages, 1),
+        messages=messages,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--partitions", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--latency-events", type=int, default=20_000)
+    parser.add_argument("--latency-rate", type=float, default=5_000.0)
+    parser.add_argument("--profile", help="write a py-spy raw (collapsed) profile of the worker here")
+    parser.add_argument("--no-references", action="store_true", help="skip the reference consumers")
+    args = parser.parse_args()
+    bootstrap, redis_url = stack.start(LocalStackSettings(root=ROOT))
+    figures = asyncio.run(run(args, bootstrap, redis_url))
+    print(f"collectpulse end to end ({figures.events} events, {args.partitions} partitions, 1 worker)")
+    print(f"  throughput            {figures.rate_per_s:>12,.0f} events/s (first to last effect in Redis)")
+    print(f"  publish->applied lag  p50 <= {figures.lag_p50_s} s, p99 <= {figures.lag_p99_s} s "
+          f"({args.latency_events} events at {args.latency_rate:.0f}/s)")
+    print(f"  worker peak RSS       {figures.worker_peak_rss_mb:>12,.0f} MB")
+    print(f"  Redis memory          {figures.redis_bytes_per_message:>12,.0f} B per tracked message "
+          f"({figures.messages} messages; includes every other key the run wrote)")
+    if not args.no_references:
+        references(figures.rate_per_s)
+
+
+def references(pipeline_rate: float) -> None:
+    """The reference consumers of bench/consumers.py, on the same broker, in this run."""
+    consumers = ROOT / "bench" / "consumers.py"
+    if not consumers.exists():
+        print("  (bench/consumers.py not found: no reference rates)")
+        return
+    result = subprocess.run(
+        [sys.executable, str(consumers), "--json"], capture_output=True, text=True, timeout=3600
+    )
+    if result.returncode != 0:
+        print(result.stdout, result.stderr, sep="\n")
+        return
+    import json
+
+    rates = json.loads(result.stdout.strip().splitlines()[-1])
+    print("reference consumers, same broker, same run (events/s):")
+    for name, rate in rates.items():
+        print(f"  {name:<34} {rate:>12,.0f}   pipeline / this = {pipeline_rate / rate:5.2f}x")
+
+
+if __name__ == "__main__":
+    main()
