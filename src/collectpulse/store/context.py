@@ -69,7 +69,11 @@ LabelCap = Callable[[str, str], str]
 
 @dataclass
 class BatchContext:
-    """What one batch's rules read (snapshot overlays) and write (the plan)."""
+    """What one batch's rules read (snapshot overlays) and write (the plan).
+
+    Field names, bucket keys and TTLs are computed once per batch and cached:
+    the same few counters are hit by thousands of events.
+    """
 
     partition: int
     keys: Keys
@@ -80,12 +84,20 @@ class BatchContext:
     customers: dict[str, dict[str, str]]
     parked: Mapping[str, Sequence[bytes]]
     seen: set[str]
+    totals_key: str = ""
+    parked_now: dict[str, list[bytes]] = field(default_factory=dict)
+    """Events this batch parked, per message, until a sent in the same batch replays them."""
+    late_ids: set[str] = field(default_factory=set)
+    _fields: dict[tuple[str, tuple[str, ...]], str] = field(default_factory=dict)
+    _buckets: dict[tuple[int, int], str] = field(default_factory=dict)
+    _late_before_s: int = 0
+    _granularities: tuple[tuple[int, int], ...] = ()
 
     @classmethod
     def start(
         cls, partition: int, snapshot: Snapshot, keys: Keys, timing: Timing, cap: LabelCap
     ) -> BatchContext:
-        return cls(
+        ctx = cls(
             partition=partition,
             keys=keys,
             timing=timing,
@@ -96,6 +108,16 @@ class BatchContext:
             parked=snapshot.parked,
             seen=set(snapshot.seen_ids),
         )
+        ctx.totals_key = keys.totals(partition)
+        ctx._late_before_s = timing.now_s - timing.retention_s
+        if timing.bucket_s >= COARSE_BUCKET_S:
+            ctx._granularities = ((timing.bucket_s, timing.retention_s),)
+        else:
+            ctx._granularities = (
+                (timing.bucket_s, timing.fine_ttl_s),
+                (COARSE_BUCKET_S, timing.retention_s),
+            )
+        return ctx
 
     def label(self, name: str, value: str) -> str:
         """The reported value of a capped label; overflows are counted."""
@@ -106,35 +128,56 @@ class BatchContext:
             self.total("label_overflows", {"label": name})
         return reported
 
+    def field(self, counter: str, labels: Mapping[str, str]) -> str:
+        """``counter_field``, memoised for the batch."""
+        cache_key = (counter, tuple(labels.values()))
+        name = self._fields.get(cache_key)
+        if name is None:
+            name = self._fields[cache_key] = counter_field(counter, labels)
+        return name
+
     def total(self, counter: str, labels: Mapping[str, str], amount: int = 1) -> None:
-        self.plan.add(self.keys.totals(self.partition), counter_field(counter, labels), amount)
+        self.plan.incr[(self.totals_key, self.field(counter, labels))] += amount
 
     def quality(self, counter: str, topic: Topic | str, **labels: str) -> None:
         self.total(counter, {"topic": str(topic), **labels})
 
+    def count_late(self, event: EventBase) -> None:
+        """``events_late`` once per event, however many of its counters were past retention."""
+        if event.event_id not in self.late_ids:
+            self.late_ids.add(event.event_id)
+            self.quality("events_late", event.topic)
+
     def is_late(self, at_s: int) -> bool:
-        return at_s < self.timing.now_s - self.timing.retention_s
+        return at_s < self._late_before_s
 
     def windowed(self, counter: str, labels: Mapping[str, str], at_s: int, amount: int = 1) -> bool:
         """Count in the buckets of ``at_s`` and the total; False (late) when past retention."""
-        self.total(counter, labels, amount)
-        if self.is_late(at_s):
+        name = self.field(counter, labels)
+        incr = self.plan.incr
+        incr[(self.totals_key, name)] += amount
+        if at_s < self._late_before_s:
             return False
-        name = counter_field(counter, labels)
-        for gran_s, ttl_s in self._granularities():
-            start = at_s - at_s % gran_s
-            key = self.keys.bucket(self.partition, gran_s, start)
-            self.plan.add(key, name, amount)
-            self.plan.expire_in(key, start + gran_s + ttl_s - self.timing.now_s)
+        for gran_s, ttl_s in self._granularities:
+            incr[(self._bucket(gran_s, at_s - at_s % gran_s, ttl_s), name)] += amount
         return True
+
+    def _bucket(self, gran_s: int, start_s: int, ttl_s: int) -> str:
+        key = self._buckets.get((gran_s, start_s))
+        if key is None:
+            key = self._buckets[(gran_s, start_s)] = self.keys.bucket(
+                self.partition, gran_s, start_s
+            )
+            self.plan.expire_in(key, start_s + gran_s + ttl_s - self.timing.now_s)
+        return key
 
     def unique(self, what: str, labels: Mapping[str, str], at_s: int, member: str) -> None:
         """Add ``member`` to the HyperLogLogs of ``at_s``'s buckets."""
         if self.is_late(at_s):
             return
-        name = counter_field(what, labels)
+        name = self.field(what, labels)
         self.plan.remember(self.keys.unique_names(self.partition), name)
-        for gran_s, ttl_s in self._granularities():
+        for gran_s, ttl_s in self._granularities:
             start = at_s - at_s % gran_s
             key = self.keys.uniques(self.partition, gran_s, start, name)
             self.plan.count_unique(key, member)
@@ -144,13 +187,27 @@ class BatchContext:
         """One observation of an all-time histogram (negative ones dropped); sums in ms."""
         if seconds < 0:
             return
-        key = self.keys.totals(self.partition)
         index = bucket_index(seconds, HISTOGRAM_BOUNDS[histogram])
-        self.plan.add(key, histogram_field(histogram, labels, index))
-        self.plan.add(key, histogram_field(histogram, labels, "sum_ms"), round(seconds * 1000))
+        incr = self.plan.incr
+        incr[(self.totals_key, histogram_field(histogram, labels, index))] += 1
+        incr[(self.totals_key, histogram_field(histogram, labels, "sum_ms"))] += round(
+            seconds * 1000
+        )
 
-    def _granularities(self) -> tuple[tuple[int, int], ...]:
-        t = self.timing
-        if t.bucket_s >= COARSE_BUCKET_S:
-            return ((t.bucket_s, t.retention_s),)
-        return ((t.bucket_s, t.fine_ttl_s), (COARSE_BUCKET_S, t.retention_s))
+    def observe_many(
+        self, histogram: str, labels: Mapping[str, str], seconds: Sequence[float]
+    ) -> None:
+        """Many observations of one histogram series, aggregated before they reach the plan."""
+        bounds = HISTOGRAM_BOUNDS[histogram]
+        counts: dict[int, int] = {}
+        total_ms = 0
+        for value in seconds:
+            if value >= 0:
+                index = bucket_index(value, bounds)
+                counts[index] = counts.get(index, 0) + 1
+                total_ms += round(value * 1000)
+        incr = self.plan.incr
+        for index, count in counts.items():
+            incr[(self.totals_key, histogram_field(histogram, labels, index))] += count
+        if counts:
+            incr[(self.totals_key, histogram_field(histogram, labels, "sum_ms"))] += total_ms

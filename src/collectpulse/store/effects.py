@@ -80,17 +80,19 @@ def plan_batch(
     """Plan the effects of ``records`` (already past the applied offset) on ``partition``."""
     ctx = BatchContext.start(partition, snapshot, keys, timing, cap)
     now_ms = timing.now_ms or timing.now_s * 1000
+    ctx.total("events_received", {"topic": topic.value}, len(records))
+    lags = [(now_ms - r.timestamp_ms) / 1000 for r in records if r.timestamp_ms]
+    ctx.observe_many("apply_lag_seconds", {"topic": topic.value}, lags)
+    newest_s = -1
     for record in records:
-        ctx.quality("events_received", topic)
-        if record.timestamp_ms:
-            ctx.observe(
-                "apply_lag_seconds", {"topic": topic.value}, (now_ms - record.timestamp_ms) / 1000
-            )
         if isinstance(record.event, Invalid):
             ctx.quality("events_invalid", topic, reason=record.event.reason)
             ctx.quality("events_dead_lettered", topic)
             continue
-        _apply_new(ctx, record.event, record.raw)
+        newest_s = max(newest_s, _apply_new(ctx, record.event, record.raw))
+    if newest_s >= 0:
+        ctx.plan.keep_max(ctx.totals_key, f"last_event_s{FIELD_SEP}{topic.value}", newest_s)
+        ctx.plan.keep_max(ctx.totals_key, f"last_applied_s{FIELD_SEP}{topic.value}", timing.now_s)
     if topic is Topic.PAYMENT:
         stale_s = timing.now_s - 2 * STRUGGLING_WINDOW_S
         ctx.plan.trim_before(keys.struggling(partition), stale_s)
@@ -116,21 +118,20 @@ def plan_touches(
     return ctx.plan
 
 
-def _apply_new(ctx: BatchContext, event: EventBase, raw: bytes) -> None:
-    """Dedupe on event_id, then apply the event's rules."""
+def _apply_new(ctx: BatchContext, event: EventBase, raw: bytes) -> int:
+    """Dedupe on event_id, then apply the event's rules; returns its event time (s)."""
     occurred_s = int(event.occurred_at.timestamp())
     topic = event.topic
     if event.event_id in ctx.seen:
         ctx.quality("events_duplicate", topic)
-        return
+        return occurred_s
     ctx.seen.add(event.event_id)
     seen_key = ctx.keys.seen(ctx.partition, topic.value, occurred_s)
+    if seen_key not in ctx.plan.sadd:
+        day_end_s = (occurred_s // DAY_S + 1) * DAY_S
+        ttl_s = max(day_end_s + ctx.timing.dedupe_horizon_s - ctx.timing.now_s, 1)
+        ctx.plan.expire_in(seen_key, ttl_s)
     ctx.plan.remember(seen_key, event.event_id)
-    day_end_s = (occurred_s // DAY_S + 1) * DAY_S
-    ctx.plan.expire_in(seen_key, max(day_end_s + ctx.timing.dedupe_horizon_s - ctx.timing.now_s, 1))
-    totals = ctx.keys.totals(ctx.partition)
-    ctx.plan.keep_max(totals, f"last_event_s{FIELD_SEP}{topic.value}", occurred_s)
-    ctx.plan.keep_max(totals, f"last_applied_s{FIELD_SEP}{topic.value}", ctx.timing.now_s)
     if topic in MESSAGE_TOPICS:
         apply_message_event(ctx, event, raw, occurred_s)
     elif isinstance(event, PageviewEvent):
@@ -139,3 +140,4 @@ def _apply_new(ctx: BatchContext, event: EventBase, raw: bytes) -> None:
         apply_payment(ctx, event, occurred_s)
     elif isinstance(event, PromiseEvent):
         apply_promise(ctx, event, occurred_s)
+    return occurred_s

@@ -36,6 +36,7 @@ Global (one slot each, written outside the per-event atomic write; idempotent):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Separates label values inside a counter field; label values never contain it
 # (the label cap maps such values to __other__).
@@ -50,7 +51,7 @@ class Keys:
     prefix: str = "cp"
 
     def tag(self, partition: int) -> str:
-        return f"{self.prefix}:{{p{partition}}}"
+        return _tag(self.prefix, partition)
 
     def version(self, partition: int) -> str:
         return f"{self.tag(partition)}:ver"
@@ -95,6 +96,11 @@ class Keys:
 
     def labels(self, label: str) -> str:
         return f"{self.prefix}:{{labels}}:{label}"
+
+
+@lru_cache(maxsize=4096)
+def _tag(prefix: str, partition: int) -> str:
+    return f"{prefix}:{{p{partition}}}"
 
 
 def field(counter: str, *label_values: str) -> str:

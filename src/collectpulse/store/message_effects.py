@@ -56,7 +56,9 @@ def _state_or_park(
     if state and "t" in state:
         return state
     park_key = ctx.keys.park(ctx.partition, message_id)
-    ctx.plan.push(park_key, f"{event.topic.value}{PARK_SEP}{raw.decode()}")
+    entry = f"{event.topic.value}{PARK_SEP}{raw.decode()}"
+    ctx.parked_now.setdefault(message_id, []).append(entry.encode())
+    ctx.plan.push(park_key, entry)
     ctx.plan.index(ctx.keys.parked(ctx.partition), message_id, ctx.timing.now_s)
     ctx.plan.expire_in(park_key, ctx.timing.retention_s)
     return None
@@ -68,10 +70,10 @@ def _update(ctx: BatchContext, message_id: str, state: dict[str, str], **values:
 
 
 def _funnel(
-    ctx: BatchContext, counter: str, state: Mapping[str, str], topic: Topic, **extra: str
+    ctx: BatchContext, counter: str, state: Mapping[str, str], event: EventBase, **extra: str
 ) -> None:
     if not ctx.windowed(counter, {**dims(state), **extra}, int(state["t"])):
-        ctx.quality("events_late", topic)
+        ctx.count_late(event)
 
 
 def _touch(
@@ -104,13 +106,19 @@ def _on_sent(ctx: BatchContext, event: DeliveryEvent, at_s: int) -> None:
         c=event.customer_id or "",
     )
     ctx.plan.expire_in(key, max(at_s + ctx.timing.retention_s - ctx.timing.now_s, 1))
-    _funnel(ctx, "messages_sent", state, Topic.DELIVERY)
+    _funnel(ctx, "messages_sent", state, event)
     _touch(ctx, "sent", event.message_id, state, at_s)
-    for parked in ctx.parked.get(event.message_id, ()):
-        _replay_parked(ctx, parked)
-    if event.message_id in ctx.parked:
-        ctx.plan.drop(ctx.keys.park(ctx.partition, event.message_id))
+    # Events parked before this sent (earlier batches, then this one) are
+    # replayed in arrival order; the park list and its index entry go away.
+    waiting = [*ctx.parked.get(event.message_id, ()), *ctx.parked_now.pop(event.message_id, ())]
+    if waiting:
+        park_key = ctx.keys.park(ctx.partition, event.message_id)
+        ctx.plan.drop(park_key)
+        ctx.plan.rpush.pop(park_key, None)
         ctx.plan.unindex(ctx.keys.parked(ctx.partition), event.message_id)
+        ctx.plan.zadd_nx.get(ctx.keys.parked(ctx.partition), {}).pop(event.message_id, None)
+    for parked in waiting:
+        _replay_parked(ctx, parked)
 
 
 def _replay_parked(ctx: BatchContext, parked: bytes) -> None:
@@ -146,7 +154,7 @@ def _on_delivered(ctx: BatchContext, event: DeliveryEvent, raw: bytes, at_s: int
     state = _state_or_park(ctx, event, raw, event.message_id)
     if state is not None and "dl" not in state:
         _update(ctx, event.message_id, state, dl=str(at_s))
-        _funnel(ctx, "messages_delivered", state, Topic.DELIVERY)
+        _funnel(ctx, "messages_delivered", state, event)
         _touch(ctx, "delivered", event.message_id, state, at_s)
         labels = dims(state)
         campaign = FIELD_SEP.join((labels["campaign"], labels["tenant"]))
@@ -162,9 +170,9 @@ def _on_bounce(ctx: BatchContext, event: BounceEvent, raw: bytes, at_s: int) -> 
         return
     first_bounce = "bh" not in state and "bs" not in state
     _update(ctx, event.message_id, state, **{flag: str(at_s)})
-    _funnel(ctx, "messages_bounced", state, Topic.BOUNCE, bounce_type=event.bounce_type)
+    _funnel(ctx, "messages_bounced", state, event, bounce_type=event.bounce_type)
     if first_bounce:
-        _funnel(ctx, "messages_bounced_any", state, Topic.BOUNCE)
+        _funnel(ctx, "messages_bounced_any", state, event)
 
 
 def _on_open(ctx: BatchContext, event: OpenEvent, raw: bytes, at_s: int) -> None:
@@ -173,12 +181,12 @@ def _on_open(ctx: BatchContext, event: OpenEvent, raw: bytes, at_s: int) -> None
         return
     if "o" not in state:
         _update(ctx, event.message_id, state, o=str(at_s))
-        _funnel(ctx, "messages_opened", state, Topic.OPEN)
+        _funnel(ctx, "messages_opened", state, event)
         ctx.observe("send_to_open_seconds", dims(state), at_s - int(state["t"]))
         _touch(ctx, "opened", event.message_id, state, at_s)
     if not event.machine and "oh" not in state:
         _update(ctx, event.message_id, state, oh=str(at_s))
-        _funnel(ctx, "messages_opened_human", state, Topic.OPEN)
+        _funnel(ctx, "messages_opened_human", state, event)
 
 
 def _on_click(ctx: BatchContext, event: ClickEvent, raw: bytes, at_s: int) -> None:
@@ -186,6 +194,6 @@ def _on_click(ctx: BatchContext, event: ClickEvent, raw: bytes, at_s: int) -> No
     if state is None or "k" in state:
         return
     _update(ctx, event.message_id, state, k=str(at_s))
-    _funnel(ctx, "messages_clicked", state, Topic.CLICK)
+    _funnel(ctx, "messages_clicked", state, event)
     ctx.observe("send_to_click_seconds", dims(state), at_s - int(state["t"]))
     _touch(ctx, "clicked", event.message_id, state, at_s)

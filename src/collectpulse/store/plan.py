@@ -108,6 +108,8 @@ class WritePlan:
         ops: list[list[str]] = []
 
         def op(name: str, key: str, args: list[str], step: int = 1) -> None:
+            if not args and name != "DEL":
+                return  # e.g. a sorted set whose only member this batch removed again
             size = MAX_ARGS_PER_OP - MAX_ARGS_PER_OP % step
             for start in range(0, max(len(args), 1), size):
                 ops.append([name, key, *args[start : start + size]])
