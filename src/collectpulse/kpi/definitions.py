@@ -188,6 +188,23 @@ QUALITY_COUNTERS = (
     ),
     _quality("events_dead_lettered", "Records written to the dead-letter topic, by source topic."),
     Counter(
+        "provider_events_skipped",
+        "Provider webhook events normalised to nothing because collectpulse does not count "
+        "their kind (complaints, unsubscribes, sends without campaign metadata, ...), by "
+        "provider and kind; counted once per raw record.",
+        "data_quality",
+        (Label("provider"), Label("kind")),
+        Bucketing.TOTAL,
+    ),
+    Counter(
+        "provider_records_dead_lettered",
+        "Raw provider payloads sent to the dead-letter topic (not JSON, rejected by the "
+        "adapter, too large), by provider and reason.",
+        "data_quality",
+        (Label("provider"), Label("reason")),
+        Bucketing.TOTAL,
+    ),
+    Counter(
         "label_overflows",
         "Increments reported under the label value `__other__` because the label's "
         "cardinality cap was reached, by label name.",

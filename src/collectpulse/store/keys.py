@@ -28,6 +28,9 @@ Per partition ``{pN}`` (prefix ``cp`` by default):
 ``cp:{pN}:struggling``                 sorted set of struggling customers (per tenant)
 ====================================  ==========================================
 
+Per provider (``{raw.<provider>}`` slot, stream.normalise): ``cp:{raw.ses}:skipped`` and
+``cp:{raw.ses}:dead_lettered`` (hash kind/reason -> count) with ``cp:{raw.ses}:off:<p>``.
+
 Global (one slot each, written outside the per-event atomic write; idempotent):
 ``cp:{meta}:partitions`` (set of partition numbers ever written) and
 ``cp:{labels}:<label>`` (admitted label values, for the cardinality cap).
@@ -90,6 +93,14 @@ class Keys:
     def struggling(self, partition: int) -> str:
         """Sorted set ``<tenant>\x1f<customer_id>`` -> time the customer started struggling."""
         return f"{self.tag(partition)}:struggling"
+
+    def provider_tally(self, provider: str, tally: str) -> str:
+        """Hash kind/reason -> count of a provider's skipped or dead-lettered raw records."""
+        return f"{self.prefix}:{{raw.{provider}}}:{tally}"
+
+    def provider_offset(self, provider: str, partition: int) -> str:
+        """Last raw offset of ``partition`` whose provider tallies are counted."""
+        return f"{self.prefix}:{{raw.{provider}}}:off:{partition}"
 
     def partitions(self) -> str:
         return f"{self.prefix}:{{meta}}:partitions"

@@ -17,6 +17,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from collectpulse.events.providers import PROVIDERS
 from collectpulse.kpi.ratios import CounterValues, LabelSet, labelset
 from collectpulse.settings import Settings
 from collectpulse.store.context import COARSE_BUCKET_S
@@ -26,6 +27,10 @@ from collectpulse.store.keys import FIELD_SEP, Keys
 from collectpulse.store.scripts import Scripts
 
 FINE_WINDOW_MAX_S = 6 * 3600
+_PROVIDER_TALLIES = {
+    "skipped": "provider_events_skipped",
+    "dead_lettered": "provider_records_dead_lettered",
+}
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ class StoreReader:
         uniques: dict[str, dict[str, int]] = {w: defaultdict(int) for w in self._settings.windows}
         offsets: dict[tuple[str, int], int] = {}
         struggling: list[Struggling] = []
+        await self._read_provider_tallies(totals)
         for p in partitions:
             await self._read_partition(p, now_s, totals, windows, uniques, offsets)
             struggling.extend(await self._struggling(p, now_s))
@@ -108,6 +114,20 @@ class StoreReader:
             parsed[window] = values
         struggling.sort(key=lambda s: (s.tenant, s.since_s, s.customer_id))
         return StoreView(now_s, partitions, dict(totals), parsed, offsets, tuple(struggling))
+
+    async def _read_provider_tallies(self, totals: dict[str, int]) -> None:
+        """Skipped / dead-lettered raw provider records, as counter fields of the totals."""
+        pipe = self._redis.pipeline(transaction=False)
+        names = [
+            (provider, tally, counter)
+            for provider in PROVIDERS
+            for tally, counter in _PROVIDER_TALLIES.items()
+        ]
+        for provider, tally, _ in names:
+            pipe.hgetall(self._keys.provider_tally(provider, tally))
+        for (provider, _, counter), counts in zip(names, await pipe.execute(), strict=True):
+            for kind, value in counts.items():
+                totals[FIELD_SEP.join((counter, provider, _text(kind)))] += int(value)
 
     async def _struggling(self, p: int, now_s: int) -> list[Struggling]:
         """Customers whose N-th latest failure is less than 24 h old (no success since)."""

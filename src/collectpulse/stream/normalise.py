@@ -52,6 +52,7 @@ from collectpulse.events.keys import partition_key
 from collectpulse.events.models import EventBase, Topic
 from collectpulse.events.providers import PROVIDERS, NormaliseResult, ProviderError, normalise
 from collectpulse.settings import Settings
+from collectpulse.store.keys import Keys
 from collectpulse.stream import transport
 from collectpulse.stream.batch import RawRecord, RecordBatch
 from collectpulse.stream.deadletter import DLQ_TOPIC, dlq_headers
@@ -157,13 +158,13 @@ class ProviderCounts:
 
     def __init__(self, client: Redis, key_prefix: str) -> None:
         self._redis = client
-        self._prefix = key_prefix
+        self._keys = Keys(key_prefix)
 
     def key(self, provider: str, tally: Tally) -> str:
-        return f"{self._prefix}:{{{RAW_TOPIC_PREFIX}{provider}}}:{tally}"
+        return self._keys.provider_tally(provider, tally)
 
     def offset_key(self, provider: str, partition: int) -> str:
-        return f"{self._prefix}:{{{RAW_TOPIC_PREFIX}{provider}}}:off:{partition}"
+        return self._keys.provider_offset(provider, partition)
 
     async def add(self, provider: str, partition: int, counts: Sequence[Count]) -> None:
         """Add ``counts`` of one raw partition, skipping records at or before its counted offset.

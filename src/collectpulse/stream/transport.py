@@ -143,7 +143,11 @@ class Consumer(aiokafka_driver.Consumer):
                 if not self.flow_active or self.app.consumer_generation_id != generation_id:
                     return
                 message = _batch_message(tp, fetched[start : start + max_records], generation_id)
-                self._delivered.setdefault(tp, deque()).append(message.offset)
+                committed = self._committed_offset[tp]
+                # The stock ack ignores offsets below the committed one (re-read after
+                # on_assigned moved a partition back): tracking them would stall commits.
+                if committed is None or message.offset >= committed:
+                    self._delivered.setdefault(tp, deque()).append(message.offset)
                 # One race per batch (not per record) so a rebalance can interrupt
                 # a put blocked on a full agent queue.
                 await self.wait_first(self.callback(message), self.suspend_flow.wait())
@@ -212,7 +216,8 @@ class Consumer(aiokafka_driver.Consumer):
         self._forget(revoked)
 
     def _forget(self, tps: Iterable[TP] | None) -> None:
-        for tp in list(self._delivered) + list(self._acked_batches) if tps is None else tps:
+        everything = {*self._delivered, *self._acked_batches, *self._acked_index}
+        for tp in everything if tps is None else tps:
             self._delivered.pop(tp, None)
             self._acked_batches.pop(tp, None)
             self._acked.pop(tp, None)

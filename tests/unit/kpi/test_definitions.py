@@ -67,6 +67,8 @@ EXPECTED_COUNTERS = {
     "events_orphaned": (Bucketing.TOTAL, ["topic"]),
     "events_dead_lettered": (Bucketing.TOTAL, ["topic"]),
     "label_overflows": (Bucketing.TOTAL, ["label"]),
+    "provider_events_skipped": (Bucketing.TOTAL, ["provider", "kind"]),
+    "provider_records_dead_lettered": (Bucketing.TOTAL, ["provider", "reason"]),
 }
 
 
