@@ -11,14 +11,16 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from collectpulse.events.models import Topic
 from collectpulse.settings import Settings
+from collectpulse.store.touches import TOUCH_TOPIC
 from collectpulse.stream.deadletter import DLQ_TOPIC
 
 Message = tuple[bytes | None, bytes]
 
 
 async def create_topics(settings: Settings, extra: Iterable[str] = ()) -> None:
-    """The canonical topics plus the DLQ, all with the same partition count."""
-    names = [settings.topic(t.value) for t in Topic] + [settings.topic(DLQ_TOPIC), *extra]
+    """The canonical topics, the DLQ and the touch repartition topic, all co-partitioned."""
+    internal = [settings.topic(DLQ_TOPIC), settings.topic(TOUCH_TOPIC)]
+    names = [settings.topic(t.value) for t in Topic] + [*internal, *extra]
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await admin.start()
     try:

@@ -16,7 +16,8 @@ from pydantic import ValidationError
 
 from collectpulse.events.models import MODEL_BY_TOPIC, EventBase, Topic
 
-Reason = Literal["too_large", "not_json", "not_object", "validation", "empty"]
+Reason = Literal["too_large", "not_json", "not_object", "validation", "empty", "provider_error"]
+"""Why a record is dead-lettered; ``provider_error`` is the normalisers' (a raw payload)."""
 
 MAX_DETAIL_CHARS: Final = 300
 _MAX_ERRORS_IN_DETAIL: Final = 5

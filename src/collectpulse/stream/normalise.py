@@ -41,7 +41,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, Literal, NamedTuple, cast
+from typing import Any, Final, Literal, NamedTuple
 
 import faust
 from redis.asyncio import Redis
@@ -61,7 +61,7 @@ log = logging.getLogger(__name__)
 
 RAW_TOPIC_PREFIX: Final = "raw."
 # Not (yet) one of decode.Reason's values: a raw payload has no canonical model to fail.
-PROVIDER_ERROR: Final = cast(Reason, "provider_error")
+PROVIDER_ERROR: Final[Reason] = "provider_error"
 MAX_COUNT_ATTEMPTS: Final = 20
 
 Headers = Sequence[tuple[str, bytes]]
