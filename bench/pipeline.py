@@ -12,8 +12,8 @@ to docs/BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import asyncio
+import dataclasses
 import os
 import subprocess
 import sys
@@ -76,9 +76,13 @@ async def create_topics(settings: Settings) -> None:
         await admin.close()
 
 
-async def publish(settings: Settings, records: list[tuple[str, bytes, bytes]], rate: float | None) -> None:
+async def publish(
+    settings: Settings, records: list[tuple[str, bytes, bytes]], rate: float | None
+) -> None:
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        acks="all",
+        linger_ms=5,
         max_batch_size=256 * 1024,
     )
     await producer.start()
@@ -152,7 +156,9 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def wait_until(redis: Redis, keys: Keys, partitions: int, target: int, timeout_s: float) -> tuple[float, float]:
+async def wait_until(
+    redis: Redis, keys: Keys, partitions: int, target: int, timeout_s: float
+) -> tuple[float, float]:
     """(time of first applied effect, time when ``target`` events were received)."""
     first = None
     deadline = time.monotonic() + timeout_s
@@ -170,9 +176,12 @@ async def wait_until(redis: Redis, keys: Keys, partitions: int, target: int, tim
 async def run(args: argparse.Namespace, bootstrap: str, redis_url: str) -> Figures:
     run_id = uuid.uuid4().hex[:8]
     settings = Settings(
-        kafka_bootstrap_servers=bootstrap, redis_url=redis_url,  # type: ignore[arg-type]
-        topic_prefix=f"bench{run_id}.", key_prefix=f"bench{run_id}",
-        consumer_group=f"bench-{run_id}", topic_partitions=args.partitions,
+        kafka_bootstrap_servers=bootstrap,
+        redis_url=redis_url,  # type: ignore[arg-type]
+        topic_prefix=f"bench{run_id}.",
+        key_prefix=f"bench{run_id}",
+        consumer_group=f"bench-{run_id}",
+        topic_partitions=args.partitions,
         data_dir=Path(f"/tmp/collectpulse-bench-{run_id}"),
     )
     keys = Keys(settings.key_prefix)
@@ -186,19 +195,36 @@ async def run(args: argparse.Namespace, bootstrap: str, redis_url: str) -> Figur
     for name, value in settings.model_dump().items():
         if value is not None:
             value = value.get_secret_value() if hasattr(value, "get_secret_value") else value
-            env[f"COLLECTPULSE_{name.upper()}"] = ",".join(value) if isinstance(value, tuple) else str(value)
+            env[f"COLLECTPULSE_{name.upper()}"] = (
+                ",".join(value) if isinstance(value, tuple) else str(value)
+            )
     log = open(f"/tmp/collectpulse-bench-{run_id}.log", "wb")  # noqa: SIM115
     worker = subprocess.Popen(
         [sys.executable, "-m", "collectpulse.cli", "worker", "-l", "warn"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     profiler = None
     if args.profile:
         # py-spy samples the worker while it drains the backlog (the throughput phase)
         profiler = subprocess.Popen(
-            [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(worker.pid), "--format", "raw",
-             "--rate", "200", "-o", args.profile, "--nonblocking"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                str(Path(sys.executable).with_name("py-spy")),
+                "record",
+                "--pid",
+                str(worker.pid),
+                "--format",
+                "raw",
+                "--rate",
+                "200",
+                "-o",
+                args.profile,
+                "--nonblocking",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
     pids = {"worker": worker.pid, **server_pids()}
     cpu_before = {name: cpu_s(pid) for name, pid in pids.items()}
@@ -223,11 +249,16 @@ async def run(args: argparse.Namespace, bootstrap: str, redis_url: str) -> Figur
         worker.wait(timeout=60)
         await redis.aclose()
     wall = last - first
-    print("CPU during the throughput phase (s of CPU per s of wall, 2 cores in all): " + ", ".join(
-        f"{name} {used / wall:.2f}" for name, used in cpu_used.items()))
+    print(
+        "CPU during the throughput phase (s of CPU per s of wall, 2 cores in all): "
+        + ", ".join(f"{name} {used / wall:.2f}" for name, used in cpu_used.items())
+    )
     return Figures(
-        events=args.events, rate_per_s=rate, lag_p50_s=quantile(delta, 0.5),
-        lag_p99_s=quantile(delta, 0.99), worker_peak_rss_mb=rss,
+        events=args.events,
+        rate_per_s=rate,
+        lag_p50_s=quantile(delta, 0.5),
+        lag_p99_s=quantile(delta, 0.99),
+        worker_peak_rss_mb=rss,
         redis_bytes_per_message=(memory_after - memory_before) / max(messages, 1),
         messages=messages,
     )
@@ -240,18 +271,29 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--latency-events", type=int, default=20_000)
     parser.add_argument("--latency-rate", type=float, default=5_000.0)
-    parser.add_argument("--profile", help="write a py-spy raw (collapsed) profile of the worker here")
+    parser.add_argument(
+        "--profile", help="write a py-spy raw (collapsed) profile of the worker here"
+    )
     parser.add_argument("--no-references", action="store_true", help="skip the reference consumers")
     args = parser.parse_args()
     bootstrap, redis_url = stack.start(LocalStackSettings(root=ROOT))
     figures = asyncio.run(run(args, bootstrap, redis_url))
-    print(f"collectpulse end to end ({figures.events} events, {args.partitions} partitions, 1 worker)")
-    print(f"  throughput            {figures.rate_per_s:>12,.0f} events/s (first to last effect in Redis)")
-    print(f"  publish->applied lag  p50 <= {figures.lag_p50_s} s, p99 <= {figures.lag_p99_s} s "
-          f"({args.latency_events} events at {args.latency_rate:.0f}/s)")
+    print(
+        f"collectpulse end to end ({figures.events} events, {args.partitions} partitions, 1 worker)"
+    )
+    print(
+        f"  throughput            {figures.rate_per_s:>12,.0f} events/s "
+        "(first to last effect in Redis)"
+    )
+    print(
+        f"  publish->applied lag  p50 <= {figures.lag_p50_s} s, p99 <= {figures.lag_p99_s} s "
+        f"({args.latency_events} events at {args.latency_rate:.0f}/s)"
+    )
     print(f"  worker peak RSS       {figures.worker_peak_rss_mb:>12,.0f} MB")
-    print(f"  Redis memory          {figures.redis_bytes_per_message:>12,.0f} B per tracked message "
-          f"({figures.messages} messages; includes every other key the run wrote)")
+    print(
+        f"  Redis memory          {figures.redis_bytes_per_message:>12,.0f} B per tracked message "
+        f"({figures.messages} messages; includes every other key the run wrote)"
+    )
     if not args.no_references:
         references(figures.rate_per_s)
 

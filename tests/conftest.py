@@ -32,9 +32,8 @@ def local_stack() -> Iterator[tuple[str, str]]:
     cfg = LocalStackSettings(root=ROOT)
     was_running = kafka.status(cfg) is not None and redis.status(cfg) is not None
     started = stack.start(cfg)
-    print(
-        f"\nlocal stack: kafka {kafka.kafka_version(kafka.paths(cfg))} at {started[0]}, redis at {started[1]}"
-    )
+    version = kafka.kafka_version(kafka.paths(cfg))
+    print(f"\nlocal stack: kafka {version} at {started[0]}, redis at {started[1]}")
     yield started
     if not was_running:
         stack.stop(cfg)

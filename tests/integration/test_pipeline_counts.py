@@ -100,7 +100,7 @@ async def test_each_topic_count_reaches_metrics_and_poison_is_dead_lettered(
         assert worker.poll() is None, "the worker must keep running after a poison message"
 
     dead = await read_all(settings, settings.topic(DLQ_TOPIC), expect=1)
-    key, value, headers = dead[0]
+    _, value, headers = dead[0]
     assert value == b"{not json"
     assert headers["cp-source-topic"] == settings.topic("open").encode()
     assert headers["cp-error-reason"] == b"not_json"

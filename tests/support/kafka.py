@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -25,10 +26,8 @@ async def create_topics(settings: Settings, extra: Iterable[str] = ()) -> None:
     await admin.start()
     try:
         new = [NewTopic(n, settings.topic_partitions, 1) for n in names]
-        try:
+        with contextlib.suppress(TopicAlreadyExistsError):
             await admin.create_topics(new)
-        except TopicAlreadyExistsError:
-            pass
     finally:
         await admin.close()
 
