@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from collectpulse.events.keys import KEY_FIELD
 from collectpulse.events.models import Topic
 from collectpulse.settings import Settings
 from collectpulse.stream.deadletter import DLQ_TOPIC
@@ -65,9 +66,12 @@ async def test_each_topic_count_reaches_metrics_and_poison_is_dead_lettered(
     await create_topics(settings)
     now = datetime.now(UTC)
     for topic in Topic:
-        messages = [
-            (f"k{i}".encode(), orjson.dumps(_event(topic, i, now))) for i in range(PER_TOPIC)
-        ]
+        events = [_event(topic, i, now) for i in range(PER_TOPIC)]
+        # every record carries the key the contract names, except one payment
+        keys = [str(e[KEY_FIELD[topic]]).encode() for e in events]
+        if topic is Topic.PAYMENT:
+            keys[0] = b"not-the-customer-id"
+        messages = [(k, orjson.dumps(e)) for k, e in zip(keys, events, strict=True)]
         await publish(settings, settings.topic(topic.value), messages)
     await publish(settings, settings.topic("open"), [(b"k-bad", b"{not json")])
 
@@ -96,6 +100,8 @@ async def test_each_topic_count_reaches_metrics_and_poison_is_dead_lettered(
             == 1
         )
         assert total(samples, "collectpulse_events_invalid_total") == 1
+        assert total(samples, "collectpulse_events_key_mismatch_total", topic="payment") == 1
+        assert total(samples, "collectpulse_events_key_mismatch_total") == 1
         assert total(samples, "collectpulse_messages_sent_total") == PER_TOPIC
         assert worker.poll() is None, "the worker must keep running after a poison message"
 

@@ -187,6 +187,12 @@ QUALITY_COUNTERS = (
         "counted here instead of in the funnel.",
     ),
     _quality("events_dead_lettered", "Records written to the dead-letter topic, by source topic."),
+    _quality(
+        "events_key_mismatch",
+        "Valid events whose Kafka key is not the field the contract names (message_id, "
+        "customer_id or visitor_id): they are counted normally, but a join on their "
+        "partition may miss state held by another partition. Fix the producer.",
+    ),
     Counter(
         "provider_events_skipped",
         "Provider webhook events normalised to nothing because collectpulse does not count "

@@ -33,6 +33,8 @@ class Record:
     event: EventBase | Invalid
     timestamp_ms: int = 0
     """The Kafka record timestamp (publish time); 0 when unknown."""
+    key_ok: bool = True
+    """Whether the record's Kafka key is the one the contract names (events.keys)."""
 
 
 @dataclass(frozen=True, slots=True)

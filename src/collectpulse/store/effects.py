@@ -89,6 +89,8 @@ def plan_batch(
             ctx.quality("events_invalid", topic, reason=record.event.reason)
             ctx.quality("events_dead_lettered", topic)
             continue
+        if not record.key_ok:
+            ctx.quality("events_key_mismatch", topic)
         newest_s = max(newest_s, _apply_new(ctx, record.event, record.raw))
     if newest_s >= 0:
         ctx.plan.keep_max(ctx.totals_key, f"last_event_s{FIELD_SEP}{topic.value}", newest_s)

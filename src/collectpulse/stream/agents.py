@@ -15,6 +15,7 @@ from functools import partial
 from typing import Any
 
 from collectpulse.events.decode import Invalid, decode
+from collectpulse.events.keys import key_mismatch
 from collectpulse.events.models import Topic
 from collectpulse.store.effects import Record
 from collectpulse.store.writer import StoreWriter
@@ -32,12 +33,13 @@ SendDlq = Callable[[bytes | None, bytes | None, Any], Awaitable[Any]]
 
 
 def decode_batch(topic: Topic, batch: RecordBatch, *, max_bytes: int) -> list[Record]:
-    return [
-        Record(
-            r.offset, r.value or b"", decode(topic, r.value, max_bytes=max_bytes), r.timestamp_ms
-        )
-        for r in batch.records
-    ]
+    """Decode each record; note whether a valid event carries the key the contract names."""
+    out = []
+    for r in batch.records:
+        event = decode(topic, r.value, max_bytes=max_bytes)
+        key_ok = isinstance(event, Invalid) or key_mismatch(event, r.key) is None
+        out.append(Record(r.offset, r.value or b"", event, r.timestamp_ms, key_ok))
+    return out
 
 
 async def dead_letter(batch: RecordBatch, records: list[Record], send: SendDlq) -> int:

@@ -66,6 +66,7 @@ EXPECTED_COUNTERS = {
     "events_late": (Bucketing.TOTAL, ["topic"]),
     "events_orphaned": (Bucketing.TOTAL, ["topic"]),
     "events_dead_lettered": (Bucketing.TOTAL, ["topic"]),
+    "events_key_mismatch": (Bucketing.TOTAL, ["topic"]),
     "label_overflows": (Bucketing.TOTAL, ["label"]),
     "provider_events_skipped": (Bucketing.TOTAL, ["provider", "kind"]),
     "provider_records_dead_lettered": (Bucketing.TOTAL, ["provider", "reason"]),
