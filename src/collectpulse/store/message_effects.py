@@ -26,6 +26,8 @@ from collectpulse.store.plan import WritePlan
 from collectpulse.store.touches import Touch, TouchKind
 
 FIRST_DELIVERED = "first_delivered_s"
+UNTRACKED_CHANNELS = frozenset({"letter"})
+"""Channels without delivery receipts; their sends are repartitioned to the customer."""
 LAST_VIEW = "last_view_s"
 
 
@@ -107,7 +109,10 @@ def _on_sent(ctx: BatchContext, event: DeliveryEvent, at_s: int) -> None:
     )
     ctx.plan.expire_in(key, max(at_s + ctx.timing.retention_s - ctx.timing.now_s, 1))
     _funnel(ctx, "messages_sent", state, event)
-    _touch(ctx, "sent", event.message_id, state, at_s)
+    if event.channel in UNTRACKED_CHANNELS:
+        # No delivery receipt will follow: the customer side learns of the
+        # message now, so a payment naming it can still be attributed.
+        _touch(ctx, "sent", event.message_id, state, at_s)
     # Events parked before this sent (earlier batches, then this one) are
     # replayed in arrival order; the park list and its index entry go away.
     waiting = [*ctx.parked.get(event.message_id, ()), *ctx.parked_now.pop(event.message_id, ())]
