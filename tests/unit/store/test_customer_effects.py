@@ -1,0 +1,224 @@
+"""Payment attribution, conversion by source and struggling customers, planned without servers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from collectpulse.events.decode import decode
+from collectpulse.events.models import Topic
+from collectpulse.store.context import Record, Snapshot, Timing
+from collectpulse.store.effects import plan_batch, plan_touches
+from collectpulse.store.fields import counter_field
+from collectpulse.store.keys import FIELD_SEP, Keys
+from collectpulse.store.plan import WritePlan
+from collectpulse.store.touches import Touch, batch_records, decode_touches
+
+NOW = 1_800_000_000
+DAY = 86_400
+KEYS = Keys("cp")
+P = 3
+TIMING = Timing(
+    now_s=NOW,
+    bucket_s=60,
+    retention_s=14 * DAY,
+    fine_ttl_s=7 * DAY,
+    dedupe_horizon_s=7 * DAY,
+    max_event_bytes=65536,
+    attribution_s=7 * DAY,
+    struggling_min_failures=3,
+)
+DIMS = FIELD_SEP.join(("email", "winback", "b", "default", ""))
+LABELS = {"channel": "email", "campaign": "winback", "variant": "b", "segment": "default"}
+
+
+def iso(at_s: int) -> str:
+    return datetime.fromtimestamp(at_s, UTC).isoformat()
+
+
+def touches(
+    *items: Touch | None, state: Mapping[str, Mapping[str, str]] | None = None
+) -> WritePlan:
+    snapshot = Snapshot("0", -1, customers=state or {})
+    return plan_touches(
+        partition=P,
+        touches=list(items),
+        snapshot=snapshot,
+        keys=KEYS,
+        timing=TIMING,
+        cap=lambda _, v: v,
+    )
+
+
+def customer_state(*plans: WritePlan) -> dict[str, dict[str, str]]:
+    """The customer hashes the plans would leave behind (HSET effects only)."""
+    state: dict[str, dict[str, str]] = {}
+    prefix = KEYS.customer(P, "")
+    for plan in plans:
+        for key, values in plan.hset.items():
+            if key.startswith(prefix):
+                state.setdefault(key.removeprefix(prefix), {}).update(values)
+    return state
+
+
+def payments(*events: dict[str, Any], state: Mapping[str, Mapping[str, str]]) -> WritePlan:
+    topic = Topic.PAYMENT if "payment_id" in events[0] else Topic.PROMISE
+    records = []
+    for i, event in enumerate(events):
+        raw = orjson.dumps(event)
+        records.append(Record(i, raw, decode(topic, raw, max_bytes=65536)))
+    snapshot = Snapshot("0", -1, customers=state)
+    return plan_batch(
+        partition=P,
+        topic=topic,
+        records=records,
+        snapshot=snapshot,
+        keys=KEYS,
+        timing=TIMING,
+        cap=lambda _, v: v,
+    )
+
+
+def payment(pid: str, at_s: int, status: str = "succeeded", **extra: Any) -> dict[str, Any]:
+    return {
+        "event_id": pid,
+        "occurred_at": iso(at_s),
+        "payment_id": pid,
+        "customer_id": "c1",
+        "status": status,
+        "amount_minor": 1000,
+        "currency": "EUR",
+        **extra,
+    }
+
+
+def total(plan: WritePlan, counter: str, labels: Mapping[str, str]) -> int:
+    return plan.incr.get((KEYS.totals(P), counter_field(counter, labels)), 0)
+
+
+def delivered(mid: str, at_s: int, sent_s: int) -> Touch:
+    return Touch("delivered", "c1", at_s, mid, sent_s, DIMS)
+
+
+def test_a_payment_is_attributed_to_the_latest_clicked_message_once_per_message() -> None:
+    index = touches(
+        delivered("m1", NOW - 3 * DAY, NOW - 3 * DAY - 60),
+        delivered("m2", NOW - 2 * DAY, NOW - 2 * DAY - 60),
+        Touch("clicked", "c1", NOW - 2 * DAY + 30, "m1", NOW - 3 * DAY - 60, DIMS),
+    )
+    state = customer_state(index)
+
+    paid = payments(payment("p1", NOW - 100), payment("p2", NOW - 50), state=state)
+
+    assert total(paid, "messages_paid", LABELS) == 1
+    assert total(paid, "attributed_amount_minor", {**LABELS, "currency": "EUR"}) == 2000
+    assert state["c1"]["m:m1"] == DIMS
+    assert "p:m1" in customer_state(paid)["c1"]
+
+
+def test_the_payments_own_message_id_wins_over_a_later_click() -> None:
+    state = customer_state(
+        touches(
+            delivered("m1", NOW - 3 * DAY, NOW - 3 * DAY),
+            delivered("m2", NOW - DAY, NOW - DAY),
+            Touch("clicked", "c1", NOW - DAY + 5, "m2", NOW - DAY, DIMS),
+        )
+    )
+    paid = payments(payment("p1", NOW - 10, message_id="m1"), state=state)
+    assert "p:m1" in customer_state(paid)["c1"]
+    assert "p:m2" not in customer_state(paid)["c1"]
+
+
+def test_a_delivery_older_than_the_attribution_window_gets_no_credit() -> None:
+    state = customer_state(touches(delivered("m1", NOW - 8 * DAY, NOW - 8 * DAY)))
+    paid = payments(payment("p1", NOW - 10), state=state)
+    assert total(paid, "messages_paid", LABELS) == 0
+    assert total(paid, "collected_amount_minor", {"tenant": "", "currency": "EUR"}) == 1000
+
+
+def test_a_letter_is_attributed_through_its_sent_touch_when_the_payment_names_it() -> None:
+    letter = FIELD_SEP.join(("letter", "legal", "control", "default", ""))
+    state = customer_state(touches(Touch("sent", "c1", NOW - DAY, "m9", NOW - DAY, letter)))
+    paid = payments(payment("p1", NOW - 10, message_id="m9"), state=state)
+    labels = {"channel": "letter", "campaign": "legal", "variant": "control", "segment": "default"}
+    assert total(paid, "messages_paid", labels) == 1
+
+
+def test_a_paying_customer_is_credited_to_the_source_of_the_latest_view() -> None:
+    state = customer_state(
+        touches(
+            Touch("view", "c1", NOW - 500, source="sms"),
+            Touch("view", "c1", NOW - 100, source="email"),
+        )
+    )
+    paid = payments(payment("p1", NOW - 10), state=state)
+    unique_keys = [k for k in paid.pfadd if "landing_paying_customers" in k]
+    assert unique_keys
+    assert all(f"{FIELD_SEP}email{FIELD_SEP}" in k for k in unique_keys)
+    assert all(members == {"c1"} for k, members in paid.pfadd.items() if k in unique_keys)
+
+
+def test_a_self_service_installment_plan_counts_for_the_viewed_source() -> None:
+    state = customer_state(touches(Touch("view", "c1", NOW - 100, source="sms")))
+    plan = {
+        "event_id": "pr1",
+        "occurred_at": iso(NOW - 10),
+        "promise_id": "pr1",
+        "customer_id": "c1",
+        "kind": "installment_plan",
+        "status": "made",
+        "direction": "self_service",
+        "amount_minor": 5000,
+        "currency": "EUR",
+        "due_date": "2027-01-01",
+    }
+    made = payments(plan, state=state)
+    assert total(made, "landing_installment_plans", {"source": "sms", "tenant": ""}) == 1
+
+
+def test_three_failures_without_success_make_a_struggling_customer_until_a_success() -> None:
+    failing = payments(
+        payment("p1", NOW - 300, "failed"),
+        payment("p2", NOW - 200, "aborted"),
+        payment("p3", NOW - 100, "failed"),
+        state={},
+    )
+    struggling = failing.zadd[KEYS.struggling(P)]
+    assert struggling == {f"{FIELD_SEP}c1": NOW - 300}
+
+    recovered = payments(payment("p4", NOW - 10), state=customer_state(failing))
+    assert f"{FIELD_SEP}c1" in recovered.zrem[KEYS.struggling(P)]
+
+
+def test_two_failures_are_not_yet_struggling() -> None:
+    plan = payments(
+        payment("p1", NOW - 300, "failed"), payment("p2", NOW - 200, "failed"), state={}
+    )
+    assert KEYS.struggling(P) not in plan.zadd
+
+
+def test_touches_travel_as_one_record_per_partition_and_come_back_whole() -> None:
+    items = [delivered(f"m{i}", NOW, NOW) for i in range(5)]
+    grouped = batch_records([t.encode() for t in items], lambda key: len(key) % 2)
+    decoded = [t for value in grouped.values() for t in decode_touches(value)]
+    assert sorted(decoded, key=lambda t: t.message_id) == items
+
+
+def test_a_record_that_is_not_touches_is_counted_invalid_not_raised() -> None:
+    assert decode_touches(b"{nope") == [None]
+    assert decode_touches(b'[{"k": "unknown"}]') == [None]
+    plan = touches(None)
+    assert (
+        plan.incr[
+            (
+                KEYS.totals(P),
+                counter_field(
+                    "events_invalid", {"topic": "customer-touch", "reason": "validation"}
+                ),
+            )
+        ]
+        == 1
+    )
