@@ -18,9 +18,14 @@ def _settings() -> Settings:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from collectpulse.stream.app import create_app
+    from collectpulse.stream.app import create_app, prepare_topics
 
-    app = create_app(_settings())
+    settings = _settings()
+    problem = asyncio.run(prepare_topics(settings))
+    if problem:
+        print(f"collectpulse worker: {problem}", file=sys.stderr)
+        return 2
+    app = create_app(settings)
     # Faust's own worker command: rebalancing, signals, graceful shutdown.
     sys.argv = ["collectpulse-worker", "worker", "-l", args.loglevel, "--without-web"]
     app.main()

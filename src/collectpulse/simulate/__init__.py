@@ -8,6 +8,7 @@
 - `add_arguments` / `run_simulate`: the `collectpulse simulate` command.
 """
 
+from collectpulse.kafka.topics import TOPIC_NAMES, ensure_topics
 from collectpulse.simulate.cli import add_arguments, run_simulate
 from collectpulse.simulate.exceptions import (
     BrokerUnavailableError,
@@ -29,7 +30,6 @@ from collectpulse.simulate.scenario import (
     Tenant,
     Variant,
 )
-from collectpulse.simulate.topics import TOPIC_NAMES, ensure_topics
 
 __all__ = [
     "CONTROL",

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import TextIO
 
 from collectpulse.settings import Settings
-from collectpulse.simulate.exceptions import SimulateError
+from collectpulse.simulate.exceptions import KafkaSetupError, SimulateError
 from collectpulse.simulate.publisher import PublishReport, publish
 from collectpulse.simulate.scenario import DEFAULT_SCENARIO, Scenario
 
@@ -97,7 +97,7 @@ def run_simulate(settings: Settings, args: argparse.Namespace, *, out: TextIO | 
             f"at {settings.kafka_bootstrap_servers}, until {' or '.join(limits) or 'interrupted'}",
         )
         report = asyncio.run(_run(settings, args, seed, scenario, out))
-    except SimulateError as exc:
+    except (SimulateError, KafkaSetupError) as exc:
         print(f"collectpulse simulate: {exc}", file=sys.stderr)
         return 1
     _say(out, f"done: {report.summary()}")

@@ -1,4 +1,15 @@
-"""Errors of the simulator; `SimulateError` is the root the command line catches."""
+"""Errors of the simulator; the command line catches `SimulateError` and `KafkaSetupError`."""
+
+from collectpulse.kafka.errors import BrokerUnavailableError, KafkaSetupError, TopicLayoutError
+
+__all__ = [
+    "BrokerUnavailableError",
+    "KafkaSetupError",
+    "PublishError",
+    "ScenarioError",
+    "SimulateError",
+    "TopicLayoutError",
+]
 
 
 class SimulateError(Exception):
@@ -7,14 +18,6 @@ class SimulateError(Exception):
 
 class ScenarioError(SimulateError, ValueError):
     """A scenario is inconsistent (a probability out of range, an unknown tenant, ...)."""
-
-
-class TopicLayoutError(SimulateError):
-    """Existing topics are not co-partitioned as the joins require; nothing was published."""
-
-
-class BrokerUnavailableError(SimulateError):
-    """Kafka could not be reached or refused a request."""
 
 
 class PublishError(SimulateError):

@@ -26,15 +26,15 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from collectpulse.events.models import Topic
+from collectpulse.kafka.connection import kafka_options
+from collectpulse.kafka.topics import ensure_topics
 from collectpulse.settings import Settings
-from collectpulse.simulate.connection import kafka_options
 from collectpulse.simulate.exceptions import BrokerUnavailableError, PublishError
 from collectpulse.simulate.generator import EventGenerator, GeneratorStats
 from collectpulse.simulate.pacing import TokenBucket, chunk_size
 from collectpulse.simulate.poison import PoisonMaker
 from collectpulse.simulate.records import Record, to_record
 from collectpulse.simulate.scenario import DEFAULT_SCENARIO, Scenario
-from collectpulse.simulate.topics import ensure_topics
 
 LINGER_MS = 20
 MAX_REQUEST_BYTES = 1_000_000

@@ -15,11 +15,16 @@ from functools import partial
 from typing import Any
 
 import faust
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 from faust.types import TP, StreamT
 from redis.asyncio import Redis
 
 from collectpulse.events.models import Topic
+from collectpulse.kafka.connection import kafka_options
+from collectpulse.kafka.errors import KafkaSetupError
+from collectpulse.kafka.topics import ensure_topics
 from collectpulse.settings import Settings
 from collectpulse.store.touches import TOUCH_TOPIC, batch_records
 from collectpulse.store.writer import StoreWriter
@@ -38,6 +43,20 @@ ORPHAN_SWEEP_INTERVAL_S = 30.0
 def broker_url(settings: Settings) -> str:
     hosts = ";".join(h.strip() for h in settings.kafka_bootstrap_servers.split(",") if h.strip())
     return f"{transport.SCHEME}://{hosts}?max_batch_records={settings.batch_max_records}"
+
+
+async def prepare_topics(settings: Settings) -> str | None:
+    """Create missing co-partitioned topics (canonical, DLQ, customer-touch) before Faust
+    starts; return a problem to report (wrong partition count, broker unreachable)."""
+    admin = AIOKafkaAdminClient(**kafka_options(settings))
+    try:
+        await admin.start()
+        await ensure_topics(admin, settings, extra=(TOUCH_TOPIC,))
+    except (KafkaSetupError, KafkaError, OSError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        await admin.close()
+    return None
 
 
 def create_app(settings: Settings, *, redis: Redis | None = None) -> faust.App:

@@ -15,8 +15,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import for_code
 
 from collectpulse.events.models import Topic
+from collectpulse.kafka.errors import BrokerUnavailableError, TopicLayoutError
 from collectpulse.settings import Settings
-from collectpulse.simulate.exceptions import BrokerUnavailableError, TopicLayoutError
 
 DLQ = "dlq"
 TOPIC_NAMES: tuple[str, ...] = (*(topic.value for topic in Topic), DLQ)
@@ -25,10 +25,18 @@ _MAX_REPLICATION = 3
 
 
 async def ensure_topics(
-    admin: AIOKafkaAdminClient, settings: Settings, *, timeout_s: float = 30.0
+    admin: AIOKafkaAdminClient,
+    settings: Settings,
+    *,
+    timeout_s: float = 30.0,
+    extra: tuple[str, ...] = (),
 ) -> tuple[str, ...]:
-    """Create the missing topics, wait until they have leaders; return the names created."""
-    names = [settings.topic(name) for name in TOPIC_NAMES]
+    """Create the missing topics, wait until they have leaders; return the names created.
+
+    ``extra`` names further co-partitioned topics (without prefix), e.g. the
+    worker's ``customer-touch`` repartition topic.
+    """
+    names = [settings.topic(name) for name in (*TOPIC_NAMES, *extra)]
     existing = set(await admin.list_topics())
     present = [name for name in names if name in existing]
     if present:
