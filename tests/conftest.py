@@ -29,7 +29,14 @@ def local_stack() -> Iterator[tuple[str, str]]:
     if bootstrap and redis_url:
         yield bootstrap, redis_url
         return
-    cfg = LocalStackSettings(root=ROOT)
+    # Own ports and data dir, so a developer's `make run` stack is left alone.
+    cfg = LocalStackSettings(
+        root=ROOT,
+        state_dir=Path(".local/test-stack"),
+        kafka_port=29092,
+        kafka_controller_port=29093,
+        redis_port=26379,
+    )
     was_running = kafka.status(cfg) is not None and redis.status(cfg) is not None
     started = stack.start(cfg)
     version = kafka.kafka_version(kafka.paths(cfg))

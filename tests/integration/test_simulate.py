@@ -1,8 +1,8 @@
 """The simulator against the real broker: topics, exact counts, pacing, stopping, failing.
 
-The broker is the one `COLLECTPULSE_KAFKA_BOOTSTRAP_SERVERS` names (default
-127.0.0.1:19092, read by `Settings`); each test has its own topic prefix. A
-broker that cannot be reached fails these tests; nothing is skipped.
+The broker is the session's real one (tests/conftest.py: started by the
+project, or named by `COLLECTPULSE_KAFKA_BOOTSTRAP_SERVERS`); each test has its
+own topic prefix. A broker that cannot be reached fails these tests.
 """
 
 from __future__ import annotations
@@ -40,8 +40,12 @@ PARTITIONS = 3
 
 
 @pytest.fixture
-async def sim_settings() -> AsyncIterator[Settings]:
-    settings = Settings(topic_prefix=f"sim-{uuid.uuid4().hex[:10]}.", topic_partitions=PARTITIONS)
+async def sim_settings(local_stack: tuple[str, str]) -> AsyncIterator[Settings]:
+    settings = Settings(
+        kafka_bootstrap_servers=local_stack[0],
+        topic_prefix=f"sim-{uuid.uuid4().hex[:10]}.",
+        topic_partitions=PARTITIONS,
+    )
     yield settings
     await _delete_topics(settings)
 
