@@ -25,6 +25,7 @@ from collectpulse.events.models import (
     BounceEvent,
     ClickEvent,
     DeliveryEvent,
+    EventBase,
     OpenEvent,
     PaymentEvent,
     PromiseEvent,
@@ -35,13 +36,12 @@ from collectpulse.settings import Settings, duration_s
 from collectpulse.store.context import PARK_SEP, Record, Snapshot, Timing
 from collectpulse.store.effects import plan_batch, plan_orphans, plan_touches
 from collectpulse.store.errors import WriteConflict
-from collectpulse.store.keys import FIELD_SEP, Keys
+from collectpulse.store.keys import DAY_S, FIELD_SEP, Keys
 from collectpulse.store.plan import WritePlan
 from collectpulse.store.scripts import Scripts
 from collectpulse.store.touches import TOUCH_TOPIC, Touch, decode_touches
 
 MAX_ATTEMPTS = 20
-_CAPPED_LABELS = ("campaign", "variant", "segment", "tenant", "agent")
 
 Publish = Callable[[Sequence[tuple[bytes, bytes]]], Awaitable[None]]
 """Publishes repartition records and returns once the broker has acknowledged them."""
@@ -246,14 +246,15 @@ class StoreWriter:
         )
 
     async def _admit_labels(self, records: Sequence[Record]) -> None:
+        """Admit this batch's new label values into the capped registries (one call per label)."""
         wanted: dict[str, set[str]] = defaultdict(set)
+        admitted = self._admitted
         for record in records:
             event = record.event
             if isinstance(event, Invalid):
                 continue
-            for label in _CAPPED_LABELS:
-                value = getattr(event, "agent_id" if label == "agent" else label, None)
-                if isinstance(value, str) and value and value not in self._admitted[label]:
+            for label, value in _label_values(event):
+                if value and value not in admitted[label]:
                     wanted[label].add(value)
         for label, values in wanted.items():
             ordered = sorted(values)
@@ -273,14 +274,32 @@ class StoreWriter:
             self._known_partitions.add(partition)
 
 
+def _label_values(event: EventBase) -> tuple[tuple[str, str | None], ...]:
+    """The capped label values an event brings (only a sent names a campaign)."""
+    if isinstance(event, DeliveryEvent) and event.status == "sent":
+        return (
+            ("campaign", event.campaign),
+            ("variant", event.variant),
+            ("segment", event.segment),
+            ("tenant", event.tenant),
+        )
+    if isinstance(event, PaymentEvent):
+        return (("tenant", event.tenant), ("agent", event.agent_id))
+    return (("tenant", event.tenant),)
+
+
 def _wanted_for(topic: Topic, partition: int, records: Sequence[Record], keys: Keys) -> _Wanted:
     wanted = _Wanted()
+    seen_keys: dict[int, list[str]] = {}
     for record in records:
         event = record.event
         if isinstance(event, Invalid):
             continue
-        occurred_s = int(event.occurred_at.timestamp())
-        wanted.seen[keys.seen(partition, topic.value, occurred_s)].append(event.event_id)
+        day = int(event.occurred_at.timestamp()) // DAY_S
+        ids = seen_keys.get(day)
+        if ids is None:
+            ids = seen_keys[day] = wanted.seen[keys.seen(partition, topic.value, day * DAY_S)]
+        ids.append(event.event_id)
         if isinstance(event, DeliveryEvent | BounceEvent | OpenEvent | ClickEvent):
             wanted.messages[event.message_id] = None
             if isinstance(event, DeliveryEvent) and event.status == "sent":
