@@ -9,6 +9,8 @@ the tests that need it; nothing is skipped.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -16,8 +18,9 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from collectpulse.localstack import kafka, redis, stack
+from collectpulse.localstack import kafka, stack
 from collectpulse.settings import LocalStackSettings, Settings
+from tests.support.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,21 +32,25 @@ def local_stack() -> Iterator[tuple[str, str]]:
     if bootstrap and redis_url:
         yield bootstrap, redis_url
         return
-    # Own ports and data dir, so a developer's `make run` stack is left alone.
+    # A fresh stack per session on free ports and its own data dir, so neither
+    # a developer's `make run` stack nor another test session is in the way.
+    (ROOT / ".local").mkdir(exist_ok=True)
+    state = Path(tempfile.mkdtemp(prefix="test-stack-", dir=ROOT / ".local"))
     cfg = LocalStackSettings(
         root=ROOT,
-        state_dir=Path(".local/test-stack"),
-        kafka_port=29092,
-        kafka_controller_port=29093,
-        redis_port=26379,
+        state_dir=state,
+        kafka_port=free_port(),
+        kafka_controller_port=free_port(),
+        redis_port=free_port(),
     )
-    was_running = kafka.status(cfg) is not None and redis.status(cfg) is not None
-    started = stack.start(cfg)
-    version = kafka.kafka_version(kafka.paths(cfg))
-    print(f"\nlocal stack: kafka {version} at {started[0]}, redis at {started[1]}")
-    yield started
-    if not was_running:
+    try:
+        started = stack.start(cfg)
+        version = kafka.kafka_version(kafka.paths(cfg))
+        print(f"\nlocal stack: kafka {version} at {started[0]}, redis at {started[1]}")
+        yield started
+    finally:
         stack.stop(cfg)
+        shutil.rmtree(state, ignore_errors=True)
 
 
 @pytest.fixture
