@@ -7,7 +7,7 @@ report the same numbers (kpi-catalog section 6).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -18,10 +18,11 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from collectpulse.exporter import computed
+from collectpulse.exporter.known import known_label_sets
 from collectpulse.kpi.definitions import COUNTERS, HISTOGRAMS, RATIOS
 from collectpulse.kpi.histograms import cumulative_buckets
 from collectpulse.kpi.model import Aggregation, metric_name
-from collectpulse.kpi.ratios import evaluate_ratio
+from collectpulse.kpi.ratios import LabelSet, evaluate_ratio
 from collectpulse.store.keys import FIELD_SEP
 from collectpulse.store.reader import StoreView, parse_counter_fields
 
@@ -44,12 +45,14 @@ class StoreCollector(Collector):
 
     def _counters(self) -> Iterator[Metric]:
         totals = parse_counter_fields(self._view.totals)
+        known = known_label_sets(self._view, totals)
         for counter in COUNTERS:
             labels = [label.name for label in counter.labels]
+            zeros = known[counter.name]
             if counter.has_total:
                 family = CounterMetricFamily(metric_name(counter), counter.help, labels=labels)
-                for series, value in sorted(totals.get(counter.name, {}).items()):
-                    family.add_metric([v for _, v in _ordered(series, labels)], value)
+                for series, value in _with_zeros(totals.get(counter.name, {}), zeros):
+                    family.add_metric(_values_in_order(series, labels), value)
                 yield family
             if counter.windowed:
                 name = metric_name(counter, windowed=True)
@@ -58,8 +61,8 @@ class StoreCollector(Collector):
                     help_text += " Summed over partitions, each holding distinct keys."
                 gauge = GaugeMetricFamily(name, help_text, labels=[*labels, "window"])
                 for window, values in self._view.windows.items():
-                    for series, value in sorted(values.get(counter.name, {}).items()):
-                        gauge.add_metric([*(v for _, v in _ordered(series, labels)), window], value)
+                    for series, value in _with_zeros(values.get(counter.name, {}), zeros):
+                        gauge.add_metric([*_values_in_order(series, labels), window], value)
                 yield gauge
 
     def _ratios(self) -> Iterator[Metric]:
@@ -94,6 +97,20 @@ class StoreCollector(Collector):
                     sum_value=buckets.get("sum_ms", 0) / 1000,
                 )
             yield family
+
+
+def _with_zeros(
+    values: Mapping[LabelSet, float], known: Iterable[LabelSet]
+) -> list[tuple[LabelSet, float]]:
+    """The counted series plus every known one without a count (as 0), sorted."""
+    merged = dict.fromkeys(known, 0.0)
+    merged.update(values)
+    return sorted(merged.items())
+
+
+def _values_in_order(series: LabelSet, names: list[str]) -> list[str]:
+    as_dict = dict(series)
+    return [as_dict.get(name, "") for name in names]
 
 
 def _ordered(series: tuple[tuple[str, str], ...], names: list[str]) -> list[tuple[str, str]]:

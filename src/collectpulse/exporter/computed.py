@@ -14,10 +14,7 @@ from collectpulse.kpi.experiment import Arm, evaluate_experiment
 from collectpulse.kpi.model import metric_name
 from collectpulse.store.keys import FIELD_SEP
 from collectpulse.store.message_effects import FIRST_DELIVERED, LAST_VIEW
-from collectpulse.store.reader import StoreView
-
-_LAST_EVENT = "last_event_s"
-_LAST_APPLIED = "last_applied_s"
+from collectpulse.store.reader import LAST_APPLIED, LAST_EVENT, StoreView
 
 
 def gauge_family(name: str, *extra_labels: str) -> GaugeMetricFamily:
@@ -87,27 +84,24 @@ def struggling(view: StoreView) -> Iterator[Metric]:
 
 
 def pipeline(view: StoreView) -> Iterator[Metric]:
+    """Per topic: newest applied event time and its processing lag; per partition: offset."""
     last_event = gauge_family("last_event_timestamp_seconds")
     lag = gauge_family("processing_lag_seconds")
+    newest: dict[str, int] = {}
     applied: dict[str, int] = {}
     for raw, value in view.totals.items():
         name, _, topic = raw.partition(FIELD_SEP)
-        if name == _LAST_APPLIED:
+        if name == LAST_EVENT:
+            newest[topic] = value
+        elif name == LAST_APPLIED:
             applied[topic] = value
-    for raw, value in sorted(view.totals.items()):
-        name, _, topic = raw.partition(FIELD_SEP)
-        if name == _LAST_EVENT:
-            last_event.add_metric([topic], value)
-            if topic in applied:
-                lag.add_metric([topic], max(applied[topic] - value, 0))
+    for topic, event_s in sorted(newest.items()):
+        last_event.add_metric([topic], event_s)
+        if topic in applied:
+            lag.add_metric([topic], max(applied[topic] - event_s, 0))
     yield last_event
     yield lag
-    offsets = GaugeMetricFamily(
-        "collectpulse_applied_offset",
-        "Last Kafka offset whose effects are in the store, per topic and partition "
-        "(the position a worker resumes from).",
-        labels=["topic", "partition"],
-    )
+    offsets = gauge_family("applied_offset")
     for (topic, partition), offset in sorted(view.offsets.items()):
         offsets.add_metric([topic, str(partition)], offset)
     yield offsets

@@ -70,6 +70,50 @@ GAUGES: tuple[Gauge, ...] = (
         "data_quality",
         ("topic",),
     ),
+    Gauge(
+        "applied_offset",
+        "Last Kafka offset whose effects are in the store, per topic and partition (the "
+        "position a worker resumes from; the store, not Kafka's commit, is the authority).",
+        "pipeline",
+        ("topic", "partition"),
+    ),
+    Gauge(
+        "consumer_lag_records",
+        "Records in the partition not yet applied to the store: the broker's end offset "
+        "minus the store's next offset to apply (from the log start when nothing was "
+        "applied yet); read from Kafka by the exporter, cached a few seconds.",
+        "pipeline",
+        ("topic", "partition"),
+    ),
+    Gauge(
+        "worker_heartbeat_age_seconds",
+        "Seconds since the worker last wrote its heartbeat (every 5 s); a worker silent "
+        "for 10 minutes is no longer listed.",
+        "pipeline",
+        ("worker",),
+    ),
+    Gauge(
+        "worker_assigned_partitions",
+        "Partition numbers the worker's consumer was assigned at its last heartbeat "
+        "(0 while a rebalance is in progress or when the group has more workers than "
+        "partitions).",
+        "pipeline",
+        ("worker",),
+    ),
+    Gauge(
+        "live_workers",
+        "Workers whose last heartbeat is at most 15 s old (three missed beats make a "
+        "worker stale).",
+        "pipeline",
+        (),
+    ),
+    Gauge(
+        "dependency_up",
+        "1 when the dependency (redis, kafka) is reachable from the exporter and no live "
+        "worker reports it failing at its last heartbeat, else 0.",
+        "pipeline",
+        ("dependency",),
+    ),
 )
 
 APPLY_LAG_BUCKETS_S: tuple[float, ...] = (

@@ -32,7 +32,8 @@ Per provider (``{raw.<provider>}`` slot, stream.normalise): ``cp:{raw.ses}:skipp
 ``cp:{raw.ses}:dead_lettered`` (hash kind/reason -> count) with ``cp:{raw.ses}:off:<p>``.
 
 Global (one slot each, written outside the per-event atomic write; idempotent):
-``cp:{meta}:partitions`` (set of partition numbers ever written) and
+``cp:{meta}:partitions`` (set of partition numbers ever written),
+``cp:{meta}:heartbeats`` (hash worker id -> its latest heartbeat, stream.heartbeat) and
 ``cp:{labels}:<label>`` (admitted label values, for the cardinality cap).
 """
 
@@ -104,6 +105,10 @@ class Keys:
 
     def partitions(self) -> str:
         return f"{self.prefix}:{{meta}}:partitions"
+
+    def heartbeats(self) -> str:
+        """Hash worker id -> JSON heartbeat (beat time, assigned partitions, dependency state)."""
+        return f"{self.prefix}:{{meta}}:heartbeats"
 
     def labels(self, label: str) -> str:
         return f"{self.prefix}:{{labels}}:{label}"

@@ -1,10 +1,17 @@
 """Read the store for the exporter: totals and rolling windows summed over partitions.
 
-Reads may span slots (kpi-catalog section 7): one pipelined round trip per
-partition, each summing its own buckets server-side (sum_buckets.lua), so a
-scrape moves one small reply per partition whatever the bucket count.
-Windows up to ``FINE_WINDOW_MAX_S`` sum fine buckets (``bucket_size``); longer
-windows sum hourly buckets, so their start edge is aligned to the hour.
+Reads may span slots (kpi-catalog section 7), so they are pipelined, never
+atomic: one round trip lists the partitions, one reads every partition (each
+summing its own buckets server-side with sum_buckets.lua, so a scrape moves
+one small reply per partition whatever the bucket count) together with the
+global keys (provider tallies, label registries, worker heartbeats), and one
+counts the partitions' HyperLogLogs. Windows up to ``FINE_WINDOW_MAX_S`` sum
+fine buckets (``bucket_size``); longer windows sum hourly buckets, so their
+start edge is aligned to the hour.
+
+All-time fields are summed over partitions, except the timestamps kept with
+``keep_max`` / ``keep_min`` (last event, last view, first delivery): those are
+merged with max / min, since a sum of times is meaningless.
 """
 
 from __future__ import annotations
@@ -15,7 +22,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from collectpulse.events.providers import PROVIDERS
 from collectpulse.kpi.ratios import CounterValues, LabelSet, labelset
@@ -24,13 +33,76 @@ from collectpulse.store.context import COARSE_BUCKET_S
 from collectpulse.store.customer_effects import STRUGGLING_WINDOW_S
 from collectpulse.store.fields import LABEL_ORDER
 from collectpulse.store.keys import FIELD_SEP, Keys
+from collectpulse.store.message_effects import FIRST_DELIVERED, LAST_VIEW
 from collectpulse.store.scripts import Scripts
 
 FINE_WINDOW_MAX_S = 6 * 3600
+LAST_EVENT = "last_event_s"
+"""Total field ``last_event_s<SEP><topic>``: newest occurred_at applied (keep_max)."""
+LAST_APPLIED = "last_applied_s"
+"""Total field ``last_applied_s<SEP><topic>``: when that topic last had a batch applied."""
+REGISTRY_LABELS = ("campaign", "variant", "segment", "tenant", "agent")
+"""The cardinality-capped labels whose admitted values live in ``cp:{labels}:<label>``."""
+HEARTBEAT_INTERVAL_S = 5.0
+"""How often a worker writes its heartbeat (stream.heartbeat)."""
+HEARTBEAT_STALE_S = 3 * HEARTBEAT_INTERVAL_S
+"""A worker whose last beat is older than this (three missed beats) is not live."""
+HEARTBEAT_FORGET_S = 600
+"""Heartbeats older than this are no longer reported (a worker gone for good)."""
+
 _PROVIDER_TALLIES = {
     "skipped": "provider_events_skipped",
     "dead_lettered": "provider_records_dead_lettered",
 }
+_MAX_FIELDS = frozenset({LAST_EVENT, LAST_APPLIED, LAST_VIEW})
+_MIN_FIELDS = frozenset({FIRST_DELIVERED})
+
+
+@dataclass(frozen=True, slots=True)
+class Struggling:
+    tenant: str
+    customer_id: str
+    since_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerBeat:
+    """One worker's latest heartbeat (written by ``stream.heartbeat``)."""
+
+    worker: str
+    beat_s: float
+    """Wall-clock time of the beat (Unix seconds)."""
+    partitions: tuple[int, ...]
+    """Partition numbers the worker's consumer is assigned (of any collectpulse topic)."""
+    healthy: bool = True
+    """Whether the worker's last attempt at Redis / Kafka worked (``DependencyState``)."""
+    reason: str = ""
+    """Why not, e.g. ``redis: ConnectionError``."""
+
+    def encode(self) -> bytes:
+        return orjson.dumps(
+            {
+                "beat_s": self.beat_s,
+                "partitions": list(self.partitions),
+                "healthy": self.healthy,
+                "reason": self.reason,
+            }
+        )
+
+    @classmethod
+    def decode(cls, worker: str, raw: bytes | str) -> WorkerBeat | None:
+        """Parse a stored beat; None when it is not one (never raises on bad data)."""
+        try:
+            data = orjson.loads(raw)
+            return cls(
+                worker=worker,
+                beat_s=float(data["beat_s"]),
+                partitions=tuple(sorted(int(p) for p in data.get("partitions", ()))),
+                healthy=bool(data.get("healthy", True)),
+                reason=str(data.get("reason", "")),
+            )
+        except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
+            return None
 
 
 @dataclass(frozen=True)
@@ -40,19 +112,17 @@ class StoreView:
     now_s: int
     partitions: tuple[int, ...]
     totals: Mapping[str, int]
-    """Raw total fields (counter, labels, histogram buckets, last-event times) summed."""
+    """Raw total fields (counter, labels, histogram buckets, last-event times) merged."""
     windows: Mapping[str, CounterValues] = field(default_factory=dict)
     """Window name -> counter -> label set -> value (uniques included)."""
     offsets: Mapping[tuple[str, int], int] = field(default_factory=dict)
+    """(topic without prefix, partition) -> last offset whose effects are in the store."""
     struggling: tuple[Struggling, ...] = ()
     """Customers struggling now, for the count metric and the agents' JSON list."""
-
-
-@dataclass(frozen=True, slots=True)
-class Struggling:
-    tenant: str
-    customer_id: str
-    since_s: int
+    label_values: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Capped label -> the values admitted under the cardinality cap (label registries)."""
+    heartbeats: tuple[WorkerBeat, ...] = ()
+    """Workers that beat within ``HEARTBEAT_FORGET_S``, by worker id."""
 
 
 def parse_counter_fields(raw: Mapping[str, int]) -> dict[str, dict[LabelSet, float]]:
@@ -79,6 +149,31 @@ def window_buckets(now_s: int, window_s: int, bucket_s: int) -> tuple[int, list[
     return gran, [current - i * gran for i in range(count)]
 
 
+def merge_totals(into: dict[str, int], flat: list[Any]) -> None:
+    """Add one partition's ``{field, value, ...}`` totals; timestamps merge by max / min."""
+    for i in range(0, len(flat), 2):
+        name = _text(flat[i])
+        value = int(flat[i + 1])
+        kind = name.partition(FIELD_SEP)[0]
+        if kind in _MAX_FIELDS:
+            into[name] = max(into.get(name, value), value)
+        elif kind in _MIN_FIELDS:
+            into[name] = min(into.get(name, value), value)
+        else:
+            into[name] = into.get(name, 0) + value
+
+
+@dataclass
+class _Partial:
+    """Accumulates the replies of one read before they become a StoreView."""
+
+    totals: dict[str, int] = field(default_factory=dict)
+    windows: dict[str, dict[str, int]] = field(default_factory=dict)
+    offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    struggling: list[Struggling] = field(default_factory=list)
+    unames: dict[int, list[str]] = field(default_factory=dict)
+
+
 class StoreReader:
     """Reads what the exporter shows; stateless, safe to share."""
 
@@ -95,95 +190,132 @@ class StoreReader:
         members = await self._redis.smembers(self._keys.partitions())
         return tuple(sorted(int(m) for m in members))
 
+    async def heartbeats(self) -> tuple[WorkerBeat, ...]:
+        """The workers' latest beats (those within ``HEARTBEAT_FORGET_S``), by worker id."""
+        raw = await self._redis.hgetall(self._keys.heartbeats())
+        return _recent_beats(raw, self._clock())
+
     async def read(self) -> StoreView:
         now_s = int(self._clock())
         partitions = await self.partitions()
-        totals: dict[str, int] = defaultdict(int)
-        windows: dict[str, dict[str, int]] = {w: defaultdict(int) for w in self._settings.windows}
-        uniques: dict[str, dict[str, int]] = {w: defaultdict(int) for w in self._settings.windows}
-        offsets: dict[tuple[str, int], int] = {}
-        struggling: list[Struggling] = []
-        await self._read_provider_tallies(totals)
+        plans = {
+            window: window_buckets(now_s, window_s, self._settings.bucket_s)
+            for window, window_s in self._settings.windows_s.items()
+        }
+        partial = _Partial(windows={w: {} for w in plans})
+        pipe = self._redis.pipeline(transaction=False)
         for p in partitions:
-            await self._read_partition(p, now_s, totals, windows, uniques, offsets)
-            struggling.extend(await self._struggling(p, now_s))
+            await self._queue_partition(pipe, p, now_s, plans)
+        globals_at = 4 * len(partitions)
+        self._queue_globals(pipe)
+        replies = await pipe.execute()
+        for i, p in enumerate(partitions):
+            self._take_partition(partial, p, replies[4 * i : 4 * i + 4], list(plans))
+        tallies, registries, beats = self._take_globals(replies[globals_at:], now_s)
+        for name, value in tallies.items():
+            partial.totals[name] = partial.totals.get(name, 0) + value
+        uniques = await self._count_uniques(partial.unames, plans)
         parsed = {}
-        for window in self._settings.windows:
-            values = parse_counter_fields(windows[window])
+        for window in plans:
+            values = parse_counter_fields(partial.windows[window])
             values.update(parse_counter_fields(uniques[window]))
             parsed[window] = values
-        struggling.sort(key=lambda s: (s.tenant, s.since_s, s.customer_id))
-        return StoreView(now_s, partitions, dict(totals), parsed, offsets, tuple(struggling))
-
-    async def _read_provider_tallies(self, totals: dict[str, int]) -> None:
-        """Skipped / dead-lettered raw provider records, as counter fields of the totals."""
-        pipe = self._redis.pipeline(transaction=False)
-        names = [
-            (provider, tally, counter)
-            for provider in PROVIDERS
-            for tally, counter in _PROVIDER_TALLIES.items()
-        ]
-        for provider, tally, _ in names:
-            pipe.hgetall(self._keys.provider_tally(provider, tally))
-        for (provider, _, counter), counts in zip(names, await pipe.execute(), strict=True):
-            for kind, value in counts.items():
-                totals[FIELD_SEP.join((counter, provider, _text(kind)))] += int(value)
-
-    async def _struggling(self, p: int, now_s: int) -> list[Struggling]:
-        """Customers whose N-th latest failure is less than 24 h old (no success since)."""
-        rows: list[Any] = await self._redis.zrangebyscore(
-            self._keys.struggling(p), f"({now_s - STRUGGLING_WINDOW_S}", "+inf", withscores=True
+        partial.struggling.sort(key=lambda s: (s.tenant, s.since_s, s.customer_id))
+        return StoreView(
+            now_s=now_s,
+            partitions=partitions,
+            totals=partial.totals,
+            windows=parsed,
+            offsets=partial.offsets,
+            struggling=tuple(partial.struggling),
+            label_values=registries,
+            heartbeats=beats,
         )
-        out = []
-        for member, score in rows:
-            tenant, _, customer = _text(member).partition(FIELD_SEP)
-            out.append(Struggling(tenant, customer, int(score)))
-        return out
 
-    async def _read_partition(
-        self,
-        p: int,
-        now_s: int,
-        totals: dict[str, int],
-        windows: dict[str, dict[str, int]],
-        uniques: dict[str, dict[str, int]],
-        offsets: dict[tuple[str, int], int],
+    async def _queue_partition(
+        self, pipe: Pipeline, p: int, now_s: int, plans: Mapping[str, tuple[int, list[int]]]
     ) -> None:
+        """Four replies: HyperLogLog names, applied offsets, summed buckets, struggling."""
         k = self._keys
         groups: list[list[str]] = [[k.totals(p)]]
-        plans: dict[str, tuple[int, list[int]]] = {}
-        for window, window_s in self._settings.windows_s.items():
-            gran, starts = window_buckets(now_s, window_s, self._settings.bucket_s)
-            plans[window] = (gran, starts)
-            groups.append([k.bucket(p, gran, s) for s in starts])
-        flat_keys = [key for group in groups for key in group]
-        pipe = self._redis.pipeline(transaction=False)
+        groups += [[k.bucket(p, gran, s) for s in starts] for gran, starts in plans.values()]
         pipe.smembers(k.unique_names(p))
         pipe.hgetall(k.offsets(p))
-        replies = await pipe.execute()
-        names = sorted(_text(n) for n in replies[0])
-        for topic, offset in replies[1].items():
-            offsets[(_text(topic), p)] = int(offset)
-        summed: list[Any] = await self._scripts.sum_buckets(
-            keys=flat_keys, args=[len(groups), *(len(g) for g in groups)]
+        await self._scripts.sum_buckets(
+            keys=[key for group in groups for key in group],
+            args=[len(groups), *(len(g) for g in groups)],
+            client=pipe,
         )
-        _add_flat(totals, summed[0])
-        for window, flat in zip(plans, summed[1:], strict=True):
-            _add_flat(windows[window], flat)
+        pipe.zrangebyscore(
+            k.struggling(p), f"({now_s - STRUGGLING_WINDOW_S}", "+inf", withscores=True
+        )
+
+    def _take_partition(
+        self, partial: _Partial, p: int, replies: list[Any], windows: list[str]
+    ) -> None:
+        names, offsets, summed, struggling = replies
         if names:
-            pipe = self._redis.pipeline(transaction=False)
+            partial.unames[p] = sorted(_text(n) for n in names)
+        for topic, offset in offsets.items():
+            partial.offsets[(_text(topic), p)] = int(offset)
+        merge_totals(partial.totals, summed[0])
+        for window, flat in zip(windows, summed[1:], strict=True):
+            _add_flat(partial.windows[window], flat)
+        for member, score in struggling:
+            tenant, _, customer = _text(member).partition(FIELD_SEP)
+            partial.struggling.append(Struggling(tenant, customer, int(score)))
+
+    def _queue_globals(self, pipe: Pipeline) -> None:
+        for provider in PROVIDERS:
+            for tally in _PROVIDER_TALLIES:
+                pipe.hgetall(self._keys.provider_tally(provider, tally))
+        for label in REGISTRY_LABELS:
+            pipe.smembers(self._keys.labels(label))
+        pipe.hgetall(self._keys.heartbeats())
+
+    def _take_globals(
+        self, replies: list[Any], now_s: int
+    ) -> tuple[dict[str, int], dict[str, frozenset[str]], tuple[WorkerBeat, ...]]:
+        tallies: dict[str, int] = defaultdict(int)
+        it = iter(replies)
+        for provider in PROVIDERS:
+            for counter in _PROVIDER_TALLIES.values():
+                for kind, value in next(it).items():
+                    tallies[FIELD_SEP.join((counter, provider, _text(kind)))] += int(value)
+        registries = {label: frozenset(_text(v) for v in next(it)) for label in REGISTRY_LABELS}
+        return dict(tallies), registries, _recent_beats(next(it), now_s)
+
+    async def _count_uniques(
+        self, unames: Mapping[int, list[str]], plans: Mapping[str, tuple[int, list[int]]]
+    ) -> dict[str, dict[str, int]]:
+        """PFCOUNT over each window's buckets, per partition and HyperLogLog name."""
+        out: dict[str, dict[str, int]] = {window: defaultdict(int) for window in plans}
+        if not unames:
+            return out
+        k = self._keys
+        pipe = self._redis.pipeline(transaction=False)
+        for p, names in unames.items():
             for gran, starts in plans.values():
                 for name in names:
                     pipe.pfcount(*(k.uniques(p, gran, s, name) for s in starts))
-            counts = iter(await pipe.execute())
+        counts = iter(await pipe.execute())
+        for names in unames.values():
             for window in plans:
                 for name in names:
-                    uniques[window][name] += int(next(counts))
+                    out[window][name] += int(next(counts))
+        return out
+
+
+def _recent_beats(raw: Mapping[Any, Any], now_s: float) -> tuple[WorkerBeat, ...]:
+    beats = (WorkerBeat.decode(_text(worker), value) for worker, value in raw.items())
+    recent = [b for b in beats if b is not None and now_s - b.beat_s <= HEARTBEAT_FORGET_S]
+    return tuple(sorted(recent, key=lambda b: b.worker))
 
 
 def _add_flat(into: dict[str, int], flat: list[Any]) -> None:
     for i in range(0, len(flat), 2):
-        into[_text(flat[i])] += int(flat[i + 1])
+        name = _text(flat[i])
+        into[name] = into.get(name, 0) + int(flat[i + 1])
 
 
 def _text(value: bytes | str) -> str:

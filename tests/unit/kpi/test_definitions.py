@@ -72,6 +72,23 @@ EXPECTED_COUNTERS = {
     "provider_records_dead_lettered": (Bucketing.TOTAL, ["provider", "reason"]),
 }
 
+EXPECTED_GAUGES = {
+    "landing_silence_seconds": ["campaign", "tenant"],
+    "landing_silence_delivered_messages": ["campaign", "tenant"],
+    "struggling_customers": ["tenant"],
+    "experiment_lift_ratio": ["campaign", "variant", "control", "tenant"],
+    "experiment_p_value": ["campaign", "variant", "control", "tenant"],
+    "experiment_beat_control_probability": ["campaign", "variant", "control", "tenant"],
+    "last_event_timestamp_seconds": ["topic"],
+    "processing_lag_seconds": ["topic"],
+    "applied_offset": ["topic", "partition"],
+    "consumer_lag_records": ["topic", "partition"],
+    "worker_heartbeat_age_seconds": ["worker"],
+    "worker_assigned_partitions": ["worker"],
+    "live_workers": [],
+    "dependency_up": ["dependency"],
+}
+
 
 def test_the_table_is_consistent() -> None:
     assert definition_problems(ALL_KPIS) == []
@@ -80,6 +97,10 @@ def test_the_table_is_consistent() -> None:
 def test_counters_are_exactly_the_store_contract() -> None:
     actual = {c.name: (c.bucketing, [label.name for label in c.labels]) for c in COUNTERS}
     assert actual == EXPECTED_COUNTERS
+
+
+def test_gauges_are_exactly_the_exported_computed_families() -> None:
+    assert {g.name: list(g.labels) for g in GAUGES} == EXPECTED_GAUGES
 
 
 def test_every_catalog_ratio_is_defined() -> None:
