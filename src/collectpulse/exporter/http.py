@@ -1,44 +1,111 @@
-"""The exporter's HTTP endpoints: /metrics (from Redis), /healthz, /readyz.
+"""The exporter's HTTP endpoints: /metrics (from Redis), /healthz, /readyz, the agents' API.
 
-Any number of exporters may run: each scrape reads the store, so they all
-serve the same numbers.
+Any number of exporters may run: each reads the store, so they all serve the
+same numbers. A store read is shared by the scrapes of one second
+(``ViewCache``), so two Prometheus replicas cost one read. Every wait on Redis
+or Kafka is bounded: a dependency that hangs turns into a 503 or a
+``collectpulse_dependency_up`` of 0, never into a hanging request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from collectpulse.exporter.broker import Broker, BrokerUnavailable, LogPositions
 from collectpulse.exporter.collector import StoreCollector
+from collectpulse.exporter.health import HealthCollector, Probes, readiness_problems
 from collectpulse.settings import Settings
-from collectpulse.store.reader import StoreReader
+from collectpulse.store.reader import StoreReader, StoreView, WorkerBeat
 
 log = logging.getLogger(__name__)
 
-READER_KEY = web.AppKey("reader", StoreReader)
+VIEW_MAX_AGE_S = 1.0
+REDIS_TIMEOUT_S = 5.0
+"""Bound on one store read (Prometheus' default scrape timeout is 10 s)."""
+PING_TIMEOUT_S = 2.0
+MAX_LIST_LIMIT = 10_000
+
+
+class ViewCache:
+    """The latest StoreView, re-read when older than ``max_age_s``; concurrent callers share
+    one read. Failures are not cached."""
+
+    def __init__(
+        self,
+        reader: StoreReader,
+        *,
+        max_age_s: float = VIEW_MAX_AGE_S,
+        timeout_s: float = REDIS_TIMEOUT_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.reader = reader
+        self._max_age_s = max_age_s
+        self._timeout_s = timeout_s
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._view: StoreView | None = None
+        self._read_at = 0.0
+
+    async def read(self) -> StoreView:
+        """Raises RedisError, OSError or TimeoutError when the store cannot be read."""
+        async with self._lock:
+            if self._view is None or self._clock() - self._read_at >= self._max_age_s:
+                async with asyncio.timeout(self._timeout_s):
+                    self._view = await self.reader.read()
+                self._read_at = self._clock()
+            return self._view
+
+
+VIEW_KEY = web.AppKey("view", ViewCache)
+BROKER_KEY = web.AppKey("broker", Broker)
 REDIS_KEY = web.AppKey("redis", Redis)
 SETTINGS_KEY = web.AppKey("settings", Settings)
-MAX_LIST_LIMIT = 10_000
+_STORE_FAILURES = (RedisError, OSError, TimeoutError)
 
 
 async def metrics(request: web.Request) -> web.Response:
     started = time.perf_counter()
-    try:
-        view = await request.app[READER_KEY].read()
-    except RedisError as exc:
-        log.warning("scrape failed: Redis unavailable (%s)", type(exc).__name__)
-        raise web.HTTPServiceUnavailable(text="store (Redis) unavailable\n") from None
+    app = request.app
+    view_or_error, positions_or_error = await asyncio.gather(
+        _view_or_error(app[VIEW_KEY]), _positions_or_error(app[BROKER_KEY])
+    )
+    view = view_or_error if isinstance(view_or_error, StoreView) else None
+    probes = Probes(
+        redis_error=view_or_error if isinstance(view_or_error, str) else None,
+        kafka_error=positions_or_error if isinstance(positions_or_error, str) else None,
+        positions=positions_or_error if isinstance(positions_or_error, LogPositions) else None,
+    )
     registry = CollectorRegistry(auto_describe=False)
-    settings = request.app[SETTINGS_KEY]
-    registry.register(StoreCollector(view, experiment_min_sample=settings.experiment_min_sample))
+    if view is not None:
+        min_sample = app[SETTINGS_KEY].experiment_min_sample
+        registry.register(StoreCollector(view, experiment_min_sample=min_sample))
+    registry.register(HealthCollector(view, probes, now_s=time.time()))
     body = generate_latest(registry)
     log.debug("scrape: %d bytes in %.3f s", len(body), time.perf_counter() - started)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def _view_or_error(cache: ViewCache) -> StoreView | str:
+    try:
+        return await cache.read()
+    except _STORE_FAILURES as exc:
+        log.warning("scrape without the store: Redis unavailable (%s)", type(exc).__name__)
+        return type(exc).__name__
+
+
+async def _positions_or_error(broker: Broker) -> LogPositions | str:
+    try:
+        return await broker.positions()
+    except BrokerUnavailable as exc:
+        return str(exc)
 
 
 async def struggling_customers(request: web.Request) -> web.Response:
@@ -48,8 +115,8 @@ async def struggling_customers(request: web.Request) -> web.Response:
     if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIST_LIMIT:
         raise web.HTTPBadRequest(text=f"limit must be an integer from 1 to {MAX_LIST_LIMIT}\n")
     try:
-        view = await request.app[READER_KEY].read()
-    except RedisError:
+        view = await request.app[VIEW_KEY].read()
+    except _STORE_FAILURES:
         raise web.HTTPServiceUnavailable(text="store (Redis) unavailable\n") from None
     rows = [s for s in view.struggling if tenant is None or s.tenant == tenant]
     body = {
@@ -68,27 +135,68 @@ async def struggling_customers(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """The process is alive and serving; says nothing about its dependencies."""
     return web.Response(text="ok\n")
 
 
 async def readyz(request: web.Request) -> web.Response:
-    try:
-        await request.app[REDIS_KEY].ping()
-    except RedisError:
-        raise web.HTTPServiceUnavailable(text="redis: unreachable\n") from None
+    """Ready when Redis answers, Kafka answers and a live worker has partitions assigned."""
+    app = request.app
+    (redis_error, beats), kafka_error = await asyncio.gather(
+        _redis_and_beats(app[REDIS_KEY], app[VIEW_KEY].reader), _kafka_error(app[BROKER_KEY])
+    )
+    probes = Probes(redis_error=redis_error, kafka_error=kafka_error)
+    problems = readiness_problems(probes, beats, time.time())
+    if problems:
+        raise web.HTTPServiceUnavailable(text="".join(f"{p}\n" for p in problems))
     return web.Response(text="ready\n")
 
 
-def create_web_app(settings: Settings, *, redis: Redis | None = None) -> web.Application:
+async def _redis_and_beats(
+    client: Redis, reader: StoreReader
+) -> tuple[str | None, tuple[WorkerBeat, ...] | None]:
+    try:
+        async with asyncio.timeout(PING_TIMEOUT_S):
+            await client.ping()
+            return None, await reader.heartbeats()
+    except TimeoutError:
+        return "no answer within the timeout", None
+    except (RedisError, OSError) as exc:
+        return type(exc).__name__, None
+
+
+async def _kafka_error(broker: Broker) -> str | None:
+    try:
+        await broker.ping()
+    except BrokerUnavailable as exc:
+        return str(exc)
+    return None
+
+
+def create_web_app(
+    settings: Settings,
+    *,
+    redis: Redis | None = None,
+    broker: Broker | None = None,
+    view_max_age_s: float = VIEW_MAX_AGE_S,
+) -> web.Application:
     client = redis or Redis.from_url(settings.redis_url.get_secret_value())
     app = web.Application()
     app[REDIS_KEY] = client
-    app[READER_KEY] = StoreReader(client, settings)
+    app[VIEW_KEY] = ViewCache(StoreReader(client, settings), max_age_s=view_max_age_s)
+    app[BROKER_KEY] = broker or Broker(settings)
     app[SETTINGS_KEY] = settings
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/api/struggling-customers", struggling_customers)
+
+    async def close_clients(app: web.Application) -> None:
+        await app[BROKER_KEY].close()
+        if redis is None:
+            await client.aclose()
+
+    app.on_cleanup.append(close_clients)
     return app
 
 

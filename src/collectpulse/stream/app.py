@@ -32,6 +32,7 @@ from collectpulse.stream import transport
 from collectpulse.stream.agents import make_agent
 from collectpulse.stream.batch import RecordBatch
 from collectpulse.stream.deadletter import DLQ_TOPIC
+from collectpulse.stream.heartbeat import install_heartbeat
 from collectpulse.stream.normalise import add_normalisers
 from collectpulse.stream.retry import DependencyState, until_done
 
@@ -95,6 +96,7 @@ def create_app(settings: Settings, *, redis: Redis | None = None) -> faust.App:
 
     writer = StoreWriter(client, settings, publish=publish_touches)
     dependencies = DependencyState()
+    install_heartbeat(app, client, settings, dependencies)
     dlq = settings.topic(DLQ_TOPIC)
 
     async def send_dlq(key: bytes | None, value: bytes | None, headers: Any) -> Any:
