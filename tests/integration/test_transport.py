@@ -28,7 +28,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 pytestmark = pytest.mark.integration
 
 BOOTSTRAP = os.environ.get("COLLECTPULSE_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
-WORKER_START_TIMEOUT_S = 30.0
+WORKER_START_TIMEOUT_S = 45.0
 WORKER_STOP_TIMEOUT_S = 30.0
 
 
@@ -241,6 +241,34 @@ async def test_the_assignment_hook_moves_a_partitions_position(tmp_path: Path) -
     seen = worker.seen()
     assert sorted(seen) == sorted([(0, o) for o in range(100)] + [(1, o) for o in range(60, 100)])
     assert await _committed(group, topic) == {0: 100, 1: 100}
+
+
+async def test_a_hook_position_behind_the_commit_redelivers_and_commits_still_advance(
+    tmp_path: Path,
+) -> None:
+    topic, group = _unique("seekback"), _unique("group")
+    await _create_topic(topic, partitions=1)
+    async with Producer(topic, partitions=1) as producer:
+        await producer.send(100)
+        first = Worker.start(tmp_path, "first", topic=topic, group=group, max_batch_records=30)
+        try:
+            await _wait_until(lambda: len(first.seen()) >= 100, 30, "records", [first])
+            first.stop()
+        finally:
+            first.kill_if_running()
+        assert await _committed(group, topic) == {0: 100}
+        await producer.send(50)
+
+    config = {"topic": topic, "group": group, "max_batch_records": 30, "seek": {"0": 20}}
+    second = Worker.start(tmp_path, "second", **config)
+    try:
+        await _wait_until(lambda: len(second.seen()) >= 130, 30, "records", [second])
+        second.stop()
+    finally:
+        second.kill_if_running()
+
+    assert sorted(second.seen()) == [(0, o) for o in range(20, 150)]
+    assert await _committed(group, topic) == {0: 150}
 
 
 def _worker_main(config: dict[str, Any]) -> None:
