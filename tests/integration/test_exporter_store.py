@@ -1,0 +1,74 @@
+"""What the exporter reads from the real Redis: partition timestamps merged (not summed),
+label registries under the cardinality cap, and zeros for the combinations the store holds.
+
+Events are written through the real ``StoreWriter`` on two partitions; the collector is
+read through a fresh ``CollectorRegistry``.
+"""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
+
+from collectpulse.events.models import Topic
+from collectpulse.exporter.collector import StoreCollector
+from collectpulse.settings import Settings
+from collectpulse.store.reader import StoreReader
+from collectpulse.store.writer import StoreWriter
+from tests.support import events as ev
+
+FUNNEL = {"channel": "email", "variant": "a", "segment": "default", "tenant": ""}
+
+
+async def test_newest_event_time_is_the_latest_over_partitions_not_their_sum(
+    settings: Settings, redis_client: Redis
+) -> None:
+    now = float(int(time.time()))
+    writer = StoreWriter(redis_client, settings, clock=lambda: now)
+    await writer.apply(Topic.DELIVERY, 0, ev.records(Topic.DELIVERY, [ev.sent("m-1", now - 300)]))
+    await writer.apply(Topic.DELIVERY, 1, ev.records(Topic.DELIVERY, [ev.sent("m-2", now - 60)]))
+
+    view = await StoreReader(redis_client, settings, clock=lambda: now).read()
+    registry = CollectorRegistry()
+    registry.register(StoreCollector(view))
+
+    topic = {"topic": "delivery"}
+    newest = registry.get_sample_value("collectpulse_last_event_timestamp_seconds", topic)
+    assert newest == now - 60
+    assert registry.get_sample_value("collectpulse_processing_lag_seconds", topic) == 60
+    assert (
+        registry.get_sample_value(
+            "collectpulse_messages_sent_total", {**FUNNEL, "campaign": "winback"}
+        )
+        == 2
+    )
+
+
+async def test_values_past_the_label_cap_are_other_and_only_admitted_ones_are_registered(
+    settings: Settings, redis_client: Redis
+) -> None:
+    capped = settings.model_copy(update={"label_cap": 2})
+    now = float(int(time.time()))
+    writer = StoreWriter(redis_client, capped, clock=lambda: now)
+    sends = [ev.sent(f"m-{c}", now - 10, campaign=c) for c in ("alpha", "beta", "gamma", "delta")]
+    await writer.apply(Topic.DELIVERY, 0, ev.records(Topic.DELIVERY, sends))
+
+    view = await StoreReader(redis_client, capped, clock=lambda: now).read()
+    registry = CollectorRegistry()
+    registry.register(StoreCollector(view))
+
+    assert view.label_values["campaign"] == frozenset({"alpha", "beta"})
+    assert view.label_values["variant"] == frozenset({"a"})
+    sent = "collectpulse_messages_sent_total"
+    assert registry.get_sample_value(sent, {**FUNNEL, "campaign": "alpha"}) == 1
+    assert registry.get_sample_value(sent, {**FUNNEL, "campaign": "__other__"}) == 2
+    assert registry.get_sample_value(sent, {**FUNNEL, "campaign": "gamma"}) is None
+    overflows = registry.get_sample_value(
+        "collectpulse_label_overflows_total", {"label": "campaign"}
+    )
+    assert overflows == 2
+    # the overflow bucket is a known combination like any other
+    opened = {**FUNNEL, "campaign": "__other__", "window": "1h"}
+    assert registry.get_sample_value("collectpulse_windowed_messages_opened", opened) == 0
