@@ -98,6 +98,10 @@ class Consumer(aiokafka_driver.Consumer):
         self._delivered: dict[TP, deque[int]] = {}
         self._acked_batches: dict[TP, set[int]] = {}
         super().__init__(*args, **kwargs)
+        if not self.app.conf.stream_wait_empty:
+            # Without it a revoked partition's in-flight batch may still be running
+            # when the next owner starts the same records.
+            raise ValueError(f"{SCHEME}:// needs stream_wait_empty=True (Faust's default)")
 
     # Override: stock wraps every record in wait_first(callback(msg), suspend_flow.wait())
     # (four tasks per record). Here flow and generation are checked once per batch
