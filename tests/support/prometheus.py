@@ -59,10 +59,13 @@ def binary(name: str) -> str:
     return found
 
 
-def promtool(*args: str | Path, timeout_s: float = 60.0) -> subprocess.CompletedProcess[str]:
-    """``promtool <args>``; the caller asserts on ``returncode`` and prints the output."""
+def promtool(
+    *args: str | Path, stdin: str | None = None, timeout_s: float = 60.0
+) -> subprocess.CompletedProcess[str]:
+    """``promtool <args>`` (``stdin`` fed to it); the caller asserts on ``returncode``."""
     return subprocess.run(
         [binary("promtool"), *map(str, args)],
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout_s,
