@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -27,7 +26,16 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 pytestmark = pytest.mark.integration
 
-BOOTSTRAP = os.environ.get("COLLECTPULSE_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
+BOOTSTRAP = ""  # set from the session's real broker by the autouse fixture below
+
+
+@pytest.fixture(autouse=True)
+def _session_broker(local_stack: tuple[str, str]) -> None:
+    """Point this module's helpers at the session's broker (tests/conftest.py)."""
+    global BOOTSTRAP
+    BOOTSTRAP = local_stack[0]
+
+
 WORKER_START_TIMEOUT_S = 45.0
 WORKER_STOP_TIMEOUT_S = 30.0
 
