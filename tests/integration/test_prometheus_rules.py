@@ -1,6 +1,7 @@
-"""The Prometheus side as shipped: config, rules and their unit tests pass promtool; the
-rules load into a real Prometheus without evaluation errors; the real exporter's output
-passes ``promtool check metrics`` and feeds every recording rule.
+"""The Prometheus side as shipped: config, rules and their unit tests pass promtool, the
+Alertmanager config passes amtool, and a real Prometheus scraping a real exporter after a
+simulated run records every rule without an evaluation error. (``promtool check metrics``
+on the exporter's output is tested in test_exporter_metrics.py.)
 
 promtool and prometheus are the Debian binaries (scripts/bootstrap installs them); a
 missing one fails these tests.
@@ -13,8 +14,6 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-
-import httpx
 
 from collectpulse.kpi.definitions import RATIOS
 from collectpulse.settings import Settings
@@ -98,7 +97,7 @@ def test_every_alert_has_unit_tests_showing_it_firing_and_not_firing() -> None:
             elif expectation == "exp_alerts:" and lines[i + 2].strip().startswith("- exp_labels"):
                 firing.add(name[1])
     alerts = set(_alert_names())
-    assert len(alerts) == 11
+    assert len(alerts) == 14
     assert alerts - firing == set(), "alerts without a firing case"
     assert alerts - silent == set(), "alerts without a not-firing case"
 
@@ -140,7 +139,7 @@ def test_every_alert_is_documented_with_a_runbook_anchor() -> None:
 # --- a real Prometheus and a real exporter ---------------------------------------------
 
 
-async def test_real_exporter_output_passes_promtool_and_feeds_every_recording_rule(
+async def test_a_simulated_run_through_the_real_exporter_feeds_every_recording_rule(
     settings: Settings, tmp_path: Path
 ) -> None:
     port = free_port()
@@ -168,13 +167,6 @@ async def test_real_exporter_output_passes_promtool_and_feeds_every_recording_ru
             timeout_s=60,
             processes=[w, e],
         )
-        async with httpx.AsyncClient(timeout=10) as client:
-            exposition = (await client.get(url)).text
-        checked = await asyncio.to_thread(promtool, "check", "metrics", stdin=exposition)
-        assert checked.returncode == 0 and checked.stdout + checked.stderr == "", (
-            checked.stdout + checked.stderr
-        )
-
         with start_prometheus(
             {"collectpulse": [f"127.0.0.1:{port}"]},
             workdir=tmp_path / "prometheus",
@@ -182,13 +174,11 @@ async def test_real_exporter_output_passes_promtool_and_feeds_every_recording_ru
         ) as prom:
             prom.wait_for_targets_up()
             recorded = [r["name"] for r in prom.rules() if r["type"] == "recording"]
-            # baselines need 24 h of history and pipeline rates two scrapes: not these
+            # baselines need 24 h of history; no raw provider topic is simulated
             expected = [
                 name
                 for name in recorded
-                if not name.endswith(":baseline_7d")
-                and ":topic:" not in name
-                and ":provider:" not in name
+                if not name.endswith(":baseline_7d") and ":provider:" not in name
             ]
             await prom.await_until(
                 lambda: [n for n in expected if not prom.query(n)],
