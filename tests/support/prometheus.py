@@ -240,6 +240,17 @@ class PrometheusServer:
         except OSError:
             return "(no log)"
 
+    def load_rules(self, rule_files: Sequence[Path]) -> None:
+        """Evaluate ``rule_files`` from now on (config rewritten, then reloaded).
+
+        Loading rules after the first scrape keeps alerts such as ``absent(up)`` from
+        seeing the empty database of a server that has not scraped yet.
+        """
+        config = json.loads(self.config_path.read_text())
+        config["rule_files"] = [str(Path(p).resolve()) for p in rule_files]
+        self.config_path.write_text(json.dumps(config, indent=2))
+        self.reload()
+
     def reload(self) -> None:
         """Re-read the config and rule files (``POST /-/reload``)."""
         response = self._client.post(f"{self.url}/-/reload")
