@@ -1,0 +1,24 @@
+"""The six collectpulse dashboards, one module each, in the order the link menu lists them."""
+
+from __future__ import annotations
+
+from collectpulse.dashboards.boards import (
+    deliverability,
+    experiments,
+    funnel,
+    landing_payments,
+    pipeline,
+    promises,
+)
+from collectpulse.dashboards.model import Board
+
+BOARDS: tuple[Board, ...] = (
+    funnel.BOARD,
+    deliverability.BOARD,
+    landing_payments.BOARD,
+    promises.BOARD,
+    experiments.BOARD,
+    pipeline.BOARD,
+)
+
+__all__ = ["BOARDS"]

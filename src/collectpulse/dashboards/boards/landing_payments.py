@@ -1,0 +1,152 @@
+"""Landing page and payments: visitors and conversion by source, attempts, aborts, amounts."""
+
+from __future__ import annotations
+
+from collectpulse.dashboards import promql
+from collectpulse.dashboards.boards.common import (
+    counter,
+    describe,
+    gauge,
+    legend,
+    ratio,
+    ratio_panel,
+)
+from collectpulse.dashboards.model import Board, Panel, PanelKind, Query, Row, Unit
+from collectpulse.dashboards.promql import ALL, Selection
+
+SOURCE = ("source",)
+STATUS = ("status",)
+CAMPAIGN = ("campaign",)
+_VISITORS = counter("landing_unique_visitors")
+_VIEWS = counter("landing_pageviews")
+_ATTEMPTS = counter("payment_attempts")
+_COLLECTED = counter("collected_amount_minor")
+_SILENCE = gauge("landing_silence_seconds")
+_SILENT_DELIVERED = gauge("landing_silence_delivered_messages")
+_STRUGGLING = gauge("struggling_customers")
+_MINOR = "Amounts are in minor currency units (cents), one series per currency."
+
+
+def _landing_row() -> Row:
+    return Row(
+        "Landing page",
+        (
+            Panel(
+                "Unique visitors by source",
+                PanelKind.TIMESERIES,
+                (Query(promql.windowed_sum(_VISITORS, SOURCE), legend(SOURCE)),),
+                describe(_VISITORS),
+                width=8,
+            ),
+            Panel(
+                "Page views by source",
+                PanelKind.TIMESERIES,
+                (Query(promql.windowed_sum(_VIEWS, SOURCE), legend(SOURCE)),),
+                describe(_VIEWS),
+                width=8,
+            ),
+            ratio_panel("landing_conversion", SOURCE, title="Conversion ratio by source"),
+            ratio_panel("installment_request", SOURCE, title="Installment request ratio by source"),
+            Panel(
+                "Landing silence by campaign",
+                PanelKind.TABLE,
+                (
+                    Query(promql.gauge(_SILENCE, CAMPAIGN), "seconds since last view"),
+                    Query(promql.gauge(_SILENT_DELIVERED, CAMPAIGN), "delivered since"),
+                ),
+                describe(_SILENCE, _SILENT_DELIVERED),
+                width=16,
+            ),
+        ),
+    )
+
+
+def _payments_row() -> Row:
+    agents = Selection(filters=("tenant",), exclude=(("agent", ""),))
+    by_agent = ("agent", "currency")
+    return Row(
+        "Payments",
+        (
+            ratio_panel(
+                "payment_success", (), title="Payment success ratio", kind=PanelKind.STAT, width=6
+            ),
+            ratio_panel(
+                "payment_abort", (), title="Payment abort ratio", kind=PanelKind.STAT, width=6
+            ),
+            Panel(
+                "Payment attempts in the window",
+                PanelKind.STAT,
+                (Query(promql.windowed_sum(_ATTEMPTS), "attempts"),),
+                describe(_ATTEMPTS),
+                width=6,
+                height=4,
+            ),
+            Panel(
+                "Struggling customers",
+                PanelKind.STAT,
+                (Query(promql.gauge(_STRUGGLING, op="sum"), "customers"),),
+                describe(_STRUGGLING),
+                width=6,
+                height=4,
+            ),
+            Panel(
+                "Payment attempts by outcome",
+                PanelKind.TIMESERIES,
+                (Query(promql.windowed_sum(_ATTEMPTS, STATUS), legend(STATUS)),),
+                describe(_ATTEMPTS),
+                stacked=True,
+            ),
+            Panel(
+                "Success and abort ratio",
+                PanelKind.TIMESERIES,
+                (
+                    Query(promql.ratio(ratio("payment_success")), "succeeded"),
+                    Query(promql.ratio(ratio("payment_abort")), "aborted"),
+                ),
+                describe(ratio("payment_success"), ratio("payment_abort")),
+                Unit.RATIO,
+            ),
+            Panel(
+                "Amount collected by currency (minor units)",
+                PanelKind.TIMESERIES,
+                (Query(promql.windowed_sum(_COLLECTED, ("currency",)), legend(("currency",))),),
+                describe(_COLLECTED, note=_MINOR),
+            ),
+            Panel(
+                "Top agents by amount collected (minor units)",
+                PanelKind.BAR_GAUGE,
+                (
+                    Query(
+                        f"topk(10, {promql.windowed_sum(_COLLECTED, by_agent, agents)})",
+                        legend(by_agent),
+                    ),
+                ),
+                describe(_COLLECTED, note=_MINOR),
+            ),
+            Panel(
+                "Payments attributed to messages by campaign (minor units)",
+                PanelKind.BAR_GAUGE,
+                (
+                    Query(
+                        promql.windowed_sum(
+                            counter("attributed_amount_minor"), ("campaign", "currency"), ALL
+                        ),
+                        legend(("campaign", "currency")),
+                    ),
+                ),
+                describe(counter("attributed_amount_minor"), note=_MINOR),
+            ),
+        ),
+    )
+
+
+BOARD = Board(
+    uid="collectpulse-landing-payments",
+    title="collectpulse / Landing page & payments",
+    description=(
+        "Landing-page visitors and conversion by traffic source, payment outcomes and amounts "
+        "in the window, and the broken-link signal (landing silence) per campaign."
+    ),
+    rows=(_landing_row(), _payments_row()),
+    tags=("landing", "payments"),
+)
