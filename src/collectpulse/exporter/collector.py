@@ -46,13 +46,17 @@ class StoreCollector(Collector):
     def _counters(self) -> Iterator[Metric]:
         totals = parse_counter_fields(self._view.totals)
         known = known_label_sets(self._view, totals)
+        windows = self._view.windows
         for counter in COUNTERS:
             labels = [label.name for label in counter.labels]
-            zeros = known[counter.name]
+            counted = totals.get(counter.name, {})
+            in_window = {w: values.get(counter.name, {}) for w, values in windows.items()}
+            # every series the store knows is exported everywhere, as 0 where it has no count
+            rows = _rows(labels, known[counter.name], counted, *in_window.values())
             if counter.has_total:
                 family = CounterMetricFamily(metric_name(counter), counter.help, labels=labels)
-                for series, value in _with_zeros(totals.get(counter.name, {}), zeros):
-                    family.add_metric(_values_in_order(series, labels), value)
+                for series, label_values in rows:
+                    family.add_metric(label_values, counted.get(series, 0.0))
                 yield family
             if counter.windowed:
                 name = metric_name(counter, windowed=True)
@@ -60,9 +64,10 @@ class StoreCollector(Collector):
                 if counter.aggregation is Aggregation.HLL:
                     help_text += " Summed over partitions, each holding distinct keys."
                 gauge = GaugeMetricFamily(name, help_text, labels=[*labels, "window"])
-                for window, values in self._view.windows.items():
-                    for series, value in _with_zeros(values.get(counter.name, {}), zeros):
-                        gauge.add_metric([*_values_in_order(series, labels), window], value)
+                for window, window_values in in_window.items():
+                    for series, label_values in rows:
+                        value = window_values.get(series, 0.0)
+                        gauge.add_metric([*label_values, window], value)
                 yield gauge
 
     def _ratios(self) -> Iterator[Metric]:
@@ -99,13 +104,14 @@ class StoreCollector(Collector):
             yield family
 
 
-def _with_zeros(
-    values: Mapping[LabelSet, float], known: Iterable[LabelSet]
-) -> list[tuple[LabelSet, float]]:
-    """The counted series plus every known one without a count (as 0), sorted."""
-    merged = dict.fromkeys(known, 0.0)
-    merged.update(values)
-    return sorted(merged.items())
+def _rows(
+    names: list[str], known: Iterable[LabelSet], *counted: Mapping[LabelSet, float]
+) -> list[tuple[LabelSet, list[str]]]:
+    """Every label set known or counted anywhere, sorted, with its values in ``names`` order."""
+    series = set(known)
+    for values in counted:
+        series.update(values)
+    return [(s, _values_in_order(s, names)) for s in sorted(series)]
 
 
 def _values_in_order(series: LabelSet, names: list[str]) -> list[str]:

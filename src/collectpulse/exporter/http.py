@@ -13,14 +13,16 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from collectpulse.exporter.broker import Broker, BrokerUnavailable, LogPositions
 from collectpulse.exporter.collector import StoreCollector
+from collectpulse.exporter.exposition import render
 from collectpulse.exporter.health import HealthCollector, Probes, readiness_problems
 from collectpulse.settings import Settings
 from collectpulse.store.reader import StoreReader, StoreView, WorkerBeat
@@ -35,8 +37,8 @@ MAX_LIST_LIMIT = 10_000
 
 
 class ViewCache:
-    """The latest StoreView, re-read when older than ``max_age_s``; concurrent callers share
-    one read. Failures are not cached."""
+    """The latest StoreView, re-read when older than ``max_age_s``, and its rendered KPIs;
+    concurrent callers share one read and one render. Failures are not cached."""
 
     def __init__(
         self,
@@ -53,6 +55,8 @@ class ViewCache:
         self._lock = asyncio.Lock()
         self._view: StoreView | None = None
         self._read_at = 0.0
+        self._render_lock = asyncio.Lock()
+        self._body: tuple[StoreView, bytes] | None = None
 
     async def read(self) -> StoreView:
         """Raises RedisError, OSError or TimeoutError when the store cannot be read."""
@@ -62,6 +66,14 @@ class ViewCache:
                     self._view = await self.reader.read()
                 self._read_at = self._clock()
             return self._view
+
+    async def body(self, view: StoreView, render: Callable[[StoreView], bytes]) -> bytes:
+        """``render(view)``, computed once per view in a worker thread so the event loop
+        keeps answering /healthz and /readyz during a large render."""
+        async with self._render_lock:
+            if self._body is None or self._body[0] is not view:
+                self._body = (view, await asyncio.to_thread(render, view))
+            return self._body[1]
 
 
 VIEW_KEY = web.AppKey("view", ViewCache)
@@ -83,14 +95,18 @@ async def metrics(request: web.Request) -> web.Response:
         kafka_error=positions_or_error if isinstance(positions_or_error, str) else None,
         positions=positions_or_error if isinstance(positions_or_error, LogPositions) else None,
     )
-    registry = CollectorRegistry(auto_describe=False)
+    kpis = b""
     if view is not None:
         min_sample = app[SETTINGS_KEY].experiment_min_sample
-        registry.register(StoreCollector(view, experiment_min_sample=min_sample))
-    registry.register(HealthCollector(view, probes, now_s=time.time()))
-    body = generate_latest(registry)
+        kpis = await app[VIEW_KEY].body(view, partial(render_kpis, min_sample=min_sample))
+    health = render(HealthCollector(view, probes, now_s=time.time()).collect())
+    body = kpis + health
     log.debug("scrape: %d bytes in %.3f s", len(body), time.perf_counter() - started)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def render_kpis(view: StoreView, *, min_sample: int) -> bytes:
+    return render(StoreCollector(view, experiment_min_sample=min_sample).collect())
 
 
 async def _view_or_error(cache: ViewCache) -> StoreView | str:

@@ -20,7 +20,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from redis.asyncio import Redis
@@ -149,6 +149,37 @@ def window_buckets(now_s: int, window_s: int, bucket_s: int) -> tuple[int, list[
     return gran, [current - i * gran for i in range(count)]
 
 
+@dataclass(frozen=True)
+class Segments:
+    """Disjoint runs of bucket keys whose sums add up to every window.
+
+    Windows of one granularity share their newest buckets (1h is the start of 6h), so
+    each bucket is summed once: ``runs`` are (granularity, bucket starts) and
+    ``members[window]`` the indexes of the runs that window adds up. A partition's
+    reply then carries each field once per run, not once per window.
+    """
+
+    runs: tuple[tuple[int, tuple[int, ...]], ...]
+    members: Mapping[str, tuple[int, ...]]
+
+
+def window_segments(plans: Mapping[str, tuple[int, list[int]]]) -> Segments:
+    """Split the windows' bucket lists (newest first, see ``window_buckets``) into runs."""
+    runs: list[tuple[int, tuple[int, ...]]] = []
+    members: dict[str, tuple[int, ...]] = {}
+    by_gran: dict[int, list[tuple[int, str, list[int]]]] = defaultdict(list)
+    for window, (gran, starts) in plans.items():
+        by_gran[gran].append((len(starts), window, starts))
+    for gran, windows in sorted(by_gran.items()):
+        taken, covering = 0, cast(tuple[int, ...], ())
+        for count, window, starts in sorted(windows):
+            if count > taken:
+                runs.append((gran, tuple(starts[taken:count])))
+                covering, taken = (*covering, len(runs) - 1), count
+            members[window] = covering
+    return Segments(tuple(runs), members)
+
+
 def merge_totals(into: dict[str, int], flat: list[Any]) -> None:
     """Add one partition's ``{field, value, ...}`` totals; timestamps merge by max / min."""
     for i in range(0, len(flat), 2):
@@ -202,15 +233,16 @@ class StoreReader:
             window: window_buckets(now_s, window_s, self._settings.bucket_s)
             for window, window_s in self._settings.windows_s.items()
         }
+        segments = window_segments(plans)
         partial = _Partial(windows={w: {} for w in plans})
         pipe = self._redis.pipeline(transaction=False)
         for p in partitions:
-            await self._queue_partition(pipe, p, now_s, plans)
+            await self._queue_partition(pipe, p, now_s, segments)
         globals_at = 4 * len(partitions)
         self._queue_globals(pipe)
         replies = await pipe.execute()
         for i, p in enumerate(partitions):
-            self._take_partition(partial, p, replies[4 * i : 4 * i + 4], list(plans))
+            self._take_partition(partial, p, replies[4 * i : 4 * i + 4], segments)
         tallies, registries, beats = self._take_globals(replies[globals_at:], now_s)
         for name, value in tallies.items():
             partial.totals[name] = partial.totals.get(name, 0) + value
@@ -233,12 +265,12 @@ class StoreReader:
         )
 
     async def _queue_partition(
-        self, pipe: Pipeline, p: int, now_s: int, plans: Mapping[str, tuple[int, list[int]]]
+        self, pipe: Pipeline, p: int, now_s: int, segments: Segments
     ) -> None:
         """Four replies: HyperLogLog names, applied offsets, summed buckets, struggling."""
         k = self._keys
         groups: list[list[str]] = [[k.totals(p)]]
-        groups += [[k.bucket(p, gran, s) for s in starts] for gran, starts in plans.values()]
+        groups += [[k.bucket(p, gran, s) for s in starts] for gran, starts in segments.runs]
         pipe.smembers(k.unique_names(p))
         pipe.hgetall(k.offsets(p))
         await self._scripts.sum_buckets(
@@ -251,7 +283,7 @@ class StoreReader:
         )
 
     def _take_partition(
-        self, partial: _Partial, p: int, replies: list[Any], windows: list[str]
+        self, partial: _Partial, p: int, replies: list[Any], segments: Segments
     ) -> None:
         names, offsets, summed, struggling = replies
         if names:
@@ -259,8 +291,10 @@ class StoreReader:
         for topic, offset in offsets.items():
             partial.offsets[(_text(topic), p)] = int(offset)
         merge_totals(partial.totals, summed[0])
-        for window, flat in zip(windows, summed[1:], strict=True):
-            _add_flat(partial.windows[window], flat)
+        runs = summed[1:]
+        for window, members in segments.members.items():
+            for run in members:
+                _add_flat(partial.windows[window], runs[run])
         for member, score in struggling:
             tenant, _, customer = _text(member).partition(FIELD_SEP)
             partial.struggling.append(Struggling(tenant, customer, int(score)))

@@ -10,7 +10,14 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from collectpulse.exporter.http import ViewCache
-from collectpulse.store.reader import LAST_EVENT, StoreReader, StoreView, merge_totals
+from collectpulse.store.reader import (
+    LAST_EVENT,
+    StoreReader,
+    StoreView,
+    merge_totals,
+    window_buckets,
+    window_segments,
+)
 
 
 class CountingReader:
@@ -96,3 +103,39 @@ def test_partition_timestamps_merge_by_max_and_counters_by_sum() -> None:
         f"events_received{sep}open": 7,
         f"first_delivered_s{sep}spring{sep}": 1700000200,
     }
+
+
+async def test_a_view_is_rendered_once_however_many_scrapes_serve_it() -> None:
+    reader, clock = CountingReader(), Clock()
+    cache = cache_over(reader, clock)
+    renders: list[int] = []
+
+    def render(view: StoreView) -> bytes:
+        renders.append(view.now_s)
+        return f"view {view.now_s}\n".encode()
+
+    first = await cache.read()
+    bodies = [await cache.body(first, render) for _ in range(3)]
+    clock.now += 1.5
+    second = await cache.read()
+
+    assert bodies == [b"view 1\n"] * 3
+    assert await cache.body(second, render) == b"view 2\n"
+    assert renders == [1, 2]
+
+
+def test_windows_of_one_granularity_read_each_bucket_once() -> None:
+    now_s = 1_800_000_000
+    plans = {
+        name: window_buckets(now_s, window_s, 60)
+        for name, window_s in (("1h", 3600), ("6h", 6 * 3600), ("24h", 86400), ("7d", 7 * 86400))
+    }
+
+    segments = window_segments(plans)
+
+    buckets = [(gran, s) for gran, run in segments.runs for s in run]
+    assert len(buckets) == len(set(buckets)) == 6 * 60 + 7 * 24
+    for name, (gran, window_starts) in plans.items():
+        covered = [s for i in segments.members[name] for s in segments.runs[i][1]]
+        assert covered == window_starts, name
+        assert {segments.runs[i][0] for i in segments.members[name]} == {gran}
