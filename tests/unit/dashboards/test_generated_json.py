@@ -8,6 +8,7 @@ import pytest
 
 from collectpulse.dashboards.__main__ import main
 from collectpulse.dashboards.boards import BOARDS
+from collectpulse.dashboards.docs import DOC_PATH, END, START, render_panels, with_panels
 from collectpulse.dashboards.render import DASHBOARDS_DIR, render, stale
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -30,15 +31,36 @@ def test_rendering_is_deterministic() -> None:
 def test_command_writes_the_files_and_check_mode_reports_drift(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["--check", "--out", str(tmp_path)]) == 1
-    assert main(["--out", str(tmp_path)]) == 0
-    assert main(["--check", "--out", str(tmp_path)]) == 0
+    doc = tmp_path / "doc.md"
+    doc.write_text(f"# Dashboards\n\n{START}\n{END}\nafter\n")
+    out = ["--out", str(tmp_path), "--docs", str(doc)]
+    assert main(["--check", *out]) == 1
+    assert main(out) == 0
+    assert main(["--check", *out]) == 0
+    assert doc.read_text().startswith("# Dashboards") and doc.read_text().endswith("after\n")
     edited = tmp_path / f"{BOARDS[0].uid}.json"
     edited.write_text(edited.read_text().replace("Funnel", "Funel"))
     (tmp_path / "hand-made.json").write_text("{}")
     capsys.readouterr()
-    assert main(["--check", "--out", str(tmp_path)]) == 1
+    doc.write_text(doc.read_text().replace("Funnel stages", "Funnel stage"))
+    assert main(["--check", *out]) == 1
     err = capsys.readouterr().err
-    assert edited.name in err and "hand-made.json" in err
-    main(["--out", str(tmp_path)])
+    assert edited.name in err and "hand-made.json" in err and "doc.md" in err
+    main(out)
     assert not (tmp_path / "hand-made.json").exists()
+    doc.write_text("no markers")
+    assert main(out) == 2
+
+
+def test_the_panel_list_in_docs_is_up_to_date() -> None:
+    text = (ROOT / DOC_PATH).read_text(encoding="utf-8")
+    assert with_panels(text) == text, f"the panel list is stale; regenerate: {REGENERATE}"
+
+
+def test_the_panel_list_names_every_panel_and_query() -> None:
+    rendered = render_panels()
+    for board in BOARDS:
+        assert f"(`{board.uid}`)" in rendered
+        for panel in board.panels():
+            assert f"**{panel.title}**" in rendered
+            assert all(query.expr in rendered for query in panel.queries)
