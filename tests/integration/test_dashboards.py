@@ -64,7 +64,7 @@ SERVICE_ENV = {
     "COLLECTPULSE_LABEL_CAP": str(LABEL_CAP),
     "COLLECTPULSE_ORPHAN_WAIT": "5s",
 }
-NOT_YET_EXPORTED = frozenset({"collectpulse_landing_silence_delivered_messages"})
+NOT_YET_EXPORTED: frozenset[str] = frozenset()
 """Defined in the KPI table (docs/KPIS.md) but not served on /metrics yet: their panels
 must stay empty here, so this list fails the test once the exporter serves them."""
 _LABEL_VALUES = re.compile(r"^label_values\((?P<selector>.*),\s*(?P<label>\w+)\)$")

@@ -13,8 +13,8 @@ from collectpulse.kpi.definitions import GAUGES
 from collectpulse.kpi.experiment import Arm, evaluate_experiment
 from collectpulse.kpi.model import metric_name
 from collectpulse.store.keys import FIELD_SEP
-from collectpulse.store.message_effects import FIRST_DELIVERED, LAST_VIEW
 from collectpulse.store.reader import LAST_APPLIED, LAST_EVENT, StoreView
+from collectpulse.store.silence import silence_starts
 
 
 def gauge_family(name: str, *extra_labels: str) -> GaugeMetricFamily:
@@ -60,20 +60,15 @@ def _by_campaign_variant(
 
 
 def landing_silence(view: StoreView) -> Iterator[Metric]:
-    """Seconds since each campaign's last landing view, or since its first delivery."""
-    last_view: dict[tuple[str, str], int] = {}
-    first_delivered: dict[tuple[str, str], int] = {}
-    for raw, value in view.totals.items():
-        name, *rest = raw.split(FIELD_SEP)
-        if name == LAST_VIEW and len(rest) == 2:
-            last_view[(rest[0], rest[1])] = value
-        elif name == FIRST_DELIVERED and len(rest) == 2:
-            first_delivered[(rest[0], rest[1])] = value
-    family = gauge_family("landing_silence_seconds")
-    for campaign in sorted(first_delivered.keys() | last_view.keys()):
-        since = last_view.get(campaign, first_delivered.get(campaign, view.now_s))
-        family.add_metric(list(campaign), max(view.now_s - since, 0))
-    yield family
+    """Per campaign: seconds since its last landing view (or first delivery), and the
+    messages delivered since then."""
+    seconds = gauge_family("landing_silence_seconds")
+    delivered = gauge_family("landing_silence_delivered_messages")
+    for campaign, since_s in sorted(silence_starts(view.totals).items()):
+        seconds.add_metric(list(campaign), max(view.now_s - since_s, 0))
+        delivered.add_metric(list(campaign), view.delivered_since_view.get(campaign, 0))
+    yield seconds
+    yield delivered
 
 
 def struggling(view: StoreView) -> Iterator[Metric]:

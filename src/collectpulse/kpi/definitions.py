@@ -99,6 +99,14 @@ FUNNEL_COUNTERS = (
 
 LANDING_COUNTERS = (
     Counter(
+        "campaign_deliveries",
+        "Messages delivered per campaign, windowed by delivery time (not send time): the "
+        "traffic a campaign should be sending to the landing page right now.",
+        "landing",
+        (Label("campaign"), TENANT),
+        Bucketing.ACTIVITY,
+    ),
+    Counter(
         "landing_pageviews",
         "Landing-page views by traffic source; windowed by view time.",
         "landing",

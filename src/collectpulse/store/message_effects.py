@@ -162,6 +162,11 @@ def _on_delivered(ctx: BatchContext, event: DeliveryEvent, raw: bytes, at_s: int
         _funnel(ctx, "messages_delivered", state, event)
         _touch(ctx, "delivered", event.message_id, state, at_s)
         labels = dims(state)
+        ctx.windowed(
+            "campaign_deliveries",
+            {"campaign": labels["campaign"], "tenant": labels["tenant"]},
+            at_s,
+        )
         campaign = FIELD_SEP.join((labels["campaign"], labels["tenant"]))
         ctx.plan.keep_min(
             ctx.keys.totals(ctx.partition), f"{FIRST_DELIVERED}{FIELD_SEP}{campaign}", at_s

@@ -35,6 +35,7 @@ from collectpulse.store.fields import LABEL_ORDER
 from collectpulse.store.keys import FIELD_SEP, Keys
 from collectpulse.store.message_effects import FIRST_DELIVERED, LAST_VIEW
 from collectpulse.store.scripts import Scripts
+from collectpulse.store.silence import deliveries_since, silence_starts
 
 FINE_WINDOW_MAX_S = 6 * 3600
 LAST_EVENT = "last_event_s"
@@ -123,6 +124,8 @@ class StoreView:
     """Capped label -> the values admitted under the cardinality cap (label registries)."""
     heartbeats: tuple[WorkerBeat, ...] = ()
     """Workers that beat within ``HEARTBEAT_FORGET_S``, by worker id."""
+    delivered_since_view: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    """(campaign, tenant) -> messages delivered since its last landing view (store.silence)."""
 
 
 def parse_counter_fields(raw: Mapping[str, int]) -> dict[str, dict[LabelSet, float]]:
@@ -253,6 +256,15 @@ class StoreReader:
             values.update(parse_counter_fields(uniques[window]))
             parsed[window] = values
         partial.struggling.sort(key=lambda s: (s.tenant, s.since_s, s.customer_id))
+        delivered_since = await deliveries_since(
+            self._redis,
+            self._keys,
+            partitions,
+            silence_starts(partial.totals),
+            now_s=now_s,
+            bucket_s=self._settings.bucket_s,
+            lookback_s=max(self._settings.windows_s.values()),
+        )
         return StoreView(
             now_s=now_s,
             partitions=partitions,
@@ -262,6 +274,7 @@ class StoreReader:
             struggling=tuple(partial.struggling),
             label_values=registries,
             heartbeats=beats,
+            delivered_since_view=delivered_since,
         )
 
     async def _queue_partition(

@@ -53,6 +53,7 @@ EXPECTED_COUNTERS = {
     "messages_clicked": (Bucketing.COHORT, FUNNEL),
     "messages_paid": (Bucketing.COHORT, FUNNEL),
     "attributed_amount_minor": (Bucketing.COHORT, [*FUNNEL, "currency"]),
+    "campaign_deliveries": (Bucketing.ACTIVITY, ["campaign", "tenant"]),
     "landing_pageviews": (Bucketing.ACTIVITY, ["source", "tenant"]),
     "landing_unique_visitors": (Bucketing.ACTIVITY, ["source", "tenant"]),
     "landing_paying_customers": (Bucketing.ACTIVITY, ["source", "tenant"]),

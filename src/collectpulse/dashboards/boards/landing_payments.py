@@ -19,6 +19,7 @@ STATUS = ("status",)
 CAMPAIGN = ("campaign",)
 _VISITORS = counter("landing_unique_visitors")
 _VIEWS = counter("landing_pageviews")
+_DELIVERIES = counter("campaign_deliveries")
 _ATTEMPTS = counter("payment_attempts")
 _COLLECTED = counter("collected_amount_minor")
 _SILENCE = gauge("landing_silence_seconds")
@@ -56,6 +57,13 @@ def _landing_row() -> Row:
                 ),
                 describe(_SILENCE, _SILENT_DELIVERED),
                 width=16,
+            ),
+            Panel(
+                "Deliveries by campaign (delivery time)",
+                PanelKind.TIMESERIES,
+                (Query(promql.windowed_sum(_DELIVERIES, CAMPAIGN), legend(CAMPAIGN)),),
+                describe(_DELIVERIES),
+                width=8,
             ),
         ),
     )
