@@ -19,9 +19,9 @@ lint: bootstrap ## ruff (lint + format check) and mypy --strict on src/
 test: lint ## everything CI runs: lint, then all tests against real Kafka and Redis
 	$(VENV)/pytest -q -p no:cacheprovider
 
-bench: bootstrap ## throughput benchmark against the local broker (prints figures)
+bench: bootstrap ## end-to-end + reference consumer benchmark on the local broker (prints figures)
 	$(VENV)/pip install -q -e '.[bench]'
-	$(VENV)/python bench/consumers.py
+	$(VENV)/python bench/pipeline.py --events 200000
 
 stop: ## stop the local Kafka and Redis if they are still running
 	$(VENV)/collectpulse local stop
