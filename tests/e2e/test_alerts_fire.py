@@ -32,7 +32,7 @@ from collectpulse.settings import Settings
 from tests.support import events as ev
 from tests.support.kafka import create_topics, publish
 from tests.support.metrics import Samples, total, value, wait_for
-from tests.support.processes import collectpulse_process, free_port
+from tests.support.processes import worker_and_exporter
 from tests.support.prometheus import PrometheusServer, start_prometheus
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,23 +149,10 @@ async def test_bounce_spike_and_landing_silence_fire_their_alerts_and_nothing_el
 ) -> None:
     now = time.time()
     first, viewers = messages(now)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/metrics"
 
     async with asyncio.timeout(170):
         await create_topics(settings)
-        with (
-            collectpulse_process(
-                settings, "worker", "-l", "warn", log=tmp_path / "worker.log"
-            ) as worker,
-            collectpulse_process(
-                settings,
-                "exporter",
-                log=tmp_path / "exporter.log",
-                COLLECTPULSE_HTTP_PORT=str(port),
-            ) as exporter,
-        ):
-            processes = [worker, exporter]
+        with worker_and_exporter(settings, tmp_path) as (url, processes):
             published = await publish_all(settings, first)
             # landing views are credited through the recipients' delivered messages:
             # publish them once the deliveries are applied
@@ -195,7 +182,8 @@ async def test_bounce_spike_and_landing_silence_fire_their_alerts_and_nothing_el
             assert (silence_s(ready, HEALTHY) or 1e9) < 600, "views must end a campaign's silence"
 
             with start_prometheus(
-                {"collectpulse": [f"127.0.0.1:{port}"]}, workdir=tmp_path / "prometheus"
+                {"collectpulse": [url.removeprefix("http://").removesuffix("/metrics")]},
+                workdir=tmp_path / "prometheus",
             ) as prom:
                 # rules from the first scrape on, as in a Prometheus that has been running:
                 # held for FOR_S only, `absent(up)` must not see the empty start

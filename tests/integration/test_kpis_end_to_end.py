@@ -26,7 +26,7 @@ from collectpulse.settings import Settings
 from tests.support import events as ev
 from tests.support.kafka import create_topics, publish
 from tests.support.metrics import Samples, total, wait_for
-from tests.support.processes import collectpulse_process, free_port
+from tests.support.processes import worker_and_exporter
 
 WINDOW = "1h"
 CAMPAIGNS = ("spring", "autumn")
@@ -370,25 +370,12 @@ async def test_every_funnel_activity_and_ratio_kpi_matches_the_scripted_day(
     expected = oracle(messages, script)
     received = script.received()
     early_opens = len(script.early[Topic.OPEN])
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/metrics"
 
     async with asyncio.timeout(110):
         await create_topics(settings)
         for topic, records in script.early.items():
             await publish(settings, settings.topic(topic.value), records)
-        with (
-            collectpulse_process(
-                settings, "worker", "-l", "warn", log=tmp_path / "worker.log"
-            ) as worker,
-            collectpulse_process(
-                settings,
-                "exporter",
-                log=tmp_path / "exporter.log",
-                COLLECTPULSE_HTTP_PORT=str(port),
-            ) as exporter,
-        ):
-            processes = [worker, exporter]
+        with worker_and_exporter(settings, tmp_path) as (url, processes):
             parked = await wait_for(
                 url,
                 lambda s: (

@@ -58,3 +58,18 @@ def collectpulse_process(
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+@contextmanager
+def worker_and_exporter(
+    settings: Settings, logs: Path
+) -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
+    """A real worker and exporter for ``settings``: the /metrics URL and both processes."""
+    port = free_port()
+    with (
+        collectpulse_process(settings, "worker", "-l", "warn", log=logs / "worker.log") as worker,
+        collectpulse_process(
+            settings, "exporter", log=logs / "exporter.log", COLLECTPULSE_HTTP_PORT=str(port)
+        ) as exporter,
+    ):
+        yield f"http://127.0.0.1:{port}/metrics", [worker, exporter]
