@@ -207,7 +207,7 @@ async def run(args: argparse.Namespace, bootstrap: str, redis_url: str) -> Figur
         start_new_session=True,
     )
     profiler = None
-    if args.profile:
+    if args.profile and args.profile_phase == "throughput":
         # py-spy samples the worker while it drains the backlog (the throughput phase)
         profiler = subprocess.Popen(
             [
@@ -239,7 +239,28 @@ async def run(args: argparse.Namespace, bootstrap: str, redis_url: str) -> Figur
         # latency: a paced stream while the worker is caught up
         lag_before = await lag_counts(redis, keys, args.partitions)
         live = generate(args.latency_events, seed=args.seed + 1)
+        if args.profile and args.profile_phase == "latency":
+            profiler = subprocess.Popen(
+                [
+                    str(Path(sys.executable).with_name("py-spy")),
+                    "record",
+                    "--pid",
+                    str(worker.pid),
+                    "--format",
+                    "raw",
+                    "--rate",
+                    "200",
+                    "-o",
+                    args.profile,
+                    "--nonblocking",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         await publish(settings, live, rate=args.latency_rate)
+        if profiler is not None and args.profile_phase == "latency":
+            profiler.send_signal(2)
+            profiler.wait(timeout=60)
         await wait_until(redis, keys, args.partitions, args.events + args.latency_events, 120)
         lag_after = await lag_counts(redis, keys, args.partitions)
         delta = [a - b for a, b in zip(lag_after, lag_before, strict=True)]
@@ -273,6 +294,12 @@ def main() -> None:
     parser.add_argument("--latency-rate", type=float, default=5_000.0)
     parser.add_argument(
         "--profile", help="write a py-spy raw (collapsed) profile of the worker here"
+    )
+    parser.add_argument(
+        "--profile-phase",
+        choices=["throughput", "latency"],
+        default="throughput",
+        help="which phase the profile samples: the backlog drain or the paced stream",
     )
     parser.add_argument("--no-references", action="store_true", help="skip the reference consumers")
     args = parser.parse_args()

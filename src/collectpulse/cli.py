@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import gc
-import importlib.util
 import logging
 import sys
 from collections.abc import Sequence
@@ -32,11 +31,25 @@ def cmd_worker(args: argparse.Namespace) -> int:
     # out of the collector's generations (measured in docs/HOT_PATH.md: ~10% CPU).
     gc.collect()
     gc.freeze()
+    _use_uvloop()
     # Faust's own worker command: rebalancing, signals, graceful shutdown.
-    loop = ["-L", "uvloop"] if importlib.util.find_spec("uvloop") else []
-    sys.argv = ["collectpulse-worker", *loop, "worker", "-l", args.loglevel, "--without-web"]
+    sys.argv = ["collectpulse-worker", "worker", "-l", args.loglevel, "--without-web"]
     app.main()
     return 0
+
+
+def _use_uvloop() -> None:
+    """Run the worker's loop on uvloop when installed (measured +5-15%, docs/HOT_PATH.md).
+
+    Set as the policy before Faust creates its loop: Faust's ``-L uvloop`` did not
+    take effect when passed through ``app.main()`` (profiles still showed asyncio's
+    selector loop).
+    """
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
 def cmd_exporter(args: argparse.Namespace) -> int:
