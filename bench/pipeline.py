@@ -149,6 +149,17 @@ def server_pids() -> dict[str, int]:
     return pids
 
 
+def start_profiler(pid: int, out: str) -> subprocess.Popen[bytes]:
+    """py-spy sampling ``pid`` at 200 Hz into a raw (collapsed stacks) file; SIGINT ends it."""
+    py_spy = str(Path(sys.executable).with_name("py-spy"))
+    argv = [py_spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "200"]
+    return subprocess.Popen(
+        [*argv, "-o", out, "--nonblocking"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -209,23 +220,7 @@ async def run(args: argparse.Namespace, bootstrap: str, redis_url: str) -> Figur
     profiler = None
     if args.profile and args.profile_phase == "throughput":
         # py-spy samples the worker while it drains the backlog (the throughput phase)
-        profiler = subprocess.Popen(
-            [
-                str(Path(sys.executable).with_name("py-spy")),
-                "record",
-                "--pid",
-                str(worker.pid),
-                "--format",
-                "raw",
-                "--rate",
-                "200",
-                "-o",
-                args.profile,
-                "--nonblocking",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        profiler = start_profiler(worker.pid, args.profile)
     pids = {"worker": worker.pid, **server_pids()}
     cpu_before = {name: cpu_s(pid) for name, pid in pids.items()}
     try:
@@ -240,23 +235,7 @@ async def run(args: argparse.Namespace, bootstrap: str, redis_url: str) -> Figur
         lag_before = await lag_counts(redis, keys, args.partitions)
         live = generate(args.latency_events, seed=args.seed + 1)
         if args.profile and args.profile_phase == "latency":
-            profiler = subprocess.Popen(
-                [
-                    str(Path(sys.executable).with_name("py-spy")),
-                    "record",
-                    "--pid",
-                    str(worker.pid),
-                    "--format",
-                    "raw",
-                    "--rate",
-                    "200",
-                    "-o",
-                    args.profile,
-                    "--nonblocking",
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+            profiler = start_profiler(worker.pid, args.profile)
         await publish(settings, live, rate=args.latency_rate)
         if profiler is not None and args.profile_phase == "latency":
             profiler.send_signal(2)
