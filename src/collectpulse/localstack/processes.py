@@ -64,15 +64,6 @@ def stop(pid_file: Path, *, timeout_s: float = 30.0) -> bool:
     return True
 
 
-def kill_now(pid_file: Path) -> None:
-    """SIGKILL the recorded process group at once (fault injection, not shutdown)."""
-    pid = read_pid(pid_file)
-    if pid is not None:
-        _signal_group(pid, signal.SIGKILL)
-        while read_pid(pid_file) is not None:
-            time.sleep(0.05)
-
-
 def _signal_group(pid: int, sig: signal.Signals) -> None:
     try:
         os.killpg(pid, sig)

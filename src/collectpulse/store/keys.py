@@ -119,11 +119,6 @@ def _tag(prefix: str, partition: int) -> str:
     return f"{prefix}:{{p{partition}}}"
 
 
-def field(counter: str, *label_values: str) -> str:
-    """A counter field: the counter name and its label values in definition order."""
-    return FIELD_SEP.join((counter, *label_values))
-
-
 def split_field(raw: str) -> tuple[str, tuple[str, ...]]:
     name, *values = raw.split(FIELD_SEP)
     return name, tuple(values)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from importlib import resources
-from typing import Any
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
@@ -21,7 +20,3 @@ class Scripts:
         self.write: AsyncScript = client.register_script(_source("write"))
         self.sum_buckets: AsyncScript = client.register_script(_source("sum_buckets"))
         self.admit_labels: AsyncScript = client.register_script(_source("admit_labels"))
-
-
-async def run(script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
-    return await script(keys=keys, args=args)
