@@ -22,6 +22,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -121,6 +122,23 @@ async def lag_counts(redis: Redis, keys: Keys, partitions: int) -> list[int]:
                 if bucket.isdigit():
                     counts[int(bucket)] += int(value)
     return counts
+
+
+async def wait_for_touches(redis: Redis, keys: Keys, partitions: int, quiet_s: float = 2.0) -> None:
+    """Wait until the customer-touch offsets in the store stop moving (repartition drained)."""
+    last: list[Any] = []
+    still_since = time.monotonic()
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        pipe = redis.pipeline(transaction=False)
+        for p in range(partitions):
+            pipe.hget(keys.offsets(p), TOUCH_TOPIC)
+        now = await pipe.execute()
+        if now != last:
+            last, still_since = now, time.monotonic()
+        elif time.monotonic() - still_since >= quiet_s:
+            return
+        await asyncio.sleep(0.2)
 
 
 def quantile(counts: list[int], q: float) -> float:
@@ -231,7 +249,8 @@ async def run(args: argparse.Namespace, bootstrap: str, redis_url: str) -> Figur
             profiler.wait(timeout=60)
         rate = args.events / (last - first) if last > first else float("inf")
         memory_after = int((await redis.info("memory"))["used_memory"])
-        # latency: a paced stream while the worker is caught up
+        # latency: a paced stream once the worker has caught up, touches included
+        await wait_for_touches(redis, keys, args.partitions)
         lag_before = await lag_counts(redis, keys, args.partitions)
         live = generate(args.latency_events, seed=args.seed + 1)
         if args.profile and args.profile_phase == "latency":
