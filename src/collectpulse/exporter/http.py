@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Callable
 from functools import partial
@@ -34,6 +35,9 @@ REDIS_TIMEOUT_S = 5.0
 """Bound on one store read (Prometheus' default scrape timeout is 10 s)."""
 PING_TIMEOUT_S = 2.0
 MAX_LIST_LIMIT = 10_000
+# ASCII digits only and a few of them: str.isdigit() also accepts "²", which int() rejects,
+# and int() refuses strings of more than 4300 digits.
+_LIMIT_TEXT = re.compile(r"[0-9]{1,9}")
 
 
 class ViewCache:
@@ -128,7 +132,7 @@ async def struggling_customers(request: web.Request) -> web.Response:
     """JSON list for agents: customers with repeated failed payments and no success in 24 h."""
     tenant = request.query.get("tenant")
     limit_text = request.query.get("limit", "100")
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIST_LIMIT:
+    if not _LIMIT_TEXT.fullmatch(limit_text) or not 1 <= int(limit_text) <= MAX_LIST_LIMIT:
         raise web.HTTPBadRequest(text=f"limit must be an integer from 1 to {MAX_LIST_LIMIT}\n")
     try:
         view = await request.app[VIEW_KEY].read()
