@@ -71,9 +71,11 @@ def _scenario(tok: Tokens, now: datetime) -> list[tuple[Topic, dict[str, Any]]]:
         events.append((topic, {**envelope, **body}))
 
     customers = [tok.id("cust"), tok.email(), tok.phone()]
-    # agent ids are staff ids and a per-agent label by design (KPI catalog), so not tokens
-    agent = "agent-7"
+    # agent ids are a per-agent label by design (KPI catalog); one that is an e-mail
+    # address must be reported as __redacted__, never as itself
+    agents = ["agent-7", tok.email(), tok.phone()]
     for n, customer in enumerate(customers):
+        agent = agents[n]
         message = [tok.id("msg"), tok.email(), tok.phone()][n]
         channel = ["email", "email", "sms"][n]
         sent = {"status": "sent", "channel": channel, "customer_id": customer}
@@ -85,7 +87,7 @@ def _scenario(tok: Tokens, now: datetime) -> list[tuple[Topic, dict[str, Any]]]:
         page = {"customer_id": customer, "message_id": message, "page": tok.url()}
         at(Topic.PAGEVIEW, {"visitor_id": visitor, "source": "email", **page})
         money = {"amount_minor": 1500, "currency": "EUR"}
-        for status in ("failed", "failed", "succeeded" if n == 0 else "failed"):
+        for status in ("failed", "aborted", "succeeded"):
             payment = {"payment_id": tok.id("pay"), "customer_id": customer, "status": status}
             at(Topic.PAYMENT, {**payment, **money, "message_id": message, "agent_id": agent})
         promise = {"kind": "promise_to_pay", "status": "made", "direction": "inbound"}
@@ -177,6 +179,11 @@ async def test_metrics_and_logs_carry_no_ids_emails_phones_or_urls(
         async with httpx.AsyncClient(timeout=10) as client:
             body = (await client.get(own_url)).text
         assert "collectpulse_events_received_total" in body
+        # the agents whose ids are an e-mail address and a phone number collected money
+        # under the redacted value, and the redaction was counted
+        redacted = total(samples, "collectpulse_collected_amount_minor_total", agent="__redacted__")
+        assert redacted > 0
+        assert total(samples, "collectpulse_label_overflows_total", label="agent") >= 1
 
     # both processes have stopped here, so their logs are complete
     leaks = _leaks(body, "/metrics", tok.all, set())

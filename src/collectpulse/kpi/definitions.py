@@ -221,7 +221,8 @@ QUALITY_COUNTERS = (
     Counter(
         "label_overflows",
         "Increments reported under the label value `__other__` because the label's "
-        "cardinality cap was reached, by label name.",
+        "cardinality cap was reached, or under `__redacted__` because the value looked "
+        "like personal data (an e-mail address, a phone number, a URL), by label name.",
         "data_quality",
         (LABEL_NAME,),
         Bucketing.TOTAL,

@@ -7,10 +7,31 @@ addresses, phone numbers and URLs are never labels.
 
 from __future__ import annotations
 
+import re
+
 from collectpulse.kpi.model import Label
 
 OTHER_VALUE = "__other__"
 """The value a capped label reports once its cardinality cap is reached."""
+REDACTED_VALUE = "__redacted__"
+"""The value reported for a label value that looks like personal data."""
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_URL = re.compile(r"(?i)\b(?:[a-z][a-z0-9+.-]*://|www\.)")
+_DIGITS = re.compile(r"\d")
+
+
+def looks_personal(value: str) -> bool:
+    """True for an e-mail address, a URL or a phone-number-like value (8+ digits).
+
+    Such values never become label values (catalog section 3), e.g. an agent id
+    that is the agent's e-mail address.
+    """
+    if _EMAIL.search(value) or _URL.search(value):
+        return True
+    digits = len(_DIGITS.findall(value))
+    return digits >= 8 and digits >= len(value.replace(" ", "")) * 0.6
+
 
 CHANNEL = Label("channel", ("email", "sms", "letter", "push", "voice"))
 CAMPAIGN = Label("campaign")

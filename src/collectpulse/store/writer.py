@@ -31,7 +31,7 @@ from collectpulse.events.models import (
     PromiseEvent,
     Topic,
 )
-from collectpulse.kpi.labels import OTHER_VALUE
+from collectpulse.kpi.labels import OTHER_VALUE, REDACTED_VALUE, looks_personal
 from collectpulse.settings import Settings, duration_s
 from collectpulse.store.context import PARK_SEP, Record, Snapshot, Timing
 from collectpulse.store.effects import plan_batch, plan_orphans, plan_touches
@@ -264,6 +264,8 @@ class StoreWriter:
             self._admitted[label].update(v for v, ok in zip(ordered, reply, strict=True) if int(ok))
 
     def _cap(self, label: str, value: str) -> str:
+        if looks_personal(value):
+            return REDACTED_VALUE
         if FIELD_SEP in value or PARK_SEP in value:
             return OTHER_VALUE
         return value if value in self._admitted[label] else OTHER_VALUE
