@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Final, Literal, TypeAlias
+from typing import Final, Literal, TypeAlias, TypedDict
 
 import orjson
 from pydantic import ValidationError
@@ -206,6 +206,13 @@ def canonical(provider: str, event_type: str) -> Iterator[None]:
         ) from None
 
 
+class _MessageEnvelope(TypedDict):
+    event_id: str
+    occurred_at: datetime
+    tenant: str | None
+    message_id: str
+
+
 @dataclass(frozen=True)
 class Occurrence:
     """One provider event about one message (and recipient), ready to become canonical."""
@@ -227,10 +234,7 @@ class Occurrence:
             )
         with canonical(self.provider, self.event_type):
             return DeliveryEvent(
-                event_id=self.event_id,
-                occurred_at=self.occurred_at,
-                tenant=self.metadata.tenant,
-                message_id=self.message_id,
+                **self._envelope(),
                 status="sent",
                 channel=channel,
                 customer_id=self.metadata.customer_id,
@@ -243,10 +247,7 @@ class Occurrence:
         """A delivery; campaign dimensions come from the message's `sent` through the join."""
         with canonical(self.provider, self.event_type):
             return DeliveryEvent(
-                event_id=self.event_id,
-                occurred_at=self.occurred_at,
-                tenant=self.metadata.tenant,
-                message_id=self.message_id,
+                **self._envelope(),
                 status="delivered",
                 channel=channel,
                 customer_id=self.metadata.customer_id,
@@ -258,10 +259,7 @@ class Occurrence:
         """A delivery failure; `reason="suppressed"` for a send refused over an earlier bounce."""
         with canonical(self.provider, self.event_type):
             return BounceEvent(
-                event_id=self.event_id,
-                occurred_at=self.occurred_at,
-                tenant=self.metadata.tenant,
-                message_id=self.message_id,
+                **self._envelope(),
                 bounce_type=bounce_type,
                 reason=reason,
                 provider_code=provider_code,
@@ -271,10 +269,7 @@ class Occurrence:
         """An open; `machine` only where the provider flags privacy proxies or scanners."""
         with canonical(self.provider, self.event_type):
             return OpenEvent(
-                event_id=self.event_id,
-                occurred_at=self.occurred_at,
-                tenant=self.metadata.tenant,
-                message_id=self.message_id,
+                **self._envelope(),
                 machine=machine,
             )
 
@@ -282,13 +277,19 @@ class Occurrence:
         """A click on a tracked link."""
         with canonical(self.provider, self.event_type):
             return ClickEvent(
-                event_id=self.event_id,
-                occurred_at=self.occurred_at,
-                tenant=self.metadata.tenant,
-                message_id=self.message_id,
+                **self._envelope(),
                 url=url,
                 machine=machine,
             )
+
+    def _envelope(self) -> _MessageEnvelope:
+        """The fields every canonical message event of this occurrence shares."""
+        return _MessageEnvelope(
+            event_id=self.event_id,
+            occurred_at=self.occurred_at,
+            tenant=self.metadata.tenant,
+            message_id=self.message_id,
+        )
 
     def skip(self, kind: SkipKind, reason: str) -> Skipped:
         """This event is understood and deliberately not counted by the funnel."""
