@@ -10,8 +10,19 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from collectpulse.settings import LocalStackSettings, Settings, SettingsError, load_settings
+
+USAGE_ERROR = 2
+"""Exit code for a bad flag or setting (argparse's own)."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one line on stderr (naming the flag) and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE_ERROR, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def _settings() -> Settings:
@@ -22,9 +33,20 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from collectpulse.stream.app import create_app, prepare_topics
 
     settings = _settings()
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SettingsError(
+            f"COLLECTPULSE_DATA_DIR: cannot create {settings.data_dir}: {exc.strerror}"
+        ) from None
     problem = asyncio.run(prepare_topics(settings))
     if problem:
-        print(f"collectpulse worker: {problem}", file=sys.stderr)
+        servers = settings.kafka_bootstrap_servers
+        print(
+            f"collectpulse worker: cannot prepare the topics on {servers} "
+            f"(COLLECTPULSE_KAFKA_BOOTSTRAP_SERVERS): {problem}",
+            file=sys.stderr,
+        )
         return 2
     app = create_app(settings)
     # Everything imported and built so far lives as long as the process: keep it
@@ -57,17 +79,22 @@ def cmd_exporter(args: argparse.Namespace) -> int:
 
     settings = _settings()
 
+    address = f"{settings.http_host}:{settings.http_port}"
+
     async def main() -> None:
-        runner = await serve(settings)
+        try:
+            runner = await serve(settings)
+        except OSError as exc:
+            raise SettingsError(
+                f"COLLECTPULSE_HTTP_HOST/COLLECTPULSE_HTTP_PORT: cannot listen on {address}: "
+                f"{exc.strerror or exc}"
+            ) from None
+        print(f"collectpulse exporter: http://{address}/metrics", flush=True)
         try:
             await asyncio.Event().wait()
         finally:
             await runner.cleanup()
 
-    print(
-        f"collectpulse exporter: http://{settings.http_host}:{settings.http_port}/metrics",
-        flush=True,
-    )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
     return 0
@@ -103,13 +130,16 @@ def cmd_local(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from collectpulse.localstack.run import run_everything
 
+    _settings()  # the children read the same variables: refuse bad ones before starting
     return run_everything(
         load_settings(LocalStackSettings), rate=args.rate, duration_s=args.duration
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="collectpulse", description=__doc__)
+    from collectpulse.simulate.cli import add_arguments, positive_float
+
+    parser = ArgumentParser(prog="collectpulse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     worker = sub.add_parser("worker", help="run the Faust worker (consumes the canonical topics)")
@@ -122,8 +152,6 @@ def build_parser() -> argparse.ArgumentParser:
     exporter.set_defaults(func=cmd_exporter)
 
     simulate = sub.add_parser("simulate", help="publish a realistic event stream to Kafka")
-    from collectpulse.simulate.cli import add_arguments
-
     add_arguments(simulate)
     simulate.set_defaults(func=cmd_simulate)
 
@@ -137,8 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
     local.set_defaults(func=cmd_local)
 
     run = sub.add_parser("run", help="local stack + worker + exporter + simulator, until Ctrl-C")
-    run.add_argument("--rate", type=float, default=200.0, help="simulated events per second")
-    run.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    run.add_argument(
+        "--rate", type=positive_float, default=200.0, help="simulated events per second"
+    )
+    run.add_argument(
+        "--duration", type=positive_float, default=None, help="stop after this many seconds"
+    )
     run.set_defaults(func=cmd_run)
     return parser
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from redis.asyncio.connection import parse_url as parse_redis_url
 
 _UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -43,9 +44,10 @@ class Settings(BaseSettings):
     kafka_ssl_cafile: Path | None = None
     kafka_ssl_certfile: Path | None = None
     kafka_ssl_keyfile: Path | None = None
-    topic_prefix: str = "collections."
+    # Kafka topic names allow only these characters (and at most 249 of them).
+    topic_prefix: str = Field(default="collections.", pattern=r"^[A-Za-z0-9._-]{0,100}$")
     topic_partitions: int = Field(default=8, ge=1, le=1024)
-    consumer_group: str = "collectpulse"
+    consumer_group: str = Field(default="collectpulse", min_length=1, max_length=255)
     # Faust keeps its local table state here; {conf.id} is appended by Faust.
     data_dir: Path = Path(".local/worker")
 
@@ -71,6 +73,31 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: Port = 9464
 
+    @field_validator("kafka_bootstrap_servers")
+    @classmethod
+    def _is_host_port_list(cls, value: str) -> str:
+        hosts = [h.strip() for h in value.split(",") if h.strip()]
+        if not hosts:
+            raise ValueError("at least one host:port is required")
+        for host in hosts:
+            name, _, port = host.rpartition(":")
+            if not name or not port.isdigit() or not 1 <= int(port) <= 65535:
+                raise ValueError(f"{host!r} is not host:port with a port from 1 to 65535")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _is_redis_url(cls, value: SecretStr) -> SecretStr:
+        try:
+            parse_redis_url(value.get_secret_value())
+        except ValueError:
+            # never echo the value: it may carry a password
+            raise ValueError(
+                "is not a redis://, rediss:// or unix:// URL with a numeric port and db "
+                "(the value is not shown: it may hold a password)"
+            ) from None
+        return value
+
     @field_validator("bucket_size", "attribution_window", "dedupe_horizon", "orphan_wait")
     @classmethod
     def _is_duration(cls, value: str) -> str:
@@ -86,22 +113,20 @@ class Settings(BaseSettings):
 
     @field_validator("windows")
     @classmethod
-    def _windows_are_durations(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+    def _windows_are_durations(
+        cls, value: tuple[str, ...], info: ValidationInfo
+    ) -> tuple[str, ...]:
         if not value:
             raise ValueError("at least one window is required")
+        # bucket_size is declared (so validated) first; absent here when it was invalid
+        bucket = info.data.get("bucket_size")
         for window in value:
-            duration_s(window)
-        return value
-
-    @model_validator(mode="after")
-    def _windows_cover_buckets(self) -> Settings:
-        bucket = duration_s(self.bucket_size)
-        for window in self.windows:
-            if duration_s(window) % bucket:
+            seconds = duration_s(window)
+            if bucket is not None and seconds % duration_s(bucket):
                 raise ValueError(
-                    f"window {window} is not a multiple of bucket_size {self.bucket_size}"
+                    f"window {window} is not a multiple of COLLECTPULSE_BUCKET_SIZE ({bucket})"
                 )
-        return self
+        return value
 
     @property
     def bucket_s(self) -> int:
@@ -147,9 +172,10 @@ def load_settings(cls: type[S]) -> S:
         return cls()
     except ValidationError as exc:
         prefix = str(cls.model_config.get("env_prefix", ""))
-        lines = []
+        problems = []
         for err in exc.errors(include_input=False, include_url=False):
-            field = str(err["loc"][0]).upper() if err["loc"] else "(settings)"
-            name = f"{prefix}{field}" if err["loc"] else field
-            lines.append(f"{name}: {err['msg']}")
-        raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+            # every validator is a field validator, so each error has the field's location
+            name = f"{prefix}{str(err['loc'][0]).upper()}" if err["loc"] else "settings"
+            problems.append(f"{name}: {err['msg'].removeprefix('Value error, ')}")
+        # one line, so a log shipper keeps it together
+        raise SettingsError("invalid configuration: " + "; ".join(problems)) from None

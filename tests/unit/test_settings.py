@@ -43,12 +43,6 @@ def test_an_invalid_value_names_its_variable(
     assert variable in str(raised.value)
 
 
-def test_a_window_must_be_a_multiple_of_the_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLLECTPULSE_BUCKET_SIZE", "7m")
-    with pytest.raises(SettingsError, match="not a multiple of bucket_size"):
-        load_settings(Settings)
-
-
 @pytest.mark.parametrize(
     ("text", "seconds"), [("90s", 90), ("15m", 900), ("1h", 3600), ("7d", 604800)]
 )

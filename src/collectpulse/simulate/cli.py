@@ -30,10 +30,10 @@ PROGRESS_EVERY_S = 10.0
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the `simulate` flags on `parser`; bad values are argparse errors."""
     parser.add_argument(
-        "--rate", type=_positive_float, default=200.0, help="records per second (default 200)"
+        "--rate", type=positive_float, default=200.0, help="records per second (default 200)"
     )
     parser.add_argument(
-        "--duration", type=_positive_float, default=None, help="stop after this many seconds"
+        "--duration", type=positive_float, default=None, help="stop after this many seconds"
     )
     parser.add_argument(
         "--total", type=_non_negative_int, default=None, help="stop after this many records"
@@ -65,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--delay-scale",
-        type=_positive_float,
+        type=positive_float,
         default=1.0,
         help="multiply customer delays (opens, payments, promise due dates); "
         "e.g. 0.01 shows the whole funnel within minutes (default 1: realistic)",
@@ -146,7 +146,7 @@ def _say(out: TextIO, line: str) -> None:
     print(f"simulate: {line}", file=out, flush=True)
 
 
-def _positive_float(text: str) -> float:
+def positive_float(text: str) -> float:
     value = _float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
@@ -192,4 +192,4 @@ def _aware_datetime(text: str) -> datetime:
     return value
 
 
-__all__ = ["PROGRESS_EVERY_S", "add_arguments", "run_simulate"]
+__all__ = ["PROGRESS_EVERY_S", "add_arguments", "positive_float", "run_simulate"]
