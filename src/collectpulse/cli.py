@@ -25,13 +25,23 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(USAGE_ERROR, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
+log = logging.getLogger("collectpulse")
+
+
 def _settings() -> Settings:
     return load_settings(Settings)
 
 
-def cmd_worker(args: argparse.Namespace) -> int:
-    from collectpulse.stream.app import create_app, prepare_topics
+def _check_credentials(settings: Settings, *, redis: bool = True) -> None:
+    """Stop now on refused credentials or certificates (raises ``CredentialsError``);
+    an unreachable server is only logged: each command has its own retry behaviour."""
+    from collectpulse.preflight import check_credentials
 
+    for problem in asyncio.run(check_credentials(settings, redis=redis)):
+        log.warning("start-up check: %s", problem)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
     settings = _settings()
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -39,6 +49,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
         raise SettingsError(
             f"COLLECTPULSE_DATA_DIR: cannot create {settings.data_dir}: {exc.strerror}"
         ) from None
+    _check_credentials(settings)  # before importing Faust: a refused password fails fast
+    from collectpulse.stream.app import create_app, prepare_topics
+
     problem = asyncio.run(prepare_topics(settings))
     if problem:
         servers = settings.kafka_bootstrap_servers
@@ -75,10 +88,11 @@ def _use_uvloop() -> None:
 
 
 def cmd_exporter(args: argparse.Namespace) -> int:
-    from collectpulse.exporter.http import serve
+    from collectpulse.exporter.http import metrics_url, serve
 
     settings = _settings()
-
+    url = metrics_url(settings)  # reads the web config file: a bad one stops here
+    _check_credentials(settings)
     address = f"{settings.http_host}:{settings.http_port}"
 
     async def main() -> None:
@@ -89,7 +103,7 @@ def cmd_exporter(args: argparse.Namespace) -> int:
                 f"COLLECTPULSE_HTTP_HOST/COLLECTPULSE_HTTP_PORT: cannot listen on {address}: "
                 f"{exc.strerror or exc}"
             ) from None
-        print(f"collectpulse exporter: http://{address}/metrics", flush=True)
+        print(f"collectpulse exporter: {url}", flush=True)
         try:
             await asyncio.Event().wait()
         finally:
@@ -103,7 +117,9 @@ def cmd_exporter(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from collectpulse.simulate.cli import run_simulate
 
-    return int(run_simulate(_settings(), args))
+    settings = _settings()
+    _check_credentials(settings, redis=False)
+    return int(run_simulate(settings, args))
 
 
 def cmd_schemas(args: argparse.Namespace) -> int:
@@ -180,10 +196,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     args = build_parser().parse_args(argv)
+    from collectpulse.exporter.webconfig import WebConfigError
+    from collectpulse.preflight import CredentialsError
+
     try:
         return int(args.func(args))
     except SettingsError as exc:
         print(f"collectpulse: {exc}", file=sys.stderr)
+        return 2
+    except (CredentialsError, WebConfigError) as exc:
+        print(f"collectpulse {args.command}: {exc}", file=sys.stderr)
         return 2
 
 

@@ -9,7 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    FilePath,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from redis.asyncio.connection import parse_url as parse_redis_url
 
@@ -41,9 +49,11 @@ class Settings(BaseSettings):
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
-    kafka_ssl_cafile: Path | None = None
-    kafka_ssl_certfile: Path | None = None
-    kafka_ssl_keyfile: Path | None = None
+    # TLS files are checked at start-up (they must exist); see docs/SECURITY.md.
+    kafka_ssl_cafile: FilePath | None = None
+    kafka_ssl_certfile: FilePath | None = None
+    kafka_ssl_keyfile: FilePath | None = None
+    kafka_ssl_key_password: SecretStr | None = None
     # Kafka topic names allow only these characters (and at most 249 of them).
     topic_prefix: str = Field(default="collections.", pattern=r"^[A-Za-z0-9._-]{0,100}$")
     topic_partitions: int = Field(default=8, ge=1, le=1024)
@@ -54,6 +64,12 @@ class Settings(BaseSettings):
     # Redis
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:16379/0")
     key_prefix: str = Field(default="cp", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
+    # AUTH as an ACL user, and TLS (a rediss:// URL) with a private CA or a client certificate.
+    redis_username: str | None = None
+    redis_password: SecretStr | None = None
+    redis_ssl_ca_file: FilePath | None = None
+    redis_ssl_cert_file: FilePath | None = None
+    redis_ssl_key_file: FilePath | None = None
 
     # Windows and retention
     bucket_size: str = "1m"
@@ -72,6 +88,9 @@ class Settings(BaseSettings):
     # HTTP exporter
     http_host: str = "127.0.0.1"
     http_port: Port = 9464
+
+    # HTTP security: TLS and basic auth from a file laid out like Prometheus' web config
+    http_web_config_file: FilePath | None = None
 
     @field_validator("kafka_bootstrap_servers")
     @classmethod
@@ -128,6 +147,42 @@ class Settings(BaseSettings):
                 )
         return value
 
+    @model_validator(mode="after")
+    def _security_is_complete(self) -> Settings:
+        """Half-configured security is refused at start-up, not discovered at the broker."""
+        sasl = self.kafka_security_protocol.startswith("SASL_")
+        if sasl and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError(
+                "COLLECTPULSE_KAFKA_SECURITY_PROTOCOL is SASL_*: set "
+                "COLLECTPULSE_KAFKA_SASL_USERNAME and COLLECTPULSE_KAFKA_SASL_PASSWORD"
+            )
+        if sasl and self.kafka_sasl_mechanism is None:
+            raise ValueError(
+                "COLLECTPULSE_KAFKA_SECURITY_PROTOCOL is SASL_*: set "
+                "COLLECTPULSE_KAFKA_SASL_MECHANISM (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)"
+            )
+        kafka_tls = self.kafka_security_protocol in ("SSL", "SASL_SSL")
+        kafka_files = self.kafka_ssl_cafile or self.kafka_ssl_certfile or self.kafka_ssl_keyfile
+        if kafka_files and not kafka_tls:
+            raise ValueError(
+                "COLLECTPULSE_KAFKA_SSL_* files are set but COLLECTPULSE_KAFKA_SECURITY_PROTOCOL "
+                "is not SSL or SASL_SSL"
+            )
+        if self.kafka_ssl_keyfile and not self.kafka_ssl_certfile:
+            raise ValueError("COLLECTPULSE_KAFKA_SSL_KEYFILE needs COLLECTPULSE_KAFKA_SSL_CERTFILE")
+        redis_tls = self.redis_url.get_secret_value().startswith("rediss://")
+        redis_files = self.redis_ssl_ca_file or self.redis_ssl_cert_file or self.redis_ssl_key_file
+        if redis_files and not redis_tls:
+            raise ValueError(
+                "COLLECTPULSE_REDIS_SSL_* files are set but COLLECTPULSE_REDIS_URL does not "
+                "start with rediss:// (TLS)"
+            )
+        if bool(self.redis_ssl_cert_file) != bool(self.redis_ssl_key_file):
+            raise ValueError(
+                "COLLECTPULSE_REDIS_SSL_CERT_FILE and COLLECTPULSE_REDIS_SSL_KEY_FILE go together"
+            )
+        return self
+
     @property
     def bucket_s(self) -> int:
         return duration_s(self.bucket_size)
@@ -174,7 +229,8 @@ def load_settings(cls: type[S]) -> S:
         prefix = str(cls.model_config.get("env_prefix", ""))
         problems = []
         for err in exc.errors(include_input=False, include_url=False):
-            # every validator is a field validator, so each error has the field's location
+            # field validators give the field's location; the cross-field security check
+            # (a model validator) has none and names its variables in the message
             name = f"{prefix}{str(err['loc'][0]).upper()}" if err["loc"] else "settings"
             problems.append(f"{name}: {err['msg'].removeprefix('Value error, ')}")
         # one line, so a log shipper keeps it together

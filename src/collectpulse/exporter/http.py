@@ -13,19 +13,23 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
+from pathlib import Path
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from collectpulse.exporter.basicauth import BasicAuth
 from collectpulse.exporter.broker import Broker, BrokerUnavailable, LogPositions
 from collectpulse.exporter.collector import StoreCollector
 from collectpulse.exporter.exposition import render
 from collectpulse.exporter.health import HealthCollector, Probes, readiness_problems
+from collectpulse.exporter.webconfig import WebConfig, load_web_config
 from collectpulse.settings import Settings
+from collectpulse.store.client import redis_client
 from collectpulse.store.reader import StoreReader, StoreView, WorkerBeat
 
 log = logging.getLogger(__name__)
@@ -199,9 +203,13 @@ def create_web_app(
     redis: Redis | None = None,
     broker: Broker | None = None,
     view_max_age_s: float = VIEW_MAX_AGE_S,
+    users: Mapping[str, bytes] | None = None,
 ) -> web.Application:
-    client = redis or Redis.from_url(settings.redis_url.get_secret_value())
-    app = web.Application()
+    """The exporter's endpoints; with ``users`` (name -> bcrypt hash) every one of them,
+    /healthz included, needs basic auth."""
+    client = redis or redis_client(settings)
+    middlewares = [BasicAuth(users).middleware] if users else []
+    app = web.Application(middlewares=middlewares)
     app[REDIS_KEY] = client
     app[VIEW_KEY] = ViewCache(StoreReader(client, settings), max_age_s=view_max_age_s)
     app[BROKER_KEY] = broker or Broker(settings)
@@ -221,10 +229,32 @@ def create_web_app(
 
 
 async def serve(settings: Settings) -> web.AppRunner:
-    """Start the exporter on ``http_host:http_port``; the caller keeps the runner."""
-    runner = web.AppRunner(create_web_app(settings), access_log=None)
+    """Start the exporter on ``http_host:http_port``; the caller keeps the runner.
+
+    Raises ``WebConfigError`` when ``http_web_config_file`` cannot be used.
+    """
+    config = _web_config(settings)
+    runner = web.AppRunner(create_web_app(settings, users=config.users), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, settings.http_host, settings.http_port)
+    site = web.TCPSite(
+        runner, settings.http_host, settings.http_port, ssl_context=config.ssl_context()
+    )
     await site.start()
-    log.info("exporter on http://%s:%d/metrics", settings.http_host, settings.http_port)
+    log.info(
+        "exporter on %s (TLS %s, basic auth %s)",
+        metrics_url(settings, config),
+        "on" if config.tls else "off",
+        "on" if config.users else "off",
+    )
     return runner
+
+
+def _web_config(settings: Settings) -> WebConfig:
+    path = settings.http_web_config_file
+    return load_web_config(path) if path is not None else WebConfig(source=Path("(none)"))
+
+
+def metrics_url(settings: Settings, config: WebConfig | None = None) -> str:
+    config = config or _web_config(settings)
+    scheme = "https" if config.tls else "http"
+    return f"{scheme}://{settings.http_host}:{settings.http_port}/metrics"

@@ -22,10 +22,11 @@ from faust.types import TP, StreamT
 from redis.asyncio import Redis
 
 from collectpulse.events.models import Topic
-from collectpulse.kafka.connection import kafka_options
+from collectpulse.kafka.connection import faust_credentials, kafka_options
 from collectpulse.kafka.errors import KafkaSetupError
 from collectpulse.kafka.topics import ensure_topics
 from collectpulse.settings import Settings
+from collectpulse.store.client import redis_client
 from collectpulse.store.touches import TOUCH_TOPIC, batch_records
 from collectpulse.store.writer import StoreWriter
 from collectpulse.stream import transport
@@ -67,6 +68,7 @@ def create_app(settings: Settings, *, redis: Redis | None = None) -> faust.App:
     app = faust.App(
         settings.consumer_group,
         broker=broker_url(settings),
+        broker_credentials=faust_credentials(settings),
         datadir=str(settings.data_dir / "{conf.id}"),
         topic_partitions=settings.topic_partitions,
         # An old and a new owner must never process one partition at once.
@@ -76,7 +78,7 @@ def create_app(settings: Settings, *, redis: Redis | None = None) -> faust.App:
         key_serializer="raw",
         value_serializer="raw",
     )
-    client = redis or Redis.from_url(settings.redis_url.get_secret_value())
+    client = redis or redis_client(settings)
     touches = settings.topic(TOUCH_TOPIC)
 
     partitioner = DefaultPartitioner()
