@@ -11,6 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from collectpulse.events.models import Topic
+from collectpulse.kafka.connection import kafka_options
 from collectpulse.settings import Settings
 from collectpulse.store.touches import TOUCH_TOPIC
 from collectpulse.stream.deadletter import DLQ_TOPIC
@@ -22,7 +23,7 @@ async def create_topics(settings: Settings, extra: Iterable[str] = ()) -> None:
     """The canonical topics, the DLQ and the touch repartition topic, all co-partitioned."""
     internal = [settings.topic(DLQ_TOPIC), settings.topic(TOUCH_TOPIC)]
     names = [settings.topic(t.value) for t in Topic] + [*internal, *extra]
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = AIOKafkaAdminClient(**kafka_options(settings))
     await admin.start()
     try:
         new = [NewTopic(n, settings.topic_partitions, 1) for n in names]
@@ -33,9 +34,7 @@ async def create_topics(settings: Settings, extra: Iterable[str] = ()) -> None:
 
 
 async def publish(settings: Settings, topic: str, messages: Sequence[Message]) -> None:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5
-    )
+    producer = AIOKafkaProducer(**kafka_options(settings), acks="all", linger_ms=5)
     await producer.start()
     try:
         futures = [await producer.send(topic, value=value, key=key) for key, value in messages]
@@ -50,7 +49,7 @@ async def read_all(
     """Read ``expect`` records of ``topic`` from the beginning (fails on timeout)."""
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_options(settings),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -12,8 +13,9 @@ from prometheus_client.parser import text_string_to_metric_families
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
-async def scrape(url: str) -> Samples:
-    async with httpx.AsyncClient(timeout=10) as client:
+async def scrape(url: str, **http: Any) -> Samples:
+    """``http``: extra httpx client options, e.g. ``auth`` and ``verify`` for a secured exporter."""
+    async with httpx.AsyncClient(timeout=10, **http) as client:
         response = await client.get(url)
     response.raise_for_status()
     samples: Samples = {}
@@ -39,6 +41,7 @@ async def wait_for(
     *,
     timeout_s: float = 90.0,
     processes: Sequence[subprocess.Popen[bytes]] = (),
+    **http: Any,
 ) -> Samples:
     """Scrape until ``done`` holds; on timeout return the last scrape (the test asserts).
 
@@ -51,7 +54,7 @@ async def wait_for(
         for proc in processes:
             assert proc.poll() is None, f"{proc.args} exited with {proc.returncode}; see its log"
         try:
-            samples = await scrape(url)
+            samples = await scrape(url, **http)
         except httpx.HTTPError:
             samples = {}
         if done(samples):
