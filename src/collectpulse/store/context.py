@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from collectpulse.events.decode import Invalid
 from collectpulse.events.models import EventBase, Topic
 from collectpulse.kpi.definitions import HISTOGRAMS
 from collectpulse.kpi.histograms import bucket_index
 from collectpulse.store.fields import counter_field, histogram_field
-from collectpulse.store.keys import Keys
+from collectpulse.store.keys import FIELD_SEP, Keys
 from collectpulse.store.plan import WritePlan
 
 COARSE_BUCKET_S = 3600
@@ -24,9 +25,12 @@ PARK_SEP = "\x1e"
 HISTOGRAM_BOUNDS = {h.name: h.buckets_s for h in HISTOGRAMS}
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One Kafka record after decoding; ``raw`` is kept for parking and the DLQ."""
+class Record(NamedTuple):
+    """One Kafka record after decoding; ``raw`` is kept for parking and the DLQ.
+
+    A NamedTuple rather than a frozen dataclass: one is built per event, and a
+    frozen dataclass's ``__init__`` costs twice as much.
+    """
 
     offset: int
     raw: bytes
@@ -90,6 +94,8 @@ class BatchContext:
     parked_now: dict[str, list[bytes]] = field(default_factory=dict)
     """Events this batch parked, per message, until a sent in the same batch replays them."""
     late_ids: set[str] = field(default_factory=set)
+    _labels: dict[tuple[str, str], str] = field(default_factory=dict)
+    _dims: dict[str, dict[str, str]] = field(default_factory=dict)
     _fields: dict[tuple[str, tuple[str, ...]], str] = field(default_factory=dict)
     _buckets: dict[tuple[int, int], str] = field(default_factory=dict)
     _late_before_s: int = 0
@@ -125,10 +131,27 @@ class BatchContext:
         """The reported value of a capped label; overflows are counted."""
         if not value:
             return value
-        reported = self.cap(name, value)
+        # memoised per batch: the cap (a regex scan and a registry lookup) is
+        # the same for every event naming the same campaign, variant or tenant
+        reported = self._labels.get((name, value))
+        if reported is None:
+            reported = self._labels[(name, value)] = self.cap(name, value)
         if reported != value:
             self.total("label_overflows", {"label": name})
         return reported
+
+    def dims(self, packed: str) -> Mapping[str, str]:
+        """A message's funnel labels from its stored ``d`` field, memoised for the batch.
+
+        Callers must not mutate the result: it is shared by every message of the
+        same campaign, variant, segment, tenant and channel.
+        """
+        labels = self._dims.get(packed)
+        if labels is None:
+            labels = self._dims[packed] = dict(
+                zip(FUNNEL_DIMS, packed.split(FIELD_SEP), strict=True)
+            )
+        return labels
 
     def field(self, counter: str, labels: Mapping[str, str]) -> str:
         """``counter_field``, memoised for the batch."""

@@ -19,7 +19,7 @@ from collectpulse.events.models import (
     OpenEvent,
     Topic,
 )
-from collectpulse.store.context import FUNNEL_DIMS, PARK_SEP, BatchContext
+from collectpulse.store.context import PARK_SEP, BatchContext
 from collectpulse.store.fields import counter_field
 from collectpulse.store.keys import FIELD_SEP, Keys
 from collectpulse.store.plan import WritePlan
@@ -29,11 +29,6 @@ FIRST_DELIVERED = "first_delivered_s"
 UNTRACKED_CHANNELS = frozenset({"letter"})
 """Channels without delivery receipts; their sends are repartitioned to the customer."""
 LAST_VIEW = "last_view_s"
-
-
-def dims(state: Mapping[str, str]) -> dict[str, str]:
-    """A message's funnel labels from its stored ``d`` field."""
-    return dict(zip(FUNNEL_DIMS, state["d"].split(FIELD_SEP), strict=True))
 
 
 def apply_message_event(ctx: BatchContext, event: EventBase, raw: bytes, at_s: int) -> None:
@@ -74,7 +69,8 @@ def _update(ctx: BatchContext, message_id: str, state: dict[str, str], **values:
 def _funnel(
     ctx: BatchContext, counter: str, state: Mapping[str, str], event: EventBase, **extra: str
 ) -> None:
-    if not ctx.windowed(counter, {**dims(state), **extra}, int(state["t"])):
+    labels = ctx.dims(state["d"])
+    if not ctx.windowed(counter, {**labels, **extra} if extra else labels, int(state["t"])):
         ctx.count_late(event)
 
 
@@ -161,7 +157,7 @@ def _on_delivered(ctx: BatchContext, event: DeliveryEvent, raw: bytes, at_s: int
         _update(ctx, event.message_id, state, dl=str(at_s))
         _funnel(ctx, "messages_delivered", state, event)
         _touch(ctx, "delivered", event.message_id, state, at_s)
-        labels = dims(state)
+        labels = ctx.dims(state["d"])
         ctx.windowed(
             "campaign_deliveries",
             {"campaign": labels["campaign"], "tenant": labels["tenant"]},
@@ -192,7 +188,7 @@ def _on_open(ctx: BatchContext, event: OpenEvent, raw: bytes, at_s: int) -> None
     if "o" not in state:
         _update(ctx, event.message_id, state, o=str(at_s))
         _funnel(ctx, "messages_opened", state, event)
-        ctx.observe("send_to_open_seconds", dims(state), at_s - int(state["t"]))
+        ctx.observe("send_to_open_seconds", ctx.dims(state["d"]), at_s - int(state["t"]))
         _touch(ctx, "opened", event.message_id, state, at_s)
     if not event.machine and "oh" not in state:
         _update(ctx, event.message_id, state, oh=str(at_s))
@@ -205,5 +201,5 @@ def _on_click(ctx: BatchContext, event: ClickEvent, raw: bytes, at_s: int) -> No
         return
     _update(ctx, event.message_id, state, k=str(at_s))
     _funnel(ctx, "messages_clicked", state, event)
-    ctx.observe("send_to_click_seconds", dims(state), at_s - int(state["t"]))
+    ctx.observe("send_to_click_seconds", ctx.dims(state["d"]), at_s - int(state["t"]))
     _touch(ctx, "clicked", event.message_id, state, at_s)

@@ -17,13 +17,13 @@ from typing import Any
 import faust
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
-from aiokafka.partitioner import DefaultPartitioner
 from faust.types import TP, StreamT
 from redis.asyncio import Redis
 
 from collectpulse.events.models import Topic
 from collectpulse.kafka.connection import faust_credentials, kafka_options
 from collectpulse.kafka.errors import KafkaSetupError
+from collectpulse.kafka.partitioning import key_partitioner
 from collectpulse.kafka.topics import ensure_topics
 from collectpulse.settings import Settings
 from collectpulse.store.client import redis_client
@@ -81,12 +81,8 @@ def create_app(settings: Settings, *, redis: Redis | None = None) -> faust.App:
     client = redis or redis_client(settings)
     touches = settings.topic(TOUCH_TOPIC)
 
-    partitioner = DefaultPartitioner()
-    partitions = list(range(settings.topic_partitions))
-
-    def partition_of(key: bytes) -> int:
-        # the producers' default (murmur2), so a touch lands with the customer's payments
-        return int(partitioner(key, partitions, partitions))
+    # the producers' default (murmur2), so a touch lands with the customer's payments
+    partition_of = key_partitioner(settings.topic_partitions)
 
     async def publish_touches(records: Sequence[tuple[bytes, bytes]]) -> None:
         grouped = batch_records(records, partition_of)
