@@ -1,5 +1,6 @@
 """The pipeline over a Kafka that requires mutual TLS + SCRAM-SHA-512 and a Redis that
-requires TLS + an ACL user, with an exporter serving HTTPS behind basic auth.
+requires TLS + an ACL user, with an exporter serving HTTPS that requires a client
+certificate and basic auth.
 
 The module starts its own servers with certificates made at test time
 (tests/support/secure_stack.py). It checks that real worker and exporter
@@ -65,6 +66,8 @@ def _web_config(stack: SecureStack, tmp_path: Path, password: str) -> Path:
         "tls_server_config:\n"
         f"  cert_file: {exporter.cert}\n"
         f"  key_file: {exporter.key}\n"
+        f"  client_ca_file: {stack.ca.ca_cert}\n"
+        "  client_auth_type: RequireAndVerifyClientCert\n"
         "basic_auth_users:\n"
         f"  prometheus: '{hashed}'\n"
     )
@@ -110,7 +113,10 @@ async def test_the_pipeline_runs_through_tls_sasl_and_an_acl_user(
     published = sum(len(records) for records in stream.values())
     port = free_port()
     base = f"https://127.0.0.1:{port}"
-    tls = {"verify": ssl.create_default_context(cafile=stack.ca.ca_cert)}
+    # mutual TLS: the scraper trusts the test CA and shows a certificate the exporter trusts
+    tls_context = ssl.create_default_context(cafile=stack.ca.ca_cert)
+    tls_context.load_cert_chain(stack.client.cert, stack.client.key)
+    tls = {"verify": tls_context}
     auth = httpx.BasicAuth("prometheus", scrape_password)
 
     async with asyncio.timeout(120):
@@ -150,6 +156,11 @@ async def test_the_pipeline_runs_through_tls_sasl_and_an_acl_user(
                 readyz = await client.get(f"{base}/readyz", auth=auth)
             with pytest.raises(httpx.HTTPError):  # no plain HTTP on the TLS port
                 await httpx.AsyncClient(timeout=5).get(f"http://127.0.0.1:{port}/healthz")
+            no_client_cert = ssl.create_default_context(cafile=stack.ca.ca_cert)
+            with pytest.raises(httpx.HTTPError):  # TLS without a client certificate
+                await httpx.AsyncClient(timeout=5, verify=no_client_cert).get(
+                    f"{base}/healthz", auth=auth
+                )
 
     assert total(samples, "collectpulse_events_received_total") == published
     assert total(samples, "collectpulse_messages_sent_total") == truth["sent"]
