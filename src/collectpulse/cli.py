@@ -62,6 +62,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         )
         return 2
     app = create_app(settings)
+    quiet_outage_logs()
     # Everything imported and built so far lives as long as the process: keep it
     # out of the collector's generations (measured in docs/HOT_PATH.md: ~10% CPU).
     gc.collect()
@@ -71,6 +72,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
     sys.argv = ["collectpulse-worker", "worker", "-l", args.loglevel, "--without-web"]
     app.main()
     return 0
+
+
+def quiet_outage_logs() -> None:
+    """While Kafka is down: no busy metadata loop, and aiokafka's repeats once a minute."""
+    from collectpulse.kafka import backoff
+    from collectpulse.logrepeats import quiet_repeats
+
+    backoff.install()
+    quiet_repeats("aiokafka")
 
 
 def _use_uvloop() -> None:
@@ -89,10 +99,12 @@ def _use_uvloop() -> None:
 
 def cmd_exporter(args: argparse.Namespace) -> int:
     from collectpulse.exporter.http import metrics_url, serve
+    from collectpulse.logrepeats import quiet_repeats
 
     settings = _settings()
     url = metrics_url(settings)  # reads the web config file: a bad one stops here
     _check_credentials(settings)
+    quiet_repeats("aiokafka")
     address = f"{settings.http_host}:{settings.http_port}"
 
     async def main() -> None:

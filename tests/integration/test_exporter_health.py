@@ -183,7 +183,8 @@ async def test_a_heartbeat_is_read_back_and_long_silent_workers_are_forgotten(
     keys = Keys(settings.key_prefix)
     gone = WorkerBeat("gone", time.time() - HEARTBEAT_FORGET_S - 5, (1,))
     await redis_client.hset(keys.heartbeats(), "gone", gone.encode())
-    state = DependencyState(healthy=False, reason="kafka: KafkaTimeoutError")
+    state = DependencyState()
+    state.failed("kafka", "KafkaTimeoutError", state.attempt())
     heartbeat = Heartbeat(redis_client, keys, "w-1", assigned=lambda: [3, 1, 3], state=state)
     reader = StoreReader(redis_client, settings)
 

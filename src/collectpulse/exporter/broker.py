@@ -9,7 +9,6 @@ fast and a broker outage costs a scrape at most ``timeout_s`` once per cache per
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,8 +20,6 @@ from collectpulse.events.models import Topic
 from collectpulse.kafka.connection import kafka_options
 from collectpulse.settings import Settings
 from collectpulse.store.touches import TOUCH_TOPIC
-
-log = logging.getLogger(__name__)
 
 KAFKA_TIMEOUT_S = 2.0
 OFFSETS_MAX_AGE_S = 5.0
@@ -112,7 +109,6 @@ class Broker:
                 end = await consumer.end_offsets(tps)
         except _FAILURES as exc:
             await self.close()
-            log.warning("kafka offsets unavailable: %s", _describe(exc))
             raise BrokerUnavailable(_describe(exc)) from None
         prefix = self._settings.topic_prefix
         return LogPositions(

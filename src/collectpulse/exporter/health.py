@@ -35,14 +35,24 @@ def live_workers(beats: Sequence[WorkerBeat], now_s: float) -> list[WorkerBeat]:
     return [b for b in beats if now_s - b.beat_s <= HEARTBEAT_STALE_S]
 
 
+def reported_down(beat: WorkerBeat) -> dict[str, str]:
+    """The dependencies a worker's beat reports down (``"redis: why; kafka: why"``), and why."""
+    if beat.healthy:
+        return {}
+    down = {}
+    for part in beat.reason.split("; "):
+        name, _, why = part.partition(":")
+        if name in DEPENDENCIES:
+            down[name] = why.strip()
+    return down
+
+
 def dependency_up(probes: Probes, beats: Sequence[WorkerBeat], now_s: float) -> dict[str, bool]:
     """Per dependency: reachable from here, and no live worker reports it failing."""
     up = {"redis": probes.redis_error is None, "kafka": probes.kafka_error is None}
     for beat in live_workers(beats, now_s):
-        if not beat.healthy:
-            failing = beat.reason.partition(":")[0]
-            if failing in up:
-                up[failing] = False
+        for failing in reported_down(beat):
+            up[failing] = False
     return up
 
 
@@ -80,6 +90,9 @@ def readiness_problems(
             problems.append(f"worker: no heartbeat in the last {HEARTBEAT_STALE_S:g} s")
         elif not any(b.partitions for b in live):
             problems.append(f"worker: {len(live)} live, none assigned a partition")
+        for beat in live:
+            for name, why in reported_down(beat).items():
+                problems.append(f"worker {beat.worker}: {name} unavailable ({why})")
     return problems
 
 

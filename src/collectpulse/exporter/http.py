@@ -22,6 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from collectpulse.dependencies import Dependencies
 from collectpulse.exporter.basicauth import BasicAuth
 from collectpulse.exporter.broker import Broker, BrokerUnavailable, LogPositions
 from collectpulse.exporter.collector import StoreCollector
@@ -88,14 +89,16 @@ VIEW_KEY = web.AppKey("view", ViewCache)
 BROKER_KEY = web.AppKey("broker", Broker)
 REDIS_KEY = web.AppKey("redis", Redis)
 SETTINGS_KEY = web.AppKey("settings", Settings)
+DEPENDENCIES_KEY = web.AppKey("dependencies", Dependencies)
 _STORE_FAILURES = (RedisError, OSError, TimeoutError)
 
 
 async def metrics(request: web.Request) -> web.Response:
     started = time.perf_counter()
     app = request.app
+    deps = app[DEPENDENCIES_KEY]
     view_or_error, positions_or_error = await asyncio.gather(
-        _view_or_error(app[VIEW_KEY]), _positions_or_error(app[BROKER_KEY])
+        _view_or_error(app[VIEW_KEY], deps), _positions_or_error(app[BROKER_KEY], deps)
     )
     view = view_or_error if isinstance(view_or_error, StoreView) else None
     probes = Probes(
@@ -117,19 +120,27 @@ def render_kpis(view: StoreView, *, min_sample: int) -> bytes:
     return render(StoreCollector(view, experiment_min_sample=min_sample).collect())
 
 
-async def _view_or_error(cache: ViewCache) -> StoreView | str:
+async def _view_or_error(cache: ViewCache, deps: Dependencies) -> StoreView | str:
+    ticket = deps.attempt()
     try:
-        return await cache.read()
+        view = await cache.read()
     except _STORE_FAILURES as exc:
-        log.warning("scrape without the store: Redis unavailable (%s)", type(exc).__name__)
+        # logged once per outage by deps, not once per scrape
+        deps.failed("redis", type(exc).__name__, ticket)
         return type(exc).__name__
+    deps.worked("redis", ticket)
+    return view
 
 
-async def _positions_or_error(broker: Broker) -> LogPositions | str:
+async def _positions_or_error(broker: Broker, deps: Dependencies) -> LogPositions | str:
+    ticket = deps.attempt()
     try:
-        return await broker.positions()
+        positions = await broker.positions()
     except BrokerUnavailable as exc:
+        deps.failed("kafka", str(exc), ticket)
         return str(exc)
+    deps.worked("kafka", ticket)
+    return positions
 
 
 async def struggling_customers(request: web.Request) -> web.Response:
@@ -166,9 +177,16 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     """Ready when Redis answers, Kafka answers and a live worker has partitions assigned."""
     app = request.app
+    deps = app[DEPENDENCIES_KEY]
+    ticket = deps.attempt()
     (redis_error, beats), kafka_error = await asyncio.gather(
         _redis_and_beats(app[REDIS_KEY], app[VIEW_KEY].reader), _kafka_error(app[BROKER_KEY])
     )
+    for name, error in (("redis", redis_error), ("kafka", kafka_error)):
+        if error is None:
+            deps.worked(name, ticket)
+        else:
+            deps.failed(name, error, ticket)
     probes = Probes(redis_error=redis_error, kafka_error=kafka_error)
     problems = readiness_problems(probes, beats, time.time())
     if problems:
@@ -214,6 +232,7 @@ def create_web_app(
     app[VIEW_KEY] = ViewCache(StoreReader(client, settings), max_age_s=view_max_age_s)
     app[BROKER_KEY] = broker or Broker(settings)
     app[SETTINGS_KEY] = settings
+    app[DEPENDENCIES_KEY] = Dependencies(log)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -22,9 +22,11 @@ import faust
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from collectpulse.dependencies import describe
 from collectpulse.settings import Settings
 from collectpulse.store.keys import Keys
 from collectpulse.store.reader import HEARTBEAT_FORGET_S, HEARTBEAT_INTERVAL_S, WorkerBeat
+from collectpulse.stream.probe import probe
 from collectpulse.stream.retry import DependencyState
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,7 @@ class Heartbeat:
     async def beat(self) -> bool:
         """Write this worker's beat and forget long-silent workers; False when Redis failed."""
         beat = self.record()
+        ticket = self._state.attempt()
         try:
             async with asyncio.timeout(self._timeout_s):
                 pipe = self._redis.pipeline(transaction=False)
@@ -83,8 +86,10 @@ class Heartbeat:
                 if silent:
                     await self._redis.hdel(self._key, *silent)
         except (RedisError, OSError, TimeoutError) as exc:
-            log.warning("heartbeat of %s not written: %s", self.worker, type(exc).__name__)
+            # one log line per outage (DependencyState), not one per missed beat
+            self._state.failed("redis", describe(exc), ticket)
             return False
+        self._state.worked("redis", ticket)
         return True
 
     async def forget(self) -> None:
@@ -105,7 +110,8 @@ def _is_silent(worker: bytes | str, raw: bytes | str, before_s: float) -> bool:
 def install_heartbeat(
     app: faust.App, client: Redis, settings: Settings, state: DependencyState
 ) -> Heartbeat:
-    """Beat every ``HEARTBEAT_INTERVAL_S``, right after each rebalance, and forget on shutdown."""
+    """Probe and beat every ``HEARTBEAT_INTERVAL_S``, beat right after each rebalance, and
+    forget on shutdown."""
     prefix = settings.topic_prefix
 
     def assigned() -> list[int]:
@@ -124,6 +130,8 @@ def install_heartbeat(
 
     @app.timer(interval=HEARTBEAT_INTERVAL_S)  # type: ignore[untyped-decorator]
     async def worker_heartbeat() -> None:
+        # probe first, so the beat carries the state as of now
+        await probe(client, settings, state)
         await heartbeat.beat()
 
     async def forget(*_: Any, **__: Any) -> None:

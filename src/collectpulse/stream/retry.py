@@ -1,9 +1,10 @@
 """Wait out an unavailable Redis or broker instead of losing or skipping a batch.
 
 A batch is acknowledged only after its effects are durable, so the agent
-must not give up on it: it retries with capped exponential backoff, logs one
-line when the dependency goes away and one when it is back, and reports the
-state through ``DependencyState`` (readiness, metrics).
+must not give up on it: it retries with capped exponential backoff. Which
+dependency failed is read from the error (a batch's apply writes Redis and may
+publish to Kafka); ``DependencyState`` logs one line when it goes down and one
+when it is back, and the heartbeat carries the state to the exporter.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import TypeVar
 
 from aiokafka.errors import KafkaError
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from collectpulse.dependencies import Dependencies, describe
 
 log = logging.getLogger(__name__)
 
@@ -31,37 +34,46 @@ RETRIABLE: tuple[type[BaseException], ...] = (
 )
 
 
-@dataclass
-class DependencyState:
-    """Whether the agents' last attempt at the store/broker worked, and why not."""
+class DependencyState(Dependencies):
+    """The worker's view of Redis and Kafka, shared by its agents, probe and heartbeat."""
 
-    healthy: bool = True
-    reason: str = ""
-    failures: int = field(default=0)
+    def __init__(self) -> None:
+        super().__init__(log)
+
+
+def failing_dependency(exc: BaseException, default: str) -> str:
+    if isinstance(exc, RedisError):
+        return "redis"
+    if isinstance(exc, KafkaError):
+        return "kafka"
+    return default
 
 
 async def until_done(
     action: Callable[[], Awaitable[T]],
-    state: DependencyState,
+    state: Dependencies,
     *,
     what: str,
     first_delay_s: float = 0.1,
     max_delay_s: float = 5.0,
 ) -> T:
-    """Run ``action`` until it succeeds, backing off on retriable errors."""
+    """Run ``action`` until it succeeds, backing off on retriable errors.
+
+    ``what`` names the dependency blamed for errors that do not say (an OSError).
+    """
     delay_s = first_delay_s
+    failed: set[str] = set()
     while True:
+        ticket = state.attempt()
         try:
             result = await action()
         except RETRIABLE as exc:
-            state.failures += 1
-            if state.healthy:
-                state.healthy, state.reason = False, f"{what}: {type(exc).__name__}"
-                log.warning("%s unavailable (%s); retrying with backoff", what, type(exc).__name__)
+            dependency = failing_dependency(exc, what)
+            failed.add(dependency)
+            state.failed(dependency, describe(exc), ticket)
             await asyncio.sleep(delay_s)
             delay_s = min(delay_s * 2, max_delay_s)
             continue
-        if not state.healthy:
-            log.warning("%s available again after %d failed attempts", what, state.failures)
-            state.healthy, state.reason, state.failures = True, "", 0
+        for dependency in failed:
+            state.worked(dependency, ticket)
         return result

@@ -124,3 +124,14 @@ def test_a_heartbeat_survives_its_encoding_and_bad_data_is_no_heartbeat() -> Non
     assert WorkerBeat.decode("host-1", b"not json") is None
     assert WorkerBeat.decode("host-1", b"[1, 2]") is None
     assert WorkerBeat.decode("host-1", b'{"partitions": [1]}') is None
+
+
+def test_a_worker_reporting_both_dependencies_down_marks_both_and_says_why() -> None:
+    reason = "redis: ConnectionError: refused; kafka: KafkaConnectionError: no broker"
+    failing = beat("w-1", 1.0, healthy=False, reason=reason)
+
+    assert dependency_up(Probes(), [failing], NOW_S) == {"redis": False, "kafka": False}
+    assert readiness_problems(Probes(), [failing], NOW_S) == [
+        "worker w-1: redis unavailable (ConnectionError: refused)",
+        "worker w-1: kafka unavailable (KafkaConnectionError: no broker)",
+    ]

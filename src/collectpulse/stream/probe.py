@@ -1,0 +1,61 @@
+"""The worker's own look at Redis and Kafka, once per heartbeat.
+
+The agents learn about an outage only from the batches they apply: while the
+broker is down no batch arrives, and after Redis is back an idle worker would
+never say so. The probe reports to the same ``Dependencies`` as the agents,
+so the worker logs the change and its heartbeat carries it to the exporter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka import AIOKafkaClient
+from aiokafka.errors import KafkaError
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from collectpulse.dependencies import Dependencies, describe
+from collectpulse.kafka.connection import kafka_options
+from collectpulse.settings import Settings
+
+PROBE_TIMEOUT_S = 2.0
+
+
+async def probe_redis(client: Redis, state: Dependencies, *, timeout_s: float) -> None:
+    ticket = state.attempt()
+    try:
+        async with asyncio.timeout(timeout_s):
+            await client.ping()
+    except (RedisError, OSError, TimeoutError) as exc:
+        state.failed("redis", describe(exc), ticket)
+    else:
+        state.worked("redis", ticket)
+
+
+async def probe_kafka(settings: Settings, state: Dependencies, *, timeout_s: float) -> None:
+    """Bootstrap a fresh client: an answered metadata request, as the exporter's /readyz."""
+    ticket = state.attempt()
+    client = AIOKafkaClient(
+        **kafka_options(settings),
+        client_id="collectpulse-worker-probe",
+        request_timeout_ms=int(timeout_s * 1000),
+    )
+    try:
+        async with asyncio.timeout(timeout_s):
+            await client.bootstrap()
+    except (KafkaError, OSError, TimeoutError) as exc:
+        state.failed("kafka", describe(exc), ticket)
+    else:
+        state.worked("kafka", ticket)
+    finally:
+        await client.close()
+
+
+async def probe(
+    client: Redis, settings: Settings, state: Dependencies, *, timeout_s: float = PROBE_TIMEOUT_S
+) -> None:
+    await asyncio.gather(
+        probe_redis(client, state, timeout_s=timeout_s),
+        probe_kafka(settings, state, timeout_s=timeout_s),
+    )
