@@ -129,6 +129,21 @@ def _time_phases() -> dict[str, float]:
 
         setattr(module, name, wrapper)
 
+    def timed_async(cls: Any, name: str) -> None:
+        inner = getattr(cls, name)
+
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.thread_time()
+            try:
+                return await inner(*args, **kwargs)
+            finally:
+                spent[name] += time.thread_time() - t0
+
+        setattr(cls, name, wrapper)
+
+    timed_async(StoreWriter, "_read")
+    timed_async(StoreWriter, "_write")
+    timed_async(StoreWriter, "_admit_labels")
     timed(writer_module, "plan_batch")
     timed(writer_module, "plan_touches")
     timed(writer_module, "_wanted_for")

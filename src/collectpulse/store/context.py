@@ -16,7 +16,7 @@ from collectpulse.events.models import EventBase, Topic
 from collectpulse.kpi.definitions import HISTOGRAMS
 from collectpulse.kpi.histograms import bucket_index
 from collectpulse.store.fields import counter_field, histogram_field
-from collectpulse.store.keys import FIELD_SEP, Keys
+from collectpulse.store.keys import DAY_S, FIELD_SEP, Keys
 from collectpulse.store.plan import WritePlan
 
 COARSE_BUCKET_S = 3600
@@ -96,6 +96,7 @@ class BatchContext:
     late_ids: set[str] = field(default_factory=set)
     _labels: dict[tuple[str, str], str] = field(default_factory=dict)
     _dims: dict[str, dict[str, str]] = field(default_factory=dict)
+    _seen_keys: dict[tuple[str, int], str] = field(default_factory=dict)
     _fields: dict[tuple[str, tuple[str, ...]], str] = field(default_factory=dict)
     _buckets: dict[tuple[int, int], str] = field(default_factory=dict)
     _late_before_s: int = 0
@@ -152,6 +153,18 @@ class BatchContext:
                 zip(FUNNEL_DIMS, packed.split(FIELD_SEP), strict=True)
             )
         return labels
+
+    def seen_key(self, topic: str, occurred_s: int) -> str:
+        """The dedupe set of ``topic`` for the day of ``occurred_s``; its TTL is planned once."""
+        day = occurred_s // DAY_S
+        key = self._seen_keys.get((topic, day))
+        if key is None:
+            key = self._seen_keys[(topic, day)] = self.keys.seen(self.partition, topic, occurred_s)
+            day_end_s = (day + 1) * DAY_S
+            self.plan.expire_in(
+                key, max(day_end_s + self.timing.dedupe_horizon_s - self.timing.now_s, 1)
+            )
+        return key
 
     def field(self, counter: str, labels: Mapping[str, str]) -> str:
         """``counter_field``, memoised for the batch."""

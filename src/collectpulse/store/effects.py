@@ -42,7 +42,7 @@ from collectpulse.store.customer_effects import (
     apply_promise,
     apply_touch,
 )
-from collectpulse.store.keys import DAY_S, FIELD_SEP, Keys
+from collectpulse.store.keys import FIELD_SEP, Keys
 from collectpulse.store.message_effects import apply_message_event, plan_orphans, split_parked
 from collectpulse.store.plan import WritePlan
 from collectpulse.store.touches import TOUCH_TOPIC, Touch
@@ -128,12 +128,7 @@ def _apply_new(ctx: BatchContext, event: EventBase, raw: bytes) -> int:
         ctx.quality("events_duplicate", topic)
         return occurred_s
     ctx.seen.add(event.event_id)
-    seen_key = ctx.keys.seen(ctx.partition, topic.value, occurred_s)
-    if seen_key not in ctx.plan.sadd:
-        day_end_s = (occurred_s // DAY_S + 1) * DAY_S
-        ttl_s = max(day_end_s + ctx.timing.dedupe_horizon_s - ctx.timing.now_s, 1)
-        ctx.plan.expire_in(seen_key, ttl_s)
-    ctx.plan.remember(seen_key, event.event_id)
+    ctx.plan.remember(ctx.seen_key(topic.value, occurred_s), event.event_id)
     if topic in MESSAGE_TOPICS:
         apply_message_event(ctx, event, raw, occurred_s)
     elif isinstance(event, PageviewEvent):

@@ -111,6 +111,8 @@ def _on_sent(ctx: BatchContext, event: DeliveryEvent, at_s: int) -> None:
         _touch(ctx, "sent", event.message_id, state, at_s)
     # Events parked before this sent (earlier batches, then this one) are
     # replayed in arrival order; the park list and its index entry go away.
+    if event.message_id not in ctx.parked and event.message_id not in ctx.parked_now:
+        return
     waiting = [*ctx.parked.get(event.message_id, ()), *ctx.parked_now.pop(event.message_id, ())]
     if waiting:
         park_key = ctx.keys.park(ctx.partition, event.message_id)
