@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     dedupe_horizon: str = "7d"
     orphan_wait: str = "15m"
 
+    # Lifecycle
+    # How long a worker may take after SIGTERM to finish its in-flight batches and exit.
+    shutdown_timeout: str = "20s"
+
     # Limits
     max_event_bytes: int = Field(default=65536, ge=256, le=10_485_760)
     label_cap: int = Field(default=200, ge=1, le=100_000)
@@ -117,7 +121,9 @@ class Settings(BaseSettings):
             ) from None
         return value
 
-    @field_validator("bucket_size", "attribution_window", "dedupe_horizon", "orphan_wait")
+    @field_validator(
+        "bucket_size", "attribution_window", "dedupe_horizon", "orphan_wait", "shutdown_timeout"
+    )
     @classmethod
     def _is_duration(cls, value: str) -> str:
         duration_s(value)
@@ -195,6 +201,10 @@ class Settings(BaseSettings):
     def retention_s(self) -> int:
         """How long buckets live: the largest window plus the attribution horizon."""
         return max(self.windows_s.values()) + duration_s(self.attribution_window)
+
+    @property
+    def shutdown_timeout_s(self) -> int:
+        return duration_s(self.shutdown_timeout)
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

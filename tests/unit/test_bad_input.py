@@ -113,6 +113,7 @@ def test_the_walk_finds_the_constrained_fields() -> None:
         (Settings, "windows"),  # own validator
         (Settings, "redis_url"),
         (Settings, "kafka_bootstrap_servers"),
+        (Settings, "shutdown_timeout"),
         (LocalStackSettings, "kafka_port"),
     ]:
         assert (model, name) in walked, name
@@ -250,6 +251,7 @@ def _run(argv: list[str], **env: str) -> subprocess.CompletedProcess[str]:
     ("argv", "variable", "value"),
     [
         (["worker"], "COLLECTPULSE_TOPIC_PARTITIONS", "0"),
+        (["worker"], "COLLECTPULSE_SHUTDOWN_TIMEOUT", "soon"),
         (["exporter"], "COLLECTPULSE_REDIS_URL", "nonsense"),
         (["simulate", "--total", "1"], "COLLECTPULSE_KAFKA_BOOTSTRAP_SERVERS", "no-port"),
         (["run"], "COLLECTPULSE_WINDOWS", "1h,forever"),

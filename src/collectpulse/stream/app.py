@@ -36,6 +36,7 @@ from collectpulse.stream.deadletter import DLQ_TOPIC
 from collectpulse.stream.heartbeat import install_heartbeat
 from collectpulse.stream.normalise import add_normalisers
 from collectpulse.stream.retry import DependencyState, until_done
+from collectpulse.stream.shutdown import ShutdownWatchdog, worker_class
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ def create_app(settings: Settings, *, redis: Redis | None = None) -> faust.App:
         producer_acks=-1,
         key_serializer="raw",
         value_serializer="raw",
+        Worker=worker_class(ShutdownWatchdog(settings.shutdown_timeout_s)),
     )
     client = redis or redis_client(settings)
     touches = settings.topic(TOUCH_TOPIC)
