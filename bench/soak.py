@@ -1,0 +1,470 @@
+"""Soak: a long steady stream through one real worker and the exporter; does anything grow?
+
+A script, not a test; the figures go to docs/RELIABILITY.md. It starts its own
+Kafka and Redis (``.local/soak``, ports 24092/24093/24379 unless told
+otherwise, never the dev stack), then ``collectpulse worker``,
+``collectpulse exporter`` and ``collectpulse simulate`` as child processes, and
+every ``--interval`` seconds samples:
+
+- ``worker_rss_mb``: VmRSS of the worker process (/proc/<pid>/status);
+- ``redis_used_mb``: ``used_memory`` of ``INFO memory`` (the soak's own Redis);
+- ``lag_records``: the sum of ``collectpulse_consumer_lag_records`` on /metrics,
+  i.e. records in the logs of every consumed topic (the seven canonical ones and
+  customer-touch) past the store's applied offset, as the exporter computes it;
+- ``latency_s``: publish -> visible of a marker. A ``sent`` event with a fresh
+  ``message_id`` is published (``acks=all``, no linger); the clock starts just
+  before the send and stops at the first poll (every 20 ms) that finds the
+  message's state hash ``<prefix>:{pN}:m:<message_id>`` in Redis. From then on
+  every scrape of /metrics counts it (the exporter reads the store).
+
+It prints one line per sample, then the least-squares slope per hour of each
+series over the whole run and over its second half, and writes a CSV and a PNG.
+
+    .venv/bin/python bench/soak.py --duration 1800            # 30 min at --rate
+    .venv/bin/python bench/soak.py --duration 180 --rate 8000  # a quick check
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import csv
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from pydantic import SecretStr
+from redis.asyncio import Redis
+
+from collectpulse.events.models import DeliveryEvent, Topic
+from collectpulse.localstack import stack
+from collectpulse.settings import LocalStackSettings, Settings
+from collectpulse.simulate.records import to_record
+from collectpulse.store.keys import Keys
+from collectpulse.store.touches import TOUCH_TOPIC
+from collectpulse.stream.deadletter import DLQ_TOPIC
+
+ROOT = Path(__file__).resolve().parents[1]
+MEASURED_MAX_RATE = 20_800.0
+"""bench/pipeline.py --events 200000 on this shared 2-core machine, 2026-11-23 (load 2.9);
+docs/BENCHMARKS.md has 28-33k events/s for the same command on the idle machine."""
+MARKER_POLL_S = 0.02
+MARKER_TIMEOUT_S = 600.0
+
+
+@dataclass
+class Sample:
+    t_s: float
+    worker_rss_mb: float
+    exporter_rss_mb: float
+    redis_used_mb: float
+    redis_keys: int
+    lag_records: float
+    latency_s: float
+    applied_per_s: float
+    published_per_s: float
+    worker_cpu_cores: float
+    load1: float
+
+
+SERIES = ("worker_rss_mb", "redis_used_mb", "lag_records", "latency_s", "exporter_rss_mb")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return math.nan
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds the process has used so far."""
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def scrape(url: str) -> dict[str, float]:
+    """Sums per metric name of the /metrics samples this script reads; empty on failure."""
+    wanted = ("collectpulse_consumer_lag_records", "collectpulse_events_received_total")
+    sums = dict.fromkeys(wanted, 0.0)
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            text = response.read().decode()
+    except OSError:
+        return {}
+    for line in text.splitlines():
+        name = line.split("{", 1)[0].split(" ", 1)[0]
+        if name in sums:
+            sums[name] += float(line.rsplit(" ", 1)[1])
+    return sums
+
+
+def slope_per_h(ts: Sequence[float], ys: Sequence[float]) -> float:
+    """Least-squares slope of ``ys`` over ``ts`` (seconds), per hour; NaN samples skipped."""
+    pairs = [(t / 3600, y) for t, y in zip(ts, ys, strict=True) if not math.isnan(y)]
+    if len(pairs) < 2:
+        return math.nan
+    n = len(pairs)
+    mean_t = sum(t for t, _ in pairs) / n
+    mean_y = sum(y for _, y in pairs) / n
+    var = sum((t - mean_t) ** 2 for t, _ in pairs)
+    cov = sum((t - mean_t) * (y - mean_y) for t, y in pairs)
+    return cov / var if var else math.nan
+
+
+class Markers:
+    """Publishes marker ``sent`` events and times each until its state is in Redis."""
+
+    def __init__(self, settings: Settings, redis: Redis, run_id: str) -> None:
+        self._settings = settings
+        self._redis = redis
+        self._keys = Keys(settings.key_prefix)
+        self._run_id = run_id
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=0
+        )
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.latency_s: dict[int, float] = {}
+
+    async def start(self) -> None:
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._producer.stop()
+
+    def launch(self, index: int) -> None:
+        task = asyncio.create_task(self._measure(index))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _measure(self, index: int) -> None:
+        message_id = f"soak-{self._run_id}-{index}"
+        event = DeliveryEvent(
+            event_id=message_id,
+            occurred_at=datetime.now(UTC),
+            message_id=message_id,
+            status="sent",
+            channel="email",
+            customer_id="soak-marker",
+            campaign="soak-marker",
+            variant="control",
+        )
+        record = to_record(event)
+        self.latency_s[index] = math.nan
+        topic = self._settings.topic(Topic.DELIVERY.value)
+        started = time.monotonic()
+        meta = await self._producer.send_and_wait(topic, value=record.value, key=record.key)
+        key = self._keys.message(meta.partition, message_id)
+        while time.monotonic() - started < MARKER_TIMEOUT_S:
+            if await self._redis.exists(key):
+                self.latency_s[index] = time.monotonic() - started
+                return
+            await asyncio.sleep(MARKER_POLL_S)
+
+
+def child_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        env[f"COLLECTPULSE_{name.upper()}"] = (
+            ",".join(value) if isinstance(value, tuple) else str(value)
+        )
+    return env
+
+
+def spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "collectpulse.cli", *argv],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
+def stop_children(children: Sequence[subprocess.Popen[bytes]], timeout_s: float = 60.0) -> None:
+    for child in reversed(children):
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    for child in reversed(children):
+        try:
+            child.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+
+
+def wait_ready(
+    base_url: str, children: Sequence[subprocess.Popen[bytes]], timeout_s: float
+) -> None:
+    """Until /readyz answers 200 (Redis, Kafka and an assigned worker)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if any(c.poll() is not None for c in children):
+            raise SystemExit("the worker or the exporter exited during start-up; see the logs")
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"{base_url}/readyz", timeout=5) as response,
+        ):
+            if response.status == 200:
+                return
+        time.sleep(1)
+    raise SystemExit(f"not ready after {timeout_s:.0f} s: {base_url}/readyz")
+
+
+async def delete_topics(settings: Settings) -> None:
+    """The run's topics, so repeated soaks do not fill the disk."""
+    names = [settings.topic(t.value) for t in Topic]
+    names += [settings.topic(DLQ_TOPIC), settings.topic(TOUCH_TOPIC)]
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.delete_topics(names)
+    finally:
+        await admin.close()
+
+
+async def soak(args: argparse.Namespace, settings: Settings, out: Path) -> list[Sample]:
+    env = child_env(settings)
+    base_url = f"http://127.0.0.1:{settings.http_port}"
+    redis = Redis.from_url(settings.redis_url.get_secret_value())
+    if not args.keep_redis:
+        await redis.flushall()  # the soak's own Redis: a clean baseline for used_memory
+    children: list[subprocess.Popen[bytes]] = []
+    samples: list[Sample] = []
+    markers = Markers(settings, redis, args.run_id)
+    try:
+        worker = spawn(["worker", "-l", "warn"], env, out / "worker.log")
+        children.append(worker)
+        exporter = spawn(["exporter"], env, out / "exporter.log")
+        children.append(exporter)
+        await asyncio.to_thread(wait_ready, base_url, children, 180.0)
+        await markers.start()
+        simulate = [
+            "simulate",
+            *("--rate", str(args.rate), "--duration", str(args.duration)),
+            *("--seed", str(args.seed), "--delay-scale", str(args.delay_scale)),
+            *("--duplicates", str(args.duplicates), "--out-of-order", str(args.out_of_order)),
+            *("--poison", str(args.poison)),
+        ]
+        children.append(spawn(simulate, env, out / "simulate.log"))
+        started = time.monotonic()
+        last_cpu, last_received, last_lag, last_t = cpu_s(worker.pid), None, math.nan, 0.0
+        index = 0
+        while (now := time.monotonic() - started) <= args.duration:
+            if worker.poll() is not None or exporter.poll() is not None:
+                raise SystemExit("the worker or the exporter exited; see the logs")
+            markers.launch(index)
+            metrics = await asyncio.to_thread(scrape, f"{base_url}/metrics")
+            memory = await redis.info("memory")
+            received = metrics.get("collectpulse_events_received_total")
+            cpu = cpu_s(worker.pid)
+            span = max(now - last_t, 1e-9)
+            applied = (
+                (received - last_received) / span
+                if received is not None and last_received is not None
+                else math.nan
+            )
+            lag = metrics.get("collectpulse_consumer_lag_records", math.nan)
+            sample = Sample(
+                t_s=round(now, 1),
+                worker_rss_mb=rss_mb(worker.pid),
+                exporter_rss_mb=rss_mb(exporter.pid),
+                redis_used_mb=int(memory["used_memory"]) / 2**20,
+                redis_keys=int(await redis.dbsize()),
+                lag_records=lag,
+                latency_s=math.nan,
+                applied_per_s=applied,
+                # what reached the logs: applied plus the change in lag
+                published_per_s=applied + (lag - last_lag) / span,
+                worker_cpu_cores=(cpu - last_cpu) / span if index else math.nan,
+                load1=os.getloadavg()[0],
+            )
+            samples.append(sample)
+            previous = markers.latency_s.get(index - 1, math.nan)
+            print(
+                f"[{now:6.0f} s] worker {sample.worker_rss_mb:6.1f} MB  "
+                f"redis {sample.redis_used_mb:8.1f} MB ({sample.redis_keys} keys)  "
+                f"lag {lag:9.0f}  applied {applied:6.0f}/s  "
+                f"published {sample.published_per_s:6.0f}/s  "
+                f"cpu {sample.worker_cpu_cores:4.2f}  load {sample.load1:4.2f}  "
+                f"marker[{index - 1}] {previous:6.3f} s",
+                flush=True,
+            )
+            last_cpu, last_t, last_lag = cpu, now, lag
+            last_received = received if received is not None else last_received
+            index += 1
+            await asyncio.sleep(max(index * args.interval - (time.monotonic() - started), 0.1))
+        # let the markers still in flight finish (bounded), so every row gets its figure
+        deadline = time.monotonic() + 60
+        while any(math.isnan(markers.latency_s.get(i, math.nan)) for i in range(index)):
+            if time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.5)
+    finally:
+        await markers.stop()
+        stop_children(children)
+        await redis.aclose()
+    for i, sample in enumerate(samples):
+        sample.latency_s = markers.latency_s.get(i, math.nan)
+    return samples
+
+
+def write_csv(samples: Sequence[Sample], path: Path) -> None:
+    with path.open("w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=[f.name for f in fields(Sample)])
+        writer.writeheader()
+        for sample in samples:
+            writer.writerow(asdict(sample))
+
+
+def plot(samples: Sequence[Sample], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    minutes = [s.t_s / 60 for s in samples]
+    panels = (
+        ("worker_rss_mb", "worker RSS (MB)"),
+        ("redis_used_mb", "Redis used_memory (MB)"),
+        ("lag_records", "consumer lag (records)"),
+        ("latency_s", "publish -> visible (s)"),
+        ("applied_per_s", "events/s: applied (blue), published (orange)"),
+        ("load1", "load average (1 min)"),
+    )
+    fig, axes = plt.subplots(3, 2, figsize=(12, 9), sharex=True)
+    for ax, (name, label) in zip(axes.flat, panels, strict=True):
+        ys = [getattr(s, name) for s in samples]
+        ax.plot(minutes, ys, marker=".", linewidth=1)
+        if name == "applied_per_s":
+            published = [s.published_per_s for s in samples]
+            ax.plot(minutes, published, marker=".", linewidth=1)
+        if name in SERIES:
+            slope = slope_per_h([s.t_s for s in samples], ys)
+            ax.set_title(f"{label}: slope {slope:+.3g}/h", fontsize=10)
+        else:
+            ax.set_title(label, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.set_ylim(bottom=0)
+    for ax in axes[-1]:
+        ax.set_xlabel("minutes")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+
+
+def report(samples: Sequence[Sample]) -> None:
+    ts = [s.t_s for s in samples]
+    half = [s for s in samples if s.t_s >= ts[-1] / 2]
+    print("least-squares slope per hour (whole run | second half), first -> last sample:")
+    for name in SERIES:
+        ys = [getattr(s, name) for s in samples]
+        second = slope_per_h([s.t_s for s in half], [getattr(s, name) for s in half])
+        print(
+            f"  {name:<16} {slope_per_h(ts, ys):>+12.3f}/h | {second:>+12.3f}/h   "
+            f"{ys[0]:.3f} -> {ys[-1]:.3f}"
+        )
+    for name in ("applied_per_s", "published_per_s", "worker_cpu_cores"):
+        values = [getattr(s, name) for s in samples if not math.isnan(getattr(s, name))]
+        if values:
+            print(f"  {name} mean {sum(values) / len(values):,.2f}")
+    loads = [s.load1 for s in samples]
+    print(f"  load average (1 min) mean {sum(loads) / len(loads):.2f}, max {max(loads):.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=1800.0, help="seconds (default 1800)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=MEASURED_MAX_RATE / 2,
+        help=f"events/s the simulator publishes (default {MEASURED_MAX_RATE / 2:.0f}: half of "
+        "the end-to-end maximum measured with bench/pipeline.py)",
+    )
+    parser.add_argument("--interval", type=float, default=10.0, help="seconds between samples")
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--delay-scale", type=float, default=0.02)
+    parser.add_argument("--duplicates", type=float, default=0.02)
+    parser.add_argument("--out-of-order", type=float, default=0.02)
+    parser.add_argument("--poison", type=float, default=0.001)
+    parser.add_argument("--partitions", type=int, default=8)
+    parser.add_argument("--state-dir", default=".local/soak")
+    parser.add_argument("--kafka-port", type=int, default=24092)
+    parser.add_argument("--kafka-controller-port", type=int, default=24093)
+    parser.add_argument("--redis-port", type=int, default=24379)
+    parser.add_argument("--http-port", type=int, default=24464)
+    parser.add_argument("--out", default=None, help="results dir (default <state-dir>/<run>)")
+    parser.add_argument("--keep-redis", action="store_true", help="do not FLUSHALL at start")
+    parser.add_argument("--keep-stack", action="store_true", help="leave Kafka and Redis up")
+    args = parser.parse_args()
+    args.run_id = uuid.uuid4().hex[:8]
+    cfg = LocalStackSettings(
+        root=ROOT,
+        state_dir=Path(args.state_dir),
+        kafka_port=args.kafka_port,
+        kafka_controller_port=args.kafka_controller_port,
+        redis_port=args.redis_port,
+        kafka_partitions=args.partitions,
+    )
+    out = Path(args.out) if args.out else ROOT / args.state_dir / f"run-{args.run_id}"
+    out.mkdir(parents=True, exist_ok=True)
+    bootstrap, redis_url = stack.start(cfg)
+    settings = Settings(
+        kafka_bootstrap_servers=bootstrap,
+        redis_url=SecretStr(redis_url),
+        topic_prefix=f"soak{args.run_id}.",
+        key_prefix=f"soak{args.run_id}",
+        consumer_group=f"soak-{args.run_id}",
+        topic_partitions=args.partitions,
+        data_dir=out / "worker",
+        http_port=args.http_port,
+    )
+    print(
+        f"soak {args.run_id}: {args.duration:.0f} s at {args.rate:.0f} events/s, "
+        f"{args.partitions} partitions, kafka {bootstrap}, redis {redis_url}, results {out}",
+        flush=True,
+    )
+    print(f"load average at start: {os.getloadavg()}", flush=True)
+    try:
+        samples = asyncio.run(soak(args, settings, out))
+    finally:
+        with contextlib.suppress(Exception):
+            asyncio.run(delete_topics(settings))
+        if not args.keep_stack:
+            stack.stop(cfg)
+    print(f"load average at end: {os.getloadavg()}")
+    write_csv(samples, out / "soak.csv")
+    title = (
+        f"collectpulse soak: {args.duration / 60:.0f} min at {args.rate:.0f} events/s "
+        f"(1 worker, {args.partitions} partitions)"
+    )
+    plot(samples, out / "soak.png", title)
+    report(samples)
+    print(f"wrote {out / 'soak.csv'} and {out / 'soak.png'}")
+
+
+if __name__ == "__main__":
+    main()
