@@ -88,6 +88,13 @@ class Settings(BaseSettings):
     batch_max_records: int = Field(default=5000, ge=1, le=100_000)
     struggling_min_failures: int = Field(default=3, ge=1, le=100)
     experiment_min_sample: int = Field(default=100, ge=1)
+    # Bounds on state that waits for something (docs/OPERATIONS.md, "Bounded state"): past
+    # one, the event or touch is counted in state_limit_hits{limit} instead of kept.
+    max_parked_per_message: int = Field(default=100, ge=1, le=100_000)
+    max_parked_messages: int = Field(default=100_000, ge=1, le=100_000_000)
+    """Messages with parked events per partition (the ``parked`` index)."""
+    max_customer_messages: int = Field(default=200, ge=1, le=100_000)
+    """Messages a customer's hash remembers for attribution (the newest sends are kept)."""
 
     # HTTP exporter
     http_host: str = "127.0.0.1"

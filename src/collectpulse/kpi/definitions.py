@@ -21,6 +21,7 @@ from collectpulse.kpi.labels import (
     PAYMENT_STATUS,
     PROMISE_LABELS,
     PROMISE_STATUS,
+    STATE_LIMIT,
     TENANT,
     TOPIC,
 )
@@ -225,6 +226,17 @@ QUALITY_COUNTERS = (
         "like personal data (an e-mail address, a phone number, a URL), by label name.",
         "data_quality",
         (LABEL_NAME,),
+        Bucketing.TOTAL,
+    ),
+    Counter(
+        "state_limit_hits",
+        "Items not kept because a bound on waiting state was reached, by the setting that "
+        "bounds it: max_parked_per_message and max_parked_messages (an event that arrived "
+        "before its sent and could not be parked; it also counts in events_orphaned), "
+        "max_customer_messages (a customer's oldest remembered message, forgotten for "
+        "attribution).",
+        "data_quality",
+        (STATE_LIMIT,),
         Bucketing.TOTAL,
     ),
 )

@@ -49,6 +49,10 @@ PROMISE_STATUS = Label("status", ("made", "kept", "broken", "cancelled"))
 TOPIC = Label("topic")
 INVALID_REASON = Label("reason")
 LABEL_NAME = Label("label")
+STATE_LIMIT = Label(
+    "limit", ("max_parked_per_message", "max_parked_messages", "max_customer_messages")
+)
+"""The settings that bound waiting state (``Settings``, the ``# Limits`` block)."""
 
 FUNNEL_LABELS = (CHANNEL, CAMPAIGN, VARIANT, SEGMENT, TENANT)
 """Every funnel counter's dimensions, inherited from the message's sent event."""

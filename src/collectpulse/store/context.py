@@ -51,6 +51,10 @@ class Snapshot:
     messages: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     parked: Mapping[str, Sequence[bytes]] = field(default_factory=dict)
     customers: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    parked_count: int = 0
+    """Messages with parked events in the partition (size of the ``parked`` index)."""
+    park_lengths: Mapping[str, int] = field(default_factory=dict)
+    """Events already parked per message, for the messages of the batch without state."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +71,9 @@ class Timing:
     struggling_min_failures: int = 3
     now_ms: int = 0
     """Wall clock in milliseconds, for the publish -> applied lag; 0 means ``now_s``."""
+    max_parked_per_message: int = 100
+    max_parked_messages: int = 100_000
+    max_customer_messages: int = 200
 
 
 LabelCap = Callable[[str, str], str]
@@ -93,6 +100,9 @@ class BatchContext:
     totals_key: str = ""
     parked_now: dict[str, list[bytes]] = field(default_factory=dict)
     """Events this batch parked, per message, until a sent in the same batch replays them."""
+    parked_count: int = 0
+    """Messages with parked events, this batch's included (bounded by max_parked_messages)."""
+    park_lengths: Mapping[str, int] = field(default_factory=dict)
     late_ids: set[str] = field(default_factory=set)
     _labels: dict[tuple[str, str], str] = field(default_factory=dict)
     _dims: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -116,6 +126,8 @@ class BatchContext:
             customers={cid: dict(state) for cid, state in snapshot.customers.items()},
             parked=snapshot.parked,
             seen=set(snapshot.seen_ids),
+            parked_count=snapshot.parked_count,
+            park_lengths=snapshot.park_lengths,
         )
         ctx.totals_key = keys.totals(partition)
         ctx._late_before_s = timing.now_s - timing.retention_s

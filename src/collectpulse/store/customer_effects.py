@@ -22,6 +22,9 @@ from collectpulse.store.touches import Touch
 STRUGGLING_WINDOW_S = 86_400
 _KEEP_FAILURES = 20
 _TOUCH_FIELD = {"sent": "s", "delivered": "d", "opened": "o", "clicked": "k"}
+_MESSAGE_FIELDS = ("m", "s", "d", "o", "k", "p")
+"""A remembered message's fields in the customer's hash: labels, sent, delivered, opened,
+clicked, paid (each ``<field>:<message_id>``)."""
 
 
 def apply_pageview(ctx: BatchContext, event: PageviewEvent, at_s: int) -> None:
@@ -44,12 +47,46 @@ def apply_touch(ctx: BatchContext, touch: Touch) -> None:
         _credit_view_to_campaign(ctx, touch, state)
     else:
         mid = touch.message_id
-        if f"m:{mid}" not in state:
+        new_message = f"m:{mid}" not in state
+        if new_message:
             updates.update({f"m:{mid}": touch.dims, f"s:{mid}": str(touch.sent_s)})
         field = f"{_TOUCH_FIELD[touch.kind]}:{mid}"
         if touch.kind != "sent" and field not in state:
             updates[field] = str(touch.at_s)
     _write(ctx, touch.customer_id, state, updates)
+    if touch.kind != "view" and new_message:
+        _forget_old_messages(ctx, touch.customer_id, state)
+
+
+def _forget_old_messages(ctx: BatchContext, customer_id: str, state: dict[str, str]) -> None:
+    """Bound a customer's hash, which lives as long as the customer keeps being touched.
+
+    Messages sent before the retention horizon are forgotten, as their own state
+    (``cp:{pN}:m:<id>``) and send buckets are gone by then. Past
+    ``max_customer_messages`` the oldest sends are forgotten too, and counted in
+    ``state_limit_hits``: a later payment naming one of them is not attributed.
+    """
+    sent = sorted((int(v), name[2:]) for name, v in state.items() if name.startswith("s:"))
+    horizon_s = ctx.timing.now_s - ctx.timing.retention_s
+    expired = [mid for sent_s, mid in sent if sent_s < horizon_s]
+    recent = [mid for sent_s, mid in sent if sent_s >= horizon_s]
+    evicted = recent[: max(len(recent) - ctx.timing.max_customer_messages, 0)]
+    if evicted:
+        ctx.total("state_limit_hits", {"limit": "max_customer_messages"}, len(evicted))
+    names = [
+        name
+        for mid in (*expired, *evicted)
+        for kind in _MESSAGE_FIELDS
+        if (name := f"{kind}:{mid}") in state
+    ]
+    if not names:
+        return
+    key = ctx.keys.customer(ctx.partition, customer_id)
+    pending = ctx.plan.hset.get(key, {})
+    for name in names:
+        del state[name]
+        pending.pop(name, None)
+    ctx.plan.hdel.setdefault(key, set()).update(names)
 
 
 def apply_payment(ctx: BatchContext, event: PaymentEvent, at_s: int) -> None:
@@ -164,6 +201,7 @@ def _write(
         return
     state.update(updates)
     key = ctx.keys.customer(ctx.partition, customer_id)
+    ctx.plan.hdel.get(key, set()).difference_update(updates)  # forgotten, then touched again
     ctx.plan.set_fields(key, updates)
     ctx.plan.expire_in(key, ctx.timing.retention_s)
 

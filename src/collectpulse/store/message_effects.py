@@ -52,6 +52,8 @@ def _state_or_park(
     state = ctx.messages.get(message_id)
     if state and "t" in state:
         return state
+    if not _room_to_park(ctx, event, message_id):
+        return None
     park_key = ctx.keys.park(ctx.partition, message_id)
     entry = f"{event.topic.value}{PARK_SEP}{raw.decode()}"
     ctx.parked_now.setdefault(message_id, []).append(entry.encode())
@@ -59,6 +61,28 @@ def _state_or_park(
     ctx.plan.index(ctx.keys.parked(ctx.partition), message_id, ctx.timing.now_s)
     ctx.plan.expire_in(park_key, ctx.timing.retention_s)
     return None
+
+
+def _room_to_park(ctx: BatchContext, event: EventBase, message_id: str) -> bool:
+    """Whether the parking bounds leave room for ``event``; if not, it is an orphan now.
+
+    Bounded per message (a flood of opens for one unknown message) and per
+    partition (a producer whose sents never arrive), so parked state cannot grow
+    faster than the orphan sweep removes it. Refused events are counted, never dropped
+    silently: in ``events_orphaned`` and in ``state_limit_hits`` by the bound hit.
+    """
+    parked = ctx.park_lengths.get(message_id, 0) + len(ctx.parked_now.get(message_id, ()))
+    if parked >= ctx.timing.max_parked_per_message:
+        limit = "max_parked_per_message"
+    elif parked == 0 and ctx.parked_count >= ctx.timing.max_parked_messages:
+        limit = "max_parked_messages"
+    else:
+        if parked == 0:
+            ctx.parked_count += 1  # a new member of the partition's parked index
+        return True
+    ctx.quality("events_orphaned", event.topic)
+    ctx.total("state_limit_hits", {"limit": limit})
+    return False
 
 
 def _update(ctx: BatchContext, message_id: str, state: dict[str, str], **values: str) -> None:
@@ -115,6 +139,7 @@ def _on_sent(ctx: BatchContext, event: DeliveryEvent, at_s: int) -> None:
         return
     waiting = [*ctx.parked.get(event.message_id, ()), *ctx.parked_now.pop(event.message_id, ())]
     if waiting:
+        ctx.parked_count -= 1
         park_key = ctx.keys.park(ctx.partition, event.message_id)
         ctx.plan.drop(park_key)
         ctx.plan.rpush.pop(park_key, None)

@@ -63,6 +63,8 @@ class _Wanted:
     messages: dict[str, None] = field(default_factory=dict)
     sent: list[str] = field(default_factory=list)
     customers: dict[str, None] = field(default_factory=dict)
+    may_park: dict[str, None] = field(default_factory=dict)
+    """Messages with a non-sent event: parked if they have no state (bounds need counts)."""
 
 
 class StoreWriter:
@@ -200,6 +202,9 @@ class StoreWriter:
             max_event_bytes=s.max_event_bytes,
             attribution_s=duration_s(s.attribution_window),
             struggling_min_failures=s.struggling_min_failures,
+            max_parked_per_message=s.max_parked_per_message,
+            max_parked_messages=s.max_parked_messages,
+            max_customer_messages=s.max_customer_messages,
         )
 
     async def _write(
@@ -225,6 +230,14 @@ class StoreWriter:
         if wanted.sent:
             parked = [[mid, k.park(partition, mid)] for mid in dict.fromkeys(wanted.sent)]
             request["parked"] = [k.parked(partition), parked]
+        if wanted.may_park:
+            index = {mid: i for i, mid in enumerate(wanted.messages, start=1)}
+            request["park_len"] = [
+                k.parked(partition),
+                k.message(partition, ""),
+                k.park(partition, ""),
+                [index[mid] for mid in wanted.may_park],
+            ]
         head = [k.version(partition), k.offsets(partition)]
         reply = orjson.loads(
             await self._scripts.read(keys=head, args=[stream, orjson.dumps(request)])
@@ -243,6 +256,8 @@ class StoreWriter:
                 mid: [e.encode() for e in entries] for mid, entries in _as_list(reply["parked"])
             },
             customers=dict(zip(wanted.customers, hashes[n_messages:], strict=True)),
+            parked_count=int(reply.get("parked_count", 0)),
+            park_lengths={mid: int(n) for mid, n in _as_list(reply.get("park_len"))},
         )
 
     async def _admit_labels(self, records: Sequence[Record]) -> None:
@@ -306,6 +321,8 @@ def _wanted_for(topic: Topic, partition: int, records: Sequence[Record], keys: K
             wanted.messages[event.message_id] = None
             if isinstance(event, DeliveryEvent) and event.status == "sent":
                 wanted.sent.append(event.message_id)
+            else:
+                wanted.may_park[event.message_id] = None
         elif isinstance(event, PaymentEvent | PromiseEvent):
             wanted.customers[event.customer_id] = None
     return wanted

@@ -69,6 +69,7 @@ EXPECTED_COUNTERS = {
     "events_dead_lettered": (Bucketing.TOTAL, ["topic"]),
     "events_key_mismatch": (Bucketing.TOTAL, ["topic"]),
     "label_overflows": (Bucketing.TOTAL, ["label"]),
+    "state_limit_hits": (Bucketing.TOTAL, ["limit"]),
     "provider_events_skipped": (Bucketing.TOTAL, ["provider", "kind"]),
     "provider_records_dead_lettered": (Bucketing.TOTAL, ["provider", "reason"]),
 }

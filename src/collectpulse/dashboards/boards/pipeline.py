@@ -217,6 +217,7 @@ def _quality_row() -> Row:
     skipped = counter("provider_events_skipped")
     provider_dead = counter("provider_records_dead_lettered")
     overflows = counter("label_overflows")
+    limits = counter("state_limit_hits")
     return Row(
         "Data quality",
         (
@@ -253,6 +254,13 @@ def _quality_row() -> Row:
                 PanelKind.BAR_GAUGE,
                 (Query(promql.total_sum(overflows, ("label",), UNFILTERED), legend(("label",))),),
                 describe(overflows),
+                width=8,
+            ),
+            Panel(
+                "State limit hits (all time)",
+                PanelKind.BAR_GAUGE,
+                (Query(promql.total_sum(limits, ("limit",), UNFILTERED), legend(("limit",))),),
+                describe(limits),
                 width=8,
             ),
         ),

@@ -4,7 +4,11 @@
 -- KEYS[1] partition write version   KEYS[2] partition offsets hash
 -- ARGV[1] stream (field of the offsets hash)
 -- ARGV[2] JSON {"seen": [[key, [ids]]...], "hashes": [key...],
---               "parked": [zset key, [[message id, list key]...]]}
+--               "parked": [zset key, [[message id, list key]...]],
+--               "park_len": [zset key, message key prefix, park key prefix,
+--                            [index in hashes...]]}
+-- park_len: the parked index's size and, for those messages that have no state,
+-- how many events they have parked (store.message_effects bounds both).
 -- Keys in ARGV carry the same {pN} hash tag as KEYS (store.keys builds them).
 local want = cjson.decode(ARGV[2])
 local out = {
@@ -37,6 +41,20 @@ if want.parked then
   for _, pair in ipairs(want.parked[2]) do
     if redis.call('ZSCORE', zkey, pair[1]) then
       out.parked[#out.parked + 1] = {pair[1], redis.call('LRANGE', pair[2], 0, -1)}
+    end
+  end
+end
+if want.park_len then
+  local zkey, mprefix, pprefix = want.park_len[1], want.park_len[2], want.park_len[3]
+  out.parked_count = redis.call('ZCARD', zkey)
+  out.park_len = {}
+  for _, i in ipairs(want.park_len[4]) do
+    if out.hashes[i] == 0 then
+      local mid = string.sub(want.hashes[i], #mprefix + 1)
+      local n = redis.call('LLEN', pprefix .. mid)
+      if n > 0 then
+        out.park_len[#out.park_len + 1] = {mid, n}
+      end
     end
   end
 end
