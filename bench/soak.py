@@ -325,10 +325,64 @@ async def soak(args: argparse.Namespace, settings: Settings, out: Path) -> list[
     finally:
         await markers.stop()
         stop_children(children)
+        if samples:
+            used = int((await redis.info("memory"))["used_memory"])
+            text = print_breakdown(await memory_by_kind(redis), used)
+            (out / "redis-memory.txt").write_text(text + "\n")
         await redis.aclose()
     for i, sample in enumerate(samples):
         sample.latency_s = markers.latency_s.get(i, math.nan)
     return samples
+
+
+def key_kind(key: str) -> str:
+    """``soakX:{p3}:c:60:1790000000`` -> ``c:60``; ``soakX:{p3}:m:<id>`` -> ``m`` (store.keys)."""
+    _, _, rest = key.partition("}:")
+    parts = rest.split(":")
+    if parts[0] in ("c", "u") and len(parts) > 1:
+        return f"{parts[0]}:{parts[1]}"
+    if parts[0] == "seen" and len(parts) > 1:
+        return f"seen:{parts[1]}"
+    return parts[0] if rest else key.split(":", 1)[-1]
+
+
+async def memory_by_kind(redis: Redis, every: int = 10) -> dict[str, tuple[int, float]]:
+    """Key kind -> (keys, estimated bytes): ``MEMORY USAGE`` of every ``every``-th key, scaled."""
+    counts: dict[str, int] = {}
+    sampled: list[tuple[str, str]] = []
+    i = 0
+    async for raw in redis.scan_iter(count=5000):
+        key = raw.decode()
+        kind = key_kind(key)
+        counts[kind] = counts.get(kind, 0) + 1
+        if i % every == 0:
+            sampled.append((kind, key))
+        i += 1
+    sizes: dict[str, list[int]] = {}
+    for start in range(0, len(sampled), 1000):
+        chunk = sampled[start : start + 1000]
+        pipe = redis.pipeline(transaction=False)
+        for _, key in chunk:
+            pipe.memory_usage(key, samples=5)
+        for (kind, _), size in zip(chunk, await pipe.execute(), strict=True):
+            sizes.setdefault(kind, []).append(int(size or 0))
+    out = {}
+    for kind, n in counts.items():
+        seen = sizes.get(kind, [])
+        mean = sum(seen) / len(seen) if seen else math.nan
+        out[kind] = (n, mean * n)
+    return dict(sorted(out.items(), key=lambda item: -item[1][1]))
+
+
+def print_breakdown(breakdown: dict[str, tuple[int, float]], used_bytes: int) -> str:
+    lines = [f"Redis memory by key kind (MEMORY USAGE of 1 key in 10; used_memory {used_bytes:,}):"]
+    for kind, (n, size) in breakdown.items():
+        lines.append(
+            f"  {kind:<14} {n:>10,} keys {size / 2**20:>10.1f} MB  {size / max(n, 1):>8.0f} B/key"
+        )
+    text = "\n".join(lines)
+    print(text, flush=True)
+    return text
 
 
 def write_csv(samples: Sequence[Sample], path: Path) -> None:
@@ -419,7 +473,15 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="results dir (default <state-dir>/<run>)")
     parser.add_argument("--keep-redis", action="store_true", help="do not FLUSHALL at start")
     parser.add_argument("--keep-stack", action="store_true", help="leave Kafka and Redis up")
+    parser.add_argument(
+        "--breakdown-only",
+        action="store_true",
+        help="only print the memory by key kind of the soak's Redis (started from its AOF)",
+    )
     args = parser.parse_args()
+    if args.breakdown_only:
+        breakdown_only(args)
+        return
     args.run_id = uuid.uuid4().hex[:8]
     cfg = LocalStackSettings(
         root=ROOT,
@@ -464,6 +526,22 @@ def main() -> None:
     plot(samples, out / "soak.png", title)
     report(samples)
     print(f"wrote {out / 'soak.csv'} and {out / 'soak.png'}")
+
+
+def breakdown_only(args: argparse.Namespace) -> None:
+    from collectpulse.localstack import redis as local_redis
+
+    cfg = LocalStackSettings(root=ROOT, state_dir=Path(args.state_dir), redis_port=args.redis_port)
+
+    async def run(url: str) -> None:
+        client = Redis.from_url(url)
+        try:
+            used = int((await client.info("memory"))["used_memory"])
+            print_breakdown(await memory_by_kind(client), used)
+        finally:
+            await client.aclose()
+
+    asyncio.run(run(local_redis.start(cfg)))
 
 
 if __name__ == "__main__":
