@@ -26,15 +26,18 @@ import bcrypt
 import httpx
 import orjson
 import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import TopicAuthorizationFailedError
 from pydantic import SecretStr
 
 from collectpulse.events.models import Topic
+from collectpulse.kafka.connection import kafka_options
 from collectpulse.settings import Settings
 from tests.support import events as ev
 from tests.support.kafka import create_topics, publish
 from tests.support.metrics import total, wait_for
 from tests.support.processes import collectpulse_process, free_port, settings_env
-from tests.support.secure_stack import SecureStack, secure_stack
+from tests.support.secure_stack import GROUP_PREFIX, TOPIC_PREFIX, SecureStack, secure_stack
 
 pytestmark = pytest.mark.integration
 
@@ -52,8 +55,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureStack]:
 def secure(stack: SecureStack, tmp_path: Path) -> Settings:
     run = uuid.uuid4().hex[:8]
     return stack.settings(
-        topic_prefix=f"s{run}.",
-        consumer_group=f"collectpulse-sec-{run}",
+        topic_prefix=f"{TOPIC_PREFIX}{run}.",
+        consumer_group=f"{GROUP_PREFIX}{run}",
         data_dir=tmp_path / "worker",
     )
 
@@ -257,3 +260,16 @@ def test_refused_credentials_stop_each_command_at_start_up(
             assert secret not in output, f"{label} shows a password"
         for secret in (stack.kafka_password, stack.redis_password):
             assert secret not in output, f"{label} shows a password"
+
+
+async def test_the_kafka_user_reaches_only_its_prefixes(secure: Settings) -> None:
+    """The broker runs an authorizer: the ACLs granted to the user are all it can use."""
+    producer = AIOKafkaProducer(**kafka_options(secure), request_timeout_ms=10_000)
+    await producer.start()
+    try:
+        with pytest.raises(TopicAuthorizationFailedError):
+            await producer.send_and_wait("outside-the-prefix", b"x")
+        await create_topics(secure)
+        await producer.send_and_wait(secure.topic(Topic.DELIVERY.value), b"{}")
+    finally:
+        await producer.stop()

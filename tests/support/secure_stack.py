@@ -23,6 +23,7 @@ from pathlib import Path
 import redis
 from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaError
+from aiokafka.protocol.admin import CreateAclsRequest
 from pydantic import SecretStr
 
 from collectpulse.kafka.connection import kafka_options
@@ -37,6 +38,20 @@ ROOT = Path(__file__).resolve().parents[2]
 KAFKA_USER = "collectpulse"
 REDIS_USER = "collectpulse"
 KEY_PREFIX = "sec"
+# Test topics are "<TOPIC_PREFIX><run>." and groups "<GROUP_PREFIX><run>"; Faust also makes
+# "<group>-__assignor-__leader". The client user is granted these prefixes and nothing else.
+TOPIC_PREFIX = "sec"
+GROUP_PREFIX = "collectpulse-sec-"
+# Kafka protocol enums (org.apache.kafka.common.acl / resource)
+_TOPIC, _GROUP = 2, 3
+_PREFIXED = 4
+_READ, _WRITE, _CREATE, _DESCRIBE = 3, 4, 5, 8
+_ALLOW = 3
+KAFKA_ACLS = (
+    *((_TOPIC, TOPIC_PREFIX, op) for op in (_READ, _WRITE, _CREATE, _DESCRIBE)),
+    *((_TOPIC, GROUP_PREFIX, op) for op in (_READ, _CREATE, _DESCRIBE)),
+    (_GROUP, GROUP_PREFIX, _READ),
+)
 # The least the worker and exporter need: their own keys, scripts, no admin commands.
 REDIS_ACL = (
     f"~{KEY_PREFIX}:*",
@@ -60,6 +75,8 @@ class SecureStack:
     rogue_ca: CertificateAuthority
     client: Issued
     kafka_bootstrap: str
+    #: the PLAINTEXT inter-broker listener, where ANONYMOUS is super user: for granting ACLs
+    kafka_admin_bootstrap: str
     kafka_password: str
     redis_url: str
     redis_password: str
@@ -99,6 +116,7 @@ def secure_stack(directory: Path) -> Iterator[SecureStack]:
         rogue_ca=rogue,
         client=client,
         kafka_bootstrap=f"127.0.0.1:{free_port()}",
+        kafka_admin_bootstrap=f"127.0.0.1:{free_port()}",
         kafka_password=secrets.token_urlsafe(16),
         redis_url=f"rediss://127.0.0.1:{free_port()}/0",
         redis_password=secrets.token_urlsafe(16),
@@ -109,6 +127,7 @@ def secure_stack(directory: Path) -> Iterator[SecureStack]:
         _start_kafka(stack, broker)
         _start_redis(stack, redis_cert)
         _wait_kafka(stack)
+        asyncio.run(_grant_kafka_acls(stack))
         _wait_redis(stack)
         yield stack
 
@@ -121,7 +140,7 @@ def _start_kafka(stack: SecureStack, broker: Issued) -> None:
     config.write_text(
         string.Template(template).substitute(
             port=stack.kafka_bootstrap.rsplit(":", 1)[1],
-            broker_port=free_port(),
+            broker_port=stack.kafka_admin_bootstrap.rsplit(":", 1)[1],
             controller_port=free_port(),
             keystore=broker.keystore,
             truststore=stack.ca.ca_cert,
@@ -186,6 +205,25 @@ def _wait_kafka(stack: SecureStack, timeout_s: float = 60.0) -> None:
             await client.close()
 
     _wait("Kafka", lambda: asyncio.run(ready()), stack.directory / "kafka.pid", timeout_s)
+
+
+async def _grant_kafka_acls(stack: SecureStack) -> None:
+    """CreateAcls (prefixed patterns) as the super user: aiokafka has no admin call for it."""
+    client = AIOKafkaClient(bootstrap_servers=stack.kafka_admin_bootstrap)
+    try:
+        await client.bootstrap()
+        node = next(iter(client.cluster.brokers())).nodeId
+        principal = f"User:{KAFKA_USER}"
+        responses = [
+            await client.send(
+                node, CreateAclsRequest(resource, name, _PREFIXED, principal, "*", op, _ALLOW)
+            )
+            for resource, name, op in KAFKA_ACLS
+        ]
+    finally:
+        await client.close()
+    refused = [r for response in responses for r in response.creation_responses if r[0] != 0]
+    assert not refused, f"CreateAcls refused: {refused}"
 
 
 def _wait_redis(stack: SecureStack, timeout_s: float = 20.0) -> None:
