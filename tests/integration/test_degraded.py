@@ -248,6 +248,8 @@ async def test_kafka_stopped_mid_stream(servers: Servers, tmp_path: Path) -> Non
 
             reason = await wait_readyz(f"{url}/readyz", 503, contains="kafka", timeout_s=20)
             assert "kafka: unreachable" in reason
+            # the worker's own probe reaches the exporter through its heartbeat (in Redis)
+            await wait_readyz(f"{url}/readyz", 503, contains="kafka unavailable", timeout_s=20)
             samples = await wait_for(f"{url}/metrics", bool, timeout_s=10, processes=[e])
             assert value(samples, "collectpulse_dependency_up", dependency="kafka") == 0
             while not lines(worker_log, "dependency kafka down"):

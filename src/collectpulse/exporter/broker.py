@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaClient, AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from collectpulse.dependencies import Dependencies
 from collectpulse.events.models import Topic
 from collectpulse.kafka.connection import kafka_options
 from collectpulse.settings import Settings
@@ -51,8 +52,10 @@ class Broker:
         timeout_s: float = KAFKA_TIMEOUT_S,
         max_age_s: float = OFFSETS_MAX_AGE_S,
         clock: Callable[[], float] = time.monotonic,
+        dependencies: Dependencies | None = None,
     ) -> None:
         self._settings = settings
+        self._deps = dependencies
         self._timeout_s = timeout_s
         self._max_age_s = max_age_s
         self._clock = clock
@@ -83,10 +86,17 @@ class Broker:
         """First and end offsets of the lag topics that exist, at most ``max_age_s`` old."""
         async with self._lock:
             if self._cached is None or self._clock() - self._cached_at >= self._max_age_s:
+                # reported here, where Kafka is asked: a cached answer says nothing about now
+                ticket = self._deps.attempt() if self._deps else 0
                 try:
                     self._cached = await self._fetch()
                 except BrokerUnavailable as exc:
                     self._cached = exc
+                    if self._deps:
+                        self._deps.failed("kafka", str(exc), ticket)
+                else:
+                    if self._deps:
+                        self._deps.worked("kafka", ticket)
                 self._cached_at = self._clock()
             if isinstance(self._cached, BrokerUnavailable):
                 raise self._cached

@@ -22,7 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from collectpulse.dependencies import Dependencies
+from collectpulse.dependencies import Dependencies, describe
 from collectpulse.exporter.basicauth import BasicAuth
 from collectpulse.exporter.broker import Broker, BrokerUnavailable, LogPositions
 from collectpulse.exporter.collector import StoreCollector
@@ -56,8 +56,10 @@ class ViewCache:
         max_age_s: float = VIEW_MAX_AGE_S,
         timeout_s: float = REDIS_TIMEOUT_S,
         clock: Callable[[], float] = time.monotonic,
+        dependencies: Dependencies | None = None,
     ) -> None:
         self.reader = reader
+        self._deps = dependencies
         self._max_age_s = max_age_s
         self._timeout_s = timeout_s
         self._clock = clock
@@ -71,8 +73,17 @@ class ViewCache:
         """Raises RedisError, OSError or TimeoutError when the store cannot be read."""
         async with self._lock:
             if self._view is None or self._clock() - self._read_at >= self._max_age_s:
-                async with asyncio.timeout(self._timeout_s):
-                    self._view = await self.reader.read()
+                # reported here, where Redis is read: a cached view says nothing about now
+                ticket = self._deps.attempt() if self._deps else 0
+                try:
+                    async with asyncio.timeout(self._timeout_s):
+                        self._view = await self.reader.read()
+                except _STORE_FAILURES as exc:
+                    if self._deps:
+                        self._deps.failed("redis", describe(exc), ticket)
+                    raise
+                if self._deps:
+                    self._deps.worked("redis", ticket)
                 self._read_at = self._clock()
             return self._view
 
@@ -96,9 +107,8 @@ _STORE_FAILURES = (RedisError, OSError, TimeoutError)
 async def metrics(request: web.Request) -> web.Response:
     started = time.perf_counter()
     app = request.app
-    deps = app[DEPENDENCIES_KEY]
     view_or_error, positions_or_error = await asyncio.gather(
-        _view_or_error(app[VIEW_KEY], deps), _positions_or_error(app[BROKER_KEY], deps)
+        _view_or_error(app[VIEW_KEY]), _positions_or_error(app[BROKER_KEY])
     )
     view = view_or_error if isinstance(view_or_error, StoreView) else None
     probes = Probes(
@@ -120,27 +130,19 @@ def render_kpis(view: StoreView, *, min_sample: int) -> bytes:
     return render(StoreCollector(view, experiment_min_sample=min_sample).collect())
 
 
-async def _view_or_error(cache: ViewCache, deps: Dependencies) -> StoreView | str:
-    ticket = deps.attempt()
+async def _view_or_error(cache: ViewCache) -> StoreView | str:
     try:
-        view = await cache.read()
+        return await cache.read()
     except _STORE_FAILURES as exc:
-        # logged once per outage by deps, not once per scrape
-        deps.failed("redis", type(exc).__name__, ticket)
+        # logged once per outage by the cache's Dependencies, not once per scrape
         return type(exc).__name__
-    deps.worked("redis", ticket)
-    return view
 
 
-async def _positions_or_error(broker: Broker, deps: Dependencies) -> LogPositions | str:
-    ticket = deps.attempt()
+async def _positions_or_error(broker: Broker) -> LogPositions | str:
     try:
-        positions = await broker.positions()
+        return await broker.positions()
     except BrokerUnavailable as exc:
-        deps.failed("kafka", str(exc), ticket)
         return str(exc)
-    deps.worked("kafka", ticket)
-    return positions
 
 
 async def struggling_customers(request: web.Request) -> web.Response:
@@ -229,10 +231,13 @@ def create_web_app(
     middlewares = [BasicAuth(users).middleware] if users else []
     app = web.Application(middlewares=middlewares)
     app[REDIS_KEY] = client
-    app[VIEW_KEY] = ViewCache(StoreReader(client, settings), max_age_s=view_max_age_s)
-    app[BROKER_KEY] = broker or Broker(settings)
+    deps = Dependencies(log)
+    app[DEPENDENCIES_KEY] = deps
+    app[VIEW_KEY] = ViewCache(
+        StoreReader(client, settings), max_age_s=view_max_age_s, dependencies=deps
+    )
+    app[BROKER_KEY] = broker or Broker(settings, dependencies=deps)
     app[SETTINGS_KEY] = settings
-    app[DEPENDENCIES_KEY] = Dependencies(log)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

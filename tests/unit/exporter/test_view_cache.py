@@ -4,11 +4,13 @@ timestamps by max / min rather than summing them."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import cast
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from collectpulse.dependencies import Dependencies
 from collectpulse.exporter.http import ViewCache
 from collectpulse.store.reader import (
     LAST_EVENT,
@@ -139,3 +141,24 @@ def test_windows_of_one_granularity_read_each_bucket_once() -> None:
         covered = [s for i in segments.members[name] for s in segments.runs[i][1]]
         assert covered == window_starts, name
         assert {segments.runs[i][0] for i in segments.members[name]} == {gran}
+
+
+async def test_a_cached_view_does_not_report_redis_up_while_a_fresh_check_failed() -> None:
+    """A scrape served from the cache says nothing about Redis now: no flap in the log."""
+    reader, clock = CountingReader(), Clock()
+    deps = Dependencies(logging.getLogger("test.view_cache"))
+    cache = ViewCache(cast(StoreReader, reader), max_age_s=1.0, clock=clock, dependencies=deps)
+    await cache.read()
+    deps.failed("redis", "ConnectionError", deps.attempt())  # e.g. /readyz's PING
+
+    await cache.read()  # within the max age: from the cache
+    assert not deps.is_up("redis")
+
+    clock.now += 1.1
+    reader.fail = True
+    with pytest.raises(RedisConnectionError):
+        await cache.read()
+    reader.fail = False
+    clock.now += 1.1
+    await cache.read()
+    assert deps.is_up("redis")
