@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaClient, AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from collectpulse.dependencies import Dependencies
+from collectpulse.dependencies import Dependencies, describe
 from collectpulse.events.models import Topic
 from collectpulse.kafka.connection import kafka_options
 from collectpulse.settings import Settings
@@ -146,5 +146,4 @@ class Broker:
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "no answer within the timeout"
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return describe(exc)
