@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import subprocess
 import tempfile
 import time
 import uuid
@@ -23,6 +24,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from redis.asyncio import Redis
 
 from collectpulse.events.models import Topic
@@ -145,6 +148,24 @@ async def wait_until_applied(client: Redis, settings: Settings, at_least: int) -
         if applied >= at_least:
             return applied
         await asyncio.sleep(0.005)
+
+
+async def wait_group_stable(settings: Settings, worker: subprocess.Popen[bytes]) -> None:
+    """Until the worker's consumer group has its assignment (the group state is Stable)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        while True:
+            assert worker.poll() is None, "the worker died before its assignment"
+            try:
+                (response,) = await admin.describe_consumer_groups([settings.consumer_group])
+            except KafkaError:  # the group's coordinator is not known yet
+                response = None
+            if response is not None and response.groups[0][2] == "Stable":
+                return
+            await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
 
 
 def lines(log: Path, text: str) -> list[str]:
@@ -272,3 +293,47 @@ async def test_kafka_stopped_mid_stream(servers: Servers, tmp_path: Path) -> Non
     one_change_each_way(exporter_log, "kafka")
     # aiokafka's retry lines pass once a minute (without that: 33,036 lines in one run)
     assert len(worker_log.read_text(errors="replace").splitlines()) < 150
+
+
+async def test_a_worker_started_while_redis_is_down_waits_for_it(
+    servers: Servers, tmp_path: Path
+) -> None:
+    """Where each partition resumes is read from Redis when it is assigned: before, that
+    read raised in Faust's assignment callback and crashed the worker."""
+    settings = isolated(servers, tmp_path)
+    stream, truth = ground_truth_stream(time.time())
+    published = sum(len(r) for r in stream.values())
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    worker_log = tmp_path / "worker.log"
+
+    async with asyncio.timeout(120):
+        await create_topics(settings)
+        await publish_all(settings, stream)
+        await asyncio.to_thread(servers.stop_redis)
+        with (
+            collectpulse_process(
+                settings, "worker", "-l", "warn", log=worker_log, **GROUP_ENV
+            ) as w,
+            collectpulse_process(
+                settings,
+                "exporter",
+                log=tmp_path / "exporter.log",
+                COLLECTPULSE_HTTP_PORT=str(port),
+            ) as e,
+        ):
+            await wait_group_stable(settings, w)
+            # the assignment callback now waits on Redis (it crashed the worker before)
+            while not lines(worker_log, "dependency redis down"):
+                assert w.poll() is None, "the worker died while Redis was down"
+                await asyncio.sleep(0.2)
+            await wait_readyz(f"{url}/readyz", 503, contains="redis: unreachable", timeout_s=20)
+            await asyncio.sleep(2)  # room for a crash to show; settled() fails if it did
+            assert w.poll() is None, "the worker died while Redis was down"
+            await asyncio.to_thread(servers.start_redis)
+            samples = await settled(f"{url}/metrics", published, [w, e])
+            await wait_readyz(f"{url}/readyz", 200, timeout_s=20)
+
+    assert total(samples, "collectpulse_events_received_total") == published
+    ground_truth_holds(samples, truth)
+    one_change_each_way(worker_log, "redis")

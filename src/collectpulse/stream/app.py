@@ -35,7 +35,7 @@ from collectpulse.stream.batch import RecordBatch
 from collectpulse.stream.deadletter import DLQ_TOPIC
 from collectpulse.stream.heartbeat import install_heartbeat
 from collectpulse.stream.normalise import add_normalisers
-from collectpulse.stream.retry import DependencyState, until_done
+from collectpulse.stream.retry import RETRIABLE, DependencyState, until_done
 from collectpulse.stream.shutdown import ShutdownWatchdog, worker_class
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ def create_app(settings: Settings, *, redis: Redis | None = None) -> faust.App:
             topic, writer, send_dlq, max_bytes=settings.max_event_bytes, state=dependencies
         )
         app.agent(source, name=f"collectpulse.{topic.value}")(body)
-    add_normalisers(app, settings, client)
+    add_normalisers(app, settings, client, dependencies)
     # Declared so the worker creates it with the same partition count.
     app.topic(dlq)
 
@@ -133,7 +133,9 @@ def create_app(settings: Settings, *, redis: Redis | None = None) -> faust.App:
             if not tp.topic.startswith(prefix):
                 continue
             if tp.partition not in by_partition:
-                by_partition[tp.partition] = await writer.applied_offsets(tp.partition)
+                # an exception here would crash the worker: wait for Redis instead
+                read = partial(writer.applied_offsets, tp.partition)
+                by_partition[tp.partition] = await until_done(read, dependencies, what="redis")
             applied = by_partition[tp.partition].get(tp.topic.removeprefix(prefix))
             if applied is not None:
                 positions[tp] = applied + 1
@@ -143,6 +145,14 @@ def create_app(settings: Settings, *, redis: Redis | None = None) -> faust.App:
 
     @app.timer(interval=ORPHAN_SWEEP_INTERVAL_S)  # type: ignore[untyped-decorator]
     async def sweep_orphans() -> None:
+        try:
+            await sweep_assigned()
+        except RETRIABLE:
+            # an exception in a timer crashes the worker; the next sweep catches up
+            # (the outage itself is logged by the agents and the probe)
+            return
+
+    async def sweep_assigned() -> None:
         delivery = settings.topic(Topic.DELIVERY.value)
         for tp in app.consumer.assignment():
             if tp.topic == delivery:

@@ -41,12 +41,14 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Final, Literal, NamedTuple
 
 import faust
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
+from collectpulse.dependencies import Dependencies
 from collectpulse.events.decode import MAX_DETAIL_CHARS, Invalid, Reason
 from collectpulse.events.keys import partition_key
 from collectpulse.events.models import EventBase, Topic
@@ -56,6 +58,7 @@ from collectpulse.store.keys import Keys
 from collectpulse.stream import transport
 from collectpulse.stream.batch import RawRecord, RecordBatch
 from collectpulse.stream.deadletter import DLQ_TOPIC, dlq_headers
+from collectpulse.stream.retry import DependencyState, until_done
 
 log = logging.getLogger(__name__)
 
@@ -242,21 +245,34 @@ def make_normaliser(
     topics: Mapping[Topic, str],
     dlq: str,
     max_bytes: int,
+    state: Dependencies | None = None,
 ) -> Callable[[Any], Awaitable[None]]:
-    """The agent body for ``raw.<provider>`` (``stream`` is a Faust stream of batches)."""
+    """The agent body for ``raw.<provider>`` (``stream`` is a Faust stream of batches).
+
+    Both steps wait out an outage (``until_done``): an exception would end the
+    batch's iteration, and Faust acknowledges an event whose iteration ends, so
+    the raw records would be skipped. A publish retried after a partial failure
+    sends some canonical events again; they carry the same event ids, so the
+    canonical agents count them once.
+    """
+    dependencies = state or DependencyState()
 
     async def agent(stream: AsyncIterator[RecordBatch]) -> None:
         async for batch in stream:
             normalised = normalise_batch(provider, batch, max_bytes=max_bytes)
-            await publish(batch, normalised, send, topics=topics, dlq=dlq)
-            await add_counts(provider, batch.partition, normalised.counts)
+            send_all = partial(publish, batch, normalised, send, topics=topics, dlq=dlq)
+            await until_done(send_all, dependencies, what="kafka")
+            count = partial(add_counts, provider, batch.partition, normalised.counts)
+            await until_done(count, dependencies, what="redis")
 
     agent.__name__ = f"raw_{provider}_agent"
     agent.__qualname__ = agent.__name__
     return agent
 
 
-def add_normalisers(app: faust.App, settings: Settings, redis: Redis) -> None:
+def add_normalisers(
+    app: faust.App, settings: Settings, redis: Redis, state: Dependencies | None = None
+) -> None:
     """Declare one normaliser agent per provider on ``app`` (call from ``create_app``)."""
     counts = ProviderCounts(redis, settings.key_prefix)
     topics = {topic: settings.topic(topic.value) for topic in Topic}
@@ -273,7 +289,13 @@ def add_normalisers(app: faust.App, settings: Settings, redis: Redis) -> None:
     for provider in PROVIDERS:
         source = transport.batch_topic(app, raw_topic(settings, provider))
         body = make_normaliser(
-            provider, send, counts.add, topics=topics, dlq=dlq, max_bytes=settings.max_event_bytes
+            provider,
+            send,
+            counts.add,
+            topics=topics,
+            dlq=dlq,
+            max_bytes=settings.max_event_bytes,
+            state=state,
         )
         app.agent(source, name=f"collectpulse.{RAW_TOPIC_PREFIX}{provider}")(body)
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 from tests.unit.providers.provider_samples import (
     SENDGRID_X_MESSAGE_ID,
     TWILIO_SID,
@@ -32,6 +33,7 @@ from collectpulse.stream.normalise import (
     normalise_batch,
     received_at,
 )
+from collectpulse.stream.retry import DependencyState
 
 RECORD_TIME = datetime(2025, 3, 1, 9, 30, 7, 250_000, tzinfo=UTC)
 RECORD_MS = int(RECORD_TIME.timestamp() * 1000)
@@ -260,3 +262,35 @@ async def test_batch_is_counted_only_after_the_broker_acknowledged_every_publish
         "cp-error": dict(dlq_headers)["cp-error"],
     }
     assert dict(dlq_headers)["cp-error"].startswith(b"sendgrid: payload is not valid JSON")
+
+
+async def test_a_redis_outage_while_counting_is_waited_out_not_skipped() -> None:
+    """Before: the ConnectionError ended the agent's iteration and Faust acknowledged the
+    batch, so its tallies were lost. Now the count is retried until Redis answers."""
+    broker = FakeBroker()
+    counted: list[Sequence[Count]] = []
+    failures = [RedisConnectionError("down"), RedisConnectionError("down")]
+
+    async def add_counts(provider: str, partition: int, counts: Sequence[Count]) -> None:
+        if failures:
+            raise failures.pop()
+        counted.append(counts)
+
+    state = DependencyState()
+    agent = make_normaliser(
+        "sendgrid",
+        broker.send,
+        add_counts,
+        topics=TOPICS,
+        dlq="t.dlq",
+        max_bytes=MAX_BYTES,
+        state=state,
+    )
+    payload = as_bytes([sendgrid_event("unsubscribe")])
+    task = asyncio.ensure_future(agent(stream_of(batch_of(payload, topic="t.raw.sendgrid"))))
+    await asyncio.sleep(0)
+    broker.ack_all()
+    await asyncio.wait_for(task, timeout=10)
+
+    assert counted == [[Count(10, "skipped", "unsubscribe")]]
+    assert state.healthy
