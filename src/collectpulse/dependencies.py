@@ -6,8 +6,11 @@ readiness checks. Reports arrive out of order: an attempt that started before
 Redis came back can fail after another attempt already succeeded. Each
 attempt therefore takes a ticket when it starts (``attempt()``), and a report
 changes the state only when its attempt started after the one that caused the
-last change. So one outage is one "down" line and one "up" line, whatever the
-number of callers and retries, and never a flap from a stale report.
+last change. A dependency goes down on the second failure not followed by a
+newer success: one failed command retried at once with success (a pooled
+connection to a restarted Redis answers "Connection closed by server" once)
+is not an outage. So one outage is one "down" line and one "up" line, whatever
+the number of callers and retries, and never a flap from a stale report.
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 DEPENDENCIES = ("redis", "kafka")
+FAILURES_TO_GO_DOWN = 2
 MAX_REASON_CHARS = 200
 
 
@@ -37,6 +41,8 @@ class _State:
     """Ticket of the attempt that caused the last change."""
     down_since: float = 0.0
     failures: int = 0
+    streak: list[int] = field(default_factory=list)
+    """While up: tickets of failures newer than the newest success."""
 
 
 class Dependencies:
@@ -63,16 +69,23 @@ class Dependencies:
         state.failures += 1
         if ticket < state.changed_by:
             return  # started before the last change: it says nothing newer
-        if state.up:
-            state.up, state.reason, state.changed_by = False, reason, ticket
-            state.down_since, state.failures = self._clock(), 1
-            self._log.warning("dependency %s down: %s; retrying with backoff", name, reason)
-        else:
+        if not state.up:
             state.reason = reason
+            return
+        state.streak.append(ticket)
+        if len(state.streak) < FAILURES_TO_GO_DOWN:
+            return
+        state.up, state.reason, state.changed_by = False, reason, ticket
+        state.down_since, state.failures, state.streak = self._clock(), len(state.streak), []
+        self._log.warning("dependency %s down: %s; retrying with backoff", name, reason)
 
     def worked(self, name: str, ticket: int) -> None:
         state = self._states[name]
-        if state.up or ticket < state.changed_by:
+        if state.up:
+            # failures of attempts that started before this success are old news
+            state.streak = [t for t in state.streak if t > ticket]
+            return
+        if ticket < state.changed_by:
             return
         self._log.warning(
             "dependency %s up again after %.1f s down (%d failed attempts, last: %s)",

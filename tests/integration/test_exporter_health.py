@@ -185,6 +185,7 @@ async def test_a_heartbeat_is_read_back_and_long_silent_workers_are_forgotten(
     await redis_client.hset(keys.heartbeats(), "gone", gone.encode())
     state = DependencyState()
     state.failed("kafka", "KafkaTimeoutError", state.attempt())
+    state.failed("kafka", "KafkaTimeoutError", state.attempt())
     heartbeat = Heartbeat(redis_client, keys, "w-1", assigned=lambda: [3, 1, 3], state=state)
     reader = StoreReader(redis_client, settings)
 

@@ -38,10 +38,35 @@ def test_many_failures_and_successes_are_one_line_each_way(
     assert "(50 failed attempts" in caplog.records[-1].getMessage()
 
 
+def down(deps: Dependencies, name: str, reason: str = "ConnectionError") -> None:
+    deps.failed(name, reason, deps.attempt())
+    deps.failed(name, reason, deps.attempt())
+
+
+def test_one_failure_retried_at_once_with_success_is_not_an_outage(
+    deps: Dependencies, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A pooled connection to a restarted Redis fails once ('Connection closed by server')."""
+    deps.failed("redis", "ConnectionError: Connection closed by server.", deps.attempt())
+    assert deps.is_up("redis")
+    deps.worked("redis", deps.attempt())
+    deps.failed("redis", "ConnectionError: Connection closed by server.", deps.attempt())
+    assert deps.is_up("redis")
+    assert changes(caplog) == []
+
+
+def test_a_success_that_started_before_a_failure_does_not_clear_it(deps: Dependencies) -> None:
+    in_flight = deps.attempt()
+    deps.failed("redis", "ConnectionError", deps.attempt())
+    deps.worked("redis", in_flight)
+    deps.failed("redis", "ConnectionError", deps.attempt())
+    assert not deps.is_up("redis")
+
+
 def test_a_failure_of_an_attempt_started_before_the_recovery_does_not_flap(
     deps: Dependencies, caplog: pytest.LogCaptureFixture
 ) -> None:
-    deps.failed("kafka", "KafkaConnectionError", deps.attempt())
+    down(deps, "kafka", "KafkaConnectionError")
     stale = deps.attempt()  # in flight while the broker comes back
     deps.worked("kafka", deps.attempt())
     deps.failed("kafka", "KafkaConnectionError", stale)
@@ -51,14 +76,14 @@ def test_a_failure_of_an_attempt_started_before_the_recovery_does_not_flap(
 
 def test_a_success_started_before_the_outage_does_not_end_it(deps: Dependencies) -> None:
     early = deps.attempt()
-    deps.failed("redis", "ConnectionError", deps.attempt())
+    down(deps, "redis")
     deps.worked("redis", early)
     assert not deps.is_up("redis")
 
 
 def test_each_dependency_has_its_own_state_and_the_reason_names_both(deps: Dependencies) -> None:
-    deps.failed("redis", "ConnectionError", deps.attempt())
-    deps.failed("kafka", "KafkaTimeoutError", deps.attempt())
+    down(deps, "redis")
+    down(deps, "kafka", "KafkaTimeoutError")
     assert deps.reason == "redis: ConnectionError; kafka: KafkaTimeoutError"
     deps.worked("kafka", deps.attempt())
     assert deps.reason == "redis: ConnectionError"

@@ -11,6 +11,7 @@ also drops the fields of workers silent for longer than ``HEARTBEAT_FORGET_S``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -90,6 +91,11 @@ class Heartbeat:
             self._state.failed("redis", describe(exc), ticket)
             return False
         self._state.worked("redis", ticket)
+        if self.record().reason != beat.reason:
+            # this write is what showed Redis is back: do not leave "redis down" standing
+            with contextlib.suppress(RedisError, OSError, TimeoutError):
+                async with asyncio.timeout(self._timeout_s):
+                    await self._redis.hset(self._key, self.worker, self.record().encode())
         return True
 
     async def forget(self) -> None:
