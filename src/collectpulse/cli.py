@@ -32,12 +32,23 @@ def _settings() -> Settings:
     return load_settings(Settings)
 
 
-def _check_credentials(settings: Settings, *, redis: bool = True) -> None:
-    """Stop now on refused credentials or certificates (raises ``CredentialsError``);
-    an unreachable server is only logged: each command has its own retry behaviour."""
-    from collectpulse.preflight import check_credentials
+def _check_credentials(settings: Settings, *, redis: bool = True, group: bool = False) -> None:
+    """Stop now on refused credentials or certificates, or a Kafka user without ACLs for
+    our topics (raises ``CredentialsError``); an unreachable server is only logged: each
+    command has its own retry behaviour."""
+    from collectpulse.events.models import Topic
+    from collectpulse.preflight import check_credentials, faust_leader_topic
 
-    for problem in asyncio.run(check_credentials(settings, redis=redis)):
+    topics = [settings.topic(t.value) for t in Topic]
+    if group:
+        topics.append(faust_leader_topic(settings.consumer_group))
+    check = check_credentials(
+        settings,
+        kafka_topics=topics,
+        kafka_group=settings.consumer_group if group else None,
+        redis=redis,
+    )
+    for problem in asyncio.run(check):
         log.warning("start-up check: %s", problem)
 
 
@@ -49,7 +60,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         raise SettingsError(
             f"COLLECTPULSE_DATA_DIR: cannot create {settings.data_dir}: {exc.strerror}"
         ) from None
-    _check_credentials(settings)  # before importing Faust: a refused password fails fast
+    # before importing Faust: a refused password fails fast
+    _check_credentials(settings, group=True)
     from collectpulse.stream.app import create_app, prepare_topics
 
     problem = asyncio.run(prepare_topics(settings))

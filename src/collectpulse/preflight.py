@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from aiokafka.conn import create_conn
 from aiokafka.errors import (
@@ -26,6 +27,8 @@ from aiokafka.errors import (
     SaslAuthenticationFailed,
     UnsupportedSaslMechanismError,
 )
+from aiokafka.protocol.coordination import FindCoordinatorRequest
+from aiokafka.protocol.metadata import MetadataRequest
 from redis.exceptions import AuthenticationError, NoPermissionError, RedisError
 
 from collectpulse.kafka.connection import kafka_options
@@ -33,6 +36,7 @@ from collectpulse.settings import Settings
 from collectpulse.store.client import redis_client
 
 CHECK_TIMEOUT_S = 10.0
+_TOPIC_DENIED, _GROUP_DENIED = 29, 30  # Kafka error codes TOPIC/GROUP_AUTHORIZATION_FAILED
 """Bound on each check: a server that accepts TCP but never answers is 'unreachable'."""
 
 _SASL_REFUSED = (
@@ -58,12 +62,20 @@ class CredentialsError(Exception):
     """Credentials or certificates were refused or unusable; retrying cannot help."""
 
 
-async def check_kafka(settings: Settings, *, timeout_s: float = CHECK_TIMEOUT_S) -> str | None:
+async def check_kafka(
+    settings: Settings,
+    *,
+    topics: Sequence[str] = (),
+    group: str | None = None,
+    timeout_s: float = CHECK_TIMEOUT_S,
+) -> str | None:
     """Connect to the first bootstrap server with the configured TLS and SASL.
 
     Returns ``None`` when the broker accepted the connection and credentials,
     a problem text when no broker could be reached; raises ``CredentialsError``
-    when the broker refused them or the client's own TLS files are unusable.
+    when the broker refused them or the client's own TLS files are unusable, or
+    when an authorizer denies the user even Describe on ``topics`` or ``group``
+    (every ACL of docs/SECURITY.md implies Describe, so none was granted).
     """
     try:
         options = kafka_options(settings)
@@ -82,7 +94,17 @@ async def check_kafka(settings: Settings, *, timeout_s: float = CHECK_TIMEOUT_S)
                 conn = await create_conn(
                     host, port, request_timeout_ms=int(timeout_s * 1000), **options
                 )
-            conn.close()
+                try:
+                    denied = await _denied(conn, topics, group)
+                finally:
+                    conn.close()
+            if denied:
+                raise CredentialsError(
+                    f"Kafka at {where} denies the user {_principal(settings)} access to "
+                    f"{', '.join(denied)} (authorization failed): grant the ACLs listed in "
+                    "docs/SECURITY.md, or check COLLECTPULSE_TOPIC_PREFIX and "
+                    "COLLECTPULSE_CONSUMER_GROUP"
+                )
             return None
         except _SASL_REFUSED as exc:
             raise CredentialsError(
@@ -102,6 +124,26 @@ async def check_kafka(settings: Settings, *, timeout_s: float = CHECK_TIMEOUT_S)
         except (KafkaError, OSError, TimeoutError) as exc:
             problems.append(f"{where}: {_reason(exc)}")
     return "Kafka unreachable (" + "; ".join(problems) + ")"
+
+
+async def _denied(conn: Any, topics: Sequence[str], group: str | None) -> list[str]:
+    """Topics and group the broker answers TOPIC/GROUP_AUTHORIZATION_FAILED for."""
+    denied = []
+    if topics:
+        # never auto-create: the worker creates topics with the partition count it needs
+        metadata = await conn.send(MetadataRequest(list(topics), allow_auto_topic_creation=False))
+        denied += [f"topic {t[1]}" for t in metadata.topics if t[0] == _TOPIC_DENIED]
+    if group is not None:
+        coordinator = await conn.send(FindCoordinatorRequest(group, 0))
+        if coordinator.error_code == _GROUP_DENIED:
+            denied.append(f"group {group}")
+    return denied
+
+
+def _principal(settings: Settings) -> str:
+    if settings.kafka_security_protocol.startswith("SASL_"):
+        return f"{settings.kafka_sasl_username!r} (COLLECTPULSE_KAFKA_SASL_USERNAME)"
+    return "of the client certificate (COLLECTPULSE_KAFKA_SSL_CERTFILE)"
 
 
 def _closed_during_setup(what: str, where: str, settings: Settings) -> str:
@@ -166,10 +208,16 @@ async def check_redis(settings: Settings, *, timeout_s: float = CHECK_TIMEOUT_S)
 
 
 async def check_credentials(
-    settings: Settings, *, kafka: bool = True, redis: bool = True
+    settings: Settings,
+    *,
+    kafka_topics: Sequence[str] = (),
+    kafka_group: str | None = None,
+    redis: bool = True,
 ) -> list[str]:
     """Both checks at once; raises ``CredentialsError``, returns unreachable servers."""
-    checks = ([check_kafka(settings)] if kafka else []) + ([check_redis(settings)] if redis else [])
+    checks = [check_kafka(settings, topics=kafka_topics, group=kafka_group)]
+    if redis:
+        checks.append(check_redis(settings))
     results = await asyncio.gather(*checks, return_exceptions=True)
     for result in results:
         if isinstance(result, BaseException):
@@ -219,3 +267,8 @@ def _closed(exc: BaseException) -> bool:
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text if len(text) <= 300 else text[:300] + "..."
+
+
+def faust_leader_topic(app_id: str) -> str:
+    """The topic Faust's partition assignor creates and reads for app ``app_id``."""
+    return f"{app_id}-__assignor-__leader"

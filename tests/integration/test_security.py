@@ -37,7 +37,13 @@ from tests.support import events as ev
 from tests.support.kafka import create_topics, publish
 from tests.support.metrics import total, wait_for
 from tests.support.processes import collectpulse_process, free_port, settings_env
-from tests.support.secure_stack import GROUP_PREFIX, TOPIC_PREFIX, SecureStack, secure_stack
+from tests.support.secure_stack import (
+    GROUP_PREFIX,
+    KAFKA_USER_WITHOUT_ACLS,
+    TOPIC_PREFIX,
+    SecureStack,
+    secure_stack,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -206,8 +212,11 @@ def _bad_cases(stack: SecureStack, tmp_path: Path) -> list[tuple[str, str, dict[
             (command, "wrong Redis password", redis_password, "COLLECTPULSE_REDIS_PASSWORD"),
             (command, "untrusted Redis CA", redis_ca, "CERTIFICATE_VERIFY_FAILED"),
         ]
+    no_acls = {"kafka_sasl_username": KAFKA_USER_WITHOUT_ACLS}
     cases += [
         ("worker", "client certificate of another CA", kafka_client, "client certificate"),
+        ("worker", "a Kafka user without ACLs", no_acls, "grant the ACLs"),
+        ("exporter", "a Kafka user without ACLs", no_acls, "grant the ACLs"),
         (
             "exporter",
             "web config without key_file",

@@ -36,6 +36,8 @@ from tests.support.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA_USER = "collectpulse"
+#: a SCRAM user the broker knows but grants nothing to
+KAFKA_USER_WITHOUT_ACLS = "stranger"
 REDIS_USER = "collectpulse"
 KEY_PREFIX = "sec"
 # Test topics are "<TOPIC_PREFIX><run>." and groups "<GROUP_PREFIX><run>"; Faust also makes
@@ -152,10 +154,15 @@ def _start_kafka(stack: SecureStack, broker: Issued) -> None:
     java = ["java", "-cp", f"{libs}/*"]
     tools_log = f"-Dlog4j2.configurationFile=file:{ROOT / 'deploy/kafka/log4j2-tools.properties'}"
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-    scram = f"SCRAM-SHA-512=[name={KAFKA_USER},password={stack.kafka_password}]"
+    users = ((KAFKA_USER, stack.kafka_password), (KAFKA_USER_WITHOUT_ACLS, stack.kafka_password))
+    scram = [
+        arg
+        for name, password in users
+        for arg in ("--add-scram", f"SCRAM-SHA-512=[name={name},password={password}]")
+    ]
     subprocess.run(
         [*java[:1], tools_log, *java[1:], "kafka.tools.StorageTool", "format",
-         "-t", cluster_id, "-c", str(config), "--standalone", "--add-scram", scram],
+         "-t", cluster_id, "-c", str(config), "--standalone", *scram],
         check=True, capture_output=True,
     )  # fmt: skip
     log4j = f"-Dlog4j2.configurationFile=file:{ROOT / 'deploy/kafka/log4j2.properties'}"
