@@ -41,7 +41,7 @@ def test_run_brings_the_stack_up_shows_rising_counts_and_leaves_no_process(tmp_p
         "COLLECTPULSE_HTTP_PORT": str(free_port()),
     }
     result = subprocess.run(
-        [sys.executable, "-m", "collectpulse.cli", "run", "--duration", "32", "--rate", "100"],
+        [sys.executable, "-m", "collectpulse.cli", "run", "--duration", "42", "--rate", "100"],
         env=env,
         capture_output=True,
         text=True,
@@ -51,7 +51,11 @@ def test_run_brings_the_stack_up_shows_rising_counts_and_leaves_no_process(tmp_p
     assert result.returncode == 0, result.stdout + result.stderr
     assert "metrics: http://127.0.0.1:" in result.stdout
     counts = [int(n) for n in re.findall(r"events received: (\d+)", result.stdout)]
-    assert len(counts) >= 2, result.stdout
-    assert counts[-1] > counts[0] > 0, f"counts did not rise: {counts}"
+    assert counts == sorted(counts), f"counts went down: {counts}"
+    # On a loaded machine the worker may not have counted anything by the first
+    # tick; what matters is that counting starts and keeps rising.
+    counting = [n for n in counts if n > 0]
+    assert len(counting) >= 2, f"counts did not rise: {counts}\n{result.stdout}"
+    assert counting[-1] > counting[0], f"counts did not rise: {counts}"
     assert "stopped: worker, exporter, simulator, kafka, redis" in result.stdout
     assert _processes_mentioning(str(state)) == []

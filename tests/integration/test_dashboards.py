@@ -56,6 +56,8 @@ SIMULATE_S = 30
 SIMULATE_TIMEOUT_S = 45.0
 DATA_TIMEOUT_S = 40.0
 RATE_INTERVAL = "10s"
+PAYMENT_GAP_S = 3.0
+"""Between the scripted payments: more than a scrape interval, so each is its own sample."""
 LABEL_CAP = 20
 # Fast enough that opens, payments and promises happen within the run.
 DELAY_SCALE = "0.0001"
@@ -155,9 +157,40 @@ def scripted_records(settings: Settings, now: float) -> dict[str, list[tuple[byt
     return by_topic
 
 
-async def publish_script(settings: Settings, now: float) -> None:
-    for topic, records in scripted_records(settings, now).items():
-        await publish(settings, topic, records)
+PAID_MESSAGES = ("script-paid-1", "script-paid-2")
+PAID_CUSTOMER = "script-paid-customer"
+
+
+def scripted_journeys(settings: Settings, now: float) -> dict[str, list[tuple[bytes, bytes]]]:
+    """Two messages of one campaign sent, delivered and opened; paid by ``scripted_payment``.
+
+    The simulator's compressed journeys pay within milliseconds of the delivery, so on
+    a loaded machine a payment can overtake the delivery's customer touch (which
+    crosses the repartition topic) and stay unattributed. These payments are published
+    after the simulator run, a few seconds apart: the second increments a histogram
+    series the first created, so ``increase()`` has something to show.
+    """
+    delivery: list[tuple[bytes, bytes]] = []
+    opens: list[tuple[bytes, bytes]] = []
+    for mid in PAID_MESSAGES:
+        sent = ev.sent(mid, now - 120, customer_id=PAID_CUSTOMER, campaign="script-paid")
+        delivery += [_keyed(mid, sent), _keyed(mid, ev.delivered(mid, now - 110))]
+        opens.append(_keyed(mid, ev.opened(mid, now - 100)))
+    return {settings.topic(Topic.DELIVERY.value): delivery, settings.topic(Topic.OPEN.value): opens}
+
+
+def scripted_payment(
+    settings: Settings, message_id: str, now: float
+) -> dict[str, list[tuple[bytes, bytes]]]:
+    body = {**ev.payment(PAID_CUSTOMER, now, "succeeded", 5000), "message_id": message_id}
+    return {settings.topic(Topic.PAYMENT.value): [_keyed(PAID_CUSTOMER, body)]}
+
+
+async def publish_script(
+    settings: Settings, records: Mapping[str, list[tuple[bytes, bytes]]]
+) -> None:
+    for topic, batch in records.items():
+        await publish(settings, topic, batch)
 
 
 # --- running the queries ---------------------------------------------------------------
@@ -294,10 +327,14 @@ def test_every_panel_query_parses_and_returns_data(
         prom = prometheus_factory({SCRAPE_JOB: [f"127.0.0.1:{port}"]}, rule_files=RULES)
         prom.wait_for_targets_up()
         start = time.time()
-        asyncio.run(publish_script(settings, start))
+        asyncio.run(publish_script(settings, scripted_records(settings, start)))
+        asyncio.run(publish_script(settings, scripted_journeys(settings, start)))
         with collectpulse_process(settings, *SIMULATE_ARGS, log=tmp_path / "sim.log") as simulator:
             code = simulator.wait(timeout=SIMULATE_TIMEOUT_S)
         assert code == 0, (tmp_path / "sim.log").read_text()
+        for mid in PAID_MESSAGES:
+            asyncio.run(publish_script(settings, scripted_payment(settings, mid, time.time())))
+            time.sleep(PAYMENT_GAP_S)
         assert not prom.rule_errors(), prom.rule_errors()
 
         opened = as_opened(defs, prom)
