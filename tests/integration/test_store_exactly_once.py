@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 import pytest
 from redis.asyncio import Redis
@@ -18,6 +18,7 @@ from collectpulse.events.models import Topic
 from collectpulse.settings import Settings, duration_s
 from collectpulse.store.keys import Keys
 from collectpulse.store.reader import StoreReader, StoreView, parse_counter_fields
+from collectpulse.store.touches import batch_records
 from collectpulse.store.writer import StoreWriter
 from tests.support import events as ev
 from tests.support.redis_state import dump, keys_under
@@ -262,6 +263,35 @@ async def test_a_customer_who_pays_in_the_batch_that_made_them_struggling_is_wri
     assert total(view, "collected_amount_minor", currency="EUR") == 250
     assert view.offsets[("payment", 2)] == failures
     assert view.struggling == ()
+
+
+async def test_a_payment_applied_before_its_messages_touch_is_credited_when_the_touch_comes(
+    redis_client: Redis, reader: StoreReader, settings: Settings, clock: Clock
+) -> None:
+    published: list[tuple[bytes, bytes]] = []
+
+    async def publish(records: Sequence[tuple[bytes, bytes]]) -> None:
+        published.extend(records)
+
+    writer = StoreWriter(redis_client, settings, publish=publish, clock=clock)
+    now = clock.now_s
+    paid = {**ev.payment("c1", now - 5, "succeeded", 700), "message_id": "m1"}
+    message = [ev.sent("m1", now - 60, customer_id="c1"), ev.delivered("m1", now - 50)]
+
+    async with asyncio.timeout(TIMEOUT_S):
+        await writer.apply(Topic.PAYMENT, 1, ev.records(Topic.PAYMENT, [paid]))
+        before = await reader.read()
+        await writer.apply(Topic.DELIVERY, 4, ev.records(Topic.DELIVERY, message))
+        assert len(published) == 1, "the delivery publishes one touch record"
+        # one repartition record per target partition, as the worker publishes them
+        touch = [(0, batch_records(published, lambda _: 1)[1])]
+        await writer.apply_touches(1, touch)
+        await writer.apply_touches(1, touch)  # a redelivered touch changes nothing
+        after = await reader.read()
+
+    assert total(before, "messages_paid") == 0
+    assert total(after, "messages_paid", campaign="winback") == 1
+    assert total(after, "attributed_amount_minor", campaign="winback", currency="EUR") == 700
 
 
 # --- concurrent writers ---------------------------------------------------------------

@@ -12,6 +12,8 @@ latest view. Failed and aborted attempts feed the struggling-customers set.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from collectpulse.events.models import PageviewEvent, PaymentEvent, PromiseEvent, Topic
 from collectpulse.kpi.attribution import CandidateMessage, Payment, attribute_payment
 from collectpulse.store.context import FUNNEL_DIMS, BatchContext
@@ -55,6 +57,7 @@ def apply_touch(ctx: BatchContext, touch: Touch) -> None:
             updates[field] = str(touch.at_s)
     _write(ctx, touch.customer_id, state, updates)
     if touch.kind != "view" and new_message:
+        _credit_held(ctx, touch.customer_id, state, touch.message_id)
         _forget_old_messages(ctx, touch.customer_id, state)
 
 
@@ -79,6 +82,11 @@ def _forget_old_messages(ctx: BatchContext, customer_id: str, state: dict[str, s
         for kind in _MESSAGE_FIELDS
         if (name := f"{kind}:{mid}") in state
     ]
+    _forget(ctx, customer_id, state, names)
+
+
+def _forget(ctx: BatchContext, customer_id: str, state: dict[str, str], names: list[str]) -> None:
+    """Delete fields of the customer's hash (and any write of them this batch planned)."""
     if not names:
         return
     key = ctx.keys.customer(ctx.partition, customer_id)
@@ -130,24 +138,78 @@ def apply_promise(ctx: BatchContext, event: PromiseEvent, at_s: int) -> None:
 def _attribute(ctx: BatchContext, event: PaymentEvent, state: dict[str, str], at_s: int) -> None:
     candidates = _candidates(state)
     mid = attribute_payment(Payment(at_s, event.message_id), candidates, ctx.timing.attribution_s)
-    if mid is None or f"m:{mid}" not in state:
+    if mid is None:
         return
+    paid = _Paid(at_s, event.amount_minor, event.currency)
+    if f"m:{mid}" in state:
+        _credit(ctx, event.customer_id, state, mid, paid)
+    elif event.message_id:
+        _hold(ctx, event.customer_id, state, mid, paid)
+
+
+@dataclass(frozen=True, slots=True)
+class _Paid:
+    at_s: int
+    amount_minor: int
+    currency: str
+
+    def encode(self) -> str:
+        return f"{self.at_s},{self.amount_minor},{self.currency}"
+
+    @classmethod
+    def decode(cls, token: str) -> _Paid:
+        at_s, amount, currency = token.split(",")
+        return cls(int(at_s), int(amount), currency)
+
+
+def _credit(
+    ctx: BatchContext, customer_id: str, state: dict[str, str], mid: str, paid: _Paid
+) -> None:
     labels = dict(zip(FUNNEL_DIMS, state[f"m:{mid}"].split(FIELD_SEP), strict=True))
     sent_s = int(state[f"s:{mid}"])
     ctx.windowed(
         "attributed_amount_minor",
-        {**labels, "currency": event.currency},
+        {**labels, "currency": paid.currency},
         sent_s,
-        event.amount_minor,
+        paid.amount_minor,
     )
     if f"p:{mid}" in state:
         return  # a message counts as paid once
-    _write(ctx, event.customer_id, state, {f"p:{mid}": str(at_s)})
+    _write(ctx, customer_id, state, {f"p:{mid}": str(paid.at_s)})
     ctx.windowed("messages_paid", labels, sent_s)
-    ctx.observe("send_to_payment_seconds", labels, at_s - sent_s)
+    ctx.observe("send_to_payment_seconds", labels, paid.at_s - sent_s)
     opened = state.get(f"o:{mid}")
     if opened is not None:
-        ctx.observe("open_to_payment_seconds", labels, at_s - int(opened))
+        ctx.observe("open_to_payment_seconds", labels, paid.at_s - int(opened))
+
+
+def _hold(
+    ctx: BatchContext, customer_id: str, state: dict[str, str], mid: str, paid: _Paid
+) -> None:
+    """Keep a payment naming a message the customer side has not heard of yet.
+
+    The message's touch crosses the repartition topic, so after a backlog or a
+    restart a payment can be applied before the delivery it pays for. Its own
+    ``message_id`` wins attribution whatever arrives later, so the payment waits
+    in the customer's hash (``h:<message_id>``) and is credited when the
+    message's first touch arrives. Bounded like the messages the hash remembers.
+    """
+    held = [name for name in state if name.startswith("h:")]
+    if f"h:{mid}" not in state and len(held) >= ctx.timing.max_customer_messages:
+        ctx.total("state_limit_hits", {"limit": "max_customer_messages"})
+        return
+    tokens = state.get(f"h:{mid}", "")
+    _write(ctx, customer_id, state, {f"h:{mid}": f"{tokens} {paid.encode()}".strip()})
+
+
+def _credit_held(ctx: BatchContext, customer_id: str, state: dict[str, str], mid: str) -> None:
+    """Credit the payments held for ``mid`` now that its first touch has arrived."""
+    held = state.get(f"h:{mid}")
+    if not held:
+        return
+    for token in held.split():
+        _credit(ctx, customer_id, state, mid, _Paid.decode(token))
+    _forget(ctx, customer_id, state, [f"h:{mid}"])
 
 
 def _credit_view_to_campaign(ctx: BatchContext, touch: Touch, state: dict[str, str]) -> None:

@@ -24,7 +24,8 @@ Per partition ``{pN}`` (prefix ``cp`` by default):
 ``cp:{pN}:park:<message_id>``          list of events waiting for their ``sent``
 ``cp:{pN}:parked``                     sorted set message_id -> first park time (orphans)
 ``cp:{pN}:cust:<customer_id>``         hash: a customer's touched messages, latest landing
-                                       view, recent payment failures (store.touches)
+                                       view, recent payment failures, payments held for a
+                                       message not touched yet (store.customer_effects)
 ``cp:{pN}:struggling``                 sorted set of struggling customers (per tenant)
 ====================================  ==========================================
 

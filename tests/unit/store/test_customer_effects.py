@@ -222,3 +222,34 @@ def test_a_record_that_is_not_touches_is_counted_invalid_not_raised() -> None:
         ]
         == 1
     )
+
+
+def test_a_payment_that_overtakes_its_messages_touch_is_credited_when_the_touch_arrives() -> None:
+    paid = payments(payment("p1", NOW - 10, message_id="m1"), state={})
+    assert total(paid, "messages_paid", LABELS) == 0
+    held = customer_state(paid)
+    assert held["c1"]["h:m1"] == f"{NOW - 10},1000,EUR"
+
+    late_touch = touches(delivered("m1", NOW - 20, NOW - 60), state=held)
+    assert total(late_touch, "messages_paid", LABELS) == 1
+    assert total(late_touch, "attributed_amount_minor", {**LABELS, "currency": "EUR"}) == 1000
+    assert "h:m1" in late_touch.hdel[KEYS.customer(P, "c1")]
+
+    after = {"c1": {**held["c1"], **customer_state(late_touch)["c1"]}}
+    del after["c1"]["h:m1"]
+    again = touches(delivered("m1", NOW - 20, NOW - 60), state=after)
+    assert total(again, "messages_paid", LABELS) == 0, "a touch applied twice credits once"
+
+
+def test_two_payments_held_for_one_message_are_both_attributed_and_it_is_paid_once() -> None:
+    first = payments(payment("p1", NOW - 30, message_id="m1"), state={})
+    second = payments(payment("p2", NOW - 10, message_id="m1"), state=customer_state(first))
+    held = customer_state(first, second)
+    late_touch = touches(delivered("m1", NOW - 40, NOW - 60), state=held)
+    assert total(late_touch, "messages_paid", LABELS) == 1
+    assert total(late_touch, "attributed_amount_minor", {**LABELS, "currency": "EUR"}) == 2000
+
+
+def test_a_payment_without_a_message_id_is_not_held() -> None:
+    paid = payments(payment("p1", NOW - 10), state={})
+    assert not any(name.startswith("h:") for name in customer_state(paid).get("c1", {}))
