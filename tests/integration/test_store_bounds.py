@@ -12,12 +12,14 @@ import asyncio
 import time
 
 import pytest
+from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from collectpulse.events.models import Topic
+from collectpulse.exporter.collector import StoreCollector
 from collectpulse.settings import Settings
 from collectpulse.store.keys import FIELD_SEP
-from collectpulse.store.reader import StoreReader, StoreView, parse_counter_fields
+from collectpulse.store.reader import StoreReader, StoreView
 from collectpulse.store.touches import Touch
 from collectpulse.store.writer import StoreWriter
 from tests.support import events as ev
@@ -33,9 +35,11 @@ def bounded(settings: Settings) -> Settings:
     )
 
 
-def total(view: StoreView, counter: str, **labels: str) -> float:
-    series = parse_counter_fields(view.totals).get(counter, {})
-    return sum(v for ls, v in series.items() if set(labels.items()) <= set(ls))
+def exported(view: StoreView, counter: str, **labels: str) -> float | None:
+    """The counter's sample as the exporter serves it on /metrics (None when absent)."""
+    registry = CollectorRegistry()
+    registry.register(StoreCollector(view))
+    return registry.get_sample_value(f"collectpulse_{counter}_total", labels)
 
 
 async def test_parked_events_stop_at_their_bounds_and_the_rest_are_counted_as_orphans(
@@ -62,13 +66,15 @@ async def test_parked_events_stop_at_their_bounds_and_the_rest_are_counted_as_or
         view = await reader.read()
 
     assert (index_size, m1_parked, m4_parked) == (3, 2, 0)
-    assert total(view, "events_orphaned", topic="open") == 1
-    assert total(view, "events_orphaned", topic="click") == 2
-    assert total(view, "state_limit_hits", limit="max_parked_per_message") == 2
-    assert total(view, "state_limit_hits", limit="max_parked_messages") == 1
+    assert exported(view, "events_orphaned", topic="open") == 1
+    assert exported(view, "events_orphaned", topic="click") == 2
+    assert exported(view, "state_limit_hits", limit="max_parked_per_message") == 2
+    assert exported(view, "state_limit_hits", limit="max_parked_messages") == 1
+    assert exported(view, "state_limit_hits", limit="max_customer_messages") == 0
     # what was parked is applied when the sents arrive; nothing is left waiting
-    assert total(view, "messages_opened") == 3
-    assert total(view, "messages_clicked") == 0
+    funnel = {"channel": "email", "campaign": "winback", "variant": "a", "segment": "default"}
+    assert exported(view, "messages_opened", **funnel, tenant="") == 3
+    assert exported(view, "messages_clicked", **funnel, tenant="") == 0
     assert index_after == 0
 
 
@@ -96,4 +102,4 @@ async def test_a_customer_hash_keeps_the_newest_messages_and_counts_the_forgotte
     messages = {k.decode()[2:] for k in stored if k.startswith(b"m:")}
     assert messages == {"m2", "m3"}
     assert not any(k.decode().endswith(":m1") for k in stored)
-    assert total(view, "state_limit_hits", limit="max_customer_messages") == 1
+    assert exported(view, "state_limit_hits", limit="max_customer_messages") == 1
