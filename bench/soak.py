@@ -32,6 +32,7 @@ import contextlib
 import csv
 import math
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -346,36 +347,35 @@ def key_kind(key: str) -> str:
     return parts[0] if rest else key.split(":", 1)[-1]
 
 
-async def memory_by_kind(redis: Redis, every: int = 10) -> dict[str, tuple[int, float]]:
-    """Key kind -> (keys, estimated bytes): ``MEMORY USAGE`` of every ``every``-th key, scaled."""
+async def memory_by_kind(redis: Redis, per_kind: int = 2000) -> dict[str, tuple[int, float]]:
+    """Key kind -> (keys, estimated bytes): ``MEMORY USAGE`` of up to ``per_kind`` keys of
+    each kind (every key of the rarer kinds), scaled to the kind's key count."""
     counts: dict[str, int] = {}
-    sampled: list[tuple[str, str]] = []
-    i = 0
+    sampled: dict[str, list[str]] = {}
     async for raw in redis.scan_iter(count=5000):
         key = raw.decode()
         kind = key_kind(key)
-        counts[kind] = counts.get(kind, 0) + 1
-        if i % every == 0:
-            sampled.append((kind, key))
-        i += 1
-    sizes: dict[str, list[int]] = {}
-    for start in range(0, len(sampled), 1000):
-        chunk = sampled[start : start + 1000]
-        pipe = redis.pipeline(transaction=False)
-        for _, key in chunk:
-            pipe.memory_usage(key, samples=5)
-        for (kind, _), size in zip(chunk, await pipe.execute(), strict=True):
-            sizes.setdefault(kind, []).append(int(size or 0))
+        n = counts[kind] = counts.get(kind, 0) + 1
+        chosen = sampled.setdefault(kind, [])
+        if len(chosen) < per_kind:
+            chosen.append(key)
+        elif (slot := random.randrange(n)) < per_kind:
+            chosen[slot] = key  # reservoir sampling: a uniform sample of the kind
     out = {}
-    for kind, n in counts.items():
-        seen = sizes.get(kind, [])
-        mean = sum(seen) / len(seen) if seen else math.nan
-        out[kind] = (n, mean * n)
+    for kind, keys in sampled.items():
+        pipe = redis.pipeline(transaction=False)
+        for key in keys:
+            pipe.memory_usage(key, samples=5)
+        sizes = [int(size or 0) for size in await pipe.execute()]
+        out[kind] = (counts[kind], sum(sizes) / len(sizes) * counts[kind])
     return dict(sorted(out.items(), key=lambda item: -item[1][1]))
 
 
 def print_breakdown(breakdown: dict[str, tuple[int, float]], used_bytes: int) -> str:
-    lines = [f"Redis memory by key kind (MEMORY USAGE of 1 key in 10; used_memory {used_bytes:,}):"]
+    lines = [
+        "Redis memory by key kind (MEMORY USAGE of up to 2,000 keys per kind, scaled; "
+        f"used_memory {used_bytes:,} B):"
+    ]
     for kind, (n, size) in breakdown.items():
         lines.append(
             f"  {kind:<14} {n:>10,} keys {size / 2**20:>10.1f} MB  {size / max(n, 1):>8.0f} B/key"
@@ -474,6 +474,13 @@ def main() -> None:
     parser.add_argument("--keep-redis", action="store_true", help="do not FLUSHALL at start")
     parser.add_argument("--keep-stack", action="store_true", help="leave Kafka and Redis up")
     parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a service setting for the worker and exporter, e.g. windows=5m,10m (repeatable)",
+    )
+    parser.add_argument(
         "--breakdown-only",
         action="store_true",
         help="only print the memory by key kind of the soak's Redis (started from its AOF)",
@@ -494,7 +501,9 @@ def main() -> None:
     out = Path(args.out) if args.out else ROOT / args.state_dir / f"run-{args.run_id}"
     out.mkdir(parents=True, exist_ok=True)
     bootstrap, redis_url = stack.start(cfg)
+    overrides = dict(item.split("=", 1) for item in args.setting)
     settings = Settings(
+        **overrides,
         kafka_bootstrap_servers=bootstrap,
         redis_url=SecretStr(redis_url),
         topic_prefix=f"soak{args.run_id}.",
@@ -506,7 +515,8 @@ def main() -> None:
     )
     print(
         f"soak {args.run_id}: {args.duration:.0f} s at {args.rate:.0f} events/s, "
-        f"{args.partitions} partitions, kafka {bootstrap}, redis {redis_url}, results {out}",
+        f"{args.partitions} partitions, kafka {bootstrap}, redis {redis_url}, results {out}, "
+        f"settings {overrides or 'default'}",
         flush=True,
     )
     print(f"load average at start: {os.getloadavg()}", flush=True)
