@@ -43,6 +43,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
@@ -97,9 +98,13 @@ def cpu_s(pid: int) -> float:
 
 
 def scrape(url: str) -> dict[str, float]:
-    """Sums per metric name of the /metrics samples this script reads; empty on failure."""
+    """Sums per metric name of the /metrics samples this script reads.
+
+    Empty when the scrape failed or the exporter reported a dependency down (then it
+    serves no store totals and no lag, and a sum of nothing would read as 0).
+    """
     wanted = ("collectpulse_consumer_lag_records", "collectpulse_events_received_total")
-    sums = dict.fromkeys(wanted, 0.0)
+    sums: dict[str, float] = {}
     try:
         with urllib.request.urlopen(url, timeout=30) as response:
             text = response.read().decode()
@@ -107,8 +112,10 @@ def scrape(url: str) -> dict[str, float]:
         return {}
     for line in text.splitlines():
         name = line.split("{", 1)[0].split(" ", 1)[0]
-        if name in sums:
-            sums[name] += float(line.rsplit(" ", 1)[1])
+        if name == "collectpulse_dependency_up" and float(line.rsplit(" ", 1)[1]) == 0:
+            return {}
+        if name in wanted:
+            sums[name] = sums.get(name, 0.0) + float(line.rsplit(" ", 1)[1])
     return sums
 
 
@@ -271,7 +278,9 @@ async def soak(args: argparse.Namespace, settings: Settings, out: Path) -> list[
         ]
         children.append(spawn(simulate, env, out / "simulate.log"))
         started = time.monotonic()
-        last_cpu, last_received, last_lag, last_t = cpu_s(worker.pid), None, math.nan, 0.0
+        last_cpu, last_t = cpu_s(worker.pid), 0.0
+        last_received = last_lag = math.nan  # from the last usable scrape, at last_scrape_t
+        last_scrape_t = 0.0
         index = 0
         while (now := time.monotonic() - started) <= args.duration:
             if worker.poll() is not None or exporter.poll() is not None:
@@ -279,15 +288,12 @@ async def soak(args: argparse.Namespace, settings: Settings, out: Path) -> list[
             markers.launch(index)
             metrics = await asyncio.to_thread(scrape, f"{base_url}/metrics")
             memory = await redis.info("memory")
-            received = metrics.get("collectpulse_events_received_total")
+            received = metrics.get("collectpulse_events_received_total", math.nan)
+            lag = metrics.get("collectpulse_consumer_lag_records", math.nan)
             cpu = cpu_s(worker.pid)
             span = max(now - last_t, 1e-9)
-            applied = (
-                (received - last_received) / span
-                if received is not None and last_received is not None
-                else math.nan
-            )
-            lag = metrics.get("collectpulse_consumer_lag_records", math.nan)
+            scrape_span = max(now - last_scrape_t, 1e-9)
+            applied = (received - last_received) / scrape_span
             sample = Sample(
                 t_s=round(now, 1),
                 worker_rss_mb=rss_mb(worker.pid),
@@ -298,7 +304,7 @@ async def soak(args: argparse.Namespace, settings: Settings, out: Path) -> list[
                 latency_s=math.nan,
                 applied_per_s=applied,
                 # what reached the logs: applied plus the change in lag
-                published_per_s=applied + (lag - last_lag) / span,
+                published_per_s=applied + (lag - last_lag) / scrape_span,
                 worker_cpu_cores=(cpu - last_cpu) / span if index else math.nan,
                 load1=os.getloadavg()[0],
             )
@@ -313,8 +319,9 @@ async def soak(args: argparse.Namespace, settings: Settings, out: Path) -> list[
                 f"marker[{index - 1}] {previous:6.3f} s",
                 flush=True,
             )
-            last_cpu, last_t, last_lag = cpu, now, lag
-            last_received = received if received is not None else last_received
+            last_cpu, last_t = cpu, now
+            if metrics:
+                last_received, last_lag, last_scrape_t = received, lag, now
             index += 1
             await asyncio.sleep(max(index * args.interval - (time.monotonic() - started), 0.1))
         # let the markers still in flight finish (bounded), so every row gets its figure
@@ -485,9 +492,17 @@ def main() -> None:
         action="store_true",
         help="only print the memory by key kind of the soak's Redis (started from its AOF)",
     )
+    parser.add_argument(
+        "--replot",
+        metavar="DIR",
+        help="only redraw DIR/soak.png and print the slopes from DIR/soak.csv",
+    )
     args = parser.parse_args()
     if args.breakdown_only:
         breakdown_only(args)
+        return
+    if args.replot:
+        replot(Path(args.replot), args)
         return
     args.run_id = uuid.uuid4().hex[:8]
     cfg = LocalStackSettings(
@@ -536,6 +551,28 @@ def main() -> None:
     plot(samples, out / "soak.png", title)
     report(samples)
     print(f"wrote {out / 'soak.csv'} and {out / 'soak.png'}")
+
+
+def read_csv(path: Path) -> list[Sample]:
+    with path.open() as source:
+        rows = list(csv.DictReader(source))
+    out = []
+    for row in rows:
+        values: dict[str, Any] = {k: float(v) for k, v in row.items()}
+        values["redis_keys"] = int(values["redis_keys"])
+        out.append(Sample(**values))
+    return out
+
+
+def replot(out: Path, args: argparse.Namespace) -> None:
+    samples = read_csv(out / "soak.csv")
+    minutes = samples[-1].t_s / 60
+    title = (
+        f"collectpulse soak: {minutes:.0f} min at {args.rate:.0f} events/s "
+        f"(1 worker, {args.partitions} partitions)"
+    )
+    plot(samples, out / "soak.png", title)
+    report(samples)
 
 
 def breakdown_only(args: argparse.Namespace) -> None:
