@@ -21,6 +21,7 @@ from collectpulse.store.effects import Record
 from collectpulse.store.writer import StoreWriter
 from collectpulse.stream.batch import RecordBatch
 from collectpulse.stream.deadletter import dlq_headers
+from collectpulse.stream.failfast import exit_on_batch_failure
 from collectpulse.stream.retry import DependencyState, until_done
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,10 @@ def make_agent(
             by_partition: dict[int, list[RecordBatch]] = {}
             for batch in batches:
                 by_partition.setdefault(batch.partition, []).append(batch)
-            await asyncio.gather(*(apply_in_order(group) for group in by_partition.values()))
+            try:
+                await asyncio.gather(*(apply_in_order(g) for g in by_partition.values()))
+            except Exception as exc:  # not an outage: until_done waits those out
+                exit_on_batch_failure(exc, f"{topic.value} agent")
 
     agent.__name__ = f"{topic.value}_agent"
     agent.__qualname__ = agent.__name__

@@ -33,6 +33,7 @@ from collectpulse.stream import transport
 from collectpulse.stream.agents import make_agent
 from collectpulse.stream.batch import RecordBatch
 from collectpulse.stream.deadletter import DLQ_TOPIC
+from collectpulse.stream.failfast import exit_on_batch_failure
 from collectpulse.stream.heartbeat import install_heartbeat
 from collectpulse.stream.normalise import add_normalisers
 from collectpulse.stream.retry import RETRIABLE, DependencyState, until_done
@@ -119,7 +120,10 @@ def create_app(settings: Settings, *, redis: Redis | None = None) -> faust.App:
         async for batch in stream:
             records = [(r.offset, r.value) for r in batch]
             apply = partial(writer.apply_touches, batch.partition, records)
-            await until_done(apply, dependencies, what="redis")
+            try:
+                await until_done(apply, dependencies, what="redis")
+            except Exception as exc:  # not an outage: until_done waits those out
+                exit_on_batch_failure(exc, "customer-touch agent")
 
     app.agent(transport.batch_topic(app, touches), name="collectpulse.customer-touch")(touch_agent)
 

@@ -58,6 +58,7 @@ from collectpulse.store.keys import Keys
 from collectpulse.stream import transport
 from collectpulse.stream.batch import RawRecord, RecordBatch
 from collectpulse.stream.deadletter import DLQ_TOPIC, dlq_headers
+from collectpulse.stream.failfast import exit_on_batch_failure
 from collectpulse.stream.retry import DependencyState, until_done
 
 log = logging.getLogger(__name__)
@@ -249,9 +250,9 @@ def make_normaliser(
 ) -> Callable[[Any], Awaitable[None]]:
     """The agent body for ``raw.<provider>`` (``stream`` is a Faust stream of batches).
 
-    Both steps wait out an outage (``until_done``): an exception would end the
-    batch's iteration, and Faust acknowledges an event whose iteration ends, so
-    the raw records would be skipped. A publish retried after a partial failure
+    Both steps wait out an outage (``until_done``); any other error exits the
+    worker (``stream.failfast``): Faust acknowledges an event whose iteration
+    ends, so the raw records would otherwise be skipped. A publish retried after a partial failure
     sends some canonical events again; they carry the same event ids, so the
     canonical agents count them once.
     """
@@ -259,11 +260,14 @@ def make_normaliser(
 
     async def agent(stream: AsyncIterator[RecordBatch]) -> None:
         async for batch in stream:
-            normalised = normalise_batch(provider, batch, max_bytes=max_bytes)
-            send_all = partial(publish, batch, normalised, send, topics=topics, dlq=dlq)
-            await until_done(send_all, dependencies, what="kafka")
-            count = partial(add_counts, provider, batch.partition, normalised.counts)
-            await until_done(count, dependencies, what="redis")
+            try:
+                normalised = normalise_batch(provider, batch, max_bytes=max_bytes)
+                send_all = partial(publish, batch, normalised, send, topics=topics, dlq=dlq)
+                await until_done(send_all, dependencies, what="kafka")
+                count = partial(add_counts, provider, batch.partition, normalised.counts)
+                await until_done(count, dependencies, what="redis")
+            except Exception as exc:  # not an outage: until_done waits those out
+                exit_on_batch_failure(exc, f"raw.{provider} agent")
 
     agent.__name__ = f"raw_{provider}_agent"
     agent.__qualname__ = agent.__name__
