@@ -54,6 +54,12 @@ def _check_credentials(settings: Settings, *, redis: bool = True, group: bool = 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     settings = _settings()
+    for name in settings.unsafe_test_switches:
+        print(
+            f"collectpulse worker: {name} is on: exactly-once is broken on purpose "
+            "(test-only; never set it in production)",
+            file=sys.stderr,
+        )
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

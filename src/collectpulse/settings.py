@@ -61,6 +61,14 @@ class Settings(BaseSettings):
     # Faust keeps its local table state here; {conf.id} is appended by Faust.
     data_dir: Path = Path(".local/worker")
 
+    # Test-only: each switch breaks exactly-once on purpose, so that the fault harness
+    # (tests/faults) can prove it catches a double count. Never set them in production:
+    # a worker started with one on says so on stderr.
+    unsafe_test_disable_dedupe: bool = False
+    """Apply upstream duplicates (same event_id) again instead of counting them."""
+    unsafe_test_disable_offset_guard: bool = False
+    """Neither record nor check the store's applied offsets: redeliveries apply again."""
+
     # Redis
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:16379/0")
     key_prefix: str = Field(default="cp", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
@@ -215,6 +223,15 @@ class Settings(BaseSettings):
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
+
+    @property
+    def unsafe_test_switches(self) -> tuple[str, ...]:
+        """The variables of the test-only switches that are on (empty in production)."""
+        on = {
+            "COLLECTPULSE_UNSAFE_TEST_DISABLE_DEDUPE": self.unsafe_test_disable_dedupe,
+            "COLLECTPULSE_UNSAFE_TEST_DISABLE_OFFSET_GUARD": self.unsafe_test_disable_offset_guard,
+        }
+        return tuple(name for name, value in on.items() if value)
 
 
 class LocalStackSettings(BaseSettings):

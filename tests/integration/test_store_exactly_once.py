@@ -438,3 +438,40 @@ async def test_every_key_written_for_partition_7_carries_its_hash_tag(
     }
     assert len(written) > 10
     assert {key for key in written if "{p7}" not in key} <= global_keys
+
+
+# --- the test-only switches that break exactly-once (tests/faults proves it notices) ------
+
+
+async def test_without_the_offset_guard_a_redelivered_batch_counts_as_received_again(
+    redis_client: Redis, settings: Settings, reader: StoreReader, clock: Clock
+) -> None:
+    unsafe = settings.model_copy(update={"unsafe_test_disable_offset_guard": True})
+    writer = StoreWriter(redis_client, unsafe, clock=clock)
+    batch = ev.records(Topic.PAGEVIEW, [ev.pageview(f"v{i}", clock.now_s - i) for i in range(5)])
+
+    async with asyncio.timeout(TIMEOUT_S):
+        await writer.apply(Topic.PAGEVIEW, 0, batch)
+        again = await writer.apply(Topic.PAGEVIEW, 0, batch)
+        view = await reader.read()
+
+    assert (again.applied, again.skipped) == (5, 0)
+    assert total(view, "events_received", topic="pageview") == 10
+    assert total(view, "events_duplicate", topic="pageview") == 5
+    assert ("pageview", 0) not in view.offsets
+
+
+async def test_without_dedupe_an_event_published_twice_upstream_counts_twice(
+    redis_client: Redis, settings: Settings, reader: StoreReader, clock: Clock
+) -> None:
+    unsafe = settings.model_copy(update={"unsafe_test_disable_dedupe": True})
+    writer = StoreWriter(redis_client, unsafe, clock=clock)
+    views = [ev.pageview(f"v{i}", clock.now_s - i) for i in range(5)]
+
+    async with asyncio.timeout(TIMEOUT_S):
+        await writer.apply(Topic.PAGEVIEW, 0, ev.records(Topic.PAGEVIEW, views))
+        await writer.apply(Topic.PAGEVIEW, 0, ev.records(Topic.PAGEVIEW, views, first_offset=5))
+        view = await reader.read()
+
+    assert total(view, "landing_pageviews") == 10
+    assert total(view, "events_duplicate") == 0

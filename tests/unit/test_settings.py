@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -67,3 +68,32 @@ def test_the_cli_exits_2_with_the_variable_name_instead_of_a_traceback() -> None
     assert result.returncode == 2
     assert "COLLECTPULSE_HTTP_PORT" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_unsafe_test_switches_are_off_by_default_and_named_when_on() -> None:
+    assert Settings().unsafe_test_switches == ()
+    on = Settings(unsafe_test_disable_dedupe=True, unsafe_test_disable_offset_guard=True)
+    assert on.unsafe_test_switches == (
+        "COLLECTPULSE_UNSAFE_TEST_DISABLE_DEDUPE",
+        "COLLECTPULSE_UNSAFE_TEST_DISABLE_OFFSET_GUARD",
+    )
+
+
+def test_a_worker_started_with_an_unsafe_test_switch_says_so_on_stderr(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "collectpulse.cli", "worker"],
+        env={
+            "COLLECTPULSE_UNSAFE_TEST_DISABLE_DEDUPE": "true",
+            # nothing listens there: the worker stops right after its start-up checks
+            "COLLECTPULSE_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
+            "COLLECTPULSE_REDIS_URL": "redis://127.0.0.1:1/0",
+            "COLLECTPULSE_DATA_DIR": str(tmp_path),
+            "PATH": "/usr/bin:/bin",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "COLLECTPULSE_UNSAFE_TEST_DISABLE_DEDUPE is on" in result.stderr
+    assert "never set it in production" in result.stderr

@@ -180,8 +180,10 @@ class StoreWriter:
                 planned = plan(snapshot, self._timing(), stale)
                 if planned.outbox and self._publish is not None:
                     await self._publish(planned.outbox)
+                # without a stream name write.lua neither checks nor records the offset
+                guarded = "" if self._settings.unsafe_test_disable_offset_guard else stream
                 status = await self._write(
-                    partition, planned, snapshot.version, stream, offsets[-1]
+                    partition, planned, snapshot.version, guarded, offsets[-1]
                 )
                 if status == 1:
                     return ApplyResult(len(offsets) - stale, stale)
@@ -250,7 +252,7 @@ class StoreWriter:
         return Snapshot(
             version=str(reply["ver"]),
             applied_offset=int(reply["off"]) if reply["off"] != "" else -1,
-            seen_ids=frozenset(seen),
+            seen_ids=frozenset() if self._settings.unsafe_test_disable_dedupe else frozenset(seen),
             messages=dict(zip(wanted.messages, hashes[:n_messages], strict=True)),
             parked={
                 mid: [e.encode() for e in entries] for mid, entries in _as_list(reply["parked"])
