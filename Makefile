@@ -23,7 +23,10 @@ bench: bootstrap ## end-to-end + reference consumer benchmark on the local broke
 	$(VENV)/pip install -q -e '.[bench]'
 	$(VENV)/python bench/pipeline.py --events 200000
 
+faults: bootstrap ## long fault-injection run (kill -9 workers, Redis, Kafka; ~15 min; prints a report)
+	scripts/faults --long
+
 stop: ## stop the local Kafka and Redis if they are still running
 	$(VENV)/collectpulse local stop
 
-.PHONY: help bootstrap run lint test bench stop
+.PHONY: help bootstrap run lint test bench faults stop

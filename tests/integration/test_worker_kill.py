@@ -25,13 +25,11 @@ from collectpulse.store.keys import Keys
 from tests.support import events as ev
 from tests.support.kafka import create_topics, publish
 from tests.support.metrics import Samples, total, wait_for
-from tests.support.processes import collectpulse_process, free_port
+from tests.support.processes import GROUP_ENV, collectpulse_process, free_port
 
 MESSAGES = 500
 # Small batches make the stream long enough to be cut in the middle.
 BATCH_RECORDS = 10
-# A killed member leaves the group after this many seconds instead of Faust's 60.
-GROUP_ENV = {"BROKER_SESSION_TIMEOUT": "6", "BROKER_HEARTBEAT_INTERVAL": "1"}
 
 Record = tuple[bytes, bytes]
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -61,6 +62,48 @@ async def read_all(
                 batches = await consumer.getmany(timeout_ms=500)
                 for records in batches.values():
                     out.extend((r.key, r.value, dict(r.headers)) for r in records)
+    finally:
+        await consumer.stop()
+    return out
+
+
+@dataclass(frozen=True)
+class Consumed:
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: dict[str, bytes]
+
+
+async def read_to_end(
+    settings: Settings, topic: str, *, timeout_s: float = 120.0
+) -> list[Consumed]:
+    """Every record ``topic`` (created by ``create_topics``) holds now, up to the end
+    offsets read at the start."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    out: list[Consumed] = []
+    try:
+        async with asyncio.timeout(timeout_s):
+            tps = [TopicPartition(topic, p) for p in range(settings.topic_partitions)]
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            ends = await consumer.end_offsets(tps)
+            positions = {tp: await consumer.position(tp) for tp in tps}
+            while any(positions[tp] < ends[tp] for tp in tps):
+                batches = await consumer.getmany(timeout_ms=500)
+                for tp, records in batches.items():
+                    out.extend(
+                        Consumed(tp.partition, r.offset, r.key, r.value, dict(r.headers))
+                        for r in records
+                        if r.offset < ends[tp]
+                    )
+                    positions[tp] = await consumer.position(tp)
     finally:
         await consumer.stop()
     return out

@@ -13,6 +13,10 @@ from pathlib import Path
 
 from collectpulse.settings import Settings
 
+# A killed worker leaves its consumer group after this many seconds instead of Faust's 60
+# (Faust reads these two from the environment).
+GROUP_ENV = {"BROKER_SESSION_TIMEOUT": "6", "BROKER_HEARTBEAT_INTERVAL": "1"}
+
 
 def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The environment that makes a child process load exactly ``settings``."""
@@ -35,29 +39,47 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@contextmanager
-def collectpulse_process(
+def spawn_collectpulse(
     settings: Settings, *args: str, log: Path, **env: str
-) -> Iterator[subprocess.Popen[bytes]]:
-    """``collectpulse <args>`` as a child; SIGTERM (then SIGKILL) on exit."""
+) -> subprocess.Popen[bytes]:
+    """``collectpulse <args>`` as a child in its own process group, output appended to ``log``."""
     with log.open("ab") as out:
-        proc = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "-m", "collectpulse.cli", *args],
             env=settings_env(settings, **env),
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+
+def stop_process(proc: subprocess.Popen[bytes], *, timeout_s: float = 30.0) -> None:
+    """SIGTERM the child's process group, SIGKILL it after ``timeout_s``; wait for it."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            kill_process(proc)
+
+
+def kill_process(proc: subprocess.Popen[bytes]) -> None:
+    """``kill -9`` of the child's process group (no clean shutdown at all); wait for it."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+@contextmanager
+def collectpulse_process(
+    settings: Settings, *args: str, log: Path, **env: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``collectpulse <args>`` as a child; SIGTERM (then SIGKILL) on exit."""
+    proc = spawn_collectpulse(settings, *args, log=log, **env)
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_process(proc)
 
 
 @contextmanager

@@ -1,0 +1,1 @@
+"""Fault-injection harness: real servers, kill -9, an independent oracle (issue #8)."""

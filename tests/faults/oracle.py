@@ -1,0 +1,316 @@
+"""The ground truth of a log, computed here from the catalog's rules, not from collectpulse.
+
+Input is what the topics really hold after the run (read back from Kafka in
+offset order), so a record the producer wrote twice while the broker restarted
+is truth too. Output is every sample ``/metrics`` must show, keyed like a
+scrape: ``(sample name, labels without empty values) -> value``; a counter or
+histogram sample absent here must be absent or 0 there.
+
+Rules (kpi-catalog sections 3-5, docs/KPIS.md):
+
+- every record counts in ``events_received`` (valid or not); poison counts in
+  ``events_invalid{reason}`` and ``events_dead_lettered``; a valid event whose
+  (topic, event_id) came before is a duplicate and has no other effect;
+- a message counts once as sent (first report wins), delivered, bounced per
+  type and at all, opened, opened by a person, clicked; its funnel counts go to
+  its sent labels (segment ``default``); the first open / click observes
+  ``send_to_*_seconds``; a delivery counts in ``campaign_deliveries``;
+- views count by source, distinct visitors by source; payments by status,
+  successful amounts by currency and agent; promises by status, direction,
+  kind; a customer with 3 or more failed or aborted attempts since its last
+  success is struggling;
+- attribution, landing conversion and installment plans need a customer who
+  got a message or viewed the landing page: the generator's payers never did,
+  so their expected value is 0 (documented as not covered in RELIABILITY.md).
+
+Every event of the log lies in the last hour, so each window equals the total.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from collectpulse.events.models import Topic
+from tests.faults.generator import Kind, Publication
+
+Labels = frozenset[tuple[str, str]]
+Key = tuple[str, Labels]
+P = "collectpulse_"
+HISTOGRAM_BOUNDS_S = (
+    60,
+    300,
+    900,
+    1800,
+    3600,
+    7200,
+    14400,
+    28800,
+    43200,
+    86400,
+    172800,
+    259200,
+    604800,
+    1209600,
+    2592000,
+)
+STRUGGLING_MIN_FAILURES = 3
+FUNNEL_RATIOS = {  # ratio: (numerator counter, extra numerator labels, denominator counter)
+    "delivery": ("messages_delivered", {}, "messages_sent"),
+    "bounce": ("messages_bounced_any", {}, "messages_sent"),
+    "hard_bounce": ("messages_bounced", {"bounce_type": "hard"}, "messages_sent"),
+    "soft_bounce": ("messages_bounced", {"bounce_type": "soft"}, "messages_sent"),
+    "open": ("messages_opened", {}, "messages_delivered"),
+    "human_open": ("messages_opened_human", {}, "messages_delivered"),
+    "click_through": ("messages_clicked", {}, "messages_delivered"),
+    "click_to_open": ("messages_clicked", {}, "messages_opened"),
+}
+MESSAGE_DIMS = ("channel", "campaign", "variant", "segment")
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    """A record as read back from a topic."""
+
+    topic: Topic
+    partition: int
+    offset: int
+    value: bytes
+
+
+def labels(**pairs: str | None) -> Labels:
+    return frozenset((k, v) for k, v in pairs.items() if v)
+
+
+@dataclass
+class _Message:
+    dims: dict[str, str] | None = None
+    sent_s: int = 0
+    flags: set[str] = field(default_factory=set)
+    first_open_s: int | None = None
+    first_click_s: int | None = None
+
+
+@dataclass
+class Truth:
+    """Expected samples, and what the log held (for the report)."""
+
+    samples: dict[Key, float]
+    ratios: set[str]
+    """Sample names whose absence means 'no value' (not 0)."""
+    uniques: set[str]
+    """Sample names that are HyperLogLog estimates."""
+    received: Counter[str]
+    duplicates: Counter[str]
+    poison: list[tuple[LogRecord, Publication]]
+    unknown: list[LogRecord]
+
+
+def ground_truth(
+    log: Sequence[LogRecord], published: Iterable[Publication], windows: Sequence[str]
+) -> Truth:
+    intent = {(p.topic, p.value): p for p in published}
+    received: Counter[str] = Counter()
+    duplicates: Counter[str] = Counter()
+    poison: list[tuple[LogRecord, Publication]] = []
+    unknown: list[LogRecord] = []
+    seen: set[tuple[Topic, str]] = set()
+    valid: list[tuple[Topic, dict[str, Any]]] = []
+    for record in sorted(log, key=lambda r: (r.topic, r.partition, r.offset)):
+        received[record.topic.value] += 1
+        pub = intent.get((record.topic, record.value))
+        if pub is None:
+            unknown.append(record)
+            continue
+        if pub.kind is Kind.POISON:
+            poison.append((record, pub))
+            continue
+        body = orjson.loads(record.value)
+        if (record.topic, body["event_id"]) in seen:
+            duplicates[record.topic.value] += 1
+            continue
+        seen.add((record.topic, body["event_id"]))
+        valid.append((record.topic, body))
+
+    counters, histograms, uniques, struggling = _effects(valid)
+    samples: dict[Key, float] = {}
+    for topic, n in received.items():
+        samples[(f"{P}events_received_total", labels(topic=topic))] = n
+    for topic, n in duplicates.items():
+        samples[(f"{P}events_duplicate_total", labels(topic=topic))] = n
+    for record, pub in poison:
+        key = (f"{P}events_invalid_total", labels(topic=record.topic.value, reason=pub.reason))
+        samples[key] = samples.get(key, 0) + 1
+        key = (f"{P}events_dead_lettered_total", labels(topic=record.topic.value))
+        samples[key] = samples.get(key, 0) + 1
+    for name, series in counters.items():
+        for ls, v in series.items():
+            samples[(f"{P}{name}_total", ls)] = v
+            for window in windows:
+                samples[(f"{P}windowed_{name}", ls | {("window", window)})] = v
+    for name, series in uniques.items():
+        for ls, members in series.items():
+            for window in windows:
+                samples[(f"{P}windowed_{name}", ls | {("window", window)})] = len(members)
+    for name, series_h in histograms.items():
+        for ls, observations in series_h.items():
+            samples.update(_histogram(f"{P}{name}", ls, observations))
+    if struggling:
+        samples[(f"{P}struggling_customers", frozenset())] = struggling
+    ratios = _ratios(counters, uniques)
+    for name, series_r in ratios.items():
+        for ls, v in series_r.items():
+            for window in windows:
+                samples[(f"{P}{name}_ratio", ls | {("window", window)})] = v
+    return Truth(
+        samples=samples,
+        ratios={f"{P}{name}_ratio" for name in ratios},
+        uniques={f"{P}windowed_{name}" for name in uniques},
+        received=received,
+        duplicates=duplicates,
+        poison=poison,
+        unknown=unknown,
+    )
+
+
+def _seconds(body: Mapping[str, Any]) -> int:
+    return int(datetime.fromisoformat(body["occurred_at"]).timestamp())
+
+
+def _effects(
+    valid: Sequence[tuple[Topic, dict[str, Any]]],
+) -> tuple[
+    dict[str, Counter[Labels]],
+    dict[str, dict[Labels, list[int]]],
+    dict[str, dict[Labels, set[str]]],
+    int,
+]:
+    messages: dict[str, _Message] = defaultdict(_Message)
+    counters: dict[str, Counter[Labels]] = defaultdict(Counter)
+    uniques: dict[str, dict[Labels, set[str]]] = defaultdict(lambda: defaultdict(set))
+    failures: dict[str, int] = defaultdict(int)
+    for topic, body in valid:
+        at_s = _seconds(body)
+        if topic in (Topic.DELIVERY, Topic.BOUNCE, Topic.OPEN, Topic.CLICK):
+            m = messages[body["message_id"]]
+            if topic is Topic.DELIVERY and body["status"] == "sent":
+                if m.dims is None:
+                    m.sent_s = at_s
+                    m.dims = {
+                        "channel": body["channel"],
+                        "campaign": body["campaign"],
+                        "variant": body["variant"],
+                        "segment": "default",
+                    }
+            elif topic is Topic.DELIVERY:
+                m.flags.add("delivered")
+            elif topic is Topic.BOUNCE:
+                m.flags.add(f"bounced_{body['bounce_type']}")
+            elif topic is Topic.OPEN:
+                m.flags.add("opened")
+                if not body["machine"]:
+                    m.flags.add("opened_human")
+                m.first_open_s = at_s if m.first_open_s is None else min(m.first_open_s, at_s)
+            else:
+                m.flags.add("clicked")
+                m.first_click_s = at_s if m.first_click_s is None else min(m.first_click_s, at_s)
+        elif topic is Topic.PAGEVIEW:
+            counters["landing_pageviews"][labels(source=body["source"])] += 1
+            uniques["landing_unique_visitors"][labels(source=body["source"])].add(
+                body["visitor_id"]
+            )
+        elif topic is Topic.PAYMENT:
+            customer = body["customer_id"]
+            counters["payment_attempts"][labels(status=body["status"])] += 1
+            if body["status"] == "succeeded":
+                ls = labels(currency=body["currency"], agent=body.get("agent_id"))
+                counters["collected_amount_minor"][ls] += body["amount_minor"]
+                failures[customer] = 0
+            else:
+                failures[customer] += 1
+        else:
+            ls = labels(status=body["status"], direction=body["direction"], kind=body["kind"])
+            counters["promises"][ls] += 1
+
+    histograms: dict[str, dict[Labels, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for m in messages.values():
+        if m.dims is None:
+            continue  # never sent: parked, then orphaned (the generator makes none)
+        dims = frozenset(m.dims.items())
+        counters["messages_sent"][dims] += 1
+        for flag in ("delivered", "opened", "opened_human", "clicked"):
+            if flag in m.flags:
+                counters[f"messages_{flag}"][dims] += 1
+        for bounce_type in ("hard", "soft"):
+            if f"bounced_{bounce_type}" in m.flags:
+                counters["messages_bounced"][dims | {("bounce_type", bounce_type)}] += 1
+        if m.flags & {"bounced_hard", "bounced_soft"}:
+            counters["messages_bounced_any"][dims] += 1
+        if "delivered" in m.flags:
+            counters["campaign_deliveries"][labels(campaign=m.dims["campaign"])] += 1
+        hist_dims = frozenset((k, v) for k, v in m.dims.items() if k != "segment")
+        if m.first_open_s is not None:
+            histograms["send_to_open_seconds"][hist_dims].append(m.first_open_s - m.sent_s)
+        if m.first_click_s is not None:
+            histograms["send_to_click_seconds"][hist_dims].append(m.first_click_s - m.sent_s)
+    struggling = sum(1 for n in failures.values() if n >= STRUGGLING_MIN_FAILURES)
+    return counters, histograms, uniques, struggling
+
+
+def _histogram(name: str, ls: Labels, observations: Sequence[int]) -> dict[Key, float]:
+    out: dict[Key, float] = {}
+    for bound in HISTOGRAM_BOUNDS_S:
+        le = str(float(bound))
+        out[(f"{name}_bucket", ls | {("le", le)})] = sum(1 for o in observations if o <= bound)
+    out[(f"{name}_bucket", ls | {("le", "inf")})] = len(observations)
+    out[(f"{name}_count", ls)] = len(observations)
+    out[(f"{name}_sum", ls)] = sum(observations)
+    return out
+
+
+def _sum_by(
+    series: Mapping[Labels, float], keep: Iterable[str], where: Mapping[str, str] | None = None
+) -> Counter[Labels]:
+    names = set(keep)
+    out: Counter[Labels] = Counter()
+    for ls, value in series.items():
+        as_dict = dict(ls)
+        if all(as_dict.get(k) == v for k, v in (where or {}).items()):
+            out[frozenset((k, v) for k, v in ls if k in names)] += value
+    return out
+
+
+def _divide(
+    numerator: Mapping[Labels, float], denominator: Mapping[Labels, float]
+) -> dict[Labels, float]:
+    return {g: numerator.get(g, 0) / d for g, d in denominator.items() if d}
+
+
+def _ratios(
+    c: Mapping[str, Mapping[Labels, float]], uniques: Mapping[str, Mapping[Labels, set[str]]]
+) -> dict[str, dict[Labels, float]]:
+    out = {}
+    for name, (num, where, den) in FUNNEL_RATIOS.items():
+        out[name] = _divide(
+            _sum_by(c.get(num, {}), MESSAGE_DIMS, where), _sum_by(c.get(den, {}), MESSAGE_DIMS)
+        )
+    # no payment is attributed, so every arm with deliveries has a ratio of 0
+    delivered = _sum_by(c.get("messages_delivered", {}), ("campaign", "variant"))
+    out["message_payment"] = _divide({}, delivered)
+    attempts = _sum_by(c.get("payment_attempts", {}), ())
+    for status, name in (("succeeded", "payment_success"), ("aborted", "payment_abort")):
+        out[name] = _divide(
+            _sum_by(c.get("payment_attempts", {}), (), {"status": status}), attempts
+        )
+    kept = _sum_by(c.get("promises", {}), ("direction", "kind"), {"status": "kept"})
+    broken = _sum_by(c.get("promises", {}), ("direction", "kind"), {"status": "broken"})
+    out["promise_kept"] = _divide(kept, kept + broken)
+    visitors = {ls: float(len(v)) for ls, v in uniques.get("landing_unique_visitors", {}).items()}
+    out["landing_conversion"] = _divide({}, visitors)
+    out["installment_request"] = _divide({}, visitors)
+    return out
