@@ -27,8 +27,7 @@ NOT_COUNTS = tuple(
         "dependency_up",
         "apply_lag_seconds",
         "landing_silence_",
-        # functions of messages_paid, 0 here (the oracle's note on attribution); below the
-        # minimum sample they are absent, above it they would be a p-value of 0 vs 0
+        # statistics of messages_paid and messages_delivered, which are checked themselves
         "experiment_",
     )
 )

@@ -11,14 +11,17 @@ Shape of the log (ratios are per valid event, drawn from the seeded RNG):
   human opens, clicks; 10 % of messages have their delivery, opens and clicks
   published *before* their sent (out of order across topics);
 - landing-page views, payments (with and without agent) and promises by
-  customers who never got a message, so nothing is attributed (see the
-  oracle's note on attribution);
+  customers who never got a message;
+- after a barrier (``Log.barrier``: the harness waits until everything before
+  it, repartitioned touches included, is in the store), payments by customers
+  who got a message, half of them naming it: their attribution is then
+  decided, whatever the faults did to the order of processing;
 - about 10 % of valid events are published again later with the same bytes
   (an upstream duplicate, same event_id and key);
 - about 1 % poison: not JSON, schema violations and oversized values.
 
-Event times are whole seconds inside the last half hour of ``base_s`` so every
-window (1 h and up) holds all of them when the run is checked.
+Event times are whole seconds inside the last half hour before ``base_s`` so
+every window (1 h and up) holds all of them when the run is checked.
 """
 
 from __future__ import annotations
@@ -74,6 +77,8 @@ class _Draft:
 @dataclass
 class Log:
     publications: list[Publication] = field(default_factory=list)
+    barrier: int = 0
+    """Publications from this index on go out once everything before is in the store."""
 
     def count(self, kind: Kind) -> int:
         return sum(1 for p in self.publications if p.kind is kind)
@@ -93,7 +98,7 @@ def generate(
     drafts: list[_Draft] = []
     start_s = base_s - SPAN_S
     for n in range(messages):
-        drafts.extend(_message_events(rng, ids, n, start_s + rng.randrange(SPAN_S - 600)))
+        drafts.extend(_message_events(rng, ids, n, start_s + rng.randrange(SPAN_S - 1200)))
     for _ in range(messages // 2):
         visitor = f"vis-{rng.randrange(max(messages // 8, 5))}"
         at_s = start_s + rng.randrange(SPAN_S)
@@ -101,8 +106,21 @@ def generate(
         drafts.append(_Draft(at_s, Topic.PAGEVIEW, visitor, body))
     drafts.extend(_customer_events(rng, ids, messages, start_s))
     drafts.sort(key=lambda d: d.slot)
-
     log = Log()
+    _append(log, rng, ids, drafts, duplicate_share, poison_share)
+    log.barrier = len(log.publications)
+    _append(log, rng, ids, _recipient_payments(rng, ids, messages, base_s), duplicate_share, 0.0)
+    return log
+
+
+def _append(
+    log: Log,
+    rng: random.Random,
+    ids: _Ids,
+    drafts: list[_Draft],
+    duplicate_share: float,
+    poison_share: float,
+) -> None:
     pending_duplicates: list[tuple[int, Publication]] = []
     for position, draft in enumerate(drafts):
         pub = Publication(draft.topic, draft.key.encode(), orjson.dumps(draft.body), Kind.VALID)
@@ -118,7 +136,6 @@ def generate(
         pending_duplicates = [(at, d) for at, d in pending_duplicates if at > position]
         log.publications.extend(due)
     log.publications.extend(d for _, d in pending_duplicates)
-    return log
 
 
 class _Ids:
@@ -164,7 +181,7 @@ def _message_events(rng: random.Random, ids: _Ids, n: int, sent_s: int) -> list[
         t += rng.randrange(1, 30)
         after.append((t, Topic.BOUNCE, ev.bounce(mid, t, "hard", event_id=ids.next("bo"))))
     if delivered:
-        t += rng.randrange(5, 1200)
+        t += rng.randrange(5, 600)
         for _ in range(rng.choice((0, 0, 1, 1, 2, 3))):
             machine = rng.random() < 0.3
             after.append(
@@ -190,9 +207,9 @@ def _customer_events(rng: random.Random, ids: _Ids, messages: int, start_s: int)
     customers = max(messages // 10, 4)
     for c in range(customers):
         customer = f"payer-{c}"
-        t = start_s + rng.randrange(SPAN_S // 2)
+        t = start_s + rng.randrange(SPAN_S // 3)
         for _ in range(rng.randrange(1, 8)):
-            t += rng.randrange(1, 120)
+            t += rng.randrange(1, 100)
             status = rng.choice(("succeeded", "failed", "failed", "aborted"))
             body = ev.payment(
                 customer,
@@ -207,7 +224,7 @@ def _customer_events(rng: random.Random, ids: _Ids, messages: int, start_s: int)
                 body["agent_id"] = agent
             drafts.append(_Draft(float(t), Topic.PAYMENT, customer, body))
         for _ in range(rng.randrange(0, 4)):
-            t += rng.randrange(1, 120)
+            t += rng.randrange(1, 100)
             body = ev.promise(
                 customer,
                 t,
@@ -217,6 +234,25 @@ def _customer_events(rng: random.Random, ids: _Ids, messages: int, start_s: int)
                 event_id=ids.next("ptp"),
             )
             drafts.append(_Draft(float(t), Topic.PROMISE, customer, body))
+    return drafts
+
+
+def _recipient_payments(rng: random.Random, ids: _Ids, messages: int, base_s: int) -> list[_Draft]:
+    """Payments by a third of the message recipients, after every message event in time."""
+    drafts: list[_Draft] = []
+    for n in rng.sample(range(messages), messages // 3):
+        customer = f"debtor-{n}"
+        t = base_s - 8  # the message's own events end at base_s - 11 at the latest
+        for _ in range(rng.choice((1, 1, 2))):
+            t += rng.randrange(1, 4)
+            status = rng.choice(("succeeded", "succeeded", "succeeded", "failed"))
+            amount = rng.randrange(100, 50_000)
+            currency = rng.choice(("EUR", "USD"))
+            body = ev.payment(customer, t, status, amount, currency, event_id=ids.next("pay"))
+            if rng.random() < 0.5:
+                body["message_id"] = f"msg-{n}"
+            drafts.append(_Draft(float(t), Topic.PAYMENT, customer, body))
+    drafts.sort(key=lambda d: d.slot)
     return drafts
 
 

@@ -19,9 +19,14 @@ Rules (kpi-catalog sections 3-5, docs/KPIS.md):
   successful amounts by currency and agent; promises by status, direction,
   kind; a customer with 3 or more failed or aborted attempts since its last
   success is struggling;
-- attribution, landing conversion and installment plans need a customer who
-  got a message or viewed the landing page: the generator's payers never did,
-  so their expected value is 0 (documented as not covered in RELIABILITY.md).
+- a successful payment is attributed to the message it names, else to the
+  customer's latest clicked, else latest delivered message within 7 days
+  before it, if that message was delivered (only then does its touch reach the
+  customer): its amount counts in ``attributed_amount_minor``, the message once
+  in ``messages_paid`` and the first such payment observes
+  ``send_to_payment_seconds`` (and ``open_to_payment_seconds`` when opened);
+- landing conversion and installment plans need a customer who viewed the
+  landing page: the generator's views carry no customer, so they are 0.
 
 Every event of the log lies in the last hour, so each window equals the total.
 """
@@ -60,6 +65,7 @@ HISTOGRAM_BOUNDS_S = (
     2592000,
 )
 STRUGGLING_MIN_FAILURES = 3
+WINDOW_7D_S = 7 * 86400  # the default attribution window
 FUNNEL_RATIOS = {  # ratio: (numerator counter, extra numerator labels, denominator counter)
     "delivery": ("messages_delivered", {}, "messages_sent"),
     "bounce": ("messages_bounced_any", {}, "messages_sent"),
@@ -91,6 +97,9 @@ def labels(**pairs: str | None) -> Labels:
 class _Message:
     dims: dict[str, str] | None = None
     sent_s: int = 0
+    customer: str = ""
+    delivered_s: int | None = None
+    last_click_s: int | None = None
     flags: set[str] = field(default_factory=set)
     first_open_s: int | None = None
     first_click_s: int | None = None
@@ -194,6 +203,7 @@ def _effects(
     counters: dict[str, Counter[Labels]] = defaultdict(Counter)
     uniques: dict[str, dict[Labels, set[str]]] = defaultdict(lambda: defaultdict(set))
     failures: dict[str, int] = defaultdict(int)
+    successes: list[tuple[int, dict[str, Any]]] = []
     for topic, body in valid:
         at_s = _seconds(body)
         if topic in (Topic.DELIVERY, Topic.BOUNCE, Topic.OPEN, Topic.CLICK):
@@ -201,6 +211,7 @@ def _effects(
             if topic is Topic.DELIVERY and body["status"] == "sent":
                 if m.dims is None:
                     m.sent_s = at_s
+                    m.customer = body["customer_id"]
                     m.dims = {
                         "channel": body["channel"],
                         "campaign": body["campaign"],
@@ -209,6 +220,7 @@ def _effects(
                     }
             elif topic is Topic.DELIVERY:
                 m.flags.add("delivered")
+                m.delivered_s = at_s if m.delivered_s is None else min(m.delivered_s, at_s)
             elif topic is Topic.BOUNCE:
                 m.flags.add(f"bounced_{body['bounce_type']}")
             elif topic is Topic.OPEN:
@@ -219,6 +231,7 @@ def _effects(
             else:
                 m.flags.add("clicked")
                 m.first_click_s = at_s if m.first_click_s is None else min(m.first_click_s, at_s)
+                m.last_click_s = max(m.last_click_s or at_s, at_s)
         elif topic is Topic.PAGEVIEW:
             counters["landing_pageviews"][labels(source=body["source"])] += 1
             uniques["landing_unique_visitors"][labels(source=body["source"])].add(
@@ -231,6 +244,7 @@ def _effects(
                 ls = labels(currency=body["currency"], agent=body.get("agent_id"))
                 counters["collected_amount_minor"][ls] += body["amount_minor"]
                 failures[customer] = 0
+                successes.append((at_s, body))
             else:
                 failures[customer] += 1
         else:
@@ -258,8 +272,48 @@ def _effects(
             histograms["send_to_open_seconds"][hist_dims].append(m.first_open_s - m.sent_s)
         if m.first_click_s is not None:
             histograms["send_to_click_seconds"][hist_dims].append(m.first_click_s - m.sent_s)
+    _attribute(messages, successes, counters, histograms)
     struggling = sum(1 for n in failures.values() if n >= STRUGGLING_MIN_FAILURES)
     return counters, histograms, uniques, struggling
+
+
+def _attribute(
+    messages: Mapping[str, _Message],
+    successes: Sequence[tuple[int, dict[str, Any]]],
+    counters: dict[str, Counter[Labels]],
+    histograms: dict[str, dict[Labels, list[int]]],
+) -> None:
+    by_customer: dict[str, list[str]] = defaultdict(list)
+    for mid, m in messages.items():
+        if m.dims is not None and "delivered" in m.flags:
+            by_customer[m.customer].append(mid)
+    paid: set[str] = set()
+    for at_s, body in successes:
+        mid = body.get("message_id") or _latest(messages, by_customer[body["customer_id"]], at_s)
+        m = messages.get(mid or "")
+        if m is None or m.dims is None or "delivered" not in m.flags:
+            continue
+        dims = frozenset(m.dims.items())
+        currency = ("currency", body["currency"])
+        counters["attributed_amount_minor"][dims | {currency}] += body["amount_minor"]
+        if mid in paid:
+            continue
+        paid.add(mid or "")
+        counters["messages_paid"][dims] += 1
+        hist_dims = frozenset((k, v) for k, v in m.dims.items() if k != "segment")
+        histograms["send_to_payment_seconds"][hist_dims].append(at_s - m.sent_s)
+        if m.first_open_s is not None:
+            histograms["open_to_payment_seconds"][hist_dims].append(at_s - m.first_open_s)
+
+
+def _latest(messages: Mapping[str, _Message], mids: Sequence[str], at_s: int) -> str | None:
+    """The latest clicked, else latest delivered message within the window before ``at_s``."""
+    for when in ("last_click_s", "delivered_s"):
+        times = [(getattr(messages[mid], when), mid) for mid in mids]
+        inside = [(t, mid) for t, mid in times if t is not None and at_s - WINDOW_7D_S <= t <= at_s]
+        if inside:
+            return max(inside)[1]
+    return None
 
 
 def _histogram(name: str, ls: Labels, observations: Sequence[int]) -> dict[Key, float]:
@@ -299,9 +353,10 @@ def _ratios(
         out[name] = _divide(
             _sum_by(c.get(num, {}), MESSAGE_DIMS, where), _sum_by(c.get(den, {}), MESSAGE_DIMS)
         )
-    # no payment is attributed, so every arm with deliveries has a ratio of 0
-    delivered = _sum_by(c.get("messages_delivered", {}), ("campaign", "variant"))
-    out["message_payment"] = _divide({}, delivered)
+    arm = ("campaign", "variant")
+    out["message_payment"] = _divide(
+        _sum_by(c.get("messages_paid", {}), arm), _sum_by(c.get("messages_delivered", {}), arm)
+    )
     attempts = _sum_by(c.get("payment_attempts", {}), ())
     for status, name in (("succeeded", "payment_success"), ("aborted", "payment_abort")):
         out[name] = _divide(

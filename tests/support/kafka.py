@@ -107,3 +107,15 @@ async def read_to_end(
     finally:
         await consumer.stop()
     return out
+
+
+async def end_offsets(settings: Settings, topics: Iterable[str]) -> dict[tuple[str, int], int]:
+    """(topic, partition) -> the offset the next record will get, for topics of ``settings``."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(t, p) for t in topics for p in range(settings.topic_partitions)]
+        ends = await consumer.end_offsets(tps)
+    finally:
+        await consumer.stop()
+    return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
