@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -39,6 +40,20 @@ def _sigkill_pid_file(pid_file: Path) -> int:
     while read_pid(pid_file) is not None:
         time.sleep(0.05)
     return pid
+
+
+def _refuse_taken_port(port: int, pid_file: Path) -> None:
+    """A server of someone else on our port would answer for ours, and survive our kills."""
+    if read_pid(pid_file) is not None:
+        return
+    with socket.socket() as s:
+        if s.connect_ex(("127.0.0.1", port)) == 0:
+            raise RuntimeError(f"port {port} is already served by another process: pick another")
+
+
+def _started(pid_file: Path, port: int) -> None:
+    if read_pid(pid_file) is None:
+        raise RuntimeError(f"the server for port {port} exited at start; see {pid_file.parent}")
 
 
 @dataclass
@@ -70,17 +85,29 @@ class Servers:
     def redis_url(self) -> str:
         return f"redis://127.0.0.1:{self.cfg.redis_port}/0"
 
+    @property
+    def _kafka_pid_file(self) -> Path:
+        return kafka.paths(self.cfg).pid_file
+
+    @property
+    def _redis_pid_file(self) -> Path:
+        return (self.cfg.root / self.cfg.state_dir / "redis/redis.pid").resolve()
+
     def start_kafka(self) -> None:
+        _refuse_taken_port(self.cfg.kafka_port, self._kafka_pid_file)
         kafka.start(self.cfg)
+        _started(self._kafka_pid_file, self.cfg.kafka_port)
 
     def start_redis(self) -> None:
+        _refuse_taken_port(self.cfg.redis_port, self._redis_pid_file)
         redis.start(self.cfg)
+        _started(self._redis_pid_file, self.cfg.redis_port)
 
     def kill_kafka(self) -> None:
-        _sigkill_pid_file(kafka.paths(self.cfg).pid_file)
+        _sigkill_pid_file(self._kafka_pid_file)
 
     def kill_redis(self) -> None:
-        _sigkill_pid_file((self.cfg.root / self.cfg.state_dir / "redis/redis.pid").resolve())
+        _sigkill_pid_file(self._redis_pid_file)
 
     def stop(self) -> None:
         kafka.stop_kafka(self.cfg)
@@ -95,6 +122,7 @@ class Workers:
     logs: Path
     env: dict[str, str] = field(default_factory=dict)
     running: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    started_at: dict[int, float] = field(default_factory=dict)
     exited: list[subprocess.Popen[bytes]] = field(default_factory=list)
     started: int = 0
 
@@ -107,7 +135,11 @@ class Workers:
             self.settings, "worker", "-l", "warn", log=self.logs / f"worker-{n}.log", **env
         )
         self.running.append(proc)
+        self.started_at[proc.pid] = time.monotonic()
         return proc
+
+    def age_s(self, proc: subprocess.Popen[bytes]) -> float:
+        return time.monotonic() - self.started_at[proc.pid]
 
     def kill(self, proc: subprocess.Popen[bytes]) -> None:
         kill_process(proc)

@@ -82,7 +82,7 @@ async def read_to_end(
     """Every record ``topic`` (created by ``create_topics``) holds now, up to the end
     offsets read at the start."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_options(settings),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )
@@ -111,7 +111,7 @@ async def read_to_end(
 
 async def end_offsets(settings: Settings, topics: Iterable[str]) -> dict[tuple[str, int], int]:
     """(topic, partition) -> the offset the next record will get, for topics of ``settings``."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    consumer = AIOKafkaConsumer(**kafka_options(settings))
     await consumer.start()
     try:
         tps = [TopicPartition(t, p) for t in topics for p in range(settings.topic_partitions)]
