@@ -43,8 +43,8 @@ import orjson
 
 from collectpulse.events.models import Topic
 from tests.faults.generator import Kind, Publication
+from tests.support.kpi_oracle import FUNNEL_RATIOS, Labels, divide, sum_by
 
-Labels = frozenset[tuple[str, str]]
 Key = tuple[str, Labels]
 P = "collectpulse_"
 HISTOGRAM_BOUNDS_S = (
@@ -66,16 +66,6 @@ HISTOGRAM_BOUNDS_S = (
 )
 STRUGGLING_MIN_FAILURES = 3
 WINDOW_7D_S = 7 * 86400  # the default attribution window
-FUNNEL_RATIOS = {  # ratio: (numerator counter, extra numerator labels, denominator counter)
-    "delivery": ("messages_delivered", {}, "messages_sent"),
-    "bounce": ("messages_bounced_any", {}, "messages_sent"),
-    "hard_bounce": ("messages_bounced", {"bounce_type": "hard"}, "messages_sent"),
-    "soft_bounce": ("messages_bounced", {"bounce_type": "soft"}, "messages_sent"),
-    "open": ("messages_opened", {}, "messages_delivered"),
-    "human_open": ("messages_opened_human", {}, "messages_delivered"),
-    "click_through": ("messages_clicked", {}, "messages_delivered"),
-    "click_to_open": ("messages_clicked", {}, "messages_opened"),
-}
 MESSAGE_DIMS = ("channel", "campaign", "variant", "segment")
 
 
@@ -327,45 +317,25 @@ def _histogram(name: str, ls: Labels, observations: Sequence[int]) -> dict[Key, 
     return out
 
 
-def _sum_by(
-    series: Mapping[Labels, float], keep: Iterable[str], where: Mapping[str, str] | None = None
-) -> Counter[Labels]:
-    names = set(keep)
-    out: Counter[Labels] = Counter()
-    for ls, value in series.items():
-        as_dict = dict(ls)
-        if all(as_dict.get(k) == v for k, v in (where or {}).items()):
-            out[frozenset((k, v) for k, v in ls if k in names)] += value
-    return out
-
-
-def _divide(
-    numerator: Mapping[Labels, float], denominator: Mapping[Labels, float]
-) -> dict[Labels, float]:
-    return {g: numerator.get(g, 0) / d for g, d in denominator.items() if d}
-
-
 def _ratios(
     c: Mapping[str, Mapping[Labels, float]], uniques: Mapping[str, Mapping[Labels, set[str]]]
 ) -> dict[str, dict[Labels, float]]:
     out = {}
     for name, (num, where, den) in FUNNEL_RATIOS.items():
-        out[name] = _divide(
-            _sum_by(c.get(num, {}), MESSAGE_DIMS, where), _sum_by(c.get(den, {}), MESSAGE_DIMS)
+        out[name] = divide(
+            sum_by(c.get(num, {}), MESSAGE_DIMS, where), sum_by(c.get(den, {}), MESSAGE_DIMS)
         )
     arm = ("campaign", "variant")
-    out["message_payment"] = _divide(
-        _sum_by(c.get("messages_paid", {}), arm), _sum_by(c.get("messages_delivered", {}), arm)
+    out["message_payment"] = divide(
+        sum_by(c.get("messages_paid", {}), arm), sum_by(c.get("messages_delivered", {}), arm)
     )
-    attempts = _sum_by(c.get("payment_attempts", {}), ())
+    attempts = sum_by(c.get("payment_attempts", {}), ())
     for status, name in (("succeeded", "payment_success"), ("aborted", "payment_abort")):
-        out[name] = _divide(
-            _sum_by(c.get("payment_attempts", {}), (), {"status": status}), attempts
-        )
-    kept = _sum_by(c.get("promises", {}), ("direction", "kind"), {"status": "kept"})
-    broken = _sum_by(c.get("promises", {}), ("direction", "kind"), {"status": "broken"})
-    out["promise_kept"] = _divide(kept, kept + broken)
+        out[name] = divide(sum_by(c.get("payment_attempts", {}), (), {"status": status}), attempts)
+    kept = sum_by(c.get("promises", {}), ("direction", "kind"), {"status": "kept"})
+    broken = sum_by(c.get("promises", {}), ("direction", "kind"), {"status": "broken"})
+    out["promise_kept"] = divide(kept, kept + broken)
     visitors = {ls: float(len(v)) for ls, v in uniques.get("landing_unique_visitors", {}).items()}
-    out["landing_conversion"] = _divide({}, visitors)
-    out["installment_request"] = _divide({}, visitors)
+    out["landing_conversion"] = divide({}, visitors)
+    out["installment_request"] = divide({}, visitors)
     return out

@@ -13,7 +13,7 @@ import asyncio
 import itertools
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from collectpulse.events.models import Topic
 from collectpulse.settings import Settings
 from tests.support import events as ev
 from tests.support.kafka import create_topics, publish
+from tests.support.kpi_oracle import FUNNEL_RATIOS, divide, sum_by
 from tests.support.metrics import Samples, total, wait_for
 from tests.support.processes import worker_and_exporter
 
@@ -290,49 +291,21 @@ def oracle(messages: list[Message], script: Script) -> Expected:
     return Expected(counters, uniques, _ratios(counters))
 
 
-FUNNEL_RATIOS = {  # name: (numerator counter, extra numerator labels, denominator counter)
-    "delivery": ("messages_delivered", {}, "messages_sent"),
-    "bounce": ("messages_bounced_any", {}, "messages_sent"),
-    "hard_bounce": ("messages_bounced", {"bounce_type": "hard"}, "messages_sent"),
-    "soft_bounce": ("messages_bounced", {"bounce_type": "soft"}, "messages_sent"),
-    "open": ("messages_opened", {}, "messages_delivered"),
-    "human_open": ("messages_opened_human", {}, "messages_delivered"),
-    "click_through": ("messages_clicked", {}, "messages_delivered"),
-    "click_to_open": ("messages_clicked", {}, "messages_opened"),
-}
-
-
-def _sum_by(
-    series: Mapping[Labels, float], group: Iterable[str], where: Mapping[str, str] | None = None
-) -> Counter[Labels]:
-    names = set(group)
-    out: Counter[Labels] = Counter()
-    for labels, value in series.items():
-        as_dict = dict(labels)
-        if all(as_dict.get(k) == v for k, v in (where or {}).items()):
-            out[frozenset((k, v) for k, v in labels if k in names)] += value
-    return out
-
-
-def _divide(numerator: Counter[Labels], denominator: Counter[Labels]) -> dict[Labels, float]:
-    return {g: numerator[g] / d for g, d in denominator.items() if d}
-
-
 def _ratios(c: Mapping[str, Mapping[Labels, float]]) -> dict[str, dict[Labels, float]]:
     group = ("channel", "campaign", "variant", "segment")
     out = {}
     for name, (num, where, den) in FUNNEL_RATIOS.items():
-        out[name] = _divide(_sum_by(c.get(num, {}), group, where), _sum_by(c.get(den, {}), group))
-    attempts = _sum_by(c["payment_attempts"], ())
-    out["payment_success"] = _divide(
-        _sum_by(c["payment_attempts"], (), {"status": "succeeded"}), attempts
+        out[name] = divide(sum_by(c.get(num, {}), group, where), sum_by(c.get(den, {}), group))
+    attempts = sum_by(c["payment_attempts"], ())
+    out["payment_success"] = divide(
+        sum_by(c["payment_attempts"], (), {"status": "succeeded"}), attempts
     )
-    out["payment_abort"] = _divide(
-        _sum_by(c["payment_attempts"], (), {"status": "aborted"}), attempts
+    out["payment_abort"] = divide(
+        sum_by(c["payment_attempts"], (), {"status": "aborted"}), attempts
     )
-    kept = _sum_by(c["promises"], ("direction", "kind"), {"status": "kept"})
-    broken = _sum_by(c["promises"], ("direction", "kind"), {"status": "broken"})
-    out["promise_kept"] = _divide(kept, kept + broken)
+    kept = sum_by(c["promises"], ("direction", "kind"), {"status": "kept"})
+    broken = sum_by(c["promises"], ("direction", "kind"), {"status": "broken"})
+    out["promise_kept"] = divide(kept, kept + broken)
     return out
 
 
