@@ -22,12 +22,11 @@ from pathlib import Path
 
 import redis
 from aiokafka import AIOKafkaClient
-from aiokafka.errors import KafkaError
 from aiokafka.protocol.admin import CreateAclsRequest
 from pydantic import SecretStr
 
 from collectpulse.kafka.connection import kafka_options
-from collectpulse.localstack.kafka import paths
+from collectpulse.localstack.kafka import metadata_ready, paths
 from collectpulse.localstack.processes import read_pid, spawn, stop
 from collectpulse.localstack.redis import redis_server_binary
 from collectpulse.settings import LocalStackSettings, Settings
@@ -201,17 +200,10 @@ def redis_argv(stack: SecureStack, server: Issued, data: Path) -> list[str]:
 
 
 def _wait_kafka(stack: SecureStack, timeout_s: float = 60.0) -> None:
-    async def ready() -> bool:
-        client = AIOKafkaClient(**kafka_options(stack.settings()), request_timeout_ms=2000)
-        try:
-            await client.bootstrap()
-            return bool(client.cluster.brokers())
-        except (KafkaError, OSError):
-            return False
-        finally:
-            await client.close()
+    def ready() -> bool:
+        return asyncio.run(metadata_ready(**kafka_options(stack.settings())))
 
-    _wait("Kafka", lambda: asyncio.run(ready()), stack.directory / "kafka.pid", timeout_s)
+    _wait("Kafka", ready, stack.directory / "kafka.pid", timeout_s)
 
 
 async def _grant_kafka_acls(stack: SecureStack) -> None:

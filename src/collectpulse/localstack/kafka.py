@@ -9,6 +9,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaError
@@ -145,8 +146,10 @@ def _format_once(p: KafkaPaths) -> None:
     )
 
 
-async def _metadata_ready(bootstrap: str) -> bool:
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=2000)
+async def metadata_ready(**client_options: Any) -> bool:
+    """One answered metadata request naming a broker; ``client_options`` go to aiokafka
+    (the bootstrap servers, and for a secured broker its TLS/SASL options)."""
+    client = AIOKafkaClient(**client_options, request_timeout_ms=2000)
     try:
         await client.bootstrap()
         return bool(client.cluster.brokers())
@@ -160,7 +163,7 @@ def wait_ready(bootstrap: str, *, timeout_s: float, pid_file: Path | None = None
     """Wait for an answered metadata request (a port probe is not enough)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if asyncio.run(_metadata_ready(bootstrap)):
+        if asyncio.run(metadata_ready(bootstrap_servers=bootstrap)):
             return
         if pid_file is not None and read_pid(pid_file) is None:
             raise LocalStackError(
