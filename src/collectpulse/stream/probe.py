@@ -9,6 +9,7 @@ so the worker logs the change and its heartbeat carries it to the exporter.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaError
@@ -22,32 +23,39 @@ from collectpulse.settings import Settings
 PROBE_TIMEOUT_S = 2.0
 
 
-async def probe_redis(client: Redis, state: Dependencies, *, timeout_s: float) -> None:
+async def _report(
+    state: Dependencies,
+    name: str,
+    check: Callable[[], Awaitable[object]],
+    errors: tuple[type[Exception], ...],
+    timeout_s: float,
+) -> None:
+    """``check`` answered within ``timeout_s``: ``name`` works; one of ``errors``: it failed."""
     ticket = state.attempt()
     try:
         async with asyncio.timeout(timeout_s):
-            await client.ping()
-    except (RedisError, OSError, TimeoutError) as exc:
-        state.failed("redis", describe(exc), ticket)
+            await check()
+    except errors as exc:
+        state.failed(name, describe(exc), ticket)
     else:
-        state.worked("redis", ticket)
+        state.worked(name, ticket)
+
+
+async def probe_redis(client: Redis, state: Dependencies, *, timeout_s: float) -> None:
+    await _report(state, "redis", client.ping, (RedisError, OSError, TimeoutError), timeout_s)
 
 
 async def probe_kafka(settings: Settings, state: Dependencies, *, timeout_s: float) -> None:
     """Bootstrap a fresh client: an answered metadata request, as the exporter's /readyz."""
-    ticket = state.attempt()
     client = AIOKafkaClient(
         **kafka_options(settings),
         client_id="collectpulse-worker-probe",
         request_timeout_ms=int(timeout_s * 1000),
     )
     try:
-        async with asyncio.timeout(timeout_s):
-            await client.bootstrap()
-    except (KafkaError, OSError, TimeoutError) as exc:
-        state.failed("kafka", describe(exc), ticket)
-    else:
-        state.worked("kafka", ticket)
+        await _report(
+            state, "kafka", client.bootstrap, (KafkaError, OSError, TimeoutError), timeout_s
+        )
     finally:
         await client.close()
 
