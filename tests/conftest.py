@@ -9,8 +9,6 @@ the tests that need it; nothing is skipped.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -19,10 +17,8 @@ import pytest
 from redis.asyncio import Redis
 
 from collectpulse.localstack import kafka, stack
-from collectpulse.settings import LocalStackSettings, Settings
-from tests.support.processes import free_port
-
-ROOT = Path(__file__).resolve().parents[1]
+from collectpulse.settings import Settings
+from tests.support.local_stack import own_stack_settings
 
 
 @pytest.fixture(scope="session")
@@ -32,25 +28,15 @@ def local_stack() -> Iterator[tuple[str, str]]:
     if bootstrap and redis_url:
         yield bootstrap, redis_url
         return
-    # A fresh stack per session on free ports and its own data dir, so neither
-    # a developer's `make run` stack nor another test session is in the way.
-    (ROOT / ".local").mkdir(exist_ok=True)
-    state = Path(tempfile.mkdtemp(prefix="test-stack-", dir=ROOT / ".local"))
-    cfg = LocalStackSettings(
-        root=ROOT,
-        state_dir=state,
-        kafka_port=free_port(),
-        kafka_controller_port=free_port(),
-        redis_port=free_port(),
-    )
-    try:
-        started = stack.start(cfg)
-        version = kafka.kafka_version(kafka.paths(cfg))
-        print(f"\nlocal stack: kafka {version} at {started[0]}, redis at {started[1]}")
-        yield started
-    finally:
-        stack.stop(cfg)
-        shutil.rmtree(state, ignore_errors=True)
+    # A fresh stack per session on free ports and its own data dir.
+    with own_stack_settings("test-stack-") as cfg:
+        try:
+            started = stack.start(cfg)
+            version = kafka.kafka_version(kafka.paths(cfg))
+            print(f"\nlocal stack: kafka {version} at {started[0]}, redis at {started[1]}")
+            yield started
+        finally:
+            stack.stop(cfg)
 
 
 @pytest.fixture

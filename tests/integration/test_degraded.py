@@ -13,12 +13,11 @@ equals the ground truth.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,17 +31,17 @@ from collectpulse.events.models import Topic
 from collectpulse.localstack import kafka, redis
 from collectpulse.settings import LocalStackSettings, Settings
 from tests.integration.test_worker_kill import (
-    GROUP_ENV,
     Record,
     applied_so_far,
     ground_truth_holds,
     ground_truth_stream,
 )
 from tests.support.kafka import create_topics, publish
-from tests.support.metrics import Samples, total, value, wait_for
-from tests.support.processes import collectpulse_process, free_port
+from tests.support.local_stack import own_stack_settings
+from tests.support.metrics import total, value, wait_for
+from tests.support.pipeline import Pipeline, Process, run_pipeline, settled
+from tests.support.processes import GROUP_ENV
 
-ROOT = Path(__file__).resolve().parents[2]
 BATCH_RECORDS = 20
 Stream = dict[Topic, list[Record]]
 
@@ -68,29 +67,19 @@ class Servers:
 @pytest.fixture(scope="module")
 def servers() -> Iterator[Servers]:
     """A Kafka and a Redis of this module's own, which its tests stop and start."""
-    (ROOT / ".local").mkdir(exist_ok=True)
-    state = Path(tempfile.mkdtemp(prefix="test-degraded-", dir=ROOT / ".local"))
-    cfg = LocalStackSettings(
-        root=ROOT,
-        state_dir=state,
-        kafka_port=free_port(),
-        kafka_controller_port=free_port(),
-        redis_port=free_port(),
-        kafka_partitions=2,
-    )
-    try:
-        bootstrap, url = kafka.start(cfg), redis.start(cfg)
-        settings = Settings(
-            kafka_bootstrap_servers=bootstrap,
-            redis_url=url,  # type: ignore[arg-type]
-            topic_partitions=2,
-            batch_max_records=BATCH_RECORDS,
-        )
-        yield Servers(cfg, settings)
-    finally:
-        kafka.stop_kafka(cfg)
-        redis.stop_redis(cfg)
-        shutil.rmtree(state, ignore_errors=True)
+    with own_stack_settings("test-degraded-", kafka_partitions=2) as cfg:
+        try:
+            bootstrap, url = kafka.start(cfg), redis.start(cfg)
+            settings = Settings(
+                kafka_bootstrap_servers=bootstrap,
+                redis_url=url,  # type: ignore[arg-type]
+                topic_partitions=2,
+                batch_max_records=BATCH_RECORDS,
+            )
+            yield Servers(cfg, settings)
+        finally:
+            kafka.stop_kafka(cfg)
+            redis.stop_redis(cfg)
 
 
 def isolated(servers: Servers, tmp_path: Path) -> Settings:
@@ -150,6 +139,28 @@ async def wait_until_applied(client: Redis, settings: Settings, at_least: int) -
         await asyncio.sleep(0.005)
 
 
+@asynccontextmanager
+async def ready_pipeline(settings: Settings, logs: Path) -> AsyncIterator[Pipeline]:
+    """The topics created, a worker and an exporter started, and /readyz answering 200."""
+    await create_topics(settings)
+    with run_pipeline(settings, logs, **GROUP_ENV) as run:
+        await wait_readyz(run.url("/readyz"), 200, timeout_s=40)
+        yield run
+
+
+async def publish_then_stop(settings: Settings, before: Stream, stop: Callable[[], None]) -> int:
+    """Publish ``before`` and stop a server once a third of it is applied, so the outage
+    cuts the stream; the count applied at the stop."""
+    await publish_all(settings, before)
+    first = sum(len(r) for r in before.values())
+    client = Redis.from_url(settings.redis_url.get_secret_value())
+    at_stop = await wait_until_applied(client, settings, first // 3)
+    await client.aclose()
+    await asyncio.to_thread(stop)
+    assert at_stop < first, "the outage must cut the stream"
+    return at_stop
+
+
 async def wait_group_stable(settings: Settings, worker: subprocess.Popen[bytes]) -> None:
     """Until the worker's consumer group has its assignment (the group state is Stable)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
@@ -168,7 +179,7 @@ async def wait_group_stable(settings: Settings, worker: subprocess.Popen[bytes])
         await admin.close()
 
 
-async def wait_dependency_up(url: str, dependency: str, procs: list) -> None:  # type: ignore[type-arg]
+async def wait_dependency_up(url: str, dependency: str, procs: Sequence[Process]) -> None:
     """Back to 1 once the exporter and every live worker's latest beat see it (the beat
     that says so may be a few seconds behind the recovery)."""
     samples = await wait_for(
@@ -184,6 +195,13 @@ def lines(log: Path, text: str) -> list[str]:
     return [line for line in log.read_text(errors="replace").splitlines() if text in line]
 
 
+async def wait_logged(worker: Process, log: Path, text: str, *, died: str) -> None:
+    """Until ``log`` has a line with ``text``; the worker must stay up meanwhile."""
+    while not lines(log, text):
+        assert worker.poll() is None, died
+        await asyncio.sleep(0.2)
+
+
 def one_change_each_way(log: Path, dependency: str) -> None:
     down = lines(log, f"dependency {dependency} down")
     up = lines(log, f"dependency {dependency} up again")
@@ -191,60 +209,32 @@ def one_change_each_way(log: Path, dependency: str) -> None:
     assert len(up) == 1, f"{log.name}: {up}"
 
 
-async def settled(url: str, published: int, procs: list) -> Samples:  # type: ignore[type-arg]
-    await wait_for(
-        url,
-        lambda s: total(s, "collectpulse_events_received_total") >= published,
-        timeout_s=60,
-        processes=procs,
-    )
-    # a double count would keep growing past the published total: let it show
-    await asyncio.sleep(2)
-    return await wait_for(url, lambda s: bool(s), timeout_s=10, processes=procs)
-
-
 async def test_redis_stopped_mid_stream(servers: Servers, tmp_path: Path) -> None:
     settings = isolated(servers, tmp_path)
     stream, truth = ground_truth_stream(time.time())
     before, during, after = slices(stream, 3)
     published = sum(len(r) for r in stream.values())
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     worker_log, exporter_log = tmp_path / "worker.log", tmp_path / "exporter.log"
 
     async with asyncio.timeout(120):
-        await create_topics(settings)
-        with (
-            collectpulse_process(
-                settings, "worker", "-l", "warn", log=worker_log, **GROUP_ENV
-            ) as w,
-            collectpulse_process(
-                settings, "exporter", log=exporter_log, COLLECTPULSE_HTTP_PORT=str(port)
-            ) as e,
-        ):
-            await wait_readyz(f"{url}/readyz", 200, timeout_s=40)
-            await publish_all(settings, before)
-            client = Redis.from_url(settings.redis_url.get_secret_value())
-            first = sum(len(r) for r in before.values())
-            at_stop = await wait_until_applied(client, settings, first // 3)
-            await client.aclose()
-            await asyncio.to_thread(servers.stop_redis)
-            assert at_stop < first, "the outage must cut the stream"
+        async with ready_pipeline(settings, tmp_path) as run:
+            await publish_then_stop(settings, before, servers.stop_redis)
 
             await publish_all(settings, during)
-            reason = await wait_readyz(f"{url}/readyz", 503, contains="redis", timeout_s=20)
+            reason = await wait_readyz(run.url("/readyz"), 503, contains="redis", timeout_s=20)
             assert "redis: unreachable" in reason
-            samples = await wait_for(f"{url}/metrics", bool, timeout_s=10, processes=[e])
+            samples = await wait_for(
+                run.url("/metrics"), bool, timeout_s=10, processes=[run.exporter]
+            )
             assert value(samples, "collectpulse_dependency_up", dependency="redis") == 0
-            while not lines(worker_log, "dependency redis down"):
-                assert w.poll() is None, "the worker died during the Redis outage"
-                await asyncio.sleep(0.2)
+            died = "the worker died during the Redis outage"
+            await wait_logged(run.worker, worker_log, "dependency redis down", died=died)
 
             await asyncio.to_thread(servers.start_redis)
             await publish_all(settings, after)
-            samples = await settled(f"{url}/metrics", published, [w, e])
-            await wait_readyz(f"{url}/readyz", 200, timeout_s=20)
-            await wait_dependency_up(f"{url}/metrics", "redis", [w, e])
+            samples = await settled(run.url("/metrics"), published, run.processes, timeout_s=60)
+            await wait_readyz(run.url("/readyz"), 200, timeout_s=20)
+            await wait_dependency_up(run.url("/metrics"), "redis", run.processes)
 
     assert total(samples, "collectpulse_events_received_total") == published
     ground_truth_holds(samples, truth)
@@ -257,48 +247,34 @@ async def test_kafka_stopped_mid_stream(servers: Servers, tmp_path: Path) -> Non
     stream, truth = ground_truth_stream(time.time())
     before, after = slices(stream, 2)
     published = sum(len(r) for r in stream.values())
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     worker_log, exporter_log = tmp_path / "worker.log", tmp_path / "exporter.log"
 
     async with asyncio.timeout(150):
-        await create_topics(settings)
-        with (
-            collectpulse_process(
-                settings, "worker", "-l", "warn", log=worker_log, **GROUP_ENV
-            ) as w,
-            collectpulse_process(
-                settings, "exporter", log=exporter_log, COLLECTPULSE_HTTP_PORT=str(port)
-            ) as e,
-        ):
-            await wait_readyz(f"{url}/readyz", 200, timeout_s=40)
-            await publish_all(settings, before)
-            client = Redis.from_url(settings.redis_url.get_secret_value())
-            first = sum(len(r) for r in before.values())
-            at_stop = await wait_until_applied(client, settings, first // 3)
-            await asyncio.to_thread(servers.stop_kafka)
-            assert at_stop < first, "the outage must cut the stream"
+        async with ready_pipeline(settings, tmp_path) as run:
+            at_stop = await publish_then_stop(settings, before, servers.stop_kafka)
 
-            reason = await wait_readyz(f"{url}/readyz", 503, contains="kafka", timeout_s=20)
+            reason = await wait_readyz(run.url("/readyz"), 503, contains="kafka", timeout_s=20)
             assert "kafka: unreachable" in reason
             # the worker's own probe reaches the exporter through its heartbeat (in Redis)
-            await wait_readyz(f"{url}/readyz", 503, contains="kafka unavailable", timeout_s=20)
-            samples = await wait_for(f"{url}/metrics", bool, timeout_s=10, processes=[e])
+            await wait_readyz(run.url("/readyz"), 503, contains="kafka unavailable", timeout_s=20)
+            samples = await wait_for(
+                run.url("/metrics"), bool, timeout_s=10, processes=[run.exporter]
+            )
             assert value(samples, "collectpulse_dependency_up", dependency="kafka") == 0
-            while not lines(worker_log, "dependency kafka down"):
-                assert w.poll() is None, "the worker died during the Kafka outage"
-                await asyncio.sleep(0.2)
+            died = "the worker died during the Kafka outage"
+            await wait_logged(run.worker, worker_log, "dependency kafka down", died=died)
             # the batches fetched before the stop are applied; none is lost or doubled
+            client = Redis.from_url(settings.redis_url.get_secret_value())
             during = await applied_so_far(client, settings)
             await client.aclose()
 
             await asyncio.to_thread(servers.start_kafka)
             await publish_all(settings, after)
-            samples = await settled(f"{url}/metrics", published, [w, e])
-            await wait_readyz(f"{url}/readyz", 200, timeout_s=30)
-            await wait_dependency_up(f"{url}/metrics", "kafka", [w, e])
+            samples = await settled(run.url("/metrics"), published, run.processes, timeout_s=60)
+            await wait_readyz(run.url("/readyz"), 200, timeout_s=30)
+            await wait_dependency_up(run.url("/metrics"), "kafka", run.processes)
 
-    assert at_stop <= during <= first
+    assert at_stop <= during <= sum(len(r) for r in before.values())
     assert total(samples, "collectpulse_events_received_total") == published
     ground_truth_holds(samples, truth)
     one_change_each_way(worker_log, "kafka")
@@ -315,36 +291,23 @@ async def test_a_worker_started_while_redis_is_down_waits_for_it(
     settings = isolated(servers, tmp_path)
     stream, truth = ground_truth_stream(time.time())
     published = sum(len(r) for r in stream.values())
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     worker_log = tmp_path / "worker.log"
 
     async with asyncio.timeout(120):
         await create_topics(settings)
         await publish_all(settings, stream)
         await asyncio.to_thread(servers.stop_redis)
-        with (
-            collectpulse_process(
-                settings, "worker", "-l", "warn", log=worker_log, **GROUP_ENV
-            ) as w,
-            collectpulse_process(
-                settings,
-                "exporter",
-                log=tmp_path / "exporter.log",
-                COLLECTPULSE_HTTP_PORT=str(port),
-            ) as e,
-        ):
-            await wait_group_stable(settings, w)
+        with run_pipeline(settings, tmp_path, **GROUP_ENV) as run:
+            await wait_group_stable(settings, run.worker)
             # the assignment callback now waits on Redis (it crashed the worker before)
-            while not lines(worker_log, "dependency redis down"):
-                assert w.poll() is None, "the worker died while Redis was down"
-                await asyncio.sleep(0.2)
-            await wait_readyz(f"{url}/readyz", 503, contains="redis: unreachable", timeout_s=20)
+            died = "the worker died while Redis was down"
+            await wait_logged(run.worker, worker_log, "dependency redis down", died=died)
+            await wait_readyz(run.url("/readyz"), 503, contains="redis: unreachable", timeout_s=20)
             await asyncio.sleep(2)  # room for a crash to show; settled() fails if it did
-            assert w.poll() is None, "the worker died while Redis was down"
+            assert run.worker.poll() is None, died
             await asyncio.to_thread(servers.start_redis)
-            samples = await settled(f"{url}/metrics", published, [w, e])
-            await wait_readyz(f"{url}/readyz", 200, timeout_s=20)
+            samples = await settled(run.url("/metrics"), published, run.processes, timeout_s=60)
+            await wait_readyz(run.url("/readyz"), 200, timeout_s=20)
 
     assert total(samples, "collectpulse_events_received_total") == published
     ground_truth_holds(samples, truth)

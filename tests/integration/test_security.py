@@ -36,7 +36,8 @@ from collectpulse.settings import Settings
 from tests.support import events as ev
 from tests.support.kafka import create_topics, publish
 from tests.support.metrics import total, wait_for
-from tests.support.processes import collectpulse_process, free_port, settings_env
+from tests.support.pipeline import run_pipeline
+from tests.support.processes import free_port, settings_env
 from tests.support.secure_stack import (
     GROUP_PREFIX,
     KAFKA_USER_WITHOUT_ACLS,
@@ -120,8 +121,6 @@ async def test_the_pipeline_runs_through_tls_sasl_and_an_acl_user(
     )
     stream, truth = _scenario(time.time())
     published = sum(len(records) for records in stream.values())
-    port = free_port()
-    base = f"https://127.0.0.1:{port}"
     # mutual TLS: the scraper trusts the test CA and shows a certificate the exporter trusts
     tls_context = ssl.create_default_context(cafile=stack.ca.ca_cert)
     tls_context.load_cert_chain(stack.client.cert, stack.client.key)
@@ -132,22 +131,13 @@ async def test_the_pipeline_runs_through_tls_sasl_and_an_acl_user(
         await create_topics(settings)
         for topic, records in stream.items():
             await publish(settings, settings.topic(topic.value), records)
-        with (
-            collectpulse_process(
-                settings, "worker", "-l", "info", log=tmp_path / "worker.log"
-            ) as w,
-            collectpulse_process(
-                settings,
-                "exporter",
-                log=tmp_path / "exporter.log",
-                COLLECTPULSE_HTTP_PORT=str(port),
-            ) as exporter,
-        ):
+        with run_pipeline(settings, tmp_path, level="info") as run:
+            base = run.url("", scheme="https")
             samples = await wait_for(
                 f"{base}/metrics",
                 lambda s: total(s, "collectpulse_events_received_total") >= published,
                 timeout_s=90,
-                processes=[w, exporter],
+                processes=run.processes,
                 auth=auth,
                 **tls,
             )
@@ -164,7 +154,7 @@ async def test_the_pipeline_runs_through_tls_sasl_and_an_acl_user(
                 healthz = await client.get(f"{base}/healthz", auth=auth)
                 readyz = await client.get(f"{base}/readyz", auth=auth)
             with pytest.raises(httpx.HTTPError):  # no plain HTTP on the TLS port
-                await httpx.AsyncClient(timeout=5).get(f"http://127.0.0.1:{port}/healthz")
+                await httpx.AsyncClient(timeout=5).get(run.url("/healthz"))
             no_client_cert = ssl.create_default_context(cafile=stack.ca.ca_cert)
             with pytest.raises(httpx.HTTPError):  # TLS without a client certificate
                 await httpx.AsyncClient(timeout=5, verify=no_client_cert).get(

@@ -17,6 +17,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
@@ -27,14 +28,12 @@ from collectpulse.settings import Settings, duration_s
 from collectpulse.store.writer import StoreWriter
 from collectpulse.stream.shutdown import SHUTDOWN_TIMED_OUT
 from tests.integration.test_worker_kill import (
-    GROUP_ENV,
     applied_so_far,
-    ground_truth_holds,
+    drain_and_check,
     ground_truth_stream,
 )
 from tests.support.kafka import create_topics, publish
-from tests.support.metrics import total, wait_for
-from tests.support.processes import collectpulse_process, free_port
+from tests.support.processes import GROUP_ENV, collectpulse_process
 
 BATCH_RECORDS = 10
 # hang guard only: the worker must have exited long before
@@ -64,28 +63,21 @@ async def exit_code(proc: subprocess.Popen[bytes], settings: Settings) -> int:
     return await asyncio.to_thread(proc.wait, limit)
 
 
-async def drain_and_check(settings: Settings, tmp_path: Path, published: int, truth: dict) -> None:  # type: ignore[type-arg]
-    port = free_port()
-    with (
-        collectpulse_process(
-            settings, "worker", "-l", "warn", log=tmp_path / "worker-2.log", **GROUP_ENV
-        ) as worker,
-        collectpulse_process(
-            settings, "exporter", log=tmp_path / "exporter.log", COLLECTPULSE_HTTP_PORT=str(port)
-        ) as exporter,
-    ):
-        url = f"http://127.0.0.1:{port}/metrics"
-        await wait_for(
-            url,
-            lambda s: total(s, "collectpulse_events_received_total") >= published,
-            timeout_s=70,
-            processes=[worker, exporter],
-        )
-        # a double count would keep growing past the published total: let it show
-        await asyncio.sleep(2)
-        samples = await wait_for(url, bool, timeout_s=10, processes=[exporter])
-    assert total(samples, "collectpulse_events_received_total") == published
-    ground_truth_holds(samples, truth)
+async def sigterm_mid_stream(
+    settings: Settings,
+    client: Redis,
+    log: Path,
+    published: int,
+    just_before: Callable[[], Awaitable[object]] | None = None,
+) -> int:
+    """A worker SIGTERMed once a quarter of the stream is applied (``just_before`` runs
+    right before the signal); its exit code."""
+    with collectpulse_process(settings, "worker", "-l", "warn", log=log, **GROUP_ENV) as worker:
+        await wait_applied(client, settings, published // 4, worker)
+        if just_before is not None:
+            await just_before()
+        os.kill(worker.pid, signal.SIGTERM)
+        return await exit_code(worker, settings)
 
 
 async def committed_and_applied(settings: Settings, client: Redis) -> tuple[dict, dict]:  # type: ignore[type-arg]
@@ -120,10 +112,7 @@ async def test_sigterm_under_load_finishes_the_in_flight_batch_and_exits_0(
     async with asyncio.timeout(150):
         published, truth = await publish_stream(settings)
         log = tmp_path / "worker-1.log"
-        with collectpulse_process(settings, "worker", "-l", "warn", log=log, **GROUP_ENV) as first:
-            await wait_applied(redis_client, settings, published // 4, first)
-            os.kill(first.pid, signal.SIGTERM)
-            code = await exit_code(first, settings)
+        code = await sigterm_mid_stream(settings, redis_client, log, published)
         at_exit = await applied_so_far(redis_client, settings)
         assert code == 0, log.read_text(errors="replace")[-3000:]
         assert at_exit < published, "the stop must cut the stream"
@@ -145,12 +134,12 @@ async def test_sigterm_with_a_stuck_batch_exits_3_after_the_timeout_and_loses_no
     async with asyncio.timeout(150):
         published, truth = await publish_stream(settings)
         log = tmp_path / "worker-1.log"
-        with collectpulse_process(settings, "worker", "-l", "warn", log=log, **GROUP_ENV) as first:
-            await wait_applied(redis_client, settings, published // 4, first)
+
+        async def pause_writes() -> None:
             # writes hang (no error) until well after the worker's deadline
             await redis_client.execute_command("CLIENT", "PAUSE", 8000, "WRITE")
-            os.kill(first.pid, signal.SIGTERM)
-            code = await exit_code(first, settings)
+
+        code = await sigterm_mid_stream(settings, redis_client, log, published, pause_writes)
         await redis_client.execute_command("CLIENT", "UNPAUSE")
         text = log.read_text(errors="replace")
         assert code == SHUTDOWN_TIMED_OUT, text[-3000:]
