@@ -10,7 +10,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from collectpulse.settings import LocalStackSettings, Settings, SettingsError, load_settings
 
@@ -48,8 +48,20 @@ def _check_credentials(settings: Settings, *, redis: bool = True, group: bool = 
         kafka_group=settings.consumer_group if group else None,
         redis=redis,
     )
-    for problem in asyncio.run(check):
+    with asyncio.Runner() as runner:
+        runner.get_loop().set_exception_handler(_unretrieved_is_reported)
+        problems = runner.run(check)
+    for problem in problems:
         log.warning("start-up check: %s", problem)
+
+
+def _unretrieved_is_reported(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """aiokafka leaves the failed TLS handshake's future unread; when it is collected,
+    asyncio would log it after (so below) the one-line error the check reports."""
+    if str(context.get("message", "")).startswith("Future exception was never retrieved"):
+        log.debug("start-up check: %s", context.get("exception"))
+        return
+    loop.default_exception_handler(context)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
