@@ -26,7 +26,11 @@ from collectpulse.stream.retry import DependencyState, until_done
 
 log = logging.getLogger(__name__)
 
-TAKE_BATCHES = 64
+# Batches applied side by side per agent: enough to cover every partition a
+# worker usually owns twice over, and a bound on what a backlog keeps in memory
+# (each batch up to COLLECTPULSE_BATCH_MAX_RECORDS records; 64 let eight agents
+# hold ~2.7 million records in the soak, docs/RELIABILITY.md).
+TAKE_BATCHES = 16
 TAKE_WITHIN_S = 0.01
 
 SendDlq = Callable[[bytes | None, bytes | None, Any], Awaitable[Any]]
