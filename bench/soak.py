@@ -33,9 +33,7 @@ import csv
 import math
 import os
 import random
-import signal
 import subprocess
-import sys
 import time
 import urllib.request
 import uuid
@@ -52,6 +50,7 @@ from redis.asyncio import Redis
 
 from collectpulse.events.models import DeliveryEvent, Topic
 from collectpulse.localstack import stack
+from collectpulse.localstack.processes import settings_env, spawn_cli, stop_children
 from collectpulse.settings import LocalStackSettings, Settings
 from collectpulse.simulate.records import to_record
 from collectpulse.store.keys import Keys
@@ -185,44 +184,6 @@ class Markers:
             await asyncio.sleep(MARKER_POLL_S)
 
 
-def child_env(settings: Settings) -> dict[str, str]:
-    env = dict(os.environ)
-    for name, value in settings.model_dump().items():
-        if value is None:
-            continue
-        if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
-        env[f"COLLECTPULSE_{name.upper()}"] = (
-            ",".join(value) if isinstance(value, tuple) else str(value)
-        )
-    return env
-
-
-def spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "collectpulse.cli", *argv],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-
-def stop_children(children: Sequence[subprocess.Popen[bytes]], timeout_s: float = 60.0) -> None:
-    for child in reversed(children):
-        if child.poll() is None:
-            os.killpg(child.pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout_s
-    for child in reversed(children):
-        try:
-            child.wait(timeout=max(deadline - time.monotonic(), 0.1))
-        except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGKILL)
-            child.wait()
-
-
 def wait_ready(
     base_url: str, children: Sequence[subprocess.Popen[bytes]], timeout_s: float
 ) -> None:
@@ -254,7 +215,7 @@ async def delete_topics(settings: Settings) -> None:
 
 
 async def soak(args: argparse.Namespace, settings: Settings, out: Path) -> list[Sample]:
-    env = child_env(settings)
+    env = settings_env(settings)
     base_url = f"http://127.0.0.1:{settings.http_port}"
     redis = Redis.from_url(settings.redis_url.get_secret_value())
     if not args.keep_redis:
@@ -263,9 +224,9 @@ async def soak(args: argparse.Namespace, settings: Settings, out: Path) -> list[
     samples: list[Sample] = []
     markers = Markers(settings, redis, args.run_id)
     try:
-        worker = spawn(["worker", "-l", "warn"], env, out / "worker.log")
+        worker = spawn_cli(["worker", "-l", "warn"], env, out / "worker.log")
         children.append(worker)
-        exporter = spawn(["exporter"], env, out / "exporter.log")
+        exporter = spawn_cli(["exporter"], env, out / "exporter.log")
         children.append(exporter)
         await asyncio.to_thread(wait_ready, base_url, children, 180.0)
         await markers.start()
@@ -276,7 +237,7 @@ async def soak(args: argparse.Namespace, settings: Settings, out: Path) -> list[
             *("--duplicates", str(args.duplicates), "--out-of-order", str(args.out_of_order)),
             *("--poison", str(args.poison)),
         ]
-        children.append(spawn(simulate, env, out / "simulate.log"))
+        children.append(spawn_cli(simulate, env, out / "simulate.log"))
         started = time.monotonic()
         last_cpu, last_t = cpu_s(worker.pid), 0.0
         last_received = last_lag = math.nan  # from the last usable scrape, at last_scrape_t
@@ -332,7 +293,7 @@ async def soak(args: argparse.Namespace, settings: Settings, out: Path) -> list[
             await asyncio.sleep(0.5)
     finally:
         await markers.stop()
-        stop_children(children)
+        stop_children(children, timeout_s=60.0)
         if samples:
             used = int((await redis.info("memory"))["used_memory"])
             text = print_breakdown(await memory_by_kind(redis), used)

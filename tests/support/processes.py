@@ -11,26 +11,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from collectpulse.localstack.processes import settings_env as settings_env  # for the tests
 from collectpulse.settings import Settings
 
 # A killed worker leaves its consumer group after this many seconds instead of Faust's 60
 # (Faust reads these two from the environment).
 GROUP_ENV = {"BROKER_SESSION_TIMEOUT": "6", "BROKER_HEARTBEAT_INTERVAL": "1"}
-
-
-def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """The environment that makes a child process load exactly ``settings``."""
-    env = dict(os.environ)
-    for name, value in settings.model_dump().items():
-        if value is None:
-            continue
-        if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
-        if isinstance(value, tuple):
-            value = ",".join(value)
-        env[f"COLLECTPULSE_{name.upper()}"] = str(value)
-    env.update(extra)
-    return env
 
 
 def free_port() -> int:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+from pydantic_settings import BaseSettings
 
 
 def read_pid(pid_file: Path) -> int | None:
@@ -71,3 +74,47 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
         pass
     except PermissionError:
         os.kill(pid, sig)
+
+
+def spawn_cli(argv: Sequence[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``collectpulse <argv>`` as a child in its own session, output appended to ``log``."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "collectpulse.cli", *argv],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
+def stop_children(children: Sequence[subprocess.Popen[bytes]], *, timeout_s: float = 30.0) -> None:
+    """SIGTERM each child's process group, newest first; SIGKILL what outlives ``timeout_s``."""
+    for child in reversed(children):
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    for child in reversed(children):
+        try:
+            child.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+
+
+def settings_env(settings: BaseSettings, **extra: str) -> dict[str, str]:
+    """This process's environment plus what makes a child load exactly ``settings``."""
+    prefix = str(settings.model_config.get("env_prefix", ""))
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        if isinstance(value, tuple):
+            value = ",".join(value)
+        env[f"{prefix}{name.upper()}"] = str(value)
+    env.update(extra)
+    return env

@@ -14,26 +14,12 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Sequence
-from pathlib import Path
 
 from collectpulse.localstack import stack
+from collectpulse.localstack.processes import spawn_cli, stop_children
 from collectpulse.settings import LocalStackSettings
 
 SUMMARY_EVERY_S = 10.0
-
-
-def _child(argv: Sequence[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "collectpulse.cli", *argv],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
 
 
 def _received_total(url: str) -> float | None:
@@ -47,19 +33,6 @@ def _received_total(url: str) -> float | None:
         for line in text.splitlines()
         if line.startswith("collectpulse_events_received_total{")
     )
-
-
-def _stop_children(children: Sequence[subprocess.Popen[bytes]], timeout_s: float = 30.0) -> None:
-    for child in reversed(children):
-        if child.poll() is None:
-            os.killpg(child.pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout_s
-    for child in reversed(children):
-        try:
-            child.wait(timeout=max(deadline - time.monotonic(), 0.1))
-        except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGKILL)
-            child.wait()
 
 
 def run_everything(cfg: LocalStackSettings, *, rate: float, duration_s: float | None) -> int:
@@ -83,8 +56,8 @@ def run_everything(cfg: LocalStackSettings, *, rate: float, duration_s: float | 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     try:
-        children.append(_child(["worker", "-l", "warn"], env, state / "logs/worker.log"))
-        children.append(_child(["exporter"], env, state / "logs/exporter.log"))
+        children.append(spawn_cli(["worker", "-l", "warn"], env, state / "logs/worker.log"))
+        children.append(spawn_cli(["exporter"], env, state / "logs/exporter.log"))
         # delay-scale 0.02: customers answer within minutes, so a newcomer sees the funnel
         sim = [
             "simulate",
@@ -95,7 +68,7 @@ def run_everything(cfg: LocalStackSettings, *, rate: float, duration_s: float | 
             "--delay-scale",
             "0.02",
         ]
-        children.append(_child(sim, env, state / "logs/simulate.log"))
+        children.append(spawn_cli(sim, env, state / "logs/simulate.log"))
         print(f"kafka {bootstrap}, redis {redis_url}")
         print(f"metrics: {metrics_url}   logs: {state / 'logs'}   Ctrl-C stops everything")
         started = time.monotonic()
@@ -114,6 +87,6 @@ def run_everything(cfg: LocalStackSettings, *, rate: float, duration_s: float | 
             time.sleep(0.2)
         return 0
     finally:
-        _stop_children(children)
+        stop_children(children)
         stack.stop(cfg)
         print("stopped: worker, exporter, simulator, kafka, redis")
