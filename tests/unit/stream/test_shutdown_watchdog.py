@@ -27,3 +27,21 @@ def test_an_unarmed_watchdog_never_exits() -> None:
     watchdog = ShutdownWatchdog(0.01, exit_process=exited.append)
     watchdog.finished()
     assert exited == []
+
+
+def test_the_worker_keeps_the_root_logger_at_the_requested_level() -> None:
+    """Faust's spinner would set it to DEBUG at -l warn: every library debug call would
+    then build a log record on the hot path."""
+    import logging
+
+    import faust
+
+    from collectpulse.stream.shutdown import worker_class
+
+    root = logging.getLogger("collectpulse-test-root")
+    root.addHandler(logging.NullHandler())
+    root.setLevel(logging.WARN)
+    worker = worker_class(ShutdownWatchdog(1.0))(faust.App("collectpulse-test-logger"))
+    worker.on_setup_root_logger(root, logging.WARN)
+    assert root.level == logging.WARN
+    assert not root.isEnabledFor(logging.DEBUG)
