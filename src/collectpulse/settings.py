@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     max_event_bytes: int = Field(default=65536, ge=256, le=10_485_760)
     label_cap: int = Field(default=200, ge=1, le=100_000)
     batch_max_records: int = Field(default=5000, ge=1, le=100_000)
+    # A fetch waits until the broker has this much for the worker, or the wait
+    # is over: bigger live batches (each batch costs two Redis round trips)
+    # for at most that much added latency (docs/HOT_PATH.md, "Live streams").
+    fetch_min_bytes: int = Field(default=262_144, ge=1, le=52_428_800)
+    fetch_max_wait_ms: int = Field(default=250, ge=0, le=30_000)
     struggling_min_failures: int = Field(default=3, ge=1, le=100)
     experiment_min_sample: int = Field(default=100, ge=1)
     # Bounds on state that waits for something (docs/OPERATIONS.md, "Bounded state"): past

@@ -279,6 +279,30 @@ async def test_a_hook_position_behind_the_commit_redelivers_and_commits_still_ad
     assert await _committed(group, topic) == {0: 150}
 
 
+async def test_a_live_trickle_waits_for_the_fetch_minimum_and_arrives_in_few_batches(
+    tmp_path: Path,
+) -> None:
+    topic, group = _unique("trickle"), _unique("group")
+    await _create_topic(topic, partitions=1)
+    fetch = {"fetch_min_bytes": 1_000_000, "fetch_max_wait_ms": 5_000}
+    worker = Worker.start(tmp_path, "a", topic=topic, group=group, **fetch)
+    try:
+        async with Producer(topic, partitions=1) as producer:
+            await producer.send(1)  # the worker is positioned once this arrives
+            await _wait_until(lambda: len(worker.seen()) == 1, 60, "the first record", [worker])
+            for _ in range(20):  # a trickle: far less than fetch_min_bytes, well within the wait
+                await producer.send(1)
+                await asyncio.sleep(0.02)
+        await _wait_until(lambda: len(worker.seen()) == 21, 30, "the trickle", [worker])
+        worker.stop()
+    finally:
+        worker.kill_if_running()
+
+    assert worker.seen() == [(0, o) for o in range(21)]
+    # With aiokafka's default fetch_min_bytes=1 each record is its own fetch and batch.
+    assert len(worker.batches()) <= 3, worker.batches()
+
+
 def _worker_main(config: dict[str, Any]) -> None:
     """Run one worker of the test app: ``python test_transport.py '<json config>'``."""
     import faust
@@ -288,6 +312,9 @@ def _worker_main(config: dict[str, Any]) -> None:
     register()
     max_batch_records = config.get("max_batch_records", 5000)
     broker = f"batchkafka://{config['bootstrap']}?max_batch_records={max_batch_records}"
+    for name in ("fetch_min_bytes", "fetch_max_wait_ms"):
+        if name in config:
+            broker += f"&{name}={config[name]}"
     app = faust.App(
         config["group"],
         broker=broker,

@@ -49,7 +49,12 @@ ORPHAN_SWEEP_ROUNDS = 20
 
 def broker_url(settings: Settings) -> str:
     hosts = ";".join(h.strip() for h in settings.kafka_bootstrap_servers.split(",") if h.strip())
-    return f"{transport.SCHEME}://{hosts}?max_batch_records={settings.batch_max_records}"
+    query = (
+        f"max_batch_records={settings.batch_max_records}"
+        f"&fetch_min_bytes={settings.fetch_min_bytes}"
+        f"&fetch_max_wait_ms={settings.fetch_max_wait_ms}"
+    )
+    return f"{transport.SCHEME}://{hosts}?{query}"
 
 
 async def prepare_topics(settings: Settings) -> str | None:

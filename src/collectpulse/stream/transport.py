@@ -79,20 +79,40 @@ def batch_topic(
     return app.topic(*topics, schema=BatchSchema(), maxsize=maxsize, **kwargs)
 
 
-def _max_batch_records(urls: Sequence[URL]) -> int:
+def _query_int(urls: Sequence[URL], name: str, default: int, minimum: int) -> int:
     for url in urls:
-        if "max_batch_records" in url.query:
-            value = int(url.query["max_batch_records"])
-            if value < 1:
-                raise ValueError(f"max_batch_records must be >= 1 in broker URL {url}")
+        if name in url.query:
+            value = int(url.query[name])
+            if value < minimum:
+                raise ValueError(f"{name} must be >= {minimum} in broker URL {url}")
             return value
-    return DEFAULT_MAX_BATCH_RECORDS
+    return default
+
+
+class ConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
+    """Faust's consumer thread, with the fetch size and wait the broker URL asks for."""
+
+    # Stock Faust passes neither fetch_min_bytes (aiokafka's default 1) nor a
+    # configurable fetch_max_wait_ms: a live stream is then fetched as it
+    # trickles in, a few records per partition, and every batch pays the whole
+    # per-batch cost (docs/HOT_PATH.md, "Live streams"). Asking the broker to
+    # hold a fetch until it has fetch_min_bytes (or fetch_max_wait_ms passed)
+    # makes live batches bigger for a bounded delay.
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        # aiokafka 0.14.0 (pinned) keeps both as attributes until start() builds its Fetcher
+        consumer._fetch_min_bytes = transport.fetch_min_bytes
+        consumer._fetch_max_wait_ms = transport.fetch_max_wait_ms
+        return consumer
 
 
 class Consumer(aiokafka_driver.Consumer):
     """aiokafka-driver consumer that delivers and acknowledges one message per batch."""
 
     transport: Transport
+
+    def _new_consumer_thread(self) -> aiokafka_driver.AIOKafkaConsumerThread:
+        return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Delivered batches' last offsets in delivery order, and the acked ones:
@@ -296,7 +316,11 @@ class Transport(aiokafka_driver.Transport):
 
     def __init__(self, url: list[URL], app: AppT, *args: Any, **kwargs: Any) -> None:
         super().__init__(url, app, *args, **kwargs)
-        self.max_batch_records = _max_batch_records(url)
+        self.max_batch_records = _query_int(
+            url, "max_batch_records", DEFAULT_MAX_BATCH_RECORDS, minimum=1
+        )
+        self.fetch_min_bytes = _query_int(url, "fetch_min_bytes", 1, minimum=1)
+        self.fetch_max_wait_ms = _query_int(url, "fetch_max_wait_ms", 1500, minimum=0)
 
 
 def register() -> None:
