@@ -108,7 +108,12 @@ class BatchContext:
     _dims: dict[str, dict[str, str]] = field(default_factory=dict)
     _seen_keys: dict[tuple[str, int], str] = field(default_factory=dict)
     _fields: dict[tuple[str, tuple[str, ...]], str] = field(default_factory=dict)
+    _dims_fields: dict[str, dict[str, str]] = field(default_factory=dict)
+    _campaign_fields: dict[tuple[str, str], str] = field(default_factory=dict)
     _buckets: dict[tuple[int, int], str] = field(default_factory=dict)
+    _buckets_at: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    message_prefix: str = ""
+    """``keys.message(partition, "")``: a message's key is this plus its id."""
     _late_before_s: int = 0
     _granularities: tuple[tuple[int, int], ...] = ()
 
@@ -130,6 +135,7 @@ class BatchContext:
             park_lengths=snapshot.park_lengths,
         )
         ctx.totals_key = keys.totals(partition)
+        ctx.message_prefix = keys.message(partition, "")
         ctx._late_before_s = timing.now_s - timing.retention_s
         if timing.bucket_s >= COARSE_BUCKET_S:
             ctx._granularities = ((timing.bucket_s, timing.retention_s),)
@@ -186,6 +192,29 @@ class BatchContext:
             name = self._fields[cache_key] = counter_field(counter, labels)
         return name
 
+    def dims_field(self, counter: str, packed: str) -> str:
+        """``counter_field`` of a message's funnel labels (its ``d`` field), memoised.
+
+        Keyed by the packed string itself, so the hot path builds no tuple or dict.
+        """
+        fields = self._dims_fields.get(packed)
+        if fields is None:
+            fields = self._dims_fields[packed] = {}
+        name = fields.get(counter)
+        if name is None:
+            name = fields[counter] = counter_field(counter, self.dims(packed))
+        return name
+
+    def campaign_field(self, name: str, packed: str) -> str:
+        """``<name><SEP><campaign><SEP><tenant>`` of a message's funnel labels, memoised."""
+        text = self._campaign_fields.get((name, packed))
+        if text is None:
+            labels = self.dims(packed)
+            text = self._campaign_fields[(name, packed)] = FIELD_SEP.join(
+                (name, labels["campaign"], labels["tenant"])
+            )
+        return text
+
     def total(self, counter: str, labels: Mapping[str, str], amount: int = 1) -> None:
         self.plan.incr[(self.totals_key, self.field(counter, labels))] += amount
 
@@ -203,14 +232,30 @@ class BatchContext:
 
     def windowed(self, counter: str, labels: Mapping[str, str], at_s: int, amount: int = 1) -> bool:
         """Count in the buckets of ``at_s`` and the total; False (late) when past retention."""
-        name = self.field(counter, labels)
+        return self.count(self.field(counter, labels), at_s, amount)
+
+    def count(self, name: str, at_s: int, amount: int = 1) -> bool:
+        """``windowed`` for a counter field already built (``field``, ``dims_field``)."""
         incr = self.plan.incr
         incr[(self.totals_key, name)] += amount
+        buckets = self._buckets_at.get(at_s)
+        if buckets is None:
+            buckets = self._buckets_of(at_s)
+        for key in buckets:
+            incr[(key, name)] += amount
+        return at_s >= self._late_before_s
+
+    def _buckets_of(self, at_s: int) -> tuple[str, ...]:
+        """The bucket keys ``at_s`` counts in (none when late), memoised per second."""
         if at_s < self._late_before_s:
-            return False
-        for gran_s, ttl_s in self._granularities:
-            incr[(self._bucket(gran_s, at_s - at_s % gran_s, ttl_s), name)] += amount
-        return True
+            buckets: tuple[str, ...] = ()
+        else:
+            buckets = tuple(
+                self._bucket(gran_s, at_s - at_s % gran_s, ttl_s)
+                for gran_s, ttl_s in self._granularities
+            )
+        self._buckets_at[at_s] = buckets
+        return buckets
 
     def _bucket(self, gran_s: int, start_s: int, ttl_s: int) -> str:
         key = self._buckets.get((gran_s, start_s))
@@ -237,12 +282,20 @@ class BatchContext:
         """One observation of an all-time histogram (negative ones dropped); sums in ms."""
         if seconds < 0:
             return
+        self._observe(histogram, counter_field(histogram, labels), seconds)
+
+    def observe_dims(self, histogram: str, packed: str, seconds: float) -> None:
+        """``observe`` with a message's packed funnel labels (see ``dims_field``)."""
+        if seconds < 0:
+            return
+        self._observe(histogram, self.dims_field(histogram, packed), seconds)
+
+    def _observe(self, histogram: str, series: str, seconds: float) -> None:
+        # ``series`` is the histogram's counter field; bucket fields append the index
         index = bucket_index(seconds, HISTOGRAM_BOUNDS[histogram])
         incr = self.plan.incr
-        incr[(self.totals_key, histogram_field(histogram, labels, index))] += 1
-        incr[(self.totals_key, histogram_field(histogram, labels, "sum_ms"))] += round(
-            seconds * 1000
-        )
+        incr[(self.totals_key, f"{series}{FIELD_SEP}{index}")] += 1
+        incr[(self.totals_key, f"{series}{FIELD_SEP}sum_ms")] += round(seconds * 1000)
 
     def observe_many(
         self, histogram: str, labels: Mapping[str, str], seconds: Sequence[float]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import orjson
+
 from collectpulse.events.decode import Invalid, decode
 from collectpulse.events.models import (
     BounceEvent,
@@ -87,14 +89,17 @@ def _room_to_park(ctx: BatchContext, event: EventBase, message_id: str) -> bool:
 
 def _update(ctx: BatchContext, message_id: str, state: dict[str, str], **values: str) -> None:
     state.update(values)
-    ctx.plan.set_fields(ctx.keys.message(ctx.partition, message_id), values)
+    ctx.plan.set_fields(ctx.message_prefix + message_id, values)  # keys.message
 
 
 def _funnel(
     ctx: BatchContext, counter: str, state: Mapping[str, str], event: EventBase, **extra: str
 ) -> None:
-    labels = ctx.dims(state["d"])
-    if not ctx.windowed(counter, {**labels, **extra} if extra else labels, int(state["t"])):
+    if extra:
+        name = ctx.field(counter, {**ctx.dims(state["d"]), **extra})
+    else:
+        name = ctx.dims_field(counter, state["d"])
+    if not ctx.count(name, int(state["t"])):
         ctx.count_late(event)
 
 
@@ -102,8 +107,23 @@ def _touch(
     ctx: BatchContext, kind: TouchKind, message_id: str, state: Mapping[str, str], at_s: int
 ) -> None:
     """Tell the customer side (repartitioned by customer_id) about this message."""
-    if state.get("c"):
-        touch = Touch(kind, state["c"], at_s, message_id, int(state["t"]), state["d"])
+    customer_id = state.get("c")
+    if not customer_id:
+        return
+    if message_id:
+        # Touch(...).encode() without building the frozen dataclass (one per
+        # delivery, open and click); a unit test pins the two to the same bytes.
+        value = {
+            "k": kind,
+            "c": customer_id,
+            "t": at_s,
+            "m": message_id,
+            "s": int(state["t"]),
+            "d": state["d"],
+        }
+        ctx.plan.outbox.append((customer_id.encode(), orjson.dumps(value)))
+    else:
+        touch = Touch(kind, customer_id, at_s, message_id, int(state["t"]), state["d"])
         ctx.plan.outbox.append(touch.encode())
 
 
@@ -118,17 +138,14 @@ def _on_sent(ctx: BatchContext, event: DeliveryEvent, at_s: int) -> None:
         ctx.label("segment", event.segment),
         ctx.label("tenant", event.tenant or ""),
     )
-    key = ctx.keys.message(ctx.partition, event.message_id)
-    _update(
-        ctx,
-        event.message_id,
-        state,
-        t=str(at_s),
-        d=FIELD_SEP.join(labels),
-        c=event.customer_id or "",
+    packed = FIELD_SEP.join(labels)
+    _update(ctx, event.message_id, state, t=str(at_s), d=packed, c=event.customer_id or "")
+    ctx.plan.expire_in(
+        ctx.message_prefix + event.message_id,  # keys.message
+        max(at_s + ctx.timing.retention_s - ctx.timing.now_s, 1),
     )
-    ctx.plan.expire_in(key, max(at_s + ctx.timing.retention_s - ctx.timing.now_s, 1))
-    _funnel(ctx, "messages_sent", state, event)
+    if not ctx.count(ctx.dims_field("messages_sent", packed), at_s):
+        ctx.count_late(event)
     if event.channel in UNTRACKED_CHANNELS:
         # No delivery receipt will follow: the customer side learns of the
         # message now, so a payment naming it can still be attributed.
@@ -184,16 +201,10 @@ def _on_delivered(ctx: BatchContext, event: DeliveryEvent, raw: bytes, at_s: int
         _update(ctx, event.message_id, state, dl=str(at_s))
         _funnel(ctx, "messages_delivered", state, event)
         _touch(ctx, "delivered", event.message_id, state, at_s)
-        labels = ctx.dims(state["d"])
-        ctx.windowed(
-            "campaign_deliveries",
-            {"campaign": labels["campaign"], "tenant": labels["tenant"]},
-            at_s,
-        )
-        campaign = FIELD_SEP.join((labels["campaign"], labels["tenant"]))
-        ctx.plan.keep_min(
-            ctx.keys.totals(ctx.partition), f"{FIRST_DELIVERED}{FIELD_SEP}{campaign}", at_s
-        )
+        # counter_field picks campaign and tenant out of the funnel labels
+        ctx.count(ctx.dims_field("campaign_deliveries", state["d"]), at_s)
+        first = ctx.campaign_field(FIRST_DELIVERED, state["d"])
+        ctx.plan.keep_min(ctx.totals_key, first, at_s)
 
 
 def _on_bounce(ctx: BatchContext, event: BounceEvent, raw: bytes, at_s: int) -> None:
@@ -215,7 +226,7 @@ def _on_open(ctx: BatchContext, event: OpenEvent, raw: bytes, at_s: int) -> None
     if "o" not in state:
         _update(ctx, event.message_id, state, o=str(at_s))
         _funnel(ctx, "messages_opened", state, event)
-        ctx.observe("send_to_open_seconds", ctx.dims(state["d"]), at_s - int(state["t"]))
+        ctx.observe_dims("send_to_open_seconds", state["d"], at_s - int(state["t"]))
         _touch(ctx, "opened", event.message_id, state, at_s)
     if not event.machine and "oh" not in state:
         _update(ctx, event.message_id, state, oh=str(at_s))
@@ -228,5 +239,5 @@ def _on_click(ctx: BatchContext, event: ClickEvent, raw: bytes, at_s: int) -> No
         return
     _update(ctx, event.message_id, state, k=str(at_s))
     _funnel(ctx, "messages_clicked", state, event)
-    ctx.observe("send_to_click_seconds", ctx.dims(state["d"]), at_s - int(state["t"]))
+    ctx.observe_dims("send_to_click_seconds", state["d"], at_s - int(state["t"]))
     _touch(ctx, "clicked", event.message_id, state, at_s)

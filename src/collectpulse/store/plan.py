@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import chain
 
 import orjson
 
@@ -41,18 +42,27 @@ class WritePlan:
         self.incr[(key, counter_field)] += amount
 
     def set_fields(self, key: str, values: dict[str, str]) -> None:
-        self.hset.setdefault(key, {}).update(values)
+        fields = self.hset.get(key)
+        if fields is None:
+            self.hset[key] = dict(values)
+        else:
+            fields.update(values)
 
     def keep_max(self, key: str, name: str, value: int) -> None:
         if value > self.hmax.get((key, name), -1):
             self.hmax[(key, name)] = value
 
     def keep_min(self, key: str, name: str, value: int) -> None:
-        if (key, name) not in self.hmin or value < self.hmin[(key, name)]:
+        current = self.hmin.get((key, name))
+        if current is None or value < current:
             self.hmin[(key, name)] = value
 
     def remember(self, key: str, member: str) -> None:
-        self.sadd.setdefault(key, []).append(member)
+        members = self.sadd.get(key)
+        if members is None:
+            self.sadd[key] = [member]
+        else:
+            members.append(member)
 
     def count_unique(self, key: str, member: str) -> None:
         self.pfadd.setdefault(key, set()).add(member)
@@ -80,7 +90,11 @@ class WritePlan:
         self.delete.add(key)
 
     def expire_in(self, key: str, ttl_s: int) -> None:
-        self.expire[key] = max(ttl_s, self.expire.get(key, 0))
+        current = self.expire.get(key)
+        if current is None:
+            self.expire[key] = max(ttl_s, 0)
+        elif ttl_s > current:
+            self.expire[key] = ttl_s
 
     def is_empty(self) -> bool:
         return not any(
@@ -106,32 +120,40 @@ class WritePlan:
         long argument lists are chunked.
         """
         ops: list[list[str]] = []
+        append = ops.append
 
         def op(name: str, key: str, args: list[str], step: int = 1) -> None:
-            if not args and name != "DEL":
+            if not args:
                 return  # e.g. a sorted set whose only member this batch removed again
             size = MAX_ARGS_PER_OP - MAX_ARGS_PER_OP % step
-            for start in range(0, max(len(args), 1), size):
-                ops.append([name, key, *args[start : start + size]])
+            if len(args) <= size:
+                append([name, key, *args])
+                return
+            for start in range(0, len(args), size):
+                append([name, key, *args[start : start + size]])
 
         # Deletes first: a parked list consumed by this batch is removed before
         # anything else of the batch could push to it again.
         for key in sorted(self.delete):
-            op("DEL", key, [])
+            append(["DEL", key])
         increments: dict[str, list[str]] = {}
         for (key, name), amount in self.incr.items():
             if amount:
-                increments.setdefault(key, []).extend((name, str(amount)))
+                pairs = increments.get(key)
+                if pairs is None:
+                    increments[key] = [name, str(amount)]
+                else:
+                    pairs += (name, str(amount))
         for key, pairs in increments.items():
             op("HINCRBYS", key, pairs, step=2)
         for key, mapping in self.hset.items():
-            op("HSET", key, [part for pair in mapping.items() for part in pair], step=2)
+            op("HSET", key, list(chain.from_iterable(mapping.items())), step=2)
         for key, names in self.hdel.items():
             op("HDEL", key, sorted(names))
         for (key, name), value in self.hmax.items():
-            op("HMAX", key, [name, str(value)])
+            append(["HMAX", key, name, str(value)])
         for (key, name), value in self.hmin.items():
-            op("HMIN", key, [name, str(value)])
+            append(["HMIN", key, name, str(value)])
         for key, members in self.sadd.items():
             op("SADD", key, members)
         for key, uniques in self.pfadd.items():
@@ -151,9 +173,9 @@ class WritePlan:
         for key, removed in self.zrem.items():
             op("ZREM", key, sorted(removed))
         for key, score in self.trim.items():
-            op("ZREMRANGEBYSCORE", key, ["-inf", f"({score}"])
+            append(["ZREMRANGEBYSCORE", key, "-inf", f"({score}"])
         for key, ttl_s in self.expire.items():
-            op("EXPIRE", key, [str(ttl_s)])
+            append(["EXPIRE", key, str(ttl_s)])
         return ops
 
     def encode(self) -> bytes:

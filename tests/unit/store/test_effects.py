@@ -31,6 +31,7 @@ from collectpulse.store.effects import (
 from collectpulse.store.fields import counter_field
 from collectpulse.store.keys import DAY_S, FIELD_SEP, Keys, split_field
 from collectpulse.store.plan import WritePlan
+from collectpulse.store.touches import decode_touches
 
 PARTITION = 5
 KEYS = Keys("cp")
@@ -651,3 +652,21 @@ def test_every_key_a_batch_writes_carries_its_partition_hash_tag() -> None:
 
     assert len(written_keys) > 10
     assert {key for key in written_keys if f"{{p{PARTITION}}}" not in key} == set()
+
+
+def test_message_touches_are_the_bytes_touch_encode_writes() -> None:
+    # message_effects encodes touches without building a Touch; the wire format must not drift
+    known = after(EMPTY, plan(Topic.DELIVERY, sent("m-t")))
+    encoded = [
+        *plan(Topic.DELIVERY, delivered("m-t"), snapshot=known).outbox,
+        *plan(Topic.OPEN, opened("m-t"), snapshot=known).outbox,
+        *plan(Topic.CLICK, clicked("m-t"), snapshot=known).outbox,
+    ]
+    kinds = []
+    for key, value in encoded:
+        (touch,) = decode_touches(b"[" + value + b"]")  # as batch_records groups them
+        assert touch is not None
+        kinds.append(touch.kind)
+        assert (key, value) == touch.encode()
+        assert (touch.customer_id, touch.message_id) == ("cust-1", "m-t")
+    assert kinds == ["delivered", "opened", "clicked"]
