@@ -7,6 +7,7 @@ and ``customer_effects`` (payments, promises, landing, attribution).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -112,6 +113,8 @@ class BatchContext:
     _campaign_fields: dict[tuple[str, str], str] = field(default_factory=dict)
     _buckets: dict[tuple[int, int], str] = field(default_factory=dict)
     _buckets_at: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    _buckets_at_s: int = 1
+    """Seconds that share their bucket keys: the fine bucket when it divides the coarse one."""
     message_prefix: str = ""
     """``keys.message(partition, "")``: a message's key is this plus its id."""
     _late_before_s: int = 0
@@ -144,6 +147,8 @@ class BatchContext:
                 (timing.bucket_s, timing.fine_ttl_s),
                 (COARSE_BUCKET_S, timing.retention_s),
             )
+        if timing.bucket_s > 0 and all(g % timing.bucket_s == 0 for g, _ in ctx._granularities):
+            ctx._buckets_at_s = timing.bucket_s
         return ctx
 
     def label(self, name: str, value: str) -> str:
@@ -238,23 +243,24 @@ class BatchContext:
         """``windowed`` for a counter field already built (``field``, ``dims_field``)."""
         incr = self.plan.incr
         incr[(self.totals_key, name)] += amount
-        buckets = self._buckets_at.get(at_s)
+        if at_s < self._late_before_s:
+            return False
+        buckets = self._buckets_at.get(at_s // self._buckets_at_s)
         if buckets is None:
             buckets = self._buckets_of(at_s)
         for key in buckets:
             incr[(key, name)] += amount
-        return at_s >= self._late_before_s
+        return True
 
     def _buckets_of(self, at_s: int) -> tuple[str, ...]:
-        """The bucket keys ``at_s`` counts in (none when late), memoised per second."""
-        if at_s < self._late_before_s:
-            buckets: tuple[str, ...] = ()
-        else:
-            buckets = tuple(
+        """The bucket keys ``at_s`` counts in, memoised for every second sharing them."""
+        buckets = tuple(
+            [
                 self._bucket(gran_s, at_s - at_s % gran_s, ttl_s)
                 for gran_s, ttl_s in self._granularities
-            )
-        self._buckets_at[at_s] = buckets
+            ]
+        )
+        self._buckets_at[at_s // self._buckets_at_s] = buckets
         return buckets
 
     def _bucket(self, gran_s: int, start_s: int, ttl_s: int) -> str:
@@ -305,8 +311,8 @@ class BatchContext:
         counts: dict[int, int] = {}
         total_ms = 0
         for value in seconds:
-            if value >= 0:
-                index = bucket_index(value, bounds)
+            if value >= 0:  # also false for NaN, the other value bucket_index refuses
+                index = bisect_left(bounds, value)  # bucket_index, inlined: once per record
                 counts[index] = counts.get(index, 0) + 1
                 total_ms += round(value * 1000)
         incr = self.plan.incr
