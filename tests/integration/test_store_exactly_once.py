@@ -151,6 +151,65 @@ async def test_an_event_published_twice_upstream_counts_once(
     assert total(view, "events_duplicate", topic="delivery") == 3
 
 
+# --- one write for every topic of a partition -------------------------------------------
+
+
+async def test_several_topics_applied_in_one_write_count_once_and_keep_an_offset_each(
+    writer: StoreWriter, reader: StoreReader, redis_client: Redis, settings: Settings, clock: Clock
+) -> None:
+    now = clock.now_s
+    # the open comes first in its topic's batch, but the sent is in the same apply
+    opens = ev.records(Topic.OPEN, [ev.opened("m1", now - 30), ev.opened("m2", now - 20)])
+    sends = ev.records(Topic.DELIVERY, [ev.sent("m1", now - 60), ev.sent("m2", now - 50)])
+    views = ev.records(Topic.PAGEVIEW, [ev.pageview("v1", now - 10)], first_offset=7)
+    version = Keys(settings.key_prefix).version(3)
+
+    async with asyncio.timeout(TIMEOUT_S):
+        first = await writer.apply_partition(
+            3, {Topic.OPEN: opens, Topic.DELIVERY: sends, Topic.PAGEVIEW: views}
+        )
+        writes = int(await redis_client.get(version) or 0)
+        before = await dump(redis_client, settings.key_prefix)
+        # Kafka redelivers the delivery and open batches; the pageview batch goes on
+        more_views = ev.records(Topic.PAGEVIEW, [ev.pageview("v2", now - 5)], first_offset=8)
+        again = await writer.apply_partition(
+            3, {Topic.OPEN: opens, Topic.DELIVERY: sends, Topic.PAGEVIEW: more_views}
+        )
+        view = await reader.read()
+
+    assert (first.applied, first.skipped) == (5, 0)
+    assert writes == 1, "one apply, one write"
+    assert not [k for k in before if ":park:" in k], "the opens joined their sends unparked"
+    assert (again.applied, again.skipped) == (1, 4)
+    assert counts(view, "messages_sent", "messages_opened", "landing_pageviews") == {
+        "messages_sent": 2,
+        "messages_opened": 2,
+        "landing_pageviews": 2,
+    }
+    assert total(view, "events_duplicate") == 0
+    assert (view.offsets[("delivery", 3)], view.offsets[("open", 3)]) == (1, 1)
+    assert view.offsets[("pageview", 3)] == 8
+
+
+async def test_dedupe_is_per_topic_when_topics_share_a_write(
+    writer: StoreWriter, reader: StoreReader, clock: Clock
+) -> None:
+    now = clock.now_s
+    # upstream systems that reuse an id across topics: two different events
+    sends = ev.records(Topic.DELIVERY, [ev.sent("m1", now - 60, event_id="shared-1")])
+    opens = ev.records(Topic.OPEN, [ev.opened("m1", now - 30, event_id="shared-1")])
+
+    async with asyncio.timeout(TIMEOUT_S):
+        await writer.apply_partition(0, {Topic.DELIVERY: sends, Topic.OPEN: opens})
+        view = await reader.read()
+
+    assert counts(view, "messages_sent", "messages_opened") == {
+        "messages_sent": 1,
+        "messages_opened": 1,
+    }
+    assert total(view, "events_duplicate") == 0
+
+
 # --- parking ----------------------------------------------------------------------------
 
 

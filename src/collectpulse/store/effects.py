@@ -15,7 +15,7 @@ totals and ``events_late`` only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from collectpulse.events.decode import Invalid
 from collectpulse.events.models import (
@@ -62,6 +62,7 @@ __all__ = [
     "Timing",
     "plan_batch",
     "plan_orphans",
+    "plan_partition",
     "plan_touches",
     "split_parked",
 ]
@@ -79,6 +80,59 @@ def plan_batch(
 ) -> WritePlan:
     """Plan the effects of ``records`` (already past the applied offset) on ``partition``."""
     ctx = BatchContext.start(partition, snapshot, keys, timing, cap)
+    _plan_topic(ctx, topic, records)
+    return ctx.plan
+
+
+def plan_touches(
+    *,
+    partition: int,
+    touches: Sequence[Touch | None],
+    snapshot: Snapshot,
+    keys: Keys,
+    timing: Timing,
+    cap: LabelCap,
+) -> WritePlan:
+    """Plan repartitioned customer touches (``None`` for a record that was not one)."""
+    ctx = BatchContext.start(partition, snapshot, keys, timing, cap)
+    _plan_touches(ctx, touches)
+    return ctx.plan
+
+
+def plan_partition(
+    *,
+    partition: int,
+    events: Sequence[tuple[Topic, Sequence[Record]]],
+    touches: Sequence[Touch | None],
+    snapshot: Snapshot,
+    seen: Mapping[str, frozenset[str]],
+    keys: Keys,
+    timing: Timing,
+    cap: LabelCap,
+) -> WritePlan:
+    """Plan one write for several topics' records and touches of ``partition``.
+
+    ``seen`` holds, per topic, the event ids already applied: dedupe is per
+    topic, as the ``seen`` sets are (``snapshot.seen_ids`` is not used).
+    The topics are planned one after the other on one context, so a ``sent``
+    and its message's other events in the same apply join without parking
+    whenever the ``sent``'s topic comes first (``delivery`` is first in ``Topic``).
+    """
+    ctx = BatchContext.start(partition, snapshot, keys, timing, cap)
+    for topic, records in sorted(events, key=lambda part: _TOPIC_ORDER[part[0]]):
+        ctx.seen = set(seen.get(topic.value, ()))
+        _plan_topic(ctx, topic, records)
+    _plan_touches(ctx, touches)
+    return ctx.plan
+
+
+_TOPIC_ORDER = {topic: i for i, topic in enumerate(Topic)}
+
+
+def _plan_topic(ctx: BatchContext, topic: Topic, records: Sequence[Record]) -> None:
+    if not records:
+        return
+    timing = ctx.timing
     now_ms = timing.now_ms or timing.now_s * 1000
     ctx.total("events_received", {"topic": topic.value}, len(records))
     lags = [(now_ms - r.timestamp_ms) / 1000 for r in records if r.timestamp_ms]
@@ -97,27 +151,15 @@ def plan_batch(
         ctx.plan.keep_max(ctx.totals_key, f"last_applied_s{FIELD_SEP}{topic.value}", timing.now_s)
     if topic is Topic.PAYMENT:
         stale_s = timing.now_s - 2 * STRUGGLING_WINDOW_S
-        ctx.plan.trim_before(keys.struggling(partition), stale_s)
-    return ctx.plan
+        ctx.plan.trim_before(ctx.keys.struggling(ctx.partition), stale_s)
 
 
-def plan_touches(
-    *,
-    partition: int,
-    touches: Sequence[Touch | None],
-    snapshot: Snapshot,
-    keys: Keys,
-    timing: Timing,
-    cap: LabelCap,
-) -> WritePlan:
-    """Plan repartitioned customer touches (``None`` for a record that was not one)."""
-    ctx = BatchContext.start(partition, snapshot, keys, timing, cap)
+def _plan_touches(ctx: BatchContext, touches: Sequence[Touch | None]) -> None:
     for touch in touches:
         if touch is None:
             ctx.quality("events_invalid", TOUCH_TOPIC, reason="validation")
         else:
             apply_touch(ctx, touch)
-    return ctx.plan
 
 
 def _apply_new(ctx: BatchContext, event: EventBase, raw: bytes) -> int:

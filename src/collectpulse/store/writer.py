@@ -1,11 +1,15 @@
-"""Apply a partition's batch to Redis exactly once: read snapshot, plan, guarded write.
+"""Apply a partition's records to Redis exactly once: read snapshot, plan, guarded write.
 
-Two round trips per batch, none per event: a pipelined read of the
-partition's version, applied offset, seen event ids and joined message or
+Two round trips per partition apply, none per event: one read.lua call for the
+partition's version, applied offsets, seen event ids and joined message or
 customer states, then one write.lua call that applies the plan only if the
-version is unchanged and the batch is past the applied offset (kpi-catalog
-section 6). Repartition records the plan produces (``store.touches``) are
-published, and acknowledged by the broker, before that write.
+version is unchanged and every stream's records are past its applied offset
+(kpi-catalog section 6). One apply covers every topic of the partition the
+caller has records for (the canonical topics and the customer-touch topic
+share partition numbers and the ``{pN}`` slot), so a live stream's small
+batches share the round trips. Repartition records the plan produces
+(``store.touches``) are published, and acknowledged by the broker, before
+that write.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +38,7 @@ from collectpulse.events.models import (
 from collectpulse.kpi.labels import OTHER_VALUE, REDACTED_VALUE, looks_personal
 from collectpulse.settings import Settings, duration_s
 from collectpulse.store.context import PARK_SEP, Record, Snapshot, Timing
-from collectpulse.store.effects import plan_batch, plan_orphans, plan_touches
+from collectpulse.store.effects import plan_orphans, plan_partition
 from collectpulse.store.errors import WriteConflict
 from collectpulse.store.keys import DAY_S, FIELD_SEP, Keys
 from collectpulse.store.plan import WritePlan
@@ -42,6 +46,9 @@ from collectpulse.store.scripts import Scripts
 from collectpulse.store.touches import TOUCH_TOPIC, Touch, decode_touches
 
 MAX_ATTEMPTS = 20
+
+Stale = Mapping[str, int]
+"""Stream -> how many of its leading records are at or before the applied offset."""
 
 Publish = Callable[[Sequence[tuple[bytes, bytes]]], Awaitable[None]]
 """Publishes repartition records and returns once the broker has acknowledged them."""
@@ -59,7 +66,10 @@ class ApplyResult:
 class _Wanted:
     """What the read phase must fetch for one batch."""
 
-    seen: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    seen: dict[str, defaultdict[str, list[str]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
+    """Topic -> seen-set key -> the event ids to look up in it."""
     messages: dict[str, None] = field(default_factory=dict)
     sent: list[str] = field(default_factory=list)
     customers: dict[str, None] = field(default_factory=dict)
@@ -104,41 +114,53 @@ class StoreWriter:
 
     async def apply(self, topic: Topic, partition: int, records: Sequence[Record]) -> ApplyResult:
         """Apply canonical ``records`` (one Kafka partition, offset order) exactly once."""
-        wanted = _wanted_for(topic, partition, records, self._keys)
-
-        def plan(snapshot: Snapshot, timing: Timing, stale: int) -> WritePlan:
-            return plan_batch(
-                partition=partition,
-                topic=topic,
-                records=records[stale:],
-                snapshot=snapshot,
-                keys=self._keys,
-                timing=timing,
-                cap=self._cap,
-            )
-
-        await self._admit_labels(records)
-        return await self._apply(topic.value, partition, [r.offset for r in records], wanted, plan)
+        return await self.apply_partition(partition, {topic: records})
 
     async def apply_touches(
         self, partition: int, records: Sequence[tuple[int, bytes | None]]
     ) -> ApplyResult:
         """Apply repartition records ``(offset, value)`` of customer touches exactly once."""
-        per_record = [decode_touches(value) for _, value in records]
-        customers = {t.customer_id: None for ts in per_record for t in ts if t is not None}
-        wanted = _Wanted(customers=customers)
+        return await self.apply_partition(partition, {}, records)
 
-        def plan(snapshot: Snapshot, timing: Timing, stale: int) -> WritePlan:
-            return plan_touches(
+    async def apply_partition(
+        self,
+        partition: int,
+        events: Mapping[Topic, Sequence[Record]],
+        touches: Sequence[tuple[int, bytes | None]] = (),
+    ) -> ApplyResult:
+        """Apply one partition's records of several topics exactly once, in one write.
+
+        ``events`` holds each canonical topic's decoded records and ``touches`` the
+        customer-touch records ``(offset, value)``, each in offset order.
+        """
+        parts = {topic: records for topic, records in events.items() if records}
+        offsets = {topic.value: [r.offset for r in records] for topic, records in parts.items()}
+        if touches:
+            offsets[TOUCH_TOPIC] = [o for o, _ in touches]
+        if not offsets:
+            return ApplyResult(0, 0)
+        wanted = _Wanted()
+        for topic, records in parts.items():
+            _add_wanted(wanted, topic, partition, records, self._keys)
+        per_touch = [decode_touches(value) for _, value in touches]
+        for ts in per_touch:
+            wanted.customers.update((t.customer_id, None) for t in ts if t is not None)
+
+        def plan(snapshot: Snapshot, seen: Mapping[str, frozenset[str]], stale: Stale) -> WritePlan:
+            return plan_partition(
                 partition=partition,
-                touches=[t for ts in per_record[stale:] for t in ts],
+                events=[(topic, records[stale[topic.value] :]) for topic, records in parts.items()],
+                touches=[t for ts in per_touch[stale.get(TOUCH_TOPIC, 0) :] for t in ts],
                 snapshot=snapshot,
+                seen=seen,
                 keys=self._keys,
-                timing=timing,
+                timing=self._timing(),
                 cap=self._cap,
             )
 
-        return await self._apply(TOUCH_TOPIC, partition, [o for o, _ in records], wanted, plan)
+        for records in parts.values():
+            await self._admit_labels(records)
+        return await self._apply(partition, offsets, wanted, plan)
 
     async def sweep_orphans(self, partition: int) -> int:
         """Count events parked longer than the orphan wait as orphans; returns how many."""
@@ -156,39 +178,44 @@ class StoreWriter:
             lists = await pipe.execute()
             expired = dict(zip(ids, lists, strict=True))
             plan = plan_orphans(partition=partition, expired=expired, keys=self._keys)
-            status = await self._write(partition, plan, _text(version or b"0"), "", -1)
+            status = await self._write(partition, plan, _text(version or b"0"), {})
             return sum(len(v) for v in lists) if status == 1 else 0
 
     async def _apply(
         self,
-        stream: str,
         partition: int,
-        offsets: Sequence[int],
+        offsets: Mapping[str, Sequence[int]],
         wanted: _Wanted,
-        plan: Callable[[Snapshot, Timing, int], WritePlan],
+        plan: Callable[[Snapshot, Mapping[str, frozenset[str]], Stale], WritePlan],
     ) -> ApplyResult:
-        if not offsets:
-            return ApplyResult(0, 0)
         await self._register_partition(partition)
+        total = sum(len(o) for o in offsets.values())
         async with self._locks[partition]:
             for _ in range(MAX_ATTEMPTS):
-                snapshot = await self._read(stream, partition, wanted)
-                # records at or before the applied offset are a redelivery
-                stale = sum(1 for o in offsets if o <= snapshot.applied_offset)
-                if stale == len(offsets):
-                    return ApplyResult(0, len(offsets))
-                planned = plan(snapshot, self._timing(), stale)
+                snapshot, applied, seen = await self._read(partition, wanted)
+                # records at or before their stream's applied offset are a redelivery
+                stale = {
+                    stream: sum(1 for o in offs if o <= applied.get(stream, -1))
+                    for stream, offs in offsets.items()
+                }
+                fresh = {
+                    stream: offs[-1]
+                    for stream, offs in offsets.items()
+                    if stale[stream] < len(offs)
+                }
+                skipped = sum(stale.values())
+                if not fresh:
+                    return ApplyResult(0, skipped)
+                planned = plan(snapshot, seen, stale)
                 if planned.outbox and self._publish is not None:
                     await self._publish(planned.outbox)
-                # without a stream name write.lua neither checks nor records the offset
-                guarded = "" if self._settings.unsafe_test_disable_offset_guard else stream
-                status = await self._write(
-                    partition, planned, snapshot.version, guarded, offsets[-1]
-                )
+                # without streams write.lua neither checks nor records an offset
+                guarded = {} if self._settings.unsafe_test_disable_offset_guard else fresh
+                status = await self._write(partition, planned, snapshot.version, guarded)
                 if status == 1:
-                    return ApplyResult(len(offsets) - stale, stale)
-                if status == -1:
-                    return ApplyResult(0, len(offsets))
+                    return ApplyResult(total - skipped, skipped)
+                # 0: another writer got there first (-1, a stream's offset moved, implies
+                # that too): read again and plan only what is still new
             raise WriteConflict(f"partition {partition}: version kept changing; gave up")
 
     def _timing(self) -> Timing:
@@ -210,23 +237,33 @@ class StoreWriter:
         )
 
     async def _write(
-        self, partition: int, plan: WritePlan, version: str, stream: str, offset: int
+        self, partition: int, plan: WritePlan, version: str, offsets: Mapping[str, int]
     ) -> int:
         head = [self._keys.version(partition), self._keys.offsets(partition)]
-        reply = await self._scripts.write(keys=head, args=[version, stream, offset, plan.encode()])
+        # offsets as strings: Lua numbers are doubles, printed as 1e+14 past 14 digits
+        guard = orjson.dumps([[stream, str(offset)] for stream, offset in offsets.items()])
+        reply = await self._scripts.write(keys=head, args=[version, guard, plan.encode()])
         return int(reply[0])
 
-    async def _read(self, stream: str, partition: int, wanted: _Wanted) -> Snapshot:
+    async def _read(
+        self, partition: int, wanted: _Wanted
+    ) -> tuple[Snapshot, dict[str, int], dict[str, frozenset[str]]]:
         """One read.lua call: version first, then everything the plan needs.
 
-        Any write after this read bumps the version, so write.lua rejects a
-        plan built on states that changed under it.
+        Returns the snapshot, the applied offset per stream and the event ids
+        already seen per topic. Any write after this read bumps the version, so
+        write.lua rejects a plan built on states that changed under it.
         """
         k = self._keys
         message_keys = [k.message(partition, mid) for mid in wanted.messages]
         customer_keys = [k.customer(partition, cid) for cid in wanted.customers]
+        seen_sets = [
+            (topic, key, ids)
+            for topic, by_key in wanted.seen.items()
+            for key, ids in by_key.items()
+        ]
         request: dict[str, Any] = {
-            "seen": [[key, ids] for key, ids in wanted.seen.items()],
+            "seen": [[key, ids] for _, key, ids in seen_sets],
             "hashes": [*message_keys, *customer_keys],
         }
         if wanted.sent:
@@ -241,18 +278,18 @@ class StoreWriter:
                 [index[mid] for mid in wanted.may_park],
             ]
         head = [k.version(partition), k.offsets(partition)]
-        reply = orjson.loads(
-            await self._scripts.read(keys=head, args=[stream, orjson.dumps(request)])
-        )
-        seen: set[str] = set()
-        for ids, flags in zip(wanted.seen.values(), _as_list(reply["seen"]), strict=True):
-            seen.update(i for i, hit in zip(ids, _as_list(flags), strict=True) if hit)
+        reply = orjson.loads(await self._scripts.read(keys=head, args=[orjson.dumps(request)]))
+        seen: dict[str, set[str]] = {topic: set() for topic in wanted.seen}
+        for (topic, _, ids), flags in zip(seen_sets, _as_list(reply["seen"]), strict=True):
+            seen[topic].update(i for i, hit in zip(ids, _as_list(flags), strict=True) if hit)
+        if self._settings.unsafe_test_disable_dedupe:
+            seen = {topic: set() for topic in seen}
         hashes = [_pairs(h) for h in _as_list(reply["hashes"])]
         n_messages = len(message_keys)
-        return Snapshot(
+        applied = {stream: int(offset) for stream, offset in _pairs(reply["off"]).items()}
+        snapshot = Snapshot(
             version=str(reply["ver"]),
-            applied_offset=int(reply["off"]) if reply["off"] != "" else -1,
-            seen_ids=frozenset() if self._settings.unsafe_test_disable_dedupe else frozenset(seen),
+            applied_offset=-1,  # per stream in ``applied``
             messages=dict(zip(wanted.messages, hashes[:n_messages], strict=True)),
             parked={
                 mid: [e.encode() for e in entries] for mid, entries in _as_list(reply["parked"])
@@ -261,6 +298,7 @@ class StoreWriter:
             parked_count=int(reply.get("parked_count", 0)),
             park_lengths={mid: int(n) for mid, n in _as_list(reply.get("park_len"))},
         )
+        return snapshot, applied, {topic: frozenset(ids) for topic, ids in seen.items()}
 
     async def _admit_labels(self, records: Sequence[Record]) -> None:
         """Admit this batch's new label values into the capped registries (one call per label)."""
@@ -307,9 +345,12 @@ def _label_values(event: EventBase) -> tuple[tuple[str, str | None], ...]:
     return (("tenant", event.tenant),)
 
 
-def _wanted_for(topic: Topic, partition: int, records: Sequence[Record], keys: Keys) -> _Wanted:
-    wanted = _Wanted()
+def _add_wanted(
+    wanted: _Wanted, topic: Topic, partition: int, records: Sequence[Record], keys: Keys
+) -> None:
+    """Add what planning ``records`` of ``topic`` needs to read."""
     seen_keys: dict[int, list[str]] = {}
+    by_key = wanted.seen[topic.value]
     for record in records:
         event = record.event
         if isinstance(event, Invalid):
@@ -317,7 +358,7 @@ def _wanted_for(topic: Topic, partition: int, records: Sequence[Record], keys: K
         day = int(event.occurred_at.timestamp()) // DAY_S
         ids = seen_keys.get(day)
         if ids is None:
-            ids = seen_keys[day] = wanted.seen[keys.seen(partition, topic.value, day * DAY_S)]
+            ids = seen_keys[day] = by_key[keys.seen(partition, topic.value, day * DAY_S)]
         ids.append(event.event_id)
         if isinstance(event, DeliveryEvent | BounceEvent | OpenEvent | ClickEvent):
             wanted.messages[event.message_id] = None
@@ -327,7 +368,6 @@ def _wanted_for(topic: Topic, partition: int, records: Sequence[Record], keys: K
                 wanted.may_park[event.message_id] = None
         elif isinstance(event, PaymentEvent | PromiseEvent):
             wanted.customers[event.customer_id] = None
-    return wanted
 
 
 def _as_list(value: Any) -> list[Any]:

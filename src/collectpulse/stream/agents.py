@@ -1,16 +1,20 @@
-"""The agents: decode a partition batch, dead-letter the bad records, apply the rest.
+"""The agent: decode partition batches, dead-letter the bad records, apply the rest.
 
-Each agent is the short ``async for`` loop Faust examples show; decoding lives
-in ``events.decode`` and counting in ``store``. A batch is acknowledged (and so
-its offset committed) only after ``StoreWriter.apply`` has made its effects
-durable in Redis together with the partition's applied offset.
+One agent consumes every canonical topic and the customer-touch topic. They
+are co-partitioned and share a partition's ``{pN}`` slot in Redis, so the
+batches of one partition that arrive together (whatever their topic) are
+applied in one read and one write (``StoreWriter.apply_partition``): a live
+stream's small batches then share the round trips instead of paying them per
+topic. Decoding lives in ``events.decode`` and counting in ``store``. A batch
+is acknowledged (and so its offset committed) only after its effects are
+durable in Redis together with the partition's applied offsets.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -26,12 +30,14 @@ from collectpulse.stream.retry import DependencyState, until_done
 
 log = logging.getLogger(__name__)
 
-# Batches applied side by side per agent: enough to cover every partition a
-# worker usually owns twice over, and a bound on what a backlog keeps in memory
-# (each batch up to COLLECTPULSE_BATCH_MAX_RECORDS records; 64 let eight agents
-# hold ~2.7 million records in the soak, docs/RELIABILITY.md).
-TAKE_BATCHES = 16
+# Batches one take() groups: enough for several batches of each of the 8
+# topics of the partitions a worker usually owns, and a bound on what a backlog
+# keeps in memory (each batch up to COLLECTPULSE_BATCH_MAX_RECORDS records).
+TAKE_BATCHES = 64
 TAKE_WITHIN_S = 0.01
+# Records of one partition applied in one write: bounds a Lua call's time (Redis
+# serves nobody else meanwhile) and the size of one read and one plan.
+MAX_RECORDS_PER_APPLY = 10_000
 
 SendDlq = Callable[[bytes | None, bytes | None, Any], Awaitable[Any]]
 """(key, value, headers) -> awaitable that completes once the broker has the record."""
@@ -72,38 +78,63 @@ async def dead_letter(batch: RecordBatch, records: list[Record], send: SendDlq) 
     return len(pending)
 
 
-def make_agent(
-    topic: Topic,
+def make_partition_agent(
+    streams: Mapping[str, Topic | None],
     writer: StoreWriter,
     send_dlq: SendDlq,
     *,
     max_bytes: int,
     state: DependencyState,
 ) -> Callable[[Any], Awaitable[None]]:
-    """The agent body for one canonical topic (``stream`` is a Faust stream of batches)."""
+    """The agent body (``stream`` is a Faust stream of batches of every topic in ``streams``).
 
-    async def apply_in_order(batches: list[RecordBatch]) -> None:
+    ``streams`` maps a Kafka topic name to its canonical topic, or to None for
+    the customer-touch topic.
+    """
+
+    async def apply(partition: int, batches: list[RecordBatch]) -> None:
+        events: dict[Topic, list[Record]] = {}
+        touches: list[tuple[int, bytes | None]] = []
         for batch in batches:
+            topic = streams[batch.topic]
+            if topic is None:
+                touches.extend((r.offset, r.value) for r in batch.records)
+                continue
             records = decode_batch(topic, batch, max_bytes=max_bytes)
             await until_done(partial(dead_letter, batch, records, send_dlq), state, what="kafka")
-            apply = partial(writer.apply, topic, batch.partition, records)
-            await until_done(apply, state, what="redis")
+            events.setdefault(topic, []).extend(records)
+        write = partial(writer.apply_partition, partition, events, touches)
+        await until_done(write, state, what="redis")
+
+    async def apply_in_order(partition: int, batches: list[RecordBatch]) -> None:
+        for run in _runs(batches, MAX_RECORDS_PER_APPLY):
+            await apply(partition, run)
 
     async def agent(stream: Any) -> None:
-        # Batches of different partitions are independent: apply them side by
-        # side so one partition's Redis and Kafka round trips do not wait for
-        # another's. Within a partition, order is kept. take() acknowledges the
-        # whole group only after this iteration, i.e. after every effect is
-        # durable in Redis.
+        # Partitions are independent: apply them side by side so one partition's
+        # Redis and Kafka round trips do not wait for another's. Within a
+        # partition each topic's order is kept. take() acknowledges the whole
+        # group only after this iteration, i.e. after every effect is durable.
         async for batches in stream.take(TAKE_BATCHES, within=TAKE_WITHIN_S):
             by_partition: dict[int, list[RecordBatch]] = {}
             for batch in batches:
                 by_partition.setdefault(batch.partition, []).append(batch)
             try:
-                await asyncio.gather(*(apply_in_order(g) for g in by_partition.values()))
+                await asyncio.gather(*(apply_in_order(p, g) for p, g in by_partition.items()))
             except Exception as exc:  # not an outage: until_done waits those out
-                exit_on_batch_failure(exc, f"{topic.value} agent")
+                exit_on_batch_failure(exc, "partition agent")
 
-    agent.__name__ = f"{topic.value}_agent"
-    agent.__qualname__ = agent.__name__
     return agent
+
+
+def _runs(batches: list[RecordBatch], max_records: int) -> list[list[RecordBatch]]:
+    """Consecutive runs of ``batches`` of at most ``max_records`` records (a bigger batch alone)."""
+    runs: list[list[RecordBatch]] = [[]]
+    size = 0
+    for batch in batches:
+        if runs[-1] and size + len(batch.records) > max_records:
+            runs.append([])
+            size = 0
+        runs[-1].append(batch)
+        size += len(batch.records)
+    return runs

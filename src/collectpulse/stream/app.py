@@ -1,4 +1,4 @@
-"""The Faust app factory: one batched agent per canonical topic, wired to the store.
+"""The Faust app factory: one batched agent over every topic, wired to the store.
 
 ``create_app(settings)`` builds everything from the settings object it is
 given (nothing is read from the environment here), so tests can run two apps
@@ -17,7 +17,7 @@ from typing import Any
 import faust
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
-from faust.types import TP, StreamT
+from faust.types import TP
 from redis.asyncio import Redis
 
 from collectpulse.events.models import Topic
@@ -30,10 +30,8 @@ from collectpulse.store.client import redis_client
 from collectpulse.store.touches import TOUCH_TOPIC, batch_records
 from collectpulse.store.writer import StoreWriter
 from collectpulse.stream import transport
-from collectpulse.stream.agents import make_agent
-from collectpulse.stream.batch import RecordBatch
+from collectpulse.stream.agents import make_partition_agent
 from collectpulse.stream.deadletter import DLQ_TOPIC
-from collectpulse.stream.failfast import exit_on_batch_failure
 from collectpulse.stream.heartbeat import install_heartbeat
 from collectpulse.stream.normalise import add_normalisers
 from collectpulse.stream.retry import RETRIABLE, DependencyState, until_done
@@ -41,6 +39,9 @@ from collectpulse.stream.shutdown import ShutdownWatchdog, worker_class
 
 log = logging.getLogger(__name__)
 
+AGENT_QUEUE_BATCHES = 32
+"""Batches queued for the agent (of all its topics): with the 64 a take() groups, at most
+96 batches of up to BATCH_MAX_RECORDS records in flight."""
 ORPHAN_SWEEP_INTERVAL_S = 30.0
 ORPHAN_SWEEP_ROUNDS = 20
 """Sweeps (of up to 500 messages each) per partition and interval: the sweep keeps up with
@@ -111,26 +112,16 @@ def create_app(settings: Settings, *, redis: Redis | None = None) -> faust.App:
     async def send_dlq(key: bytes | None, value: bytes | None, headers: Any) -> Any:
         return await app.producer.send(dlq, key, value, None, None, headers)
 
-    for topic in Topic:
-        source = transport.batch_topic(app, settings.topic(topic.value))
-        body = make_agent(
-            topic, writer, send_dlq, max_bytes=settings.max_event_bytes, state=dependencies
-        )
-        app.agent(source, name=f"collectpulse.{topic.value}")(body)
+    streams: dict[str, Topic | None] = {settings.topic(t.value): t for t in Topic}
+    streams[touches] = None
+    source = transport.batch_topic(app, *streams, maxsize=AGENT_QUEUE_BATCHES)
+    body = make_partition_agent(
+        streams, writer, send_dlq, max_bytes=settings.max_event_bytes, state=dependencies
+    )
+    app.agent(source, name="collectpulse.partitions")(body)
     add_normalisers(app, settings, client, dependencies)
     # Declared so the worker creates it with the same partition count.
     app.topic(dlq)
-
-    async def touch_agent(stream: StreamT[RecordBatch]) -> None:
-        async for batch in stream:
-            records = [(r.offset, r.value) for r in batch]
-            apply = partial(writer.apply_touches, batch.partition, records)
-            try:
-                await until_done(apply, dependencies, what="redis")
-            except Exception as exc:  # not an outage: until_done waits those out
-                exit_on_batch_failure(exc, "customer-touch agent")
-
-    app.agent(transport.batch_topic(app, touches), name="collectpulse.customer-touch")(touch_agent)
 
     prefix = settings.topic_prefix
 

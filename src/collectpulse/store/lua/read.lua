@@ -1,19 +1,18 @@
 -- The read phase of a batch in one call: everything the plan needs from one
 -- partition's slot, returned as one JSON document (see store.writer._read).
 --
--- KEYS[1] partition write version   KEYS[2] partition offsets hash
--- ARGV[1] stream (field of the offsets hash)
--- ARGV[2] JSON {"seen": [[key, [ids]]...], "hashes": [key...],
+-- KEYS[1] partition write version   KEYS[2] partition offsets hash (stream -> offset)
+-- ARGV[1] JSON {"seen": [[key, [ids]]...], "hashes": [key...],
 --               "parked": [zset key, [[message id, list key]...]],
 --               "park_len": [zset key, message key prefix, park key prefix,
 --                            [index in hashes...]]}
 -- park_len: the parked index's size and, for those messages that have no state,
 -- how many events they have parked (store.message_effects bounds both).
 -- Keys in ARGV carry the same {pN} hash tag as KEYS (store.keys builds them).
-local want = cjson.decode(ARGV[2])
+local want = cjson.decode(ARGV[1])
 local out = {
   ver = redis.call('GET', KEYS[1]) or '0',
-  off = redis.call('HGET', KEYS[2], ARGV[1]) or '',
+  off = redis.call('HGETALL', KEYS[2]),
   seen = {},
   hashes = {},
   parked = {},

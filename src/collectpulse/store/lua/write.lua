@@ -1,11 +1,11 @@
--- Apply one batch's planned effects atomically, guarded by the partition's
--- write version and applied offset (kpi-catalog section 6).
+-- Apply one partition's planned effects atomically, guarded by the partition's
+-- write version and its streams' applied offsets (kpi-catalog section 6).
 --
 -- KEYS[1]  partition write version      KEYS[2]  partition offsets hash
 -- ARGV[1]  version the plan was computed against ('0' when none yet)
--- ARGV[2]  stream (field of the offsets hash); '' for writes that move no offset
--- ARGV[3]  last offset of the batch
--- ARGV[4]  the ops as JSON: [[command, key, args...], ...], all strings
+-- ARGV[2]  JSON [[stream, last offset], ...]: each stream (field of the offsets
+--          hash) whose records the plan covers; '[]' for writes that move no offset
+-- ARGV[3]  the ops as JSON: [[command, key, args...], ...], all strings
 --
 -- Every key in the ops carries the same {pN} hash tag as KEYS[1] (store.keys
 -- builds them so), so the script only touches the slot it was routed to; the
@@ -14,22 +14,23 @@
 --
 -- Returns {1, new_version} when applied, {0, current_version} when another
 -- writer got there first (the caller re-reads and re-plans), and
--- {-1, applied_offset} when the batch is not past the applied offset.
+-- {-1, stream} when a stream's records are not past its applied offset.
 local current = redis.call('GET', KEYS[1]) or '0'
 if current ~= ARGV[1] then
   return {0, current}
 end
-if ARGV[2] ~= '' then
-  local applied = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '-1')
-  if tonumber(ARGV[3]) <= applied then
-    return {-1, tostring(applied)}
+local streams = cjson.decode(ARGV[2])
+for _, pair in ipairs(streams) do
+  local applied = tonumber(redis.call('HGET', KEYS[2], pair[1]) or '-1')
+  if tonumber(pair[2]) <= applied then
+    return {-1, pair[1]}
   end
 end
 local allowed = {
   HSET = true, SADD = true, EXPIRE = true, PFADD = true, RPUSH = true, ZADD = true,
   ZREM = true, DEL = true, HDEL = true, ZREMRANGEBYSCORE = true,
 }
-local ops = cjson.decode(ARGV[4])
+local ops = cjson.decode(ARGV[3])
 for _, o in ipairs(ops) do
   local name, key = o[1], o[2]
   if name == 'HINCRBYS' then
@@ -50,7 +51,7 @@ for _, o in ipairs(ops) do
     return redis.error_reply('collectpulse write.lua: op not allowed: ' .. tostring(name))
   end
 end
-if ARGV[2] ~= '' then
-  redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+for _, pair in ipairs(streams) do
+  redis.call('HSET', KEYS[2], pair[1], pair[2])
 end
 return {1, redis.call('INCR', KEYS[1])}
