@@ -40,6 +40,14 @@ class Record(NamedTuple):
     """The Kafka record timestamp (publish time); 0 when unknown."""
     key_ok: bool = True
     """Whether the record's Kafka key is the one the contract names (events.keys)."""
+    occurred_s: int = -1
+    """The event time in whole seconds, computed once at decoding; -1: not computed."""
+
+    def event_s(self, event: EventBase) -> int:
+        """``occurred_s``, or ``event``'s (this record's event) when it was not computed."""
+        if self.occurred_s != -1:
+            return self.occurred_s
+        return int(event.occurred_at.timestamp())
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,7 +145,8 @@ def _plan_topic(ctx: BatchContext, topic: Topic, records: Sequence[Record]) -> N
             continue
         if not record.key_ok:
             ctx.quality("events_key_mismatch", topic)
-        newest_s = max(newest_s, _apply_new(ctx, record.event, record.raw))
+        event = record.event
+        newest_s = max(newest_s, _apply_new(ctx, event, record.raw, record.event_s(event)))
     if newest_s >= 0:
         ctx.plan.keep_max(ctx.totals_key, f"last_event_s{FIELD_SEP}{topic.value}", newest_s)
         ctx.plan.keep_max(ctx.totals_key, f"last_applied_s{FIELD_SEP}{topic.value}", timing.now_s)
@@ -162,9 +163,8 @@ def _plan_touches(ctx: BatchContext, touches: Sequence[Touch | None]) -> None:
             apply_touch(ctx, touch)
 
 
-def _apply_new(ctx: BatchContext, event: EventBase, raw: bytes) -> int:
+def _apply_new(ctx: BatchContext, event: EventBase, raw: bytes, occurred_s: int) -> int:
     """Dedupe on event_id, then apply the event's rules; returns its event time (s)."""
-    occurred_s = int(event.occurred_at.timestamp())
     topic = event.topic
     if event.event_id in ctx.seen:
         ctx.quality("events_duplicate", topic)

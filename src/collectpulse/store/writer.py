@@ -355,7 +355,7 @@ def _add_wanted(
         event = record.event
         if isinstance(event, Invalid):
             continue
-        day = int(event.occurred_at.timestamp()) // DAY_S
+        day = record.event_s(event) // DAY_S
         ids = seen_keys.get(day)
         if ids is None:
             ids = seen_keys[day] = by_key[keys.seen(partition, topic.value, day * DAY_S)]

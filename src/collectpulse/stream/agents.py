@@ -49,7 +49,8 @@ def decode_batch(topic: Topic, batch: RecordBatch, *, max_bytes: int) -> list[Re
     for r in batch.records:
         event = decode(topic, r.value, max_bytes=max_bytes)
         key_ok = isinstance(event, Invalid) or key_mismatch(event, r.key) is None
-        out.append(Record(r.offset, r.value or b"", event, r.timestamp_ms, key_ok))
+        occurred_s = -1 if isinstance(event, Invalid) else int(event.occurred_at.timestamp())
+        out.append(Record(r.offset, r.value or b"", event, r.timestamp, key_ok, occurred_s))
     return out
 
 

@@ -8,17 +8,38 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
+
+
+class KafkaRecord(Protocol):
+    """One Kafka record as fetched: undecoded key and value bytes.
+
+    aiokafka's ``ConsumerRecord`` has these attributes, so the transport hands
+    the fetched records over as they are (a copy per record cost ~1.5 µs).
+    """
+
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def headers(self) -> Sequence[tuple[str, bytes]]: ...
+    @property
+    def timestamp(self) -> int:
+        """Milliseconds since the epoch (the producer's or the broker's time); -1 if none."""
+        ...
 
 
 class RawRecord(NamedTuple):
-    """One Kafka record as fetched: undecoded key and value bytes."""
+    """A ``KafkaRecord`` built by hand (tests, benchmarks)."""
 
     offset: int
     key: bytes | None
     value: bytes | None
     headers: Sequence[tuple[str, bytes]]
-    timestamp_ms: int
+    timestamp: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +54,7 @@ class RecordBatch:
     partition: int
     first_offset: int
     last_offset: int
-    records: Sequence[RawRecord]
+    records: Sequence[KafkaRecord]
 
     def __post_init__(self) -> None:
         if not self.records:
@@ -46,5 +67,5 @@ class RecordBatch:
     def __len__(self) -> int:
         return len(self.records)
 
-    def __iter__(self) -> Iterator[RawRecord]:
+    def __iter__(self) -> Iterator[KafkaRecord]:
         return iter(self.records)

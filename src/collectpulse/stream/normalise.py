@@ -56,7 +56,7 @@ from collectpulse.events.providers import PROVIDERS, NormaliseResult, ProviderEr
 from collectpulse.settings import Settings
 from collectpulse.store.keys import Keys
 from collectpulse.stream import transport
-from collectpulse.stream.batch import RawRecord, RecordBatch
+from collectpulse.stream.batch import KafkaRecord, RecordBatch
 from collectpulse.stream.deadletter import DLQ_TOPIC, dlq_headers
 from collectpulse.stream.failfast import exit_on_batch_failure
 from collectpulse.stream.retry import DependencyState, until_done
@@ -96,7 +96,7 @@ class NormalisedBatch:
     """What one raw batch yields: records to publish, records to dead-letter, counts."""
 
     outgoing: list[Outgoing] = field(default_factory=list)
-    dead: list[tuple[RawRecord, Invalid]] = field(default_factory=list)
+    dead: list[tuple[KafkaRecord, Invalid]] = field(default_factory=list)
     counts: list[Count] = field(default_factory=list)
 
 
@@ -118,7 +118,7 @@ def to_outgoing(event: EventBase) -> Outgoing:
 
 
 def normalise_record(
-    provider: str, record: RawRecord, *, max_bytes: int
+    provider: str, record: KafkaRecord, *, max_bytes: int
 ) -> NormaliseResult | Invalid:
     """Normalise one raw record, or say why it goes to the DLQ; never raises."""
     value = record.value
@@ -127,7 +127,7 @@ def normalise_record(
     if len(value) > max_bytes:
         return Invalid("too_large", "too_large", f"value is {len(value)} bytes; limit {max_bytes}")
     try:
-        return normalise(provider, value, received_at=received_at(record.timestamp_ms))
+        return normalise(provider, value, received_at=received_at(record.timestamp))
     except ProviderError as exc:
         # ProviderError texts name fields, never values (see its docstring).
         return Invalid(PROVIDER_ERROR, type(exc).__name__, _clip(str(exc)))
