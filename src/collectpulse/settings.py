@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     batch_max_records: int = Field(default=5000, ge=1, le=100_000)
     # A fetch waits until the broker has this much for the worker, or the wait
     # is over: bigger live batches (each batch costs two Redis round trips)
-    # for at most that much added latency (docs/HOT_PATH.md, "Live streams").
+    # for at most that much added latency (docs/BENCHMARKS.md, "Live streams").
     fetch_min_bytes: int = Field(default=262_144, ge=1, le=52_428_800)
     fetch_max_wait_ms: int = Field(default=250, ge=0, le=30_000)
     struggling_min_failures: int = Field(default=3, ge=1, le=100)

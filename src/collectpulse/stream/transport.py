@@ -95,7 +95,7 @@ class ConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
     # Stock Faust passes neither fetch_min_bytes (aiokafka's default 1) nor a
     # configurable fetch_max_wait_ms: a live stream is then fetched as it
     # trickles in, a few records per partition, and every batch pays the whole
-    # per-batch cost (docs/HOT_PATH.md, "Live streams"). Asking the broker to
+    # per-batch cost (docs/BENCHMARKS.md, "Live streams"). Asking the broker to
     # hold a fetch until it has fetch_min_bytes (or fetch_max_wait_ms passed)
     # makes live batches bigger for a bounded delay.
     def _create_worker_consumer(self, transport: Any) -> Any:
