@@ -271,10 +271,15 @@ def busiest(
     defs: Mapping[str, dict[str, Any]], prom: PrometheusServer, opened: Mapping[str, str]
 ) -> dict[str, str]:
     """The tenant, campaign and channel whose control arm has most paid messages (so the
-    experiment panels have a lift to show), checked against the variables' options."""
+    experiment panels have a lift to show), checked against the variables' options.
+
+    Only channels whose simulated messages are opened qualify: an SMS campaign has no
+    opens, so its open panels are rightly empty (and SMS and e-mail campaigns often tie).
+    """
+    opening = "|".join(c for c, b in DEFAULT_SCENARIO.channels.items() if b.open > 0)
     expr = (
         "topk(1, sum by (tenant, campaign, channel) (collectpulse_windowed_messages_paid"
-        f'{{variant="{CONTROL}",window="{opened["window"]}"}}))'
+        f'{{variant="{CONTROL}",window="{opened["window"]}",channel=~"{opening}"}}))'
     )
     top = prom.api("query", query=expr)["result"]
     assert top, "no message was paid in the window"
