@@ -152,7 +152,7 @@ def _start_kafka(stack: SecureStack, broker: Issued) -> None:
     libs = paths(LocalStackSettings(root=ROOT)).libs
     java = ["java", "-cp", f"{libs}/*"]
     tools_log = f"-Dlog4j2.configurationFile=file:{ROOT / 'deploy/kafka/log4j2-tools.properties'}"
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    cluster_id = _cluster_id()
     users = ((KAFKA_USER, stack.kafka_password), (KAFKA_USER_WITHOUT_ACLS, stack.kafka_password))
     scram = [
         arg
@@ -255,3 +255,15 @@ def _wait(what: str, ready: Callable[[], bool], pid_file: Path, timeout_s: float
         assert read_pid(pid_file) is not None, f"{what} exited; see {pid_file.with_suffix('.log')}"
         time.sleep(0.3)
     raise AssertionError(f"{what} did not answer within {timeout_s:.0f} s")
+
+
+def _cluster_id() -> str:
+    """A random KRaft cluster id that StorageTool's argument parser reads as a value.
+
+    One in 64 base64url ids starts with "-", which StorageTool then takes for an
+    option and fails (seen in a fresh-check); Kafka's own Uuid.randomUuid skips those too.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
