@@ -82,6 +82,10 @@ def servers() -> Iterator[Servers]:
             redis.stop_redis(cfg)
 
 
+FETCH_MAX_WAIT_MS = 1000
+"""The worker's held fetch: long, so records published just before a stop stay unfetched."""
+
+
 def isolated(servers: Servers, tmp_path: Path) -> Settings:
     run = uuid.uuid4().hex[:10]
     return servers.settings.model_copy(
@@ -90,6 +94,7 @@ def isolated(servers: Servers, tmp_path: Path) -> Settings:
             "key_prefix": f"t{run}",
             "consumer_group": f"collectpulse-degraded-{run}",
             "data_dir": tmp_path / "worker",
+            "fetch_max_wait_ms": FETCH_MAX_WAIT_MS,
         }
     )
 
@@ -149,16 +154,33 @@ async def ready_pipeline(settings: Settings, logs: Path) -> AsyncIterator[Pipeli
 
 
 async def publish_then_stop(settings: Settings, before: Stream, stop: Callable[[], None]) -> int:
-    """Publish ``before`` and stop a server once a third of it is applied, so the outage
-    cuts the stream; the count applied at the stop."""
-    await publish_all(settings, before)
-    first = sum(len(r) for r in before.values())
+    """Publish a third of ``before`` and wait until it is applied, then publish the rest and
+    stop a server at once, so the outage cuts the stream; the count applied at the stop.
+
+    The worker applies a partition's records of every topic in one write, so a stream
+    published in one go was often applied whole before the stop. The rest is published
+    just before it instead: the worker fetches it only when its held fetch returns (at
+    most ``FETCH_MAX_WAIT_MS`` later, ``isolated``), which is almost always after the stop.
+    """
+    head, rest = slices(before, 3)[0], merged(slices(before, 3)[1:])
+    await publish_all(settings, head)
     client = Redis.from_url(settings.redis_url.get_secret_value())
-    at_stop = await wait_until_applied(client, settings, first // 3)
-    await client.aclose()
+    await wait_until_applied(client, settings, sum(len(r) for r in head.values()))
+    await publish_all(settings, rest)
+    at_stop = await applied_so_far(client, settings)
     await asyncio.to_thread(stop)
-    assert at_stop < first, "the outage must cut the stream"
+    await client.aclose()
+    assert at_stop < sum(len(r) for r in before.values()), "the outage must cut the stream"
     return at_stop
+
+
+def merged(parts: list[Stream]) -> Stream:
+    """Consecutive slices joined again, each topic in publish order."""
+    out: Stream = {}
+    for part in parts:
+        for topic, records in part.items():
+            out[topic] = [*out.get(topic, []), *records]
+    return out
 
 
 async def wait_group_stable(settings: Settings, worker: subprocess.Popen[bytes]) -> None:
