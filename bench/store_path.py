@@ -144,9 +144,8 @@ def _time_phases() -> dict[str, float]:
     timed_async(StoreWriter, "_read")
     timed_async(StoreWriter, "_write")
     timed_async(StoreWriter, "_admit_labels")
-    timed(writer_module, "plan_batch")
-    timed(writer_module, "plan_touches")
-    timed(writer_module, "_wanted_for")
+    timed(writer_module, "plan_partition")
+    timed(writer_module, "_add_wanted")
     timed(agents_module, "decode_batch")
     return spent
 
