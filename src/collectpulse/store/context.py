@@ -55,8 +55,10 @@ class Snapshot:
     """The partition state the plan is computed against (read under ``version``)."""
 
     version: str
-    applied_offset: int
-    seen_ids: frozenset[str] = frozenset()
+    applied: Mapping[str, int] = field(default_factory=dict)
+    """Stream (a topic, or the customer-touch topic) -> its last applied offset."""
+    seen: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Topic -> the batch's event ids already applied (dedupe is per topic)."""
     messages: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     parked: Mapping[str, Sequence[bytes]] = field(default_factory=dict)
     customers: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
@@ -106,6 +108,7 @@ class BatchContext:
     customers: dict[str, dict[str, str]]
     parked: Mapping[str, Sequence[bytes]]
     seen: set[str]
+    """Event ids of the topic being planned already applied, this batch's included."""
     totals_key: str = ""
     parked_now: dict[str, list[bytes]] = field(default_factory=dict)
     """Events this batch parked, per message, until a sent in the same batch replays them."""
@@ -141,7 +144,7 @@ class BatchContext:
             messages={mid: dict(state) for mid, state in snapshot.messages.items()},
             customers={cid: dict(state) for cid, state in snapshot.customers.items()},
             parked=snapshot.parked,
-            seen=set(snapshot.seen_ids),
+            seen=set(),  # per topic: ``plan_partition`` sets it from ``snapshot.seen``
             parked_count=snapshot.parked_count,
             park_lengths=snapshot.park_lengths,
         )

@@ -1,8 +1,8 @@
 """What one batch of decoded records does to the store: pure planning, no I/O.
 
 The read phase (``store.writer``) fetches a ``Snapshot`` of the partition;
-``plan_batch`` turns records plus snapshot into a ``WritePlan`` that write.lua
-applies atomically together with the partition's offset. Keeping this pure
+``plan_partition`` turns records plus snapshot into a ``WritePlan`` that write.lua
+applies atomically together with the partition's offsets. Keeping this pure
 keeps every counting rule testable without servers.
 
 Rules (kpi-catalog sections 3-6): every record counts as received; an invalid
@@ -15,7 +15,7 @@ totals and ``events_late`` only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from collectpulse.events.decode import Invalid
 from collectpulse.events.models import (
@@ -60,43 +60,10 @@ __all__ = [
     "Record",
     "Snapshot",
     "Timing",
-    "plan_batch",
     "plan_orphans",
     "plan_partition",
-    "plan_touches",
     "split_parked",
 ]
-
-
-def plan_batch(
-    *,
-    partition: int,
-    topic: Topic,
-    records: Sequence[Record],
-    snapshot: Snapshot,
-    keys: Keys,
-    timing: Timing,
-    cap: LabelCap,
-) -> WritePlan:
-    """Plan the effects of ``records`` (already past the applied offset) on ``partition``."""
-    ctx = BatchContext.start(partition, snapshot, keys, timing, cap)
-    _plan_topic(ctx, topic, records)
-    return ctx.plan
-
-
-def plan_touches(
-    *,
-    partition: int,
-    touches: Sequence[Touch | None],
-    snapshot: Snapshot,
-    keys: Keys,
-    timing: Timing,
-    cap: LabelCap,
-) -> WritePlan:
-    """Plan repartitioned customer touches (``None`` for a record that was not one)."""
-    ctx = BatchContext.start(partition, snapshot, keys, timing, cap)
-    _plan_touches(ctx, touches)
-    return ctx.plan
 
 
 def plan_partition(
@@ -105,22 +72,23 @@ def plan_partition(
     events: Sequence[tuple[Topic, Sequence[Record]]],
     touches: Sequence[Touch | None],
     snapshot: Snapshot,
-    seen: Mapping[str, frozenset[str]],
     keys: Keys,
     timing: Timing,
     cap: LabelCap,
 ) -> WritePlan:
     """Plan one write for several topics' records and touches of ``partition``.
 
-    ``seen`` holds, per topic, the event ids already applied: dedupe is per
-    topic, as the ``seen`` sets are (``snapshot.seen_ids`` is not used).
-    The topics are planned one after the other on one context, so a ``sent``
-    and its message's other events in the same apply join without parking
-    whenever the ``sent``'s topic comes first (``delivery`` is first in ``Topic``).
+    ``events`` holds each topic's records past its applied offset, ``touches``
+    the repartitioned customer touches (``None`` for a record that was not one).
+    Dedupe is per topic, as the ``seen`` sets are: ``snapshot.seen`` holds, per
+    topic, the event ids already applied. The topics are planned one after the
+    other on one context, so a ``sent`` and its message's other events in the
+    same apply join without parking whenever the ``sent``'s topic comes first
+    (``delivery`` is first in ``Topic``).
     """
     ctx = BatchContext.start(partition, snapshot, keys, timing, cap)
     for topic, records in sorted(events, key=lambda part: _TOPIC_ORDER[part[0]]):
-        ctx.seen = set(seen.get(topic.value, ()))
+        ctx.seen = set(snapshot.seen.get(topic.value, ()))
         _plan_topic(ctx, topic, records)
     _plan_touches(ctx, touches)
     return ctx.plan

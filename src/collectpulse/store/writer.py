@@ -17,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -146,20 +147,18 @@ class StoreWriter:
         for ts in per_touch:
             wanted.customers.update((t.customer_id, None) for t in ts if t is not None)
 
-        def plan(snapshot: Snapshot, seen: Mapping[str, frozenset[str]], stale: Stale) -> WritePlan:
+        def plan(snapshot: Snapshot, stale: Stale) -> WritePlan:
             return plan_partition(
                 partition=partition,
                 events=[(topic, records[stale[topic.value] :]) for topic, records in parts.items()],
                 touches=[t for ts in per_touch[stale.get(TOUCH_TOPIC, 0) :] for t in ts],
                 snapshot=snapshot,
-                seen=seen,
                 keys=self._keys,
                 timing=self._timing(),
                 cap=self._cap,
             )
 
-        for records in parts.values():
-            await self._admit_labels(records)
+        await self._admit_labels(chain.from_iterable(parts.values()))
         return await self._apply(partition, offsets, wanted, plan)
 
     async def sweep_orphans(self, partition: int) -> int:
@@ -186,13 +185,14 @@ class StoreWriter:
         partition: int,
         offsets: Mapping[str, Sequence[int]],
         wanted: _Wanted,
-        plan: Callable[[Snapshot, Mapping[str, frozenset[str]], Stale], WritePlan],
+        plan: Callable[[Snapshot, Stale], WritePlan],
     ) -> ApplyResult:
         await self._register_partition(partition)
         total = sum(len(o) for o in offsets.values())
         async with self._locks[partition]:
             for _ in range(MAX_ATTEMPTS):
-                snapshot, applied, seen = await self._read(partition, wanted)
+                snapshot = await self._read(partition, wanted)
+                applied = snapshot.applied
                 # records at or before their stream's applied offset are a redelivery
                 stale = {
                     stream: sum(1 for o in offs if o <= applied.get(stream, -1))
@@ -206,7 +206,7 @@ class StoreWriter:
                 skipped = sum(stale.values())
                 if not fresh:
                     return ApplyResult(0, skipped)
-                planned = plan(snapshot, seen, stale)
+                planned = plan(snapshot, stale)
                 if planned.outbox and self._publish is not None:
                     await self._publish(planned.outbox)
                 # without streams write.lua neither checks nor records an offset
@@ -245,14 +245,12 @@ class StoreWriter:
         reply = await self._scripts.write(keys=head, args=[version, guard, plan.encode()])
         return int(reply[0])
 
-    async def _read(
-        self, partition: int, wanted: _Wanted
-    ) -> tuple[Snapshot, dict[str, int], dict[str, frozenset[str]]]:
+    async def _read(self, partition: int, wanted: _Wanted) -> Snapshot:
         """One read.lua call: version first, then everything the plan needs.
 
-        Returns the snapshot, the applied offset per stream and the event ids
-        already seen per topic. Any write after this read bumps the version, so
-        write.lua rejects a plan built on states that changed under it.
+        The snapshot holds the applied offset per stream and the wanted event
+        ids already seen per topic. Any write after this read bumps the version,
+        so write.lua rejects a plan built on states that changed under it.
         """
         k = self._keys
         message_keys = [k.message(partition, mid) for mid in wanted.messages]
@@ -286,10 +284,10 @@ class StoreWriter:
             seen = {topic: set() for topic in seen}
         hashes = [_pairs(h) for h in _as_list(reply["hashes"])]
         n_messages = len(message_keys)
-        applied = {stream: int(offset) for stream, offset in _pairs(reply["off"]).items()}
-        snapshot = Snapshot(
+        return Snapshot(
             version=str(reply["ver"]),
-            applied_offset=-1,  # per stream in ``applied``
+            applied={stream: int(offset) for stream, offset in _pairs(reply["off"]).items()},
+            seen={topic: frozenset(ids) for topic, ids in seen.items()},
             messages=dict(zip(wanted.messages, hashes[:n_messages], strict=True)),
             parked={
                 mid: [e.encode() for e in entries] for mid, entries in _as_list(reply["parked"])
@@ -298,10 +296,9 @@ class StoreWriter:
             parked_count=int(reply.get("parked_count", 0)),
             park_lengths={mid: int(n) for mid, n in _as_list(reply.get("park_len"))},
         )
-        return snapshot, applied, {topic: frozenset(ids) for topic, ids in seen.items()}
 
-    async def _admit_labels(self, records: Sequence[Record]) -> None:
-        """Admit this batch's new label values into the capped registries (one call per label)."""
+    async def _admit_labels(self, records: Iterable[Record]) -> None:
+        """Admit this apply's new label values into the capped registries (one call per label)."""
         wanted: dict[str, set[str]] = defaultdict(set)
         admitted = self._admitted
         for record in records:

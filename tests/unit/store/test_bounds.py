@@ -14,7 +14,7 @@ from tests.unit.store import test_effects as fx
 
 from collectpulse.events.models import Topic
 from collectpulse.store.context import Snapshot
-from collectpulse.store.effects import plan_batch, plan_touches
+from collectpulse.store.effects import plan_partition
 from collectpulse.store.plan import WritePlan
 from collectpulse.store.touches import Touch
 
@@ -24,10 +24,10 @@ BOUNDED = replace(fx.TIMING, max_parked_per_message=2, max_parked_messages=3)
 def plan(
     *records: fx.Record, snapshot: Snapshot = fx.EMPTY, topic: Topic = Topic.OPEN
 ) -> WritePlan:
-    return plan_batch(
+    return plan_partition(
         partition=fx.PARTITION,
-        topic=topic,
-        records=records,
+        events=[(topic, records)],
+        touches=[],
         snapshot=snapshot,
         keys=fx.KEYS,
         timing=BOUNDED,
@@ -110,10 +110,11 @@ KEEP_TWO = replace(cust.TIMING, max_customer_messages=2)
 
 
 def touches(*items: Touch, state: dict[str, dict[str, str]] | None = None) -> WritePlan:
-    return plan_touches(
+    return plan_partition(
         partition=cust.P,
+        events=[],
         touches=list(items),
-        snapshot=Snapshot("0", -1, customers=state or {}),
+        snapshot=Snapshot("0", customers=state or {}),
         keys=cust.KEYS,
         timing=KEEP_TWO,
         cap=lambda _, v: v,

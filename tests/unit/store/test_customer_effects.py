@@ -11,7 +11,7 @@ import orjson
 from collectpulse.events.decode import decode
 from collectpulse.events.models import Topic
 from collectpulse.store.context import Record, Snapshot, Timing
-from collectpulse.store.effects import plan_batch, plan_touches
+from collectpulse.store.effects import plan_partition
 from collectpulse.store.fields import counter_field
 from collectpulse.store.keys import FIELD_SEP, Keys
 from collectpulse.store.plan import WritePlan
@@ -42,9 +42,10 @@ def iso(at_s: int) -> str:
 def touches(
     *items: Touch | None, state: Mapping[str, Mapping[str, str]] | None = None
 ) -> WritePlan:
-    snapshot = Snapshot("0", -1, customers=state or {})
-    return plan_touches(
+    snapshot = Snapshot("0", customers=state or {})
+    return plan_partition(
         partition=P,
+        events=[],
         touches=list(items),
         snapshot=snapshot,
         keys=KEYS,
@@ -70,11 +71,11 @@ def payments(*events: dict[str, Any], state: Mapping[str, Mapping[str, str]]) ->
     for i, event in enumerate(events):
         raw = orjson.dumps(event)
         records.append(Record(i, raw, decode(topic, raw, max_bytes=65536)))
-    snapshot = Snapshot("0", -1, customers=state)
-    return plan_batch(
+    snapshot = Snapshot("0", customers=state)
+    return plan_partition(
         partition=P,
-        topic=topic,
-        records=records,
+        events=[(topic, records)],
+        touches=[],
         snapshot=snapshot,
         keys=KEYS,
         timing=TIMING,

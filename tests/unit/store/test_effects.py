@@ -24,8 +24,8 @@ from collectpulse.store.effects import (
     Record,
     Snapshot,
     Timing,
-    plan_batch,
     plan_orphans,
+    plan_partition,
     split_parked,
 )
 from collectpulse.store.fields import counter_field
@@ -46,7 +46,7 @@ TIMING = Timing(
     dedupe_horizon_s=7 * DAY_S,
     max_event_bytes=4096,
 )
-EMPTY = Snapshot(version="0", applied_offset=-1, seen_ids=frozenset(), messages={})
+EMPTY = Snapshot(version="0", applied={}, seen={}, messages={})
 MAX_EVENT_BYTES = TIMING.max_event_bytes
 
 _offsets = itertools.count()
@@ -144,10 +144,10 @@ def uncapped(label: str, value: str) -> str:
 def plan(
     topic: Topic, *records: Record, snapshot: Snapshot = EMPTY, cap: Any = uncapped
 ) -> WritePlan:
-    return plan_batch(
+    return plan_partition(
         partition=PARTITION,
-        topic=topic,
-        records=records,
+        events=[(topic, records)],
+        touches=[],
         snapshot=snapshot,
         keys=KEYS,
         timing=TIMING,
@@ -169,14 +169,16 @@ def after(snapshot: Snapshot, written: WritePlan) -> Snapshot:
         parked.pop(key.removeprefix(park_prefix), None)
     for key, entries in written.rpush.items():
         parked.setdefault(key.removeprefix(park_prefix), []).extend(e.encode() for e in entries)
-    seen = set(snapshot.seen_ids)
+    seen = {topic: set(ids) for topic, ids in snapshot.seen.items()}
     for key, members in written.sadd.items():
         if key.startswith(seen_prefix):
-            seen.update(members)
+            # <tag>:seen:<topic>:<day>: dedupe is per topic
+            topic = key.removeprefix(seen_prefix).rsplit(":", 1)[0]
+            seen.setdefault(topic, set()).update(members)
     return Snapshot(
         version=str(int(snapshot.version) + 1),
-        applied_offset=snapshot.applied_offset,
-        seen_ids=frozenset(seen),
+        applied=snapshot.applied,
+        seen={topic: frozenset(ids) for topic, ids in seen.items()},
         messages=messages,
         parked=parked,
     )
@@ -456,7 +458,7 @@ def test_an_event_id_already_seen_counts_only_received_and_duplicate() -> None:
     state = after(EMPTY, plan(Topic.DELIVERY, sent("m1")))
     first = plan(Topic.OPEN, opened("m1", 300, event_id="open-1"), snapshot=state)
     state = after(state, first)
-    assert "open-1" in state.seen_ids
+    assert "open-1" in state.seen[Topic.OPEN.value]
     fresh_message = replace(state, messages={})  # even with nothing else known about m1
     repeat = plan(
         Topic.OPEN, opened("m1", 300, machine=True, event_id="open-1"), snapshot=fresh_message
