@@ -97,14 +97,14 @@ async def ensure_topic(bootstrap: str, topic: str, partitions: int, events: int)
         await producer.stop()
 
 
-async def delete_topics_with_prefix(bootstrap: str, prefix: str) -> None:
-    """Remove the internal topics a Faust or Quix run created for its one-off group."""
+async def delete_topics_with_prefix(bootstrap: str, *prefixes: str) -> None:
+    """Remove the topics a run created (e.g. a one-off group's internal topics)."""
     from aiokafka.admin import AIOKafkaAdminClient
 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await asyncio.wait_for(admin.start(), 15)
     try:
-        doomed = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        doomed = [t for t in await admin.list_topics() if t.startswith(prefixes)]
         if doomed:
             await admin.delete_topics(doomed)
     finally:

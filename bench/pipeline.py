@@ -27,6 +27,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from consumers import delete_topics_with_prefix  # bench/consumers.py, beside this script
 from redis.asyncio import Redis
 
 from collectpulse.events.models import Topic
@@ -85,15 +86,9 @@ async def remove_run(settings: Settings, redis: Redis) -> None:
     8 partitions and ~150k keys behind, and after a few dozen runs the broker's
     metadata and Redis's AOF rewrites (GBs) were part of every figure.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        mine = (settings.topic_prefix, settings.consumer_group)
-        doomed = [t for t in await admin.list_topics() if t.startswith(mine)]
-        if doomed:
-            await admin.delete_topics(doomed)
-    finally:
-        await admin.close()
+    await delete_topics_with_prefix(
+        settings.kafka_bootstrap_servers, settings.topic_prefix, settings.consumer_group
+    )
     batch: list[bytes] = []
     async for key in redis.scan_iter(match=f"{settings.key_prefix}:*", count=5000):
         batch.append(key)
