@@ -194,10 +194,12 @@ class BatchContext:
         key = self._seen_keys.get((topic, day))
         if key is None:
             key = self._seen_keys[(topic, day)] = self.keys.seen(self.partition, topic, occurred_s)
+            # The horizon is processing time (kpi-catalog section 6): a set lives the
+            # horizon past its last addition, so a retried event of any age is still
+            # caught; recent days keep theirs until the day's end plus the horizon.
             day_end_s = (day + 1) * DAY_S
-            self.plan.expire_in(
-                key, max(day_end_s + self.timing.dedupe_horizon_s - self.timing.now_s, 1)
-            )
+            horizon_s = self.timing.dedupe_horizon_s
+            self.plan.expire_in(key, max(day_end_s + horizon_s - self.timing.now_s, horizon_s, 1))
         return key
 
     def field(self, counter: str, labels: Mapping[str, str]) -> str:
@@ -295,24 +297,29 @@ class BatchContext:
             self.plan.count_unique(key, member)
             self.plan.expire_in(key, start + gran_s + ttl_s - self.timing.now_s)
 
-    def observe(self, histogram: str, labels: Mapping[str, str], seconds: float) -> None:
-        """One observation of an all-time histogram (negative ones dropped); sums in ms."""
+    def observe(
+        self, histogram: str, labels: Mapping[str, str], seconds: float, count: int = 1
+    ) -> None:
+        """One observation of an all-time histogram (negative ones dropped); sums in ms.
+
+        ``count=-1`` takes back an observation made earlier, when a join moved it.
+        """
         if seconds < 0:
             return
-        self._observe(histogram, counter_field(histogram, labels), seconds)
+        self._observe(histogram, counter_field(histogram, labels), seconds, count)
 
-    def observe_dims(self, histogram: str, packed: str, seconds: float) -> None:
+    def observe_dims(self, histogram: str, packed: str, seconds: float, count: int = 1) -> None:
         """``observe`` with a message's packed funnel labels (see ``dims_field``)."""
         if seconds < 0:
             return
-        self._observe(histogram, self.dims_field(histogram, packed), seconds)
+        self._observe(histogram, self.dims_field(histogram, packed), seconds, count)
 
-    def _observe(self, histogram: str, series: str, seconds: float) -> None:
+    def _observe(self, histogram: str, series: str, seconds: float, count: int = 1) -> None:
         # ``series`` is the histogram's counter field; bucket fields append the index
         index = bucket_index(seconds, HISTOGRAM_BOUNDS[histogram])
         incr = self.plan.incr
-        incr[(self.totals_key, f"{series}{FIELD_SEP}{index}")] += 1
-        incr[(self.totals_key, f"{series}{FIELD_SEP}sum_ms")] += round(seconds * 1000)
+        incr[(self.totals_key, f"{series}{FIELD_SEP}{index}")] += count
+        incr[(self.totals_key, f"{series}{FIELD_SEP}sum_ms")] += count * round(seconds * 1000)
 
     def observe_many(
         self, histogram: str, labels: Mapping[str, str], seconds: Sequence[float]

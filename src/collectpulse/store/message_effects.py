@@ -197,7 +197,9 @@ def plan_orphans(
 
 def _on_delivered(ctx: BatchContext, event: DeliveryEvent, raw: bytes, at_s: int) -> None:
     state = _state_or_park(ctx, event, raw, event.message_id)
-    if state is not None and "dl" not in state:
+    if state is None:
+        return
+    if "dl" not in state:
         _update(ctx, event.message_id, state, dl=str(at_s))
         _funnel(ctx, "messages_delivered", state, event)
         _touch(ctx, "delivered", event.message_id, state, at_s)
@@ -205,6 +207,11 @@ def _on_delivered(ctx: BatchContext, event: DeliveryEvent, raw: bytes, at_s: int
         ctx.count(ctx.dims_field("campaign_deliveries", state["d"]), at_s)
         first = ctx.campaign_field(FIRST_DELIVERED, state["d"])
         ctx.plan.keep_min(ctx.totals_key, first, at_s)
+    elif at_s < int(state["dl"]):
+        # an earlier report of the same delivery arrived later: the customer side
+        # attributes payments by the earliest delivery, whatever the arrival order
+        _update(ctx, event.message_id, state, dl=str(at_s))
+        _touch(ctx, "delivered", event.message_id, state, at_s)
 
 
 def _on_bounce(ctx: BatchContext, event: BounceEvent, raw: bytes, at_s: int) -> None:
@@ -228,6 +235,8 @@ def _on_open(ctx: BatchContext, event: OpenEvent, raw: bytes, at_s: int) -> None
         _funnel(ctx, "messages_opened", state, event)
         ctx.observe_dims("send_to_open_seconds", state["d"], at_s - int(state["t"]))
         _touch(ctx, "opened", event.message_id, state, at_s)
+    elif at_s < int(state["o"]):
+        _earlier(ctx, "send_to_open_seconds", "o", "opened", event.message_id, state, at_s)
     if not event.machine and "oh" not in state:
         _update(ctx, event.message_id, state, oh=str(at_s))
         _funnel(ctx, "messages_opened_human", state, event)
@@ -235,9 +244,30 @@ def _on_open(ctx: BatchContext, event: OpenEvent, raw: bytes, at_s: int) -> None
 
 def _on_click(ctx: BatchContext, event: ClickEvent, raw: bytes, at_s: int) -> None:
     state = _state_or_park(ctx, event, raw, event.message_id)
-    if state is None or "k" in state:
+    if state is None:
         return
-    _update(ctx, event.message_id, state, k=str(at_s))
-    _funnel(ctx, "messages_clicked", state, event)
-    ctx.observe_dims("send_to_click_seconds", state["d"], at_s - int(state["t"]))
-    _touch(ctx, "clicked", event.message_id, state, at_s)
+    if "k" not in state:
+        _update(ctx, event.message_id, state, k=str(at_s))
+        _funnel(ctx, "messages_clicked", state, event)
+        ctx.observe_dims("send_to_click_seconds", state["d"], at_s - int(state["t"]))
+        _touch(ctx, "clicked", event.message_id, state, at_s)
+    elif at_s < int(state["k"]):
+        _earlier(ctx, "send_to_click_seconds", "k", "clicked", event.message_id, state, at_s)
+
+
+def _earlier(
+    ctx: BatchContext,
+    histogram: str,
+    flag: str,
+    kind: TouchKind,
+    message_id: str,
+    state: dict[str, str],
+    at_s: int,
+) -> None:
+    """An open or click earlier than the one counted arrived later: the message's
+    earliest one is what the histogram observes and the customer side knows."""
+    sent_s = int(state["t"])
+    ctx.observe_dims(histogram, state["d"], int(state[flag]) - sent_s, count=-1)
+    ctx.observe_dims(histogram, state["d"], at_s - sent_s)
+    _update(ctx, message_id, state, **{flag: str(at_s)})
+    _touch(ctx, kind, message_id, state, at_s)

@@ -148,26 +148,89 @@ def test_a_letter_is_attributed_through_its_sent_touch_when_the_payment_names_it
     assert total(paid, "messages_paid", labels) == 1
 
 
-def test_a_paying_customer_is_credited_to_the_source_of_the_latest_view() -> None:
+def paying_sources(plan: WritePlan) -> set[str]:
+    """The sources whose ``landing_paying_customers`` HyperLogLogs the plan adds c1 to."""
+    found = set()
+    for key, members in plan.pfadd.items():
+        if "landing_paying_customers" in key and members == {"c1"}:
+            found.add(key.split("landing_paying_customers")[1].split(FIELD_SEP)[1])
+    return found
+
+
+def test_a_paying_customer_is_credited_to_every_source_viewed_in_the_window() -> None:
     state = customer_state(
         touches(
             Touch("view", "c1", NOW - 500, source="sms"),
             Touch("view", "c1", NOW - 100, source="email"),
+            Touch("view", "c1", NOW - 8 * DAY, source="letter"),  # before the window
+            Touch("view", "c1", NOW - 5, source="direct"),  # after the payment
         )
     )
     paid = payments(payment("p1", NOW - 10), state=state)
-    unique_keys = [k for k in paid.pfadd if "landing_paying_customers" in k]
-    assert unique_keys
-    assert all(f"{FIELD_SEP}email{FIELD_SEP}" in k for k in unique_keys)
-    assert all(members == {"c1"} for k, members in paid.pfadd.items() if k in unique_keys)
+    assert paying_sources(paid) == {"sms", "email"}
 
 
-def test_a_self_service_installment_plan_counts_for_the_viewed_source() -> None:
-    state = customer_state(touches(Touch("view", "c1", NOW - 100, source="sms")))
-    plan = {
-        "event_id": "pr1",
-        "occurred_at": iso(NOW - 10),
-        "promise_id": "pr1",
+def test_a_view_arriving_after_the_payment_credits_it() -> None:
+    paid = payments(payment("p1", NOW - 10), state={})
+    assert paying_sources(paid) == set()
+    viewed = touches(Touch("view", "c1", NOW - 100, source="email"), state=customer_state(paid))
+    assert paying_sources(viewed) == {"email"}
+    later = touches(Touch("view", "c1", NOW - 1, source="sms"), state=customer_state(paid))
+    assert paying_sources(later) == set(), "a view after the payment did not lead to it"
+
+
+def test_an_installment_plan_made_before_its_view_arrived_is_credited_once_per_source() -> None:
+    made = payments(installment_plan(NOW - 10), state={})
+    assert total(made, "landing_installment_plans", {"source": "sms", "tenant": ""}) == 0
+    first = touches(Touch("view", "c1", NOW - 100, source="sms"), state=customer_state(made))
+    assert total(first, "landing_installment_plans", {"source": "sms", "tenant": ""}) == 1
+    second = touches(Touch("view", "c1", NOW - 50, source="sms"), state=customer_state(made, first))
+    assert total(second, "landing_installment_plans", {"source": "sms", "tenant": ""}) == 0
+
+
+def test_a_payment_without_message_id_moves_to_a_click_whose_touch_arrives_later() -> None:
+    amount = {**LABELS, "currency": "EUR"}
+    state = customer_state(touches(delivered("m1", NOW - 500, NOW - 600)))
+    paid = payments(payment("p1", NOW - 10), state=state)
+    assert total(paid, "attributed_amount_minor", amount) == 1000
+    assert total(paid, "messages_paid", LABELS) == 1
+    click = Touch("clicked", "c1", NOW - 300, "m2", NOW - 400, DIMS)
+    moved = touches(
+        click, state=customer_state(touches(delivered("m1", NOW - 500, NOW - 600)), paid)
+    )
+    # m1 gives its credit back and m2 (same labels here) takes it: net zero, both observed
+    assert total(moved, "attributed_amount_minor", amount) == 0
+    assert total(moved, "messages_paid", LABELS) == 0
+    after = customer_state(touches(delivered("m1", NOW - 500, NOW - 600)), paid, moved)["c1"]
+    assert orjson.loads(after["u"]) == [[NOW - 10, 1000, "EUR", "m2"]]
+    assert after["p:m2"] == str(NOW - 10)
+    assert "p:m1" in moved.hdel[KEYS.customer(P, "c1")]
+
+
+def test_a_payment_without_message_id_before_any_touch_is_credited_when_one_arrives() -> None:
+    paid = payments(payment("p1", NOW - 10), state={})
+    assert total(paid, "messages_paid", LABELS) == 0
+    late = touches(delivered("m1", NOW - 500, NOW - 600), state=customer_state(paid))
+    assert total(late, "messages_paid", LABELS) == 1
+    assert total(late, "attributed_amount_minor", {**LABELS, "currency": "EUR"}) == 1000
+
+
+def test_failures_before_a_success_that_arrived_first_do_not_make_a_struggling_customer() -> None:
+    success = payments(payment("p0", NOW - 10), state={})
+    failing = payments(
+        payment("p1", NOW - 300, "failed"),
+        payment("p2", NOW - 200, "aborted"),
+        payment("p3", NOW - 100, "failed"),
+        state=customer_state(success),
+    )
+    assert KEYS.struggling(P) not in failing.zadd
+
+
+def installment_plan(at_s: int) -> dict[str, Any]:
+    return {
+        "event_id": f"pr{at_s}",
+        "occurred_at": iso(at_s),
+        "promise_id": f"pr{at_s}",
         "customer_id": "c1",
         "kind": "installment_plan",
         "status": "made",
@@ -176,7 +239,11 @@ def test_a_self_service_installment_plan_counts_for_the_viewed_source() -> None:
         "currency": "EUR",
         "due_date": "2027-01-01",
     }
-    made = payments(plan, state=state)
+
+
+def test_a_self_service_installment_plan_counts_for_the_viewed_source() -> None:
+    state = customer_state(touches(Touch("view", "c1", NOW - 100, source="sms")))
+    made = payments(installment_plan(NOW - 10), state=state)
     assert total(made, "landing_installment_plans", {"source": "sms", "tenant": ""}) == 1
 
 
