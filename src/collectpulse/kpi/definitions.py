@@ -126,8 +126,9 @@ LANDING_COUNTERS = (
     Counter(
         "landing_paying_customers",
         "Distinct customers with a successful payment who viewed the landing page within "
-        "the attribution window before paying, by the source of their latest view "
-        "(HyperLogLog estimate); windowed by payment time.",
+        "the attribution window before paying, counted under every source they viewed "
+        "from in that window, whichever arrived first (HyperLogLog estimate); windowed "
+        "by payment time.",
         "landing",
         LANDING_LABELS,
         Bucketing.ACTIVITY,
@@ -136,8 +137,9 @@ LANDING_COUNTERS = (
     Counter(
         "landing_installment_plans",
         "Installment plans made through the landing page (promise kind installment_plan, "
-        "status made, direction self_service), by the source of the customer's latest "
-        "view; windowed by the time the plan was made.",
+        "status made, direction self_service), once under every source the customer "
+        "viewed from within the attribution window before it, whichever arrived first; "
+        "windowed by the time the plan was made.",
         "landing",
         LANDING_LABELS,
         Bucketing.ACTIVITY,

@@ -33,6 +33,30 @@ Every metric is prefixed `collectpulse_`. Windowed metrics carry a `window` labe
 label. A label marked `?` is optional (empty when the event does not carry it);
 open labels are cardinality-capped and overflow into `__other__`. A ratio whose
 denominator is zero has no sample (no data, never 0).
+
+## Arrival order, joins and the edges of time
+
+Every value below is the same whatever order and speed its events arrive in,
+as long as both sides of a join arrive within the join's window: a backlog
+replayed at once gives what the same events gave live. Whichever side of a join
+arrives first waits in Redis for the other (docs/DESIGN.md lists each join):
+
+- message events -> their `sent` (funnel), by `message_id`: they wait up to
+  `COLLECTPULSE_ORPHAN_WAIT` (15m), then count in `events_orphaned_total`;
+- a payment -> the message it names, by `customer_id` (a repartitioned touch):
+  held as long as the customer's state lives (retention), else unattributed;
+- a payment without `message_id` -> the latest clicked, else delivered message
+  within `COLLECTPULSE_ATTRIBUTION_WINDOW` (7d) before it; a touch arriving
+  later moves the credit; none: unattributed;
+- a payment or self-service installment plan -> the customer's landing views
+  within the attribution window before it (conversion by source, every source).
+
+A message's earliest delivery, open and click are the ones that count (for the
+histograms and attribution), whichever report arrived first. Events whose bucket
+is past retention count in the all-time totals and in `events_late_total`.
+An `event_id` applied once is not applied again for the dedupe horizon
+(`COLLECTPULSE_DEDUPE_HORIZON`, 7d of processing time), whatever the event's age:
+its retries count in `events_duplicate_total`.
 """
 
 
