@@ -19,9 +19,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from redis.asyncio import Redis
 
 from collectpulse.events.decode import decode
@@ -244,7 +246,13 @@ async def wait_committed(settings: Settings, group: str, topics: Sequence[str]) 
         async with asyncio.timeout(PROCESSED_TIMEOUT_S):
             while any(committed.get(tp, -1) < end for tp, end in ends.items()):
                 await asyncio.sleep(0.5)
-                offsets = await admin.list_consumer_group_offsets(group)
+                try:
+                    offsets = await admin.list_consumer_group_offsets(group)
+                except KafkaError as exc:
+                    # A fresh broker has no group coordinator until __consumer_offsets exists.
+                    if not exc.retriable:
+                        raise
+                    continue
                 committed = {tp: meta.offset for tp, meta in offsets.items()}
     except TimeoutError:
         pytest.fail(f"{group} committed {committed}, not the raw topics' ends {ends}")
@@ -348,6 +356,7 @@ async def test_raw_payloads_become_canonical_events_poison_is_dead_lettered_and_
             assert headers["cp-source-offset"] == str(p.offset).encode()
             assert headers["cp-error-reason"] == str(p.raw.poison).encode()
             assert headers["cp-error-class"] and headers["cp-error"]
+            assert "cp-item-index" not in headers, "a whole record has no item index"
             assert b"debtor@example.net" not in headers["cp-error"]
 
         assert await provider_counts(redis_client, settings) == (EXPECTED_SKIPPED, EXPECTED_DEAD)
@@ -400,3 +409,87 @@ async def test_provider_counts_add_each_raw_record_once_per_partition(
     assert await counts.read("ses", "dead_lettered") == {"empty": 2}
     assert await counts.read("sendgrid", "skipped") == {}
     assert await redis_client.get(counts.offset_key("ses", 0)) == b"14"
+
+
+BATCH_BAD_INDEX = 7
+
+
+def sendgrid_batch_with_one_bad_event(run: str, now: datetime) -> tuple[bytes, dict[str, Any]]:
+    """12 valid events (three messages: processed, delivered, open, click) and, at
+    BATCH_BAD_INDEX, a delivery without its ``sg_message_id``."""
+    unix = int(now.timestamp())
+    valid = [
+        sendgrid_event(
+            event,
+            sg_message_id=f"{run}Msg{m}.recvd-1-3.0",
+            sg_event_id=f"{run}-{m}-{event}",
+            timestamp=unix,
+            **({"url": f"https://pay.example/p/{m}"} if event == "click" else {}),
+        )
+        for m in range(3)
+        for event in ("processed", "delivered", "open", "click")
+    ]
+    bad = sendgrid_event("delivered", sg_event_id=f"{run}-bad", timestamp=unix)
+    del bad["sg_message_id"]
+    return as_bytes([*valid[:BATCH_BAD_INDEX], bad, *valid[BATCH_BAD_INDEX:]]), bad
+
+
+async def test_a_bad_event_in_a_sendgrid_batch_is_dead_lettered_alone_and_the_rest_applied(
+    settings: Settings, redis_client: Redis, tmp_path: Path
+) -> None:
+    """Before: one event without a message id sent the whole batch (12 valid events) to the DLQ."""
+    raw_topics = [raw_topic(settings, p) for p in PROVIDERS]
+    await create_topics(settings, extra=raw_topics)
+    payload, bad = sendgrid_batch_with_one_bad_event(
+        uuid.uuid4().hex[:8], datetime.now(UTC) - timedelta(minutes=1)
+    )
+    [sent] = await produce(
+        settings, [Raw("sendgrid", b"sg-batch", payload)], int(datetime.now(UTC).timestamp() * 1000)
+    )
+    expected = expected_events([sent])
+    assert sum(expected.values()) == 12
+    dlq = settings.topic(DLQ_TOPIC)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/metrics"
+
+    def received(n: int) -> Any:
+        return lambda s: total(s, "collectpulse_events_received_total") >= n
+
+    with collectpulse_process(
+        settings, "exporter", log=tmp_path / "exporter.log", COLLECTPULSE_HTTP_PORT=str(port)
+    ) as exporter:
+        with collectpulse_process(settings, "worker", "-l", "warn", log=tmp_path / "w1.log") as w:
+            await wait_committed(settings, settings.consumer_group, raw_topics)
+            samples = await wait_for(url, received(12), processes=[w, exporter])
+            assert total(samples, "collectpulse_events_received_total") == 12
+            assert total(samples, "collectpulse_events_duplicate_total") == 0
+            assert total(samples, "collectpulse_events_invalid_total") == 0
+
+        contents, _ = await canonical_contents(settings, 12)
+        assert contents == expected, "the 12 valid events of the batch are applied"
+        assert sum((await end_offsets(settings, [dlq])).values()) == 1
+        [(key, value, headers)] = await read_all(settings, dlq, expect=1)
+        assert key == b"sg-batch"
+        assert value is not None and orjson.loads(value) == [bad], "the bad event alone"
+        assert headers == {
+            "cp-source-topic": sent.topic.encode(),
+            "cp-source-partition": str(sent.partition).encode(),
+            "cp-source-offset": str(sent.offset).encode(),
+            "cp-error-reason": b"provider_error",
+            "cp-error-class": b"ProviderError",
+            "cp-error": f"sendgrid: missing field '[{BATCH_BAD_INDEX}].sg_message_id'".encode(),
+            "cp-item-index": str(BATCH_BAD_INDEX).encode(),
+        }
+        dead = {p: ({"provider_error": 1} if p == "sendgrid" else {}) for p in PROVIDERS}
+        assert (await provider_counts(redis_client, settings))[1] == dead
+
+        # A redelivery of the raw batch (fresh consumer group) changes no count.
+        replay = settings.model_copy(update={"consumer_group": f"{settings.consumer_group}-2"})
+        with collectpulse_process(replay, "worker", "-l", "warn", log=tmp_path / "w2.log") as w2:
+            await wait_committed(replay, replay.consumer_group, raw_topics)
+            samples = await wait_for(url, received(24), processes=[w2, exporter])
+            assert total(samples, "collectpulse_events_received_total") == 24
+            assert total(samples, "collectpulse_events_duplicate_total") == 12
+
+    assert sum((await end_offsets(settings, [dlq])).values()) == 2, "republished with the batch"
+    assert (await provider_counts(redis_client, settings))[1] == dead

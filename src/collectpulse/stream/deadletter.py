@@ -1,4 +1,4 @@
-"""Dead-letter records: the original bytes plus headers that say where and why."""
+"""Dead-letter records: the original bytes (or one bad event of a batch) plus where and why."""
 
 from __future__ import annotations
 
@@ -10,10 +10,19 @@ DLQ_TOPIC = "dlq"
 
 
 def dlq_headers(
-    *, source_topic: str, partition: int, offset: int, invalid: Invalid
+    *,
+    source_topic: str,
+    partition: int,
+    offset: int,
+    invalid: Invalid,
+    item_index: int | None = None,
 ) -> Sequence[tuple[str, bytes]]:
-    """Headers of a dead-lettered record; ``detail`` never carries input values."""
-    return (
+    """Headers of a dead-lettered record; ``detail`` never carries input values.
+
+    ``item_index`` is set when the record is one bad event of a batch payload (the
+    event's position in the source record), absent when the whole record is bad.
+    """
+    headers = (
         ("cp-source-topic", source_topic.encode()),
         ("cp-source-partition", str(partition).encode()),
         ("cp-source-offset", str(offset).encode()),
@@ -21,3 +30,6 @@ def dlq_headers(
         ("cp-error-class", invalid.error_class.encode()),
         ("cp-error", invalid.detail.encode()),
     )
+    if item_index is None:
+        return headers
+    return (*headers, ("cp-item-index", str(item_index).encode()))

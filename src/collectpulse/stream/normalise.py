@@ -17,10 +17,14 @@ events as ``collectpulse_events_duplicate_total``, not twice.
 Bad records never stop the worker: an empty or too large value (over
 ``max_event_bytes``), or one the adapter rejects (``ProviderError``), goes
 unchanged to the ``dlq`` topic with the same headers as canonical dead letters
-(``cp-error-reason`` is ``empty``, ``too_large`` or ``provider_error``).
+(``cp-error-reason`` is ``empty``, ``too_large`` or ``provider_error``). In a
+batch payload (SendGrid) one unreadable event is dead-lettered alone, as a
+one-event batch with a ``cp-item-index`` header, and the batch's other events
+are published as usual. The DLQ records are published with the canonical ones,
+before the raw batch is acknowledged, so a redelivery repeats them too.
 
-Skipped provider events (complaints, unsubscribes, ...) and dead-lettered raw
-records are counted per provider in Redis, written after the batch's publishes,
+Skipped provider events (complaints, unsubscribes, ...) and dead letters are
+counted per provider in Redis, written after the batch's publishes,
 in one transaction with the partition's last counted raw offset, so that a
 redelivered batch is not counted twice::
 
@@ -83,6 +87,20 @@ class Outgoing(NamedTuple):
     value: bytes
 
 
+class DeadLetter(NamedTuple):
+    """One DLQ record: a whole raw record, or one bad event of a batch payload."""
+
+    record: KafkaRecord
+    invalid: Invalid
+    value: bytes | None
+    """The DLQ record's value: the raw value, or the bad event alone (``item_index`` set)."""
+    item_index: int | None = None
+
+    @classmethod
+    def whole(cls, record: KafkaRecord, invalid: Invalid) -> DeadLetter:
+        return cls(record, invalid, record.value)
+
+
 class Count(NamedTuple):
     """One raw record's contribution to a per-provider counter."""
 
@@ -96,7 +114,7 @@ class NormalisedBatch:
     """What one raw batch yields: records to publish, records to dead-letter, counts."""
 
     outgoing: list[Outgoing] = field(default_factory=list)
-    dead: list[tuple[KafkaRecord, Invalid]] = field(default_factory=list)
+    dead: list[DeadLetter] = field(default_factory=list)
     counts: list[Count] = field(default_factory=list)
 
 
@@ -139,16 +157,24 @@ def normalise_record(
 
 
 def normalise_batch(provider: str, batch: RecordBatch, *, max_bytes: int) -> NormalisedBatch:
-    """Normalise every record of one raw partition batch, in offset order."""
+    """Normalise every record of one raw partition batch, in offset order.
+
+    A bad record is dead-lettered whole; a bad event inside a readable batch payload
+    is dead-lettered alone, and the payload's other events are published.
+    """
     out = NormalisedBatch()
     for record in batch.records:
         result = normalise_record(provider, record, max_bytes=max_bytes)
         if isinstance(result, Invalid):
-            out.dead.append((record, result))
+            out.dead.append(DeadLetter.whole(record, result))
             out.counts.append(Count(record.offset, "dead_lettered", result.reason))
             continue
         out.outgoing.extend(to_outgoing(event) for event in result.events)
         out.counts.extend(Count(record.offset, "skipped", s.kind) for s in result.skipped)
+        for failure in result.failed:
+            invalid = Invalid(PROVIDER_ERROR, ProviderError.__name__, _clip(failure.error))
+            out.dead.append(DeadLetter(record, invalid, failure.payload, failure.index))
+            out.counts.append(Count(record.offset, "dead_lettered", PROVIDER_ERROR))
     return out
 
 
@@ -215,22 +241,25 @@ async def publish(
 ) -> None:
     """Publish a batch's canonical events and dead letters; return once the broker has all."""
     pending = [await send(topics[o.topic], o.key, o.value, None) for o in normalised.outgoing]
-    for record, invalid in normalised.dead:
+    for dead in normalised.dead:
+        item = "" if dead.item_index is None else f" item {dead.item_index}"
         log.warning(
-            "dead-lettering %s[%d]@%d: %s (%s)",
+            "dead-lettering %s[%d]@%d%s: %s (%s)",
             batch.topic,
             batch.partition,
-            record.offset,
-            invalid.reason,
-            invalid.error_class,
+            dead.record.offset,
+            item,
+            dead.invalid.reason,
+            dead.invalid.error_class,
         )
         headers = dlq_headers(
             source_topic=batch.topic,
             partition=batch.partition,
-            offset=record.offset,
-            invalid=invalid,
+            offset=dead.record.offset,
+            invalid=dead.invalid,
+            item_index=dead.item_index,
         )
-        pending.append(await send(dlq, record.key, record.value, list(headers)))
+        pending.append(await send(dlq, dead.record.key, dead.value, list(headers)))
     if pending:
         await asyncio.gather(*pending)
 

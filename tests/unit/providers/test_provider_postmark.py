@@ -7,6 +7,7 @@ from provider_samples import POSTMARK_MESSAGE_ID, as_bytes, postmark_bounce, pos
 
 from collectpulse.events.models import BounceEvent, ClickEvent, DeliveryEvent, OpenEvent
 from collectpulse.events.providers import ProviderError, normalise
+from collectpulse.events.providers.common import snake
 
 
 def one(payload: dict[str, object]) -> object:
@@ -70,11 +71,75 @@ def test_bounce_uses_postmark_bounce_id_and_the_smtp_status_in_details() -> None
     assert bounce.provider_code == "5.1.1"
 
 
-def test_bounce_without_smtp_text_falls_back_to_the_bounce_type_as_code() -> None:
-    bounce = one(postmark_bounce("DnsError", Details="DNS lookup failed"))
+# Postmark's documented TypeCode of every bounce type that becomes a canonical bounce.
+TYPE_CODES = {
+    "HardBounce": 1,
+    "Transient": 2,
+    "DnsError": 256,
+    "Unknown": 2048,
+    "SoftBounce": 4096,
+    "BadEmailAddress": 100000,
+    "Blocked": 100006,
+    "DMARCPolicy": 100009,
+}
+COUNTED_TYPES = sorted(TYPE_CODES)
+
+
+@pytest.mark.parametrize("bounce_type", COUNTED_TYPES)
+@pytest.mark.parametrize(
+    ("details", "code"),
+    [
+        ("smtp;550 5.1.1 The email account that you tried to reach does not exist", "5.1.1"),
+        ("smtp; 421 Service not available, try again later", "421"),
+    ],
+)
+def test_every_bounce_type_takes_the_smtp_status_in_details_first(
+    bounce_type: str, details: str, code: str
+) -> None:
+    bounce = one(postmark_bounce(bounce_type, TypeCode=TYPE_CODES[bounce_type], Details=details))
 
     assert isinstance(bounce, BounceEvent)
-    assert bounce.provider_code == "DnsError"
+    assert bounce.provider_code == code
+
+
+@pytest.mark.parametrize("bounce_type", COUNTED_TYPES)
+@pytest.mark.parametrize("details", ["DNS lookup failed", "", None])
+def test_every_bounce_type_without_smtp_status_takes_the_numeric_type_code_never_its_name(
+    bounce_type: str, details: str | None
+) -> None:
+    bounce = one(postmark_bounce(bounce_type, TypeCode=TYPE_CODES[bounce_type], Details=details))
+
+    assert isinstance(bounce, BounceEvent)
+    assert bounce.provider_code == str(TYPE_CODES[bounce_type])
+    assert bounce.reason == snake(bounce_type), "the type's name goes to reason"
+
+
+@pytest.mark.parametrize("bounce_type", COUNTED_TYPES)
+def test_bounce_without_type_code_takes_the_documented_code_of_its_type(bounce_type: str) -> None:
+    record = postmark_bounce(bounce_type, Details="no smtp text here")
+    del record["TypeCode"]
+
+    bounce = one(record)
+
+    assert isinstance(bounce, BounceEvent)
+    assert bounce.provider_code == str(TYPE_CODES[bounce_type])
+
+
+def test_the_records_own_type_code_wins_over_the_documented_one() -> None:
+    bounce = one(postmark_bounce("SoftBounce", TypeCode=4097, Details="mailbox unavailable"))
+
+    assert isinstance(bounce, BounceEvent)
+    assert bounce.provider_code == "4097"
+
+
+@pytest.mark.parametrize("type_code", ["HardBounce", "1", True, -1, 1.5])
+def test_type_code_that_is_not_a_non_negative_integer_is_a_provider_error(
+    type_code: object,
+) -> None:
+    with pytest.raises(ProviderError, match="'TypeCode'"):
+        normalise(
+            "postmark", as_bytes(postmark_bounce("HardBounce", TypeCode=type_code, Details=""))
+        )
 
 
 @pytest.mark.parametrize(

@@ -3,11 +3,12 @@
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
 from provider_samples import SENDGRID_X_MESSAGE_ID, as_bytes, sendgrid_event
 
 from collectpulse.events.models import BounceEvent, ClickEvent, DeliveryEvent, OpenEvent
-from collectpulse.events.providers import ProviderError, normalise
+from collectpulse.events.providers import ItemFailure, ProviderError, normalise
 
 
 def one(event: str, **fields: Any) -> object:
@@ -175,19 +176,80 @@ def test_payload_that_is_not_an_array_is_a_provider_error() -> None:
         normalise("sendgrid", as_bytes(sendgrid_event("delivered")))
 
 
-def test_one_bad_event_fails_the_batch_naming_its_index() -> None:
-    bad = sendgrid_event("delivered")
-    del bad["sg_message_id"]
+def failure(event: dict[str, Any]) -> ItemFailure:
+    result = normalise("sendgrid", as_bytes([event]))
+    assert (result.events, result.skipped) == ([], [])
+    [failed] = result.failed
+    return failed
 
-    with pytest.raises(ProviderError, match=r"'\[1\]\.sg_message_id'"):
-        normalise("sendgrid", as_bytes([sendgrid_event("delivered"), bad]))
+
+def without_message_id(event: dict[str, Any]) -> dict[str, Any]:
+    del event["sg_message_id"]
+    return event
+
+
+def test_one_bad_event_fails_alone_with_its_index_and_the_others_are_mapped() -> None:
+    bad = without_message_id(sendgrid_event("delivered", sg_event_id="bad-one"))
+    batch = [
+        sendgrid_event("processed"),
+        bad,
+        sendgrid_event("open"),
+        sendgrid_event("spamreport"),
+    ]
+
+    result = normalise("sendgrid", as_bytes(batch))
+
+    assert [e.event_id for e in result.events] == [
+        "sendgrid:ZGVsaXZlcmVkLTAtMTIzNDU2-processed",
+        "sendgrid:ZGVsaXZlcmVkLTAtMTIzNDU2-open",
+    ]
+    assert [s.kind for s in result.skipped] == ["complaint"]
+    [failed] = result.failed
+    assert failed.index == 1
+    assert failed.error == "sendgrid: missing field '[1].sg_message_id'"
+
+
+def test_a_bad_event_comes_back_alone_as_a_one_event_batch_that_fails_the_same_way() -> None:
+    bad = without_message_id(sendgrid_event("delivered"))
+
+    failed = normalise("sendgrid", as_bytes([sendgrid_event("open"), bad])).failed[0]
+
+    assert orjson.loads(failed.payload) == [bad]
+    replayed = normalise("sendgrid", failed.payload)
+    assert [(f.index, f.error) for f in replayed.failed] == [
+        (0, "sendgrid: missing field '[0].sg_message_id'")
+    ]
+
+
+def test_every_bad_event_of_a_batch_fails_on_its_own() -> None:
+    batch = [
+        "not an object",
+        sendgrid_event("delivered"),
+        sendgrid_event("bounce", type="sideways"),
+        without_message_id(sendgrid_event("open")),
+    ]
+
+    result = normalise("sendgrid", as_bytes(batch))
+
+    assert len(result.events) == 1
+    assert [f.index for f in result.failed] == [0, 2, 3]
+    assert [orjson.loads(f.payload)[0] for f in result.failed] == [batch[0], batch[2], batch[3]]
+
+
+def test_an_event_the_canonical_model_rejects_fails_alone() -> None:
+    too_long_url = sendgrid_event("click", url="https://pay.example/" + "p" * 3000)
+
+    result = normalise("sendgrid", as_bytes([too_long_url, sendgrid_event("delivered")]))
+
+    [failed] = result.failed
+    assert failed.index == 0
+    assert failed.error.startswith("sendgrid: click does not fit the canonical event: url")
+    assert len(result.events) == 1
 
 
 def test_millisecond_timestamp_is_a_provider_error_not_a_date_in_the_future() -> None:
-    with pytest.raises(ProviderError, match="timestamp"):
-        normalise("sendgrid", as_bytes([sendgrid_event("delivered", timestamp=1740821400000)]))
+    assert "timestamp" in failure(sendgrid_event("delivered", timestamp=1740821400000)).error
 
 
 def test_unknown_bounce_type_is_a_provider_error() -> None:
-    with pytest.raises(ProviderError, match=r"\[0\]\.type"):
-        normalise("sendgrid", as_bytes([sendgrid_event("bounce", type="sideways")]))
+    assert "[0].type" in failure(sendgrid_event("bounce", type="sideways")).error

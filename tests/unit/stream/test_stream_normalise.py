@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +28,7 @@ from collectpulse.stream.batch import RawRecord, RecordBatch
 from collectpulse.stream.normalise import (
     PROVIDER_ERROR,
     Count,
+    DeadLetter,
     Outgoing,
     counts_after,
     make_normaliser,
@@ -97,8 +99,9 @@ def test_twilio_record_without_a_timestamp_is_dead_lettered() -> None:
 
     out = normalise_batch("twilio", batch, max_bytes=MAX_BYTES)
 
-    [(dead, invalid)] = out.dead
-    assert dead is record
+    [dead] = out.dead
+    invalid = dead.invalid
+    assert dead == DeadLetter(record, invalid, record.value, None)
     assert (invalid.reason, invalid.error_class) == (PROVIDER_ERROR, "ProviderError")
     assert "received_at" in invalid.detail
 
@@ -107,7 +110,7 @@ def test_twilio_record_without_a_timestamp_is_dead_lettered() -> None:
 def test_record_without_a_value_is_dead_lettered_as_empty(value: bytes | None) -> None:
     out = normalise_batch("ses", batch_of(value), max_bytes=MAX_BYTES)
 
-    [(_, invalid)] = out.dead
+    [(_, invalid, _, _)] = out.dead
     assert invalid.reason == "empty"
     assert out.counts == [Count(10, "dead_lettered", "empty")]
 
@@ -117,7 +120,7 @@ def test_record_over_the_size_limit_is_dead_lettered_before_the_adapter_reads_it
 
     out = normalise_batch("sendgrid", batch_of(oversized), max_bytes=MAX_BYTES)
 
-    [(_, invalid)] = out.dead
+    [(_, invalid, _, _)] = out.dead
     assert (invalid.reason, invalid.error_class) == ("too_large", "too_large")
     assert str(MAX_BYTES) in invalid.detail
     assert out.outgoing == []
@@ -129,7 +132,7 @@ def test_unreadable_payload_is_dead_lettered_as_provider_error_without_its_value
 
     out = normalise_batch("sendgrid", batch_of(as_bytes([no_message_id])), max_bytes=MAX_BYTES)
 
-    [(_, invalid)] = out.dead
+    [(_, invalid, _, _)] = out.dead
     assert (invalid.reason, invalid.error_class) == ("provider_error", "ProviderError")
     assert invalid.detail.startswith("sendgrid: ") and "sg_message_id" in invalid.detail
     assert "debtor@example.net" not in invalid.detail
@@ -146,11 +149,39 @@ def test_bad_record_leaves_the_rest_of_its_batch_intact() -> None:
     )
 
     assert len(out.outgoing) == 2
-    assert [record.offset for record, _ in out.dead] == [11, 12]
+    assert [(dead.record.offset, dead.item_index) for dead in out.dead] == [(11, None), (12, None)]
     assert out.counts == [
         Count(11, "dead_lettered", "provider_error"),
         Count(12, "dead_lettered", "provider_error"),
         Count(13, "skipped", "complaint"),
+    ]
+
+
+def test_bad_event_in_a_batch_payload_is_dead_lettered_alone_and_the_others_published() -> None:
+    no_message_id = sendgrid_event("delivered", sg_event_id="bad")
+    del no_message_id["sg_message_id"]
+    payload = as_bytes(
+        [
+            sendgrid_event("processed"),
+            no_message_id,
+            sendgrid_event("open"),
+            sendgrid_event("spamreport"),
+        ]
+    )
+
+    out = normalise_batch("sendgrid", batch_of(b"{", payload), max_bytes=MAX_BYTES)
+
+    assert [o.topic for o in out.outgoing] == [Topic.DELIVERY, Topic.OPEN]
+    whole, item = out.dead
+    assert (whole.record.offset, whole.value, whole.item_index) == (10, b"{", None)
+    assert (item.record.offset, item.item_index) == (11, 1)
+    assert item.value is not None and json.loads(item.value) == [no_message_id]
+    assert (item.invalid.reason, item.invalid.error_class) == (PROVIDER_ERROR, "ProviderError")
+    assert item.invalid.detail == "sendgrid: missing field '[1].sg_message_id'"
+    assert sorted(out.counts) == [
+        Count(10, "dead_lettered", "provider_error"),
+        Count(11, "dead_lettered", "provider_error"),
+        Count(11, "skipped", "complaint"),
     ]
 
 
@@ -164,7 +195,7 @@ def test_adapter_bug_is_dead_lettered_instead_of_stopping_the_worker(
 
     out = normalise_batch("ses", batch_of(b"{}"), max_bytes=MAX_BYTES)
 
-    [(_, invalid)] = out.dead
+    [(_, invalid, _, _)] = out.dead
     assert (invalid.reason, invalid.error_class) == ("provider_error", "KeyError")
     assert "debtor" not in invalid.detail
 
@@ -262,6 +293,41 @@ async def test_batch_is_counted_only_after_the_broker_acknowledged_every_publish
         "cp-error": dict(dlq_headers)["cp-error"],
     }
     assert dict(dlq_headers)["cp-error"].startswith(b"sendgrid: payload is not valid JSON")
+
+
+async def test_a_bad_batch_item_goes_to_the_dlq_alone_with_its_index_header() -> None:
+    broker = FakeBroker()
+    counted: list[Sequence[Count]] = []
+
+    async def add_counts(provider: str, partition: int, counts: Sequence[Count]) -> None:
+        counted.append(counts)
+
+    agent = make_normaliser(
+        "sendgrid", broker.send, add_counts, topics=TOPICS, dlq="t.dlq", max_bytes=MAX_BYTES
+    )
+    bad = sendgrid_event("open")
+    del bad["sg_message_id"]
+    payload = as_bytes([sendgrid_event("delivered"), sendgrid_event("click"), bad])
+    task = asyncio.ensure_future(agent(stream_of(batch_of(payload, topic="t.raw.sendgrid"))))
+    await asyncio.sleep(0)
+    broker.ack_all()
+    await asyncio.wait_for(task, timeout=5)
+
+    topics = [topic for topic, _, _, _ in broker.sent]
+    assert topics == ["t.delivery", "t.click", "t.dlq"]
+    _, dlq_key, dlq_value, headers = broker.sent[2]
+    assert dlq_key == b"k0"
+    assert json.loads(dlq_value) == [bad]
+    assert dict(headers) == {
+        "cp-source-topic": b"t.raw.sendgrid",
+        "cp-source-partition": b"3",
+        "cp-source-offset": b"10",
+        "cp-error-reason": b"provider_error",
+        "cp-error-class": b"ProviderError",
+        "cp-error": b"sendgrid: missing field '[2].sg_message_id'",
+        "cp-item-index": b"2",
+    }
+    assert counted == [[Count(10, "dead_lettered", "provider_error")]]
 
 
 async def test_a_redis_outage_while_counting_is_waited_out_not_skipped() -> None:

@@ -3,11 +3,13 @@
 Each provider has a module of pure functions (no I/O) that reads the payload bytes as
 they arrive on `raw.<provider>` and returns canonical events plus the events it
 deliberately does not count (`Skipped`). A payload it cannot read raises
-`ProviderError`, the package's only exception. The mapping tables, the metadata key
-convention and the id rules are documented in docs/PROVIDERS.md.
+`ProviderError`, the package's only exception; in a batch payload (SendGrid) one
+unreadable event is an `ItemFailure` instead, so the batch's other events still
+count. The mapping tables, the metadata key convention and the id rules are
+documented in docs/PROVIDERS.md.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
 from typing import Final
@@ -16,8 +18,9 @@ from collectpulse.events.providers import mailgun, postmark, sendgrid, ses, twil
 from collectpulse.events.providers.common import (
     METADATA_KEYS,
     PROVIDERS,
+    ItemFailure,
+    ItemResult,
     NormaliseResult,
-    Outcome,
     SkipKind,
     Skipped,
     derived_event_id,
@@ -25,7 +28,7 @@ from collectpulse.events.providers.common import (
 )
 from collectpulse.events.providers.exceptions import ProviderError
 
-_ADAPTERS: Final[Mapping[str, Callable[[bytes, datetime | None], list[Outcome]]]] = (
+_ADAPTERS: Final[Mapping[str, Callable[[bytes, datetime | None], Sequence[ItemResult]]]] = (
     MappingProxyType(
         {
             "ses": ses.normalise,
@@ -45,7 +48,8 @@ def normalise(
 
     `received_at` is when the payload reached us (the raw record's timestamp); only
     Twilio needs it, because its callbacks carry no event time. Raises ProviderError,
-    and nothing else, for an unknown provider or a payload that cannot be read.
+    and nothing else, for an unknown provider or a payload that cannot be read; an
+    unreadable event inside a batch is returned in `failed`, with its index, instead.
     """
     adapter = _ADAPTERS.get(provider)
     if adapter is None:
@@ -60,6 +64,7 @@ def normalise(
 __all__ = [
     "METADATA_KEYS",
     "PROVIDERS",
+    "ItemFailure",
     "NormaliseResult",
     "ProviderError",
     "SkipKind",

@@ -8,7 +8,7 @@ deterministic ids, the `suppressed` reason) are written once, here.
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -82,18 +82,37 @@ Outcome: TypeAlias = EventBase | Skipped
 
 
 @dataclass(frozen=True)
+class ItemFailure:
+    """One event of a batch payload that cannot be read; the rest of the batch still counts.
+
+    `payload` is that event alone, in the provider's own batch format (SendGrid: a
+    one-element JSON array), so it can be replayed to `raw.<provider>` as is. `error`
+    is the ProviderError text: it names fields, never values.
+    """
+
+    index: int
+    error: str
+    payload: bytes
+
+
+ItemResult: TypeAlias = Outcome | ItemFailure
+
+
+@dataclass(frozen=True)
 class NormaliseResult:
-    """The canonical events one raw payload yields, and what it yields that we do not count."""
+    """The canonical events one raw payload yields, what we do not count, and its bad items."""
 
     events: list[EventBase] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    failed: list[ItemFailure] = field(default_factory=list)
 
     @classmethod
-    def of(cls, outcomes: list[Outcome]) -> "NormaliseResult":
-        """Split adapter outcomes, keeping payload order within each list."""
+    def of(cls, results: Sequence[ItemResult]) -> "NormaliseResult":
+        """Split adapter results, keeping payload order within each list."""
         return cls(
-            events=[o for o in outcomes if isinstance(o, EventBase)],
-            skipped=[o for o in outcomes if isinstance(o, Skipped)],
+            events=[r for r in results if isinstance(r, EventBase)],
+            skipped=[r for r in results if isinstance(r, Skipped)],
+            failed=[r for r in results if isinstance(r, ItemFailure)],
         )
 
 

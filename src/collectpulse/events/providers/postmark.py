@@ -3,7 +3,8 @@
 The join key is `MessageID`, as the send API returns it. Postmark has no send
 webhook, so the `sent` always comes from the mailer. Only bounce records carry a
 stable id (`ID`); deliveries, opens and clicks get a derived one. Our metadata comes
-back in `Metadata`.
+back in `Metadata`. A bounce's `provider_code` is the SMTP status in `Details`, else
+the numeric `TypeCode`, never the type's name, which is the `reason`.
 """
 
 from collections.abc import Callable
@@ -27,18 +28,20 @@ from collectpulse.events.providers.fields import Fields, load_json
 
 PROVIDER: Final = "postmark"
 
-_BOUNCES: Final[dict[str, Literal["hard", "soft"]]] = {
-    "HardBounce": "hard",
-    "BadEmailAddress": "hard",
-    "SoftBounce": "soft",
-    "Transient": "soft",
-    "DnsError": "soft",
+# Each bounce type we count: hard or soft, and Postmark's documented `TypeCode`, the
+# code used when a record carries none (a record's own `TypeCode` always wins).
+_BOUNCES: Final[dict[str, tuple[Literal["hard", "soft"], int]]] = {
+    "HardBounce": ("hard", 1),
+    "BadEmailAddress": ("hard", 100000),
+    "SoftBounce": ("soft", 4096),
+    "Transient": ("soft", 2),
+    "DnsError": ("soft", 256),
     # Blocked by the receiving ISP, or rejected by the sender domain's DMARC policy:
     # about the sender, not the address, and may pass later.
-    "Blocked": "soft",
-    "DMARCPolicy": "soft",
+    "Blocked": ("soft", 100006),
+    "DMARCPolicy": ("soft", 100009),
     # Unknown errors are not evidence that the address is dead.
-    "Unknown": "soft",
+    "Unknown": ("soft", 2048),
 }
 _BOUNCE_SKIPS: Final[dict[str, tuple[SkipKind, str]]] = {
     "SpamComplaint": ("complaint", "complaints are counted by kind, not in the funnel"),
@@ -104,14 +107,24 @@ def _bounce(record: Fields) -> Outcome:
     if bounce_name in _BOUNCE_SKIPS:
         kind, reason = _BOUNCE_SKIPS[bounce_name]
         return Skipped(PROVIDER, kind, reason)
-    bounce_type = _BOUNCES.get(bounce_name)
-    if bounce_type is None:
+    if bounce_name not in _BOUNCES:
         raise ProviderError(PROVIDER, f"field 'Type' has unknown value {bounce_name!r}")
+    bounce_type, documented_code = _BOUNCES[bounce_name]
     bounce_id = record.opt_code("ID")
     native_id = None if bounce_id is None else f"bounce-{bounce_id}"
     occurrence = _occurrence(record, "Bounce", "BouncedAt", "Email", native_id)
-    code = smtp_code(record.opt_text("Details")) or bounce_name
+    code = smtp_code(record.opt_text("Details")) or _type_code(record, documented_code)
     return occurrence.bounce(bounce_type, snake(bounce_name), code)
+
+
+def _type_code(record: Fields, documented: int) -> str:
+    """Postmark's numeric bounce `TypeCode`, as text; the type's name goes to `reason`."""
+    value = record.get("TypeCode")
+    if value is None:
+        return str(documented)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ProviderError(PROVIDER, "field 'TypeCode' must be a non-negative integer")
+    return str(value)
 
 
 def _open(record: Fields) -> Outcome:

@@ -3,15 +3,20 @@
 SendGrid gives every event a stable `sg_event_id`, used as the event id. Its
 `sg_message_id` is the send API's `X-Message-Id` plus dotted suffixes, so the join key
 is the part before the first dot. Our metadata comes back as top-level keys (custom
-args). A batch is one Kafka record: one unreadable event fails the whole batch, which
-then goes to the dead-letter topic intact and can be replayed once fixed.
+args). A batch is one Kafka record, but its events are independent (SendGrid batches
+whatever one sending server flushed): an unreadable event is an `ItemFailure`, alone,
+and the others are mapped as usual.
 """
 
 from collections.abc import Callable
 from datetime import datetime
 from typing import Final, Literal
 
+import orjson
+
 from collectpulse.events.providers.common import (
+    ItemFailure,
+    ItemResult,
     Occurrence,
     Outcome,
     SkipKind,
@@ -39,18 +44,23 @@ _SKIPPED: Final[dict[str, tuple[SkipKind, str]]] = {
 _BOUNCE_TYPES: Final[dict[str, Literal["hard", "soft"]]] = {"bounce": "hard", "blocked": "soft"}
 
 
-def normalise(payload: bytes, received_at: datetime | None = None) -> list[Outcome]:
-    """Map every event of one webhook batch, in batch order.
+def normalise(payload: bytes, received_at: datetime | None = None) -> list[ItemResult]:
+    """Map every event of one webhook batch, in batch order; a bad event fails alone.
 
-    `received_at` is unused: every SendGrid event carries its own `timestamp`.
+    Raises ProviderError only when the payload is not a JSON array. `received_at` is
+    unused: every SendGrid event carries its own `timestamp`.
     """
     batch = load_json(PROVIDER, payload)
     if not isinstance(batch, list):
         raise ProviderError(PROVIDER, "payload must be a JSON array of events")
-    outcomes: list[Outcome] = []
+    results: list[ItemResult] = []
     for index, item in enumerate(batch):
-        outcomes.extend(_event(Fields(PROVIDER, item, f"[{index}]")))
-    return outcomes
+        try:
+            results.extend(_event(Fields(PROVIDER, item, f"[{index}]")))
+        except ProviderError as exc:
+            # The event alone, as a one-event batch: replayable to raw.sendgrid as is.
+            results.append(ItemFailure(index, str(exc), orjson.dumps([item])))
+    return results
 
 
 def _event(event: Fields) -> list[Outcome]:
