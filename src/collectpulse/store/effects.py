@@ -16,6 +16,7 @@ totals and ``events_late`` only.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 from collectpulse.events.decode import Invalid
 from collectpulse.events.models import (
@@ -117,10 +118,30 @@ def _plan_topic(ctx: BatchContext, topic: Topic, records: Sequence[Record]) -> N
         newest_s = max(newest_s, _apply_new(ctx, event, record.raw, record.event_s(event)))
     if newest_s >= 0:
         ctx.plan.keep_max(ctx.totals_key, f"last_event_s{FIELD_SEP}{topic.value}", newest_s)
-        ctx.plan.keep_max(ctx.totals_key, f"last_applied_s{FIELD_SEP}{topic.value}", timing.now_s)
+        # milliseconds: the processing lag of a live stream is well under a second
+        newest_ms = newest_event_ms(records, newest_s)
+        ctx.plan.keep_max(ctx.totals_key, f"last_event_ms{FIELD_SEP}{topic.value}", newest_ms)
+        ctx.plan.keep_max(ctx.totals_key, f"last_applied_ms{FIELD_SEP}{topic.value}", now_ms)
     if topic is Topic.PAYMENT:
         stale_s = timing.now_s - 2 * STRUGGLING_WINDOW_S
         ctx.plan.trim_before(ctx.keys.struggling(ctx.partition), stale_s)
+
+
+def newest_event_ms(records: Sequence[Record], newest_s: int) -> int:
+    """The newest event time in milliseconds, given the newest in whole seconds.
+
+    Only the events of that second are looked at again, so a batch pays for
+    millisecond precision once, not per event.
+    """
+    return max(
+        (event.occurred_at - _EPOCH) // _MS
+        for record in records
+        if not isinstance(event := record.event, Invalid) and record.event_s(event) == newest_s
+    )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
 
 
 def _plan_touches(ctx: BatchContext, touches: Sequence[Touch | None]) -> None:
