@@ -80,7 +80,7 @@ def test_a_future_event_is_counted_invalid_and_dead_lettered_and_never_bucketed(
 
 
 def test_the_newest_event_time_is_kept_to_the_millisecond() -> None:
-    records = _decoded(_open("a", _at(0.123)), _open("b", _at(0.456)), _open("c", _at(-3.999)))
+    records = _decoded(_open("a", _at(0.123)), _open("b", _at(0.4569)), _open("c", _at(-3.999)))
 
     assert newest_event_ms(records, NOW_S) == NOW_S * 1000 + 456
     plan = _plan(records)
