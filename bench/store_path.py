@@ -89,7 +89,13 @@ async def run(args: argparse.Namespace) -> None:
         profiler.enable()
     for batch in work:
         topic = Topic(batch.topic)
-        records = agents_module.decode_batch(topic, batch, max_bytes=settings.max_event_bytes)
+        records = agents_module.decode_batch(
+            topic,
+            batch,
+            max_bytes=settings.max_event_bytes,
+            now_s=int(time.time()),
+            future_tolerance_s=settings.future_tolerance_s,
+        )
         await writer.apply(topic, batch.partition, records)
     for partition, recs in touches.items():
         for i in range(0, len(recs), args.batch):

@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     attribution_window: str = "7d"
     dedupe_horizon: str = "7d"
     orphan_wait: str = "15m"
+    # How far ahead of the worker's clock an event's occurred_at may be; further is
+    # dead-lettered as future_event (docs/DESIGN.md, "Clock skew").
+    future_tolerance: str = "5m"
 
     # Lifecycle
     # How long a worker may take after SIGTERM to finish its in-flight batches and exit.
@@ -142,7 +145,12 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "bucket_size", "attribution_window", "dedupe_horizon", "orphan_wait", "shutdown_timeout"
+        "bucket_size",
+        "attribution_window",
+        "dedupe_horizon",
+        "orphan_wait",
+        "future_tolerance",
+        "shutdown_timeout",
     )
     @classmethod
     def _is_duration(cls, value: str) -> str:
@@ -221,6 +229,10 @@ class Settings(BaseSettings):
     def retention_s(self) -> int:
         """How long buckets live: the largest window plus the attribution horizon."""
         return max(self.windows_s.values()) + duration_s(self.attribution_window)
+
+    @property
+    def future_tolerance_s(self) -> int:
+        return duration_s(self.future_tolerance)
 
     @property
     def shutdown_timeout_s(self) -> int:

@@ -97,3 +97,14 @@ def test_a_worker_started_with_an_unsafe_test_switch_says_so_on_stderr(tmp_path:
     assert result.returncode == 2
     assert "COLLECTPULSE_UNSAFE_TEST_DISABLE_DEDUPE is on" in result.stderr
     assert "never set it in production" in result.stderr
+
+
+def test_the_future_tolerance_is_5_minutes_by_default_and_read_as_a_duration(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings().future_tolerance_s == 300
+    monkeypatch.setenv("COLLECTPULSE_FUTURE_TOLERANCE", "90s")
+    assert load_settings(Settings).future_tolerance_s == 90
+    monkeypatch.setenv("COLLECTPULSE_FUTURE_TOLERANCE", "0m")
+    with pytest.raises(SettingsError, match="COLLECTPULSE_FUTURE_TOLERANCE"):
+        load_settings(Settings)

@@ -16,7 +16,9 @@ from pydantic import ValidationError
 
 from collectpulse.events.models import MODEL_BY_TOPIC, EventBase, Topic
 
-Reason = Literal["too_large", "not_json", "not_object", "validation", "empty", "provider_error"]
+Reason = Literal[
+    "too_large", "not_json", "not_object", "validation", "empty", "future_event", "provider_error"
+]
 """Why a record is dead-lettered; ``provider_error`` is the normalisers' (a raw payload)."""
 
 MAX_DETAIL_CHARS: Final = 300
@@ -70,6 +72,20 @@ def decode_many(
 ) -> list[EventBase | Invalid]:
     """Decode a batch of record values of one topic, in order."""
     return [decode(topic, value, max_bytes=max_bytes) for value in values]
+
+
+def future_event(occurred_s: int, *, now_s: int, tolerance_s: int) -> Invalid | None:
+    """``future_event`` when the event time is more than ``tolerance_s`` ahead of ``now_s``.
+
+    The clock is the caller's: ``decode`` stays pure, and a batch reads the
+    clock once. An event dated ahead of the worker would otherwise open
+    buckets nobody reads yet and stretch every "newest event" gauge.
+    """
+    ahead_s = occurred_s - now_s
+    if ahead_s <= tolerance_s:
+        return None
+    detail = f"occurred_at is {ahead_s}s ahead of the worker's clock; tolerance {tolerance_s}s"
+    return Invalid("future_event", "future_event", detail)
 
 
 def _from_validation_error(exc: ValidationError) -> Invalid:

@@ -13,7 +13,7 @@ from collectpulse.kpi.definitions import GAUGES
 from collectpulse.kpi.experiment import Arm, evaluate_experiment
 from collectpulse.kpi.model import metric_name
 from collectpulse.store.keys import FIELD_SEP
-from collectpulse.store.reader import LAST_APPLIED, LAST_EVENT, StoreView
+from collectpulse.store.reader import LAST_APPLIED_MS, LAST_EVENT, LAST_EVENT_MS, StoreView
 from collectpulse.store.silence import silence_starts
 
 
@@ -83,20 +83,29 @@ def pipeline(view: StoreView) -> Iterator[Metric]:
     last_event = gauge_family("last_event_timestamp_seconds")
     lag = gauge_family("processing_lag_seconds")
     newest: dict[str, int] = {}
-    applied: dict[str, int] = {}
+    newest_ms: dict[str, int] = {}
+    applied_ms: dict[str, int] = {}
     for raw, value in view.totals.items():
         name, _, topic = raw.partition(FIELD_SEP)
         if name == LAST_EVENT:
             newest[topic] = value
-        elif name == LAST_APPLIED:
-            applied[topic] = value
+        elif name == LAST_EVENT_MS:
+            newest_ms[topic] = value
+        elif name == LAST_APPLIED_MS:
+            applied_ms[topic] = value
     for topic, event_s in sorted(newest.items()):
         last_event.add_metric([topic], event_s)
-        if topic in applied:
-            lag.add_metric([topic], max(applied[topic] - event_s, 0))
+        if topic in newest_ms and topic in applied_ms:
+            lag.add_metric([topic], processing_lag_s(newest_ms[topic], applied_ms[topic]))
     yield last_event
     yield lag
     offsets = gauge_family("applied_offset")
     for (topic, partition), offset in sorted(view.offsets.items()):
         offsets.add_metric([topic, str(partition)], offset)
     yield offsets
+
+
+def processing_lag_s(event_ms: int, applied_ms: int) -> float:
+    """Seconds from the newest event's time to its apply, to the millisecond; 0 if it is
+    dated after its apply (a producer clock ahead, within the future tolerance)."""
+    return max(applied_ms - event_ms, 0) / 1000

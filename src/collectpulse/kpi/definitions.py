@@ -179,8 +179,8 @@ QUALITY_COUNTERS = (
     _quality("events_received", "Events read from the topic, valid or not, before de-duplication."),
     _quality(
         "events_invalid",
-        "Events rejected by reason (not JSON, failed validation, too large); each one is "
-        "dead-lettered.",
+        "Events rejected by reason (not JSON, failed validation, too large, dated more than "
+        "the future tolerance ahead of the worker's clock); each one is dead-lettered.",
         INVALID_REASON,
     ),
     _quality(

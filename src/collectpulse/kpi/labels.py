@@ -47,7 +47,10 @@ DIRECTION = Label("direction", ("inbound", "outbound", "self_service"))
 PROMISE_KIND = Label("kind", ("promise_to_pay", "installment_plan"))
 PROMISE_STATUS = Label("status", ("made", "kept", "broken", "cancelled"))
 TOPIC = Label("topic")
-INVALID_REASON = Label("reason")
+INVALID_REASON = Label(
+    "reason", ("too_large", "not_json", "not_object", "validation", "empty", "future_event")
+)
+"""Why a canonical record was dead-lettered (``events.decode.Reason`` but ``provider_error``)."""
 LABEL_NAME = Label("label")
 STATE_LIMIT = Label(
     "limit", ("max_parked_per_message", "max_parked_messages", "max_customer_messages")

@@ -40,8 +40,10 @@ from collectpulse.store.silence import deliveries_since, silence_starts
 FINE_WINDOW_MAX_S = 6 * 3600
 LAST_EVENT = "last_event_s"
 """Total field ``last_event_s<SEP><topic>``: newest occurred_at applied (keep_max)."""
-LAST_APPLIED = "last_applied_s"
-"""Total field ``last_applied_s<SEP><topic>``: when that topic last had a batch applied."""
+LAST_EVENT_MS = "last_event_ms"
+"""Total field ``last_event_ms<SEP><topic>``: ``last_event_s`` in milliseconds (keep_max)."""
+LAST_APPLIED_MS = "last_applied_ms"
+"""Total field ``last_applied_ms<SEP><topic>``: when (Unix ms) the topic last had a batch."""
 REGISTRY_LABELS = ("campaign", "variant", "segment", "tenant", "agent")
 """The cardinality-capped labels whose admitted values live in ``cp:{labels}:<label>``."""
 HEARTBEAT_INTERVAL_S = 5.0
@@ -55,7 +57,7 @@ _PROVIDER_TALLIES = {
     "skipped": "provider_events_skipped",
     "dead_lettered": "provider_records_dead_lettered",
 }
-_MAX_FIELDS = frozenset({LAST_EVENT, LAST_APPLIED, LAST_VIEW})
+_MAX_FIELDS = frozenset({LAST_EVENT, LAST_EVENT_MS, LAST_APPLIED_MS, LAST_VIEW})
 _MIN_FIELDS = frozenset({FIRST_DELIVERED})
 
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any
 
-from collectpulse.events.decode import Invalid, decode
+from collectpulse.events.decode import Invalid, decode, future_event
 from collectpulse.events.keys import key_mismatch
-from collectpulse.events.models import Topic
+from collectpulse.events.models import EventBase, Topic
 from collectpulse.store.effects import Record
 from collectpulse.store.writer import StoreWriter
 from collectpulse.stream.batch import RecordBatch
@@ -44,13 +45,27 @@ SendDlq = Callable[[bytes | None, bytes | None, Any], Awaitable[Any]]
 """(key, value, headers) -> awaitable that completes once the broker has the record."""
 
 
-def decode_batch(topic: Topic, batch: RecordBatch, *, max_bytes: int) -> list[Record]:
-    """Decode each record; note whether a valid event carries the key the contract names."""
+def decode_batch(
+    topic: Topic, batch: RecordBatch, *, max_bytes: int, now_s: int, future_tolerance_s: int
+) -> list[Record]:
+    """Decode each record; note whether a valid event carries the key the contract names.
+
+    An event dated more than ``future_tolerance_s`` after ``now_s`` (the
+    worker's clock, read once per batch) becomes an ``Invalid`` (``future_event``).
+    """
+    latest_s = now_s + future_tolerance_s
     out = []
     for r in batch.records:
-        event = decode(topic, r.value, max_bytes=max_bytes)
-        key_ok = isinstance(event, Invalid) or key_mismatch(event, r.key) is None
-        occurred_s = -1 if isinstance(event, Invalid) else int(event.occurred_at.timestamp())
+        event: EventBase | Invalid = decode(topic, r.value, max_bytes=max_bytes)
+        if isinstance(event, Invalid):
+            key_ok, occurred_s = True, -1
+        else:
+            key_ok = key_mismatch(event, r.key) is None
+            occurred_s = int(event.occurred_at.timestamp())
+            if occurred_s > latest_s:  # rare: build the Invalid only then
+                ahead = future_event(occurred_s, now_s=now_s, tolerance_s=future_tolerance_s)
+                if ahead is not None:
+                    event, occurred_s = ahead, -1
         out.append(Record(r.offset, r.value or b"", event, r.timestamp, key_ok, occurred_s))
     return out
 
@@ -86,23 +101,35 @@ def make_partition_agent(
     send_dlq: SendDlq,
     *,
     max_bytes: int,
+    future_tolerance_s: int,
     state: DependencyState,
+    clock: Callable[[], float] = time.time,
 ) -> Callable[[Any], Awaitable[None]]:
     """The agent body (``stream`` is a Faust stream of batches of every topic in ``streams``).
 
     ``streams`` maps a Kafka topic name to its canonical topic, or to None for
-    the customer-touch topic.
+    the customer-touch topic. Events dated more than ``future_tolerance_s``
+    ahead of ``clock`` are dead-lettered (``future_event``), whichever way
+    they came in: provider events are checked here too, on the canonical
+    topic their normaliser published them to.
     """
 
     async def apply(partition: int, batches: list[RecordBatch]) -> None:
         events: dict[Topic, list[Record]] = {}
         touches: list[tuple[int, bytes | None]] = []
+        now_s = int(clock())
         for batch in batches:
             topic = streams[batch.topic]
             if topic is None:
                 touches.extend((r.offset, r.value) for r in batch.records)
                 continue
-            records = decode_batch(topic, batch, max_bytes=max_bytes)
+            records = decode_batch(
+                topic,
+                batch,
+                max_bytes=max_bytes,
+                now_s=now_s,
+                future_tolerance_s=future_tolerance_s,
+            )
             await until_done(partial(dead_letter, batch, records, send_dlq), state, what="kafka")
             events.setdefault(topic, []).extend(records)
         write = partial(writer.apply_partition, partition, events, touches)

@@ -116,7 +116,12 @@ def create_app(settings: Settings, *, redis: Redis | None = None) -> faust.App:
     streams[touches] = None
     source = transport.batch_topic(app, *streams, maxsize=AGENT_QUEUE_BATCHES)
     body = make_partition_agent(
-        streams, writer, send_dlq, max_bytes=settings.max_event_bytes, state=dependencies
+        streams,
+        writer,
+        send_dlq,
+        max_bytes=settings.max_event_bytes,
+        future_tolerance_s=settings.future_tolerance_s,
+        state=dependencies,
     )
     app.agent(source, name="collectpulse.partitions")(body)
     add_normalisers(app, settings, client, dependencies)

@@ -1,12 +1,21 @@
 """Record values become canonical events or an Invalid that says why, safely."""
 
 import json
+from typing import get_args
 
 import pytest
 from event_samples import VALID_PAYLOADS, as_bytes, payload, without
 
-from collectpulse.events.decode import MAX_DETAIL_CHARS, Invalid, decode, decode_many
+from collectpulse.events.decode import (
+    MAX_DETAIL_CHARS,
+    Invalid,
+    Reason,
+    decode,
+    decode_many,
+    future_event,
+)
 from collectpulse.events.models import MODEL_BY_TOPIC, PaymentEvent, Topic
+from collectpulse.kpi.labels import INVALID_REASON
 
 MAX_BYTES = 65536
 
@@ -109,3 +118,27 @@ def test_decode_many_keeps_order_and_isolates_bad_records() -> None:
 def test_decode_reads_what_producers_write_with_any_json_library() -> None:
     pretty = json.dumps(VALID_PAYLOADS[Topic.PROMISE], indent=4, ensure_ascii=True).encode()
     assert not isinstance(decode(Topic.PROMISE, pretty, max_bytes=MAX_BYTES), Invalid)
+
+
+@pytest.mark.parametrize("ahead_s", [-86_400, 0, 299, 300])
+def test_an_event_at_most_the_tolerance_ahead_of_the_clock_is_not_a_future_event(
+    ahead_s: int,
+) -> None:
+    assert future_event(1_800_000_000 + ahead_s, now_s=1_800_000_000, tolerance_s=300) is None
+
+
+@pytest.mark.parametrize("ahead_s", [301, 600, 10 * 365 * 86_400])
+def test_an_event_past_the_tolerance_ahead_of_the_clock_is_a_future_event(ahead_s: int) -> None:
+    invalid = future_event(1_800_000_000 + ahead_s, now_s=1_800_000_000, tolerance_s=300)
+
+    assert invalid is not None
+    assert (invalid.reason, invalid.error_class) == ("future_event", "future_event")
+    assert (
+        invalid.detail == f"occurred_at is {ahead_s}s ahead of the worker's clock; tolerance 300s"
+    )
+
+
+def test_the_kpi_table_lists_every_reason_a_canonical_record_is_dead_lettered_for() -> None:
+    canonical = set(get_args(Reason)) - {"provider_error"}
+    assert set(INVALID_REASON.values) == canonical
+    assert "future_event" in canonical

@@ -13,7 +13,13 @@ from collectpulse.exporter.known import CANONICAL_REASONS, SKIP_KINDS, TOPICS
 from collectpulse.kpi.definitions import COUNTERS, GAUGES, metric_name
 from collectpulse.kpi.ratios import LabelSet, labelset
 from collectpulse.store.fields import counter_field
-from collectpulse.store.reader import LAST_APPLIED, LAST_EVENT, REGISTRY_LABELS, StoreView
+from collectpulse.store.reader import (
+    LAST_APPLIED_MS,
+    LAST_EVENT,
+    LAST_EVENT_MS,
+    REGISTRY_LABELS,
+    StoreView,
+)
 
 NOW_S = 1_800_000_000
 SPRING = {"channel": "email", "campaign": "spring", "variant": "a", "segment": "default"}
@@ -80,7 +86,11 @@ def test_timestamps_give_last_event_time_processing_lag_and_applied_offsets() ->
     view = StoreView(
         NOW_S,
         (0, 1),
-        {f"{LAST_EVENT}\x1fopen": NOW_S - 30, f"{LAST_APPLIED}\x1fopen": NOW_S - 28},
+        {
+            f"{LAST_EVENT}\x1fopen": NOW_S - 30,
+            f"{LAST_EVENT_MS}\x1fopen": (NOW_S - 30) * 1000 + 250,
+            f"{LAST_APPLIED_MS}\x1fopen": (NOW_S - 28) * 1000,
+        },
         offsets={("open", 0): 41, ("open", 1): 7},
     )
 
@@ -89,7 +99,9 @@ def test_timestamps_give_last_event_time_processing_lag_and_applied_offsets() ->
     assert registry.get_sample_value(
         "collectpulse_last_event_timestamp_seconds", {"topic": "open"}
     ) == (NOW_S - 30)
-    assert registry.get_sample_value("collectpulse_processing_lag_seconds", {"topic": "open"}) == 2
+    assert (
+        registry.get_sample_value("collectpulse_processing_lag_seconds", {"topic": "open"}) == 1.75
+    )
     assert (
         registry.get_sample_value(
             "collectpulse_applied_offset", {"topic": "open", "partition": "1"}
