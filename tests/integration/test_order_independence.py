@@ -12,6 +12,7 @@ four orders and equal to what tests/order/oracle.py computes from the log.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 from pathlib import Path
@@ -31,6 +32,7 @@ from tests.order.run import (
     order_topic_by_topic,
     run_order,
     run_settings,
+    summary,
 )
 
 pytestmark = pytest.mark.integration
@@ -68,7 +70,12 @@ async def test_four_orders_give_the_same_metrics_and_the_oracles(
         wrong = differences_from(truth, got)
         if wrong:
             report += [f"{len(wrong)} samples of order {name} differ from the oracle:", *wrong]
-    assert not report, "\n".join(report)
+    await asyncio.to_thread((tmp_path / "differences.txt").write_text, "\n".join(report))
+    assert not report, (
+        summary(report)
+        + f"\n(every line: {tmp_path / 'differences.txt'})\n"
+        + ("\n".join(report[:60]))
+    )
     # the log exercised the joins the orders could break
     for name in ("landing_paying_customers", "landing_installment_plans", "messages_paid"):
         assert any(k[0] == f"collectpulse_windowed_{name}" and v for k, v in truth.samples.items())

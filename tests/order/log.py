@@ -97,18 +97,19 @@ class _Gen:
         rng = self.rng
         cid = f"cust-{self.seed}-{n}"
         tenant = "acme" if n % 5 == 0 else None
-        mids = [self.message(cid, tenant, k) for k in range(rng.choice((0, 1, 1, 2, 3)))]
+        sends = [self.message(cid, tenant, k) for k in range(rng.choice((0, 1, 1, 2, 3)))]
         for _ in range(rng.choice((0, 0, 1, 1, 2, 3))):
             self.view(cid, tenant, f"vis-{self.seed}-{n}")
         for _ in range(rng.choice((0, 1, 1, 2))):
-            self.payment(cid, tenant, [m for m in mids if m])
+            self.payment(cid, tenant, sends)
         if n % 17 == 3:  # struggling: three failures and no success at all
             for _ in range(3):
                 self.payment(cid, tenant, [], status="failed")
         for _ in range(rng.choice((0, 0, 1, 2))):
             self.promise(cid, tenant)
 
-    def message(self, cid: str, tenant: str | None, k: int) -> str | None:
+    def message(self, cid: str, tenant: str | None, k: int) -> tuple[str, int]:
+        """The message's events; returns its id and send time."""
         rng = self.rng
         channel = rng.choice(("email", "email", "sms", "letter") if k == 0 else ("email", "sms"))
         mid = self.id("msg")
@@ -152,7 +153,7 @@ class _Gen:
                 self.add("raw.ses", mid, body, raw=ses_payload(body, sent))
             else:
                 self.add(topic, mid, body)
-        return mid
+        return mid, sent_s
 
     def view(self, cid: str | None, tenant: str | None, visitor: str) -> None:
         at_s = self.at()
@@ -167,15 +168,23 @@ class _Gen:
         self.view(None, None, f"anon-{self.seed}-{n % 40}")
 
     def payment(
-        self, cid: str, tenant: str | None, mids: list[str], *, status: str | None = None
+        self,
+        cid: str,
+        tenant: str | None,
+        sends: list[tuple[str, int]],
+        *,
+        status: str | None = None,
     ) -> None:
+        """A payment; half name one of the customer's messages sent before it."""
         rng = self.rng
         status = status or rng.choice(("succeeded", "succeeded", "succeeded", "failed", "aborted"))
         amount = rng.randrange(1, 50) * 1000
         currency = rng.choice(("EUR", "EUR", "USD"))
-        body = ev.payment(cid, self.at(1800), status, amount, currency, event_id=self.id("pay"))
-        if mids and rng.random() < 0.5:
-            body["message_id"] = rng.choice(mids)
+        at_s = self.at(1800)
+        body = ev.payment(cid, at_s, status, amount, currency, event_id=self.id("pay"))
+        earlier = [mid for mid, sent_s in sends if sent_s < at_s]
+        if earlier and rng.random() < 0.5:
+            body["message_id"] = rng.choice(earlier)
         if rng.random() < 0.25:
             body["agent_id"] = "agent-1"
         if tenant:

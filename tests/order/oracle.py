@@ -189,10 +189,11 @@ def _payments(
             t.uniques["landing_paying_customers"][labels(source=source, tenant=tenant)].add(
                 customer
             )
-        mid = body.get("message_id") or _inferred(messages, by_customer[customer], at_s)
-        m = messages.get(mid or "")
-        if mid is None or m is None or not m.reached_customer():
+        named: str | None = body.get("message_id")
+        paid = named or _inferred(messages, by_customer[customer], at_s)
+        if paid is None or paid not in messages or not messages[paid].reached_customer():
             continue
+        mid, m = paid, messages[paid]
         dims = _pick(m.dims, FUNNEL)
         t.counters["attributed_amount_minor"][dims | {("currency", body["currency"])}] += body[
             "amount_minor"
@@ -231,11 +232,11 @@ def _struggling(payments: Sequence[dict[str, Any]]) -> Counter[Labels]:
     out: Counter[Labels] = Counter()
     for attempts in by_customer.values():
         attempts.sort(key=event_s)
-        last_success = max(
-            (event_s(b) for b in attempts if b["status"] == "succeeded"), default=-1
-        )
+        last_success = max((event_s(b) for b in attempts if b["status"] == "succeeded"), default=-1)
         failures = [event_s(b) for b in attempts if b["status"] != "succeeded"]
-        recent = [f for f in failures if f > last_success and f > failures[-1] - STRUGGLING_WINDOW_S]
+        recent = [
+            f for f in failures if f > last_success and f > failures[-1] - STRUGGLING_WINDOW_S
+        ]
         if len(recent) >= STRUGGLING_MIN_FAILURES:
             out[labels(tenant=attempts[0].get("tenant"))] += 1
     return out
@@ -259,18 +260,18 @@ def _samples(t: _Tally, struggling: Counter[Labels], windows: Sequence[str]) -> 
     for name, useries in t.uniques.items():
         for ls, members in useries.items():
             for window in windows:
-                put(f"{P}windowed_{name}", ls | {("window", window)}, len(members))
+                put(f"{P}windowed_{name}", ls | {("window", window)}, float(len(members)))
     for name, hseries in t.hist.items():
         for ls, observations in hseries.items():
-            for key, v in _histogram(f"{P}{name}", ls, observations).items():
-                put(*key, v)
+            for (sample, sample_ls), value in _histogram(f"{P}{name}", ls, observations).items():
+                put(sample, sample_ls, value)
     for ls, n in struggling.items():
         put(f"{P}struggling_customers", ls, n)
     ratios = _ratios(t)
     for name, rseries in ratios.items():
-        for ls, v in rseries.items():
+        for ls, ratio in rseries.items():
             for window in windows:
-                put(f"{P}{name}_ratio", ls | {("window", window)}, v)
+                put(f"{P}{name}_ratio", ls | {("window", window)}, ratio)
     # families with no sample at all are still modelled: absent must stay absent (0)
     for name in ("events_late", "events_orphaned", "events_invalid", "events_dead_lettered"):
         families.add(f"{P}{name}_total")

@@ -15,6 +15,7 @@ import math
 import random
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,7 +85,7 @@ def run_settings(bootstrap: str, redis_url: str, data_dir: Path) -> Settings:
     run = uuid.uuid4().hex[:10]
     return Settings(
         kafka_bootstrap_servers=bootstrap,
-        redis_url=redis_url,  # type: ignore[arg-type]
+        redis_url=redis_url,
         topic_prefix=f"o{run}.",
         key_prefix=f"o{run}",
         consumer_group=f"collectpulse-order-{run}",
@@ -100,7 +101,7 @@ async def run_order(
     """Publish ``entries`` in their order (at ``rate_per_s``, or all at once) and drain."""
     raw_topics = [settings.topic(RAW_TOPIC_PREFIX + p) for p in PROVIDERS]
     await create_topics(settings, extra=raw_topics)
-    logs.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(logs.mkdir, parents=True, exist_ok=True)
     with run_pipeline(settings, logs) as pipeline:
         url = pipeline.url("/metrics")
         await _until(url, pipeline.processes, _owns_partitions, "the worker got no partitions")
@@ -126,7 +127,7 @@ async def _settle(url: str, processes: Sequence[Process], timeout_s: float = 60.
     samples: Samples = {}
     while time.monotonic() < deadline:
         for proc in processes:
-            assert proc.poll() is None, f"{proc.args} exited with {proc.returncode}; see its log"
+            assert proc.poll() is None, f"{proc.args!r} exited with {proc.returncode}; see its log"
         samples = await scrape(url)
         now = comparable(samples)
         if now == previous:
@@ -146,7 +147,7 @@ async def _until(
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         for proc in processes:
-            assert proc.poll() is None, f"{proc.args} exited with {proc.returncode}; see its log"
+            assert proc.poll() is None, f"{proc.args!r} exited with {proc.returncode}; see its log"
         try:
             samples = await scrape(url)
         except httpx.HTTPError:
@@ -162,7 +163,9 @@ def _owns_partitions(samples: Samples) -> bool:
     return bool(assigned) and all(assigned)
 
 
-def _applied_to(settings: Settings, ends: Mapping[tuple[str, int], int]) -> Callable[[Samples], bool]:
+def _applied_to(
+    settings: Settings, ends: Mapping[tuple[str, int], int]
+) -> Callable[[Samples], bool]:
     def at_end(samples: Samples) -> bool:
         applied = {
             (settings.topic(dict(ls)["topic"]), int(dict(ls)["partition"])): v
@@ -250,3 +253,23 @@ def _num(value: float | None) -> str:
     if value is None:
         return "absent"
     return str(int(value)) if value == int(value) else f"{value:.6g}"
+
+
+def summary(report: Sequence[str]) -> str:
+    """How many differing samples each metric family has, per section of ``report``."""
+    out, section = [], ""
+    counts: Counter[str] = Counter()
+    for line in [*report, "end:"]:
+        if line.endswith(":"):
+            if section:
+                out.append(section + " " + ", ".join(f"{f} {n}" for f, n in counts.most_common()))
+            section, counts = line, Counter()
+        else:
+            counts[_family(line.split("{", 1)[0])] += 1
+    return "\n".join(out)
+
+
+def _family(name: str) -> str:
+    for suffix in ("_bucket", "_count", "_sum", "_total"):
+        name = name.removesuffix(suffix)
+    return name.removeprefix("collectpulse_").removeprefix("windowed_")
