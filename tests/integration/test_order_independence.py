@@ -24,6 +24,7 @@ from tests.order.oracle import expected
 from tests.order.run import (
     WINDOWS,
     Order,
+    as_published,
     comparable,
     differences_between,
     differences_from,
@@ -59,7 +60,10 @@ async def test_four_orders_give_the_same_metrics_and_the_oracles(
     for order in ORDERS:
         settings = run_settings(*local_stack, tmp_path / order.name / "worker")
         samples = await run_order(
-            settings, order.arrange(log), tmp_path / order.name, rate_per_s=order.rate_per_s
+            settings,
+            as_published(order.arrange(log)),
+            tmp_path / order.name,
+            rate_per_s=order.rate_per_s,
         )
         runs[order.name] = comparable(samples)
     report = []

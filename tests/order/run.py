@@ -95,29 +95,48 @@ def run_settings(bootstrap: str, redis_url: str, data_dir: Path) -> Settings:
     )
 
 
+Published = tuple[str, bytes, bytes]
+"""(topic without prefix, key, value): one record to publish."""
+
+
+def as_published(entries: Sequence[Entry]) -> list[Published]:
+    return [(e.topic, e.key, e.value) for e in entries]
+
+
 async def run_order(
-    settings: Settings, entries: Sequence[Entry], logs: Path, *, rate_per_s: float | None
+    settings: Settings,
+    records: Sequence[Published],
+    logs: Path,
+    *,
+    rate_per_s: float | None,
+    backlog: bool = False,
+    drain_timeout_s: float = 90.0,
 ) -> Samples:
-    """Publish ``entries`` in their order (at ``rate_per_s``, or all at once) and drain."""
+    """Publish ``records`` in their order (at ``rate_per_s``, or all at once; with
+    ``backlog`` before the worker starts) and return the scrape once drained."""
     raw_topics = [settings.topic(RAW_TOPIC_PREFIX + p) for p in PROVIDERS]
     await create_topics(settings, extra=raw_topics)
     await asyncio.to_thread(logs.mkdir, parents=True, exist_ok=True)
+    if backlog:
+        await _publish(settings, records, rate_per_s)
     with run_pipeline(settings, logs) as pipeline:
         url = pipeline.url("/metrics")
-        await _until(url, pipeline.processes, _owns_partitions, "the worker got no partitions")
-        await _publish(settings, entries, rate_per_s)
-        expected = len(entries)  # each raw SES record becomes one canonical record
+        procs = pipeline.processes
+        await _until(url, procs, _owns_partitions, "the worker got no partitions", 120.0)
+        if not backlog:
+            await _publish(settings, records, rate_per_s)
+        expected = len(records)  # each raw SES record becomes one canonical record
 
         def counted(s: Samples) -> bool:
             return total(s, "collectpulse_events_received_total") >= expected
 
-        await _until(url, pipeline.processes, counted, f"not all {expected} records counted")
+        await _until(url, procs, counted, f"not all {expected} records counted", drain_timeout_s)
         canonical = [settings.topic(t.value) for t in Topic]
         for topics in (canonical, [settings.topic(TOUCH_TOPIC)]):
             ends = await end_offsets(settings, topics)
             at_end = _applied_to(settings, ends)
-            await _until(url, pipeline.processes, at_end, f"{topics} not applied to the end")
-        return await _settle(url, pipeline.processes)
+            await _until(url, procs, at_end, f"{topics} not applied to the end", drain_timeout_s)
+        return await _settle(url, procs)
 
 
 async def _settle(url: str, processes: Sequence[Process], timeout_s: float = 60.0) -> Samples:
@@ -177,14 +196,19 @@ def _applied_to(
     return at_end
 
 
-async def _publish(settings: Settings, entries: Sequence[Entry], rate_per_s: float | None) -> None:
+async def _publish(
+    settings: Settings, records: Sequence[Published], rate_per_s: float | None
+) -> None:
     producer = AIOKafkaProducer(**kafka_options(settings), acks="all", linger_ms=5)
     await producer.start()
     try:
         begin = time.monotonic()
         futures = []
-        for i, e in enumerate(entries):
-            futures.append(await producer.send(settings.topic(e.topic), value=e.value, key=e.key))
+        for i, (topic, key, value) in enumerate(records):
+            futures.append(await producer.send(settings.topic(topic), value=value, key=key))
+            if len(futures) >= 5000:
+                await asyncio.gather(*futures)
+                futures.clear()
             if rate_per_s is not None and i % 20 == 19:
                 # paced: the wall clock keeps up with the log, as a live stream does
                 await asyncio.sleep(max(0.0, begin + (i + 1) / rate_per_s - time.monotonic()))
