@@ -1,0 +1,85 @@
+"""Every number is independent of arrival order (issue #15), on the real servers.
+
+One seeded log (tests/order/log.py: all seven types, raw SES webhooks on
+``raw.ses``, upstream duplicates, payments and promises with and without
+``message_id``, four partitions) is published in four orders, each through a
+worker of its own: in event time at a steady pace (the live reference), all at
+once, topic by topic (payments and promises, then pageviews, then message
+events) and shuffled with a fixed seed. After each drain the whole /metrics
+output, without time, liveness and position series, must be the same for all
+four orders and equal to what tests/order/oracle.py computes from the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.order.log import generate
+from tests.order.oracle import expected
+from tests.order.run import (
+    WINDOWS,
+    Order,
+    as_published,
+    comparable,
+    differences_between,
+    differences_from,
+    order_event_time,
+    order_shuffled,
+    order_topic_by_topic,
+    run_order,
+    run_settings,
+    summary,
+)
+
+pytestmark = pytest.mark.integration
+
+SEED = 20261204
+ORDERS = (
+    Order("paced", order_event_time, 400.0),
+    Order("at_once", order_event_time, None),
+    Order("by_topic", order_topic_by_topic, None),
+    Order("shuffled", functools.partial(order_shuffled, seed=SEED), None),
+)
+
+
+async def test_four_orders_give_the_same_metrics_and_the_oracles(
+    local_stack: tuple[str, str], tmp_path: Path
+) -> None:
+    log = generate(SEED, base_s=int(time.time()) - 60)
+    assert {e.canonical_topic for e in log} == {
+        "delivery", "bounce", "open", "click", "pageview", "payment", "promise"
+    }  # fmt: skip
+    assert any(e.topic == "raw.ses" for e in log) and any(e.duplicate for e in log)
+    truth = expected(log, WINDOWS)
+    runs = {}
+    for order in ORDERS:
+        settings = run_settings(*local_stack, tmp_path / order.name / "worker")
+        samples = await run_order(
+            settings,
+            as_published(order.arrange(log)),
+            tmp_path / order.name,
+            rate_per_s=order.rate_per_s,
+        )
+        runs[order.name] = comparable(samples)
+    report = []
+    across = differences_between(runs)
+    if across:
+        report += [f"{len(across)} samples differ between the orders:", *across]
+    for name, got in runs.items():
+        wrong = differences_from(truth, got)
+        if wrong:
+            report += [f"{len(wrong)} samples of order {name} differ from the oracle:", *wrong]
+    await asyncio.to_thread((tmp_path / "differences.txt").write_text, "\n".join(report))
+    assert not report, (
+        summary(report)
+        + f"\n(every line: {tmp_path / 'differences.txt'})\n"
+        + ("\n".join(report[:60]))
+    )
+    # the log exercised the joins the orders could break
+    for name in ("landing_paying_customers", "landing_installment_plans", "messages_paid"):
+        assert any(k[0] == f"collectpulse_windowed_{name}" and v for k, v in truth.samples.items())

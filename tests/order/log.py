@@ -1,0 +1,262 @@
+"""A seeded log of all seven event types, some of it as raw SES webhooks, with duplicates.
+
+Each ``Entry`` is one record to publish (topic, key, bytes) together with what it
+means canonically (``topic`` and ``body``, the canonical event as a plain dict), so
+the oracle never reads provider payloads or collectpulse's code. A raw SES record
+means the canonical event its adapter yields (documented mapping: Send -> sent,
+Delivery -> delivered, Open -> human open, Click -> click, tags ``cp_*`` -> labels).
+
+Shape: ``customers`` customers, each with a few messages (email, sms and some
+letters), most delivered, some bounced, opened (machine opens too, several opens)
+and clicked; landing views by customers and anonymous visitors from email, sms and
+direct; payments (succeeded / failed / aborted, half naming a message) and
+promises (installment plans made self-service among them). A tenant ``acme`` and a
+segment ``retail`` on some. About 8 % of records are published again later with
+the same bytes. Every event time lies in the ``SPAN_S`` before ``base_s``.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from tests.support import events as ev
+
+SPAN_S = 5400
+CAMPAIGNS = ("spring", "winback")
+VARIANTS = ("control", "b")
+SOURCES = ("email", "sms", "direct")
+DUPLICATE_SHARE = 0.08
+RAW_SES_SHARE = 0.2
+"""Share of e-mail messages whose events all arrive as raw SES webhooks."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One record of the log and its canonical meaning."""
+
+    topic: str
+    """Topic name without prefix: a canonical topic or ``raw.ses``."""
+    key: bytes
+    value: bytes
+    at_s: int
+    """Event time; with ``seq`` it gives the event-time publishing order."""
+    seq: float
+    canonical_topic: str
+    body: dict[str, Any]
+    duplicate: bool = False
+
+
+def generate(seed: int, *, base_s: int, customers: int = 300) -> list[Entry]:
+    """The log for ``seed`` in event-time order (duplicates a little after their original)."""
+    gen = _Gen(random.Random(seed), seed, base_s - SPAN_S)
+    for n in range(customers):
+        gen.customer(n)
+    for n in range(customers // 3):
+        gen.anonymous_view(n)
+    entries = sorted(gen.entries, key=lambda e: e.seq)
+    rng = random.Random(seed + 1)
+    out = list(entries)
+    for e in entries:
+        if rng.random() < DUPLICATE_SHARE:
+            later = min(e.at_s + rng.randrange(1, 900), base_s)
+            out.append(
+                Entry(e.topic, e.key, e.value, later, later + 0.5, e.canonical_topic, e.body, True)
+            )
+    return sorted(out, key=lambda e: e.seq)
+
+
+class _Gen:
+    def __init__(self, rng: random.Random, seed: int, start_s: int) -> None:
+        self.rng = rng
+        self.seed = seed
+        self.start_s = start_s
+        self.entries: list[Entry] = []
+        self._n = 0
+
+    def id(self, kind: str) -> str:
+        self._n += 1
+        return f"{kind}-{self.seed}-{self._n}"
+
+    def at(self, lo: int = 0, hi: int = SPAN_S - 1) -> int:
+        return self.start_s + self.rng.randrange(lo, hi)
+
+    def add(self, topic: str, key: str, body: dict[str, Any], *, raw: bytes | None = None) -> None:
+        at_s = event_s(body)
+        self._n += 1
+        value = raw if raw is not None else orjson.dumps(body)
+        canonical = topic_of(body)
+        seq = at_s + self._n / 1e6  # event time, ties in generation order
+        self.entries.append(Entry(topic, key.encode(), value, at_s, seq, canonical, body))
+
+    def customer(self, n: int) -> None:
+        rng = self.rng
+        cid = f"cust-{self.seed}-{n}"
+        tenant = "acme" if n % 5 == 0 else None
+        sends = [self.message(cid, tenant, k) for k in range(rng.choice((0, 1, 1, 2, 3)))]
+        for _ in range(rng.choice((0, 0, 1, 1, 2, 3))):
+            self.view(cid, tenant, f"vis-{self.seed}-{n}")
+        for _ in range(rng.choice((0, 1, 1, 2))):
+            self.payment(cid, tenant, sends)
+        if n % 17 == 3:  # struggling: three failures and no success at all
+            for _ in range(3):
+                self.payment(cid, tenant, [], status="failed")
+        for _ in range(rng.choice((0, 0, 1, 2))):
+            self.promise(cid, tenant)
+
+    def message(self, cid: str, tenant: str | None, k: int) -> tuple[str, int]:
+        """The message's events; returns its id and send time."""
+        rng = self.rng
+        channel = rng.choice(("email", "email", "sms", "letter") if k == 0 else ("email", "sms"))
+        mid = self.id("msg")
+        sent_s = self.at(0, SPAN_S - 2400)
+        sent = ev.sent(
+            mid,
+            sent_s,
+            campaign=rng.choice(CAMPAIGNS),
+            variant=rng.choice(VARIANTS),
+            channel=channel,
+            customer_id=cid,
+            event_id=self.id("sent"),
+        )
+        if tenant:
+            sent["tenant"] = tenant
+        if rng.random() < 0.2:
+            sent["segment"] = "retail"
+        raw = channel == "email" and rng.random() < RAW_SES_SHARE
+        events: list[dict[str, Any]] = [sent]
+        t = sent_s
+        if channel != "letter":
+            t += rng.randrange(1, 60)
+            if rng.random() < 0.15 and not raw:
+                events.append(ev.bounce(mid, t, "soft", event_id=self.id("bo")))
+                t += rng.randrange(1, 60)
+            if rng.random() < 0.88:
+                events.append(ev.delivered(mid, t, channel=channel, event_id=self.id("dl")))
+                for _ in range(rng.choice((0, 1, 1, 2, 3))):
+                    t += rng.randrange(5, 400)
+                    machine = not raw and rng.random() < 0.25
+                    events.append(ev.opened(mid, t, machine=machine, event_id=self.id("op")))
+                if len(events) > 2 and rng.random() < 0.6:
+                    for _ in range(rng.choice((1, 1, 2))):
+                        t += rng.randrange(1, 300)
+                        events.append(ev.clicked(mid, t, event_id=self.id("cl")))
+            elif not raw:
+                events.append(ev.bounce(mid, t, "hard", event_id=self.id("bo")))
+        for body in events:
+            topic = topic_of(body)
+            if raw:
+                self.add("raw.ses", mid, body, raw=ses_payload(body, sent))
+            else:
+                self.add(topic, mid, body)
+        return mid, sent_s
+
+    def view(self, cid: str | None, tenant: str | None, visitor: str) -> None:
+        at_s = self.at()
+        body = ev.pageview(visitor, at_s, self.rng.choice(SOURCES), event_id=self.id("pv"))
+        if cid:
+            body["customer_id"] = cid
+        if tenant:
+            body["tenant"] = tenant
+        self.add("pageview", visitor, body)
+
+    def anonymous_view(self, n: int) -> None:
+        self.view(None, None, f"anon-{self.seed}-{n % 40}")
+
+    def payment(
+        self,
+        cid: str,
+        tenant: str | None,
+        sends: list[tuple[str, int]],
+        *,
+        status: str | None = None,
+    ) -> None:
+        """A payment; half name one of the customer's messages sent before it."""
+        rng = self.rng
+        status = status or rng.choice(("succeeded", "succeeded", "succeeded", "failed", "aborted"))
+        amount = rng.randrange(1, 50) * 1000
+        currency = rng.choice(("EUR", "EUR", "USD"))
+        at_s = self.at(1800)
+        body = ev.payment(cid, at_s, status, amount, currency, event_id=self.id("pay"))
+        earlier = [mid for mid, sent_s in sends if sent_s < at_s]
+        if earlier and rng.random() < 0.5:
+            body["message_id"] = rng.choice(earlier)
+        if rng.random() < 0.25:
+            body["agent_id"] = "agent-1"
+        if tenant:
+            body["tenant"] = tenant
+        self.add("payment", cid, body)
+
+    def promise(self, cid: str, tenant: str | None) -> None:
+        rng = self.rng
+        if rng.random() < 0.5:
+            kind, status, direction = "installment_plan", "made", "self_service"
+        else:
+            kind = rng.choice(("promise_to_pay", "installment_plan"))
+            status = rng.choice(("made", "kept", "broken", "cancelled"))
+            direction = rng.choice(("inbound", "outbound", "self_service"))
+        body = ev.promise(cid, self.at(1800), status, direction, kind, event_id=self.id("ptp"))
+        if tenant:
+            body["tenant"] = tenant
+        self.add("promise", cid, body)
+
+
+def event_s(body: dict[str, Any]) -> int:
+    return int(datetime.fromisoformat(body["occurred_at"]).timestamp())
+
+
+def topic_of(body: dict[str, Any]) -> str:
+    """The canonical topic of a generated body (its event id names its kind)."""
+    prefix = body["event_id"].split("-", 1)[0]
+    return _TOPIC_BY_PREFIX[prefix]
+
+
+_TOPIC_BY_PREFIX = {
+    "sent": "delivery",
+    "dl": "delivery",
+    "bo": "bounce",
+    "op": "open",
+    "cl": "click",
+    "pv": "pageview",
+    "pay": "payment",
+    "ptp": "promise",
+}
+
+_SES_TYPE = {"sent": "Send", "dl": "Delivery", "op": "Open", "cl": "Click"}
+
+
+def ses_payload(body: dict[str, Any], sent: dict[str, Any]) -> bytes:
+    """The SES event-publishing record for canonical ``body`` of a message sent by ``sent``.
+
+    SES has no event id: the adapter derives one from message, type, recipient and time,
+    so a retried webhook (same bytes) is the same event.
+    """
+    event_type = _SES_TYPE[body["event_id"].split("-", 1)[0]]
+    stamp = body["occurred_at"].replace("+00:00", ".000Z")
+    tags = {
+        "cp_campaign": [sent["campaign"]],
+        "cp_variant": [sent["variant"]],
+        "cp_customer_id": [sent["customer_id"]],
+        "cp_segment": [sent.get("segment", "default")],
+    }
+    if sent.get("tenant"):
+        tags["cp_tenant"] = [sent["tenant"]]
+    mail = {
+        "timestamp": sent["occurred_at"].replace("+00:00", ".000Z"),
+        "source": "collections@collect.example",
+        "messageId": body["message_id"],
+        "destination": ["debtor@example.net"],
+        "tags": tags,
+    }
+    event: dict[str, Any] = {"eventType": event_type, "mail": mail}
+    if event_type == "Delivery":
+        event["delivery"] = {"timestamp": stamp, "recipients": ["debtor@example.net"]}
+    elif event_type == "Open":
+        event["open"] = {"timestamp": stamp, "userAgent": "Mozilla/5.0"}
+    elif event_type == "Click":
+        event["click"] = {"timestamp": stamp, "link": "https://pay.example/x"}
+    return orjson.dumps(event)
