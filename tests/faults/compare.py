@@ -33,6 +33,8 @@ NOT_COUNTS = tuple(
 )
 HLL_RELATIVE_ERROR = 0.02
 """Distinct counts are HyperLogLog estimates (about 0.8 % standard error)."""
+ESTIMATED_RATIO_ERROR = 2 * HLL_RELATIVE_ERROR + 0.001
+"""A ratio with an estimate in its numerator and its denominator."""
 
 
 def is_checked(name: str) -> bool:
@@ -63,10 +65,11 @@ def compare(truth: Truth, samples: Samples) -> list[str]:
         name = key[0]
         expected, actual = truth.samples.get(key), got.get(key)
         if name in truth.ratios or name.endswith("_ratio"):
+            rel_tol = ESTIMATED_RATIO_ERROR if name in truth.estimated_ratios else 1e-9
             same = (expected is None and actual is None) or (
                 expected is not None
                 and actual is not None
-                and math.isclose(expected, actual, rel_tol=1e-9, abs_tol=1e-12)
+                and math.isclose(expected, actual, rel_tol=rel_tol, abs_tol=1e-12)
             )
         elif name in truth.uniques:
             e, a = expected or 0.0, actual or 0.0

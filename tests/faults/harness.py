@@ -21,14 +21,13 @@ from aiokafka.errors import KafkaError
 from collectpulse.events.models import Topic
 from collectpulse.kafka.connection import kafka_options
 from collectpulse.settings import Settings
-from collectpulse.store.touches import TOUCH_TOPIC
 from collectpulse.stream.deadletter import DLQ_TOPIC
 from tests.faults.cluster import Servers, Workers, start_exporter
 from tests.faults.compare import check_dead_letters, checked_only, compare
 from tests.faults.generator import Kind, Log, Publication, generate
 from tests.faults.oracle import Key, LogRecord, ground_truth
 from tests.faults.report import FaultRecord, Report
-from tests.support.kafka import create_topics, end_offsets, read_to_end
+from tests.support.kafka import create_topics, read_to_end
 from tests.support.metrics import Samples, scrape, total
 from tests.support.processes import stop_process
 
@@ -157,7 +156,7 @@ async def run(
         await _wait_for_workers(url, config.workers)
         report.setup_s = state.now()
         publish_start = state.now()
-        await asyncio.gather(_publish(state, log, url), _inject(state, publish_start))
+        await asyncio.gather(_publish(state, log), _inject(state, publish_start))
         report.publish_s = state.now() - publish_start
         while len(workers.running) < config.workers:
             workers.start()
@@ -212,9 +211,9 @@ async def _wait_for_workers(url: str, n: int, timeout_s: float = 120.0) -> None:
     raise TimeoutError(f"{n} workers did not get partitions within {timeout_s:.0f} s")
 
 
-async def _publish(state: _Run, log: Log, url: str) -> None:
-    """Publish the log before the barrier over 80 % of ``publish_s``, wait until the store
-    holds all of it, then publish the rest over the last 20 %."""
+async def _publish(state: _Run, log: Log) -> None:
+    """Publish the whole log, in its order, spread over ``publish_s``; nothing waits for
+    the store, so payments, promises and views meet message events in any order."""
     settings = state.settings
     producer = AIOKafkaProducer(
         **kafka_options(settings),
@@ -227,12 +226,7 @@ async def _publish(state: _Run, log: Log, url: str) -> None:
     )
     await producer.start()
     try:
-        span = state.config.publish_s
-        await _paced(state, producer, log.publications[: log.barrier], 0.8 * span)
-        begin = state.now()
-        await _barrier(state, url)
-        state.report.barrier_s = state.now() - begin
-        await _paced(state, producer, log.publications[log.barrier :], 0.2 * span)
+        await _paced(state, producer, log.publications, state.config.publish_s)
     finally:
         await producer.stop()
 
@@ -248,36 +242,6 @@ async def _paced(
         await _send_all(state, producer, pubs[i : i + per_slice])
         due = begin + (i // per_slice + 1) * span_s / slices
         await asyncio.sleep(max(0.0, due - time.monotonic()))
-
-
-async def _barrier(state: _Run, url: str) -> None:
-    """Until the store's applied offsets reach the end of every canonical topic, then of the
-    touch topic (its records are all published before the writes that reach those ends)."""
-    canonical = [state.settings.topic(t.value) for t in Topic]
-    for topics in (canonical, [state.settings.topic(TOUCH_TOPIC)]):
-        ends = await end_offsets(state.settings, topics)
-        deadline = time.monotonic() + state.config.drain_timeout_s
-        while True:
-            state.note_crashes()
-            try:
-                samples = await scrape(url)
-            except httpx.HTTPError:  # the exporter may be starting or restarting
-                samples = {}
-            applied = {
-                (state.settings.topic(dict(ls)["topic"]), int(dict(ls)["partition"])): v
-                for (name, ls), v in samples.items()
-                if name == "collectpulse_applied_offset"
-            }
-            behind = [tp for tp, end in ends.items() if end and applied.get(tp, -1) + 1 < end]
-            if not behind:
-                break
-            if time.monotonic() > deadline:
-                state.report.notes.append(
-                    f"barrier not reached in {state.config.drain_timeout_s:.0f} s "
-                    f"({len(behind)} partitions behind); attribution may be order-dependent"
-                )
-                return
-            await asyncio.sleep(1.0)
 
 
 async def _send_all(state: _Run, producer: AIOKafkaProducer, pubs: list[Publication]) -> None:

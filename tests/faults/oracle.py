@@ -6,27 +6,33 @@ is truth too. Output is every sample ``/metrics`` must show, keyed like a
 scrape: ``(sample name, labels without empty values) -> value``; a counter or
 histogram sample absent here must be absent or 0 there.
 
-Rules (kpi-catalog sections 3-5, docs/KPIS.md):
+Rules (kpi-catalog sections 3-5, docs/KPIS.md, and the join semantics of
+issue #15: every join is decided by event times, never by arrival order):
 
 - every record counts in ``events_received`` (valid or not); poison counts in
   ``events_invalid{reason}`` and ``events_dead_lettered``; a valid event whose
   (topic, event_id) came before is a duplicate and has no other effect;
 - a message counts once as sent (first report wins), delivered, bounced per
   type and at all, opened, opened by a person, clicked; its funnel counts go to
-  its sent labels (segment ``default``); the first open / click observes
+  its sent labels (segment ``default``); its earliest open / click observes
   ``send_to_*_seconds``; a delivery counts in ``campaign_deliveries``;
 - views count by source, distinct visitors by source; payments by status,
   successful amounts by currency and agent; promises by status, direction,
   kind; a customer with 3 or more failed or aborted attempts since its last
   success is struggling;
-- a successful payment is attributed to the message it names, else to the
-  customer's latest clicked, else latest delivered message within 7 days
-  before it, if that message was delivered (only then does its touch reach the
-  customer): its amount counts in ``attributed_amount_minor``, the message once
-  in ``messages_paid`` and the first such payment observes
-  ``send_to_payment_seconds`` (and ``open_to_payment_seconds`` when opened);
-- landing conversion and installment plans need a customer who viewed the
-  landing page: the generator's views carry no customer, so they are 0.
+- a view naming a customer is that customer's view from its source at V. A
+  successful payment at P makes its customer a paying customer of *every*
+  source with a view of that customer in [P - 7 d, P]; an installment plan made
+  self-service at T counts once for every source with a view in [T - 7 d, T];
+- a successful payment is attributed to the message it names, credited once
+  that message reached the customer (delivered, opened or clicked, or sent as a
+  letter); without one, to the customer's message with the latest click in
+  [P - 7 d, P], else the latest delivery in it (each message's earliest click /
+  delivery counts; ties go to the greatest message_id); else to nothing. Its
+  amount counts in ``attributed_amount_minor``, the message once in
+  ``messages_paid``; the message's earliest attributed payment observes
+  ``send_to_payment_seconds`` and, when opened no later than that payment,
+  ``open_to_payment_seconds`` (from the earliest open).
 
 Every event of the log lies in the last hour, so each window equals the total.
 """
@@ -65,6 +71,8 @@ HISTOGRAM_BOUNDS_S = (
     2592000,
 )
 STRUGGLING_MIN_FAILURES = 3
+ESTIMATED_RATIOS = ("landing_conversion", "installment_request")
+LANDING_PLAN = ("installment_plan", "made", "self_service")
 WINDOW_7D_S = 7 * 86400  # the default attribution window
 MESSAGE_DIMS = ("channel", "campaign", "variant", "segment")
 
@@ -89,10 +97,18 @@ class _Message:
     sent_s: int = 0
     customer: str = ""
     delivered_s: int | None = None
-    last_click_s: int | None = None
+    """The earliest delivery, like ``first_open_s`` and ``first_click_s``."""
     flags: set[str] = field(default_factory=set)
     first_open_s: int | None = None
     first_click_s: int | None = None
+
+    def reached_customer(self) -> bool:
+        """Whether a touch of this message reaches the customer side (then it can be paid)."""
+        if self.dims is None:
+            return False
+        return bool(self.flags & {"delivered", "opened", "clicked"}) or (
+            self.dims["channel"] == "letter"
+        )
 
 
 @dataclass
@@ -104,6 +120,8 @@ class Truth:
     """Sample names whose absence means 'no value' (not 0)."""
     uniques: set[str]
     """Sample names that are HyperLogLog estimates."""
+    estimated_ratios: set[str]
+    """Ratio names with a HyperLogLog estimate in them (compared with a tolerance)."""
     received: Counter[str]
     duplicates: Counter[str]
     poison: list[tuple[LogRecord, Publication]]
@@ -170,6 +188,7 @@ def ground_truth(
         samples=samples,
         ratios={f"{P}{name}_ratio" for name in ratios},
         uniques={f"{P}windowed_{name}" for name in uniques},
+        estimated_ratios={f"{P}{name}_ratio" for name in ESTIMATED_RATIOS},
         received=received,
         duplicates=duplicates,
         poison=poison,
@@ -194,6 +213,8 @@ def _effects(
     uniques: dict[str, dict[Labels, set[str]]] = defaultdict(lambda: defaultdict(set))
     failures: dict[str, int] = defaultdict(int)
     successes: list[tuple[int, dict[str, Any]]] = []
+    views: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    plans: list[tuple[int, str]] = []
     for topic, body in valid:
         at_s = _seconds(body)
         if topic in (Topic.DELIVERY, Topic.BOUNCE, Topic.OPEN, Topic.CLICK):
@@ -221,12 +242,13 @@ def _effects(
             else:
                 m.flags.add("clicked")
                 m.first_click_s = at_s if m.first_click_s is None else min(m.first_click_s, at_s)
-                m.last_click_s = max(m.last_click_s or at_s, at_s)
         elif topic is Topic.PAGEVIEW:
             counters["landing_pageviews"][labels(source=body["source"])] += 1
             uniques["landing_unique_visitors"][labels(source=body["source"])].add(
                 body["visitor_id"]
             )
+            if body.get("customer_id"):
+                views[body["customer_id"]].append((at_s, body["source"]))
         elif topic is Topic.PAYMENT:
             customer = body["customer_id"]
             counters["payment_attempts"][labels(status=body["status"])] += 1
@@ -240,6 +262,8 @@ def _effects(
         else:
             ls = labels(status=body["status"], direction=body["direction"], kind=body["kind"])
             counters["promises"][ls] += 1
+            if (body["kind"], body["status"], body["direction"]) == LANDING_PLAN:
+                plans.append((at_s, body["customer_id"]))
 
     histograms: dict[str, dict[Labels, list[int]]] = defaultdict(lambda: defaultdict(list))
     for m in messages.values():
@@ -263,8 +287,19 @@ def _effects(
         if m.first_click_s is not None:
             histograms["send_to_click_seconds"][hist_dims].append(m.first_click_s - m.sent_s)
     _attribute(messages, successes, counters, histograms)
+    for at_s, body in successes:
+        for source in _sources_viewed(views[body["customer_id"]], at_s):
+            uniques["landing_paying_customers"][labels(source=source)].add(body["customer_id"])
+    for at_s, customer in plans:
+        for source in _sources_viewed(views[customer], at_s):
+            counters["landing_installment_plans"][labels(source=source)] += 1
     struggling = sum(1 for n in failures.values() if n >= STRUGGLING_MIN_FAILURES)
     return counters, histograms, uniques, struggling
+
+
+def _sources_viewed(views: Sequence[tuple[int, str]], at_s: int) -> set[str]:
+    """The sources of the customer's views within the attribution window before ``at_s``."""
+    return {source for view_s, source in views if at_s - WINDOW_7D_S <= view_s <= at_s}
 
 
 def _attribute(
@@ -274,31 +309,34 @@ def _attribute(
     histograms: dict[str, dict[Labels, list[int]]],
 ) -> None:
     by_customer: dict[str, list[str]] = defaultdict(list)
-    for mid, m in messages.items():
-        if m.dims is not None and "delivered" in m.flags:
-            by_customer[m.customer].append(mid)
-    paid: set[str] = set()
+    for message_id, message in messages.items():
+        if message.dims is not None:
+            by_customer[message.customer].append(message_id)
+    first_paid: dict[str, int] = {}
     for at_s, body in successes:
         mid = body.get("message_id") or _latest(messages, by_customer[body["customer_id"]], at_s)
         m = messages.get(mid or "")
-        if m is None or m.dims is None or "delivered" not in m.flags:
+        if mid is None or m is None or m.dims is None or not m.reached_customer():
             continue
-        dims = frozenset(m.dims.items())
         currency = ("currency", body["currency"])
-        counters["attributed_amount_minor"][dims | {currency}] += body["amount_minor"]
-        if mid in paid:
-            continue
-        paid.add(mid or "")
-        counters["messages_paid"][dims] += 1
+        counters["attributed_amount_minor"][frozenset(m.dims.items()) | {currency}] += body[
+            "amount_minor"
+        ]
+        first_paid[mid] = min(first_paid.get(mid, at_s), at_s)
+    for mid, paid_s in first_paid.items():
+        m = messages[mid]
+        assert m.dims is not None
+        counters["messages_paid"][frozenset(m.dims.items())] += 1
         hist_dims = frozenset((k, v) for k, v in m.dims.items() if k != "segment")
-        histograms["send_to_payment_seconds"][hist_dims].append(at_s - m.sent_s)
-        if m.first_open_s is not None:
-            histograms["open_to_payment_seconds"][hist_dims].append(at_s - m.first_open_s)
+        histograms["send_to_payment_seconds"][hist_dims].append(paid_s - m.sent_s)
+        if m.first_open_s is not None and paid_s >= m.first_open_s:
+            histograms["open_to_payment_seconds"][hist_dims].append(paid_s - m.first_open_s)
 
 
 def _latest(messages: Mapping[str, _Message], mids: Sequence[str], at_s: int) -> str | None:
-    """The latest clicked, else latest delivered message within the window before ``at_s``."""
-    for when in ("last_click_s", "delivered_s"):
+    """The message with the latest (earliest-per-message) click in the window before
+    ``at_s``, else the latest delivery in it; equal times go to the greatest id."""
+    for when in ("first_click_s", "delivered_s"):
         times = [(getattr(messages[mid], when), mid) for mid in mids]
         inside = [(t, mid) for t, mid in times if t is not None and at_s - WINDOW_7D_S <= t <= at_s]
         if inside:
@@ -336,6 +374,7 @@ def _ratios(
     broken = sum_by(c.get("promises", {}), ("direction", "kind"), {"status": "broken"})
     out["promise_kept"] = divide(kept, kept + broken)
     visitors = {ls: float(len(v)) for ls, v in uniques.get("landing_unique_visitors", {}).items()}
-    out["landing_conversion"] = divide({}, visitors)
-    out["installment_request"] = divide({}, visitors)
+    paying = {ls: float(len(v)) for ls, v in uniques.get("landing_paying_customers", {}).items()}
+    out["landing_conversion"] = divide(paying, visitors)
+    out["installment_request"] = divide(c.get("landing_installment_plans", {}), visitors)
     return out

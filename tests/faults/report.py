@@ -35,7 +35,6 @@ class Report:
     setup_s: float = 0.0
     publish_s: float = 0.0
     drain_s: float = 0.0
-    barrier_s: float = 0.0
     duration_s: float = 0.0
 
     def record_log(self, log: Log, truth: Truth) -> None:
@@ -53,8 +52,7 @@ class Report:
         lines = [
             f"collectpulse fault run: {self.config_line}",
             f"duration: {self.duration_s:.1f} s (setup {self.setup_s:.1f} s, publishing "
-            f"{self.publish_s:.1f} s of which {self.barrier_s:.1f} s at the barrier, drain and "
-            f"checks {self.drain_s:.1f} s)",
+            f"{self.publish_s:.1f} s, drain and checks {self.drain_s:.1f} s)",
             f"published: {sum(p.values())} records = {p['valid']} valid + {p['duplicate']} "
             f"upstream duplicates + {p['poison']} poison; records in Kafka after the run: "
             f"{self.in_kafka} (sends repeated while the broker was down: {self.resends})",
