@@ -28,8 +28,17 @@ def experiments(view: StoreView, min_sample_size: int) -> Iterator[Metric]:
     p_value = gauge_family("experiment_p_value", "window")
     beat = gauge_family("experiment_beat_control_probability", "window")
     for window, values in view.windows.items():
-        delivered = _by_campaign_variant(values.get("messages_delivered", {}))
-        paid = _by_campaign_variant(values.get("messages_paid", {}))
+        delivered_series = values.get("messages_delivered", {})
+        delivered = _by_campaign_variant(delivered_series)
+        # The unit is a delivered message: paid messages count only up to the
+        # delivered ones of the same series, so a paid letter (no delivery
+        # receipt, never a trial) cannot make successes exceed trials.
+        paid = _by_campaign_variant(
+            {
+                labelset: min(value, delivered_series.get(labelset, 0.0))
+                for labelset, value in values.get("messages_paid", {}).items()
+            }
+        )
         for (campaign, tenant), variants in sorted(delivered.items()):
             # control is the variant named "control", else the alphabetically first
             arms = [

@@ -306,3 +306,27 @@ def test_help_text_of_every_family_is_the_kpi_definition() -> None:
     for gauge in GAUGES:
         if metric_name(gauge) in helps:
             assert helps[metric_name(gauge)] == gauge.help
+
+
+def test_paid_letters_without_delivery_receipts_do_not_break_the_experiment() -> None:
+    """A letter can be paid but is never delivered: successes stay within trials."""
+    email_a = funnel({**SPRING, "variant": "control"})
+    email_b = funnel({**SPRING, "variant": "b"})
+    letter_a = funnel({**SPRING, "channel": "letter", "variant": "control"})
+    counts = {
+        "messages_delivered": [(email_a, 200), (email_b, 200)],
+        "messages_paid": [(email_a, 20), (email_b, 40), (letter_a, 500)],
+    }
+    view = StoreView(NOW_S, (0,), totals(counts), {"24h": window(counts)})
+
+    registry = scrape(view, experiment_min_sample=100)
+
+    labels = {
+        "campaign": "spring",
+        "variant": "b",
+        "control": "control",
+        "tenant": "",
+        "window": "24h",
+    }
+    # (40/200) / (20/200) - 1: the 500 paid letters are no trials and no successes
+    assert registry.get_sample_value("collectpulse_experiment_lift_ratio", labels) == 1.0
