@@ -208,8 +208,12 @@ def _on_delivered(ctx: BatchContext, event: DeliveryEvent, raw: bytes, at_s: int
         first = ctx.campaign_field(FIRST_DELIVERED, state["d"])
         ctx.plan.keep_min(ctx.totals_key, first, at_s)
     elif at_s < int(state["dl"]):
-        # an earlier report of the same delivery arrived later: the customer side
-        # attributes payments by the earliest delivery, whatever the arrival order
+        # an earlier report of the same delivery arrived later: the earliest one
+        # counts, in the campaign's delivery-time buckets and for attribution
+        deliveries = ctx.dims_field("campaign_deliveries", state["d"])
+        ctx.count(deliveries, int(state["dl"]), -1)
+        ctx.count(deliveries, at_s)
+        ctx.plan.keep_min(ctx.totals_key, ctx.campaign_field(FIRST_DELIVERED, state["d"]), at_s)
         _update(ctx, event.message_id, state, dl=str(at_s))
         _touch(ctx, "delivered", event.message_id, state, at_s)
 
