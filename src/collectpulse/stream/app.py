@@ -85,6 +85,9 @@ def create_app(settings: Settings, *, redis: Redis | None = None) -> faust.App:
         topic_partitions=settings.topic_partitions,
         # aiokafka's default (5 min) left a topic created while the worker ran unread as long
         consumer_metadata_max_age_ms=settings.kafka_metadata_max_age_ms,
+        # prepare_topics made them all, its leader topic too: Faust's own declare asks for
+        # Create even for a topic that exists (its metadata may not list it yet)
+        topic_allow_declare=False,
         # An old and a new owner must never process one partition at once.
         stream_wait_empty=True,
         web_enabled=False,
