@@ -126,7 +126,7 @@ def create_app(settings: Settings, *, redis: Redis | None = None) -> faust.App:
     )
     app.agent(source, name="collectpulse.partitions")(body)
     add_normalisers(app, settings, client, dependencies)
-    # Declared so the worker creates it with the same partition count.
+    # prepare_topics creates it (worker_topics); declared here for Faust to produce to it.
     app.topic(dlq)
 
     prefix = settings.topic_prefix
