@@ -1,4 +1,4 @@
-"""The ``collectpulse`` command: worker, exporter, simulate, schemas, local stack, run."""
+"""The ``collectpulse`` command: worker, exporter, simulate, topics, schemas, local stack, run."""
 
 from __future__ import annotations
 
@@ -183,6 +183,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return int(run_simulate(settings, args))
 
 
+def cmd_topics(args: argparse.Namespace) -> int:
+    from collectpulse.kafka.topic_command import run_topics
+
+    settings = _settings()
+    _check_credentials(settings, redis=False)
+    return run_topics(settings, args.action)
+
+
 def cmd_schemas(args: argparse.Namespace) -> int:
     from collectpulse.events.schema_export import export_schemas, schema_drift
 
@@ -231,6 +239,12 @@ def build_parser() -> argparse.ArgumentParser:
     simulate = sub.add_parser("simulate", help="publish a realistic event stream to Kafka")
     add_arguments(simulate)
     simulate.set_defaults(func=cmd_simulate)
+
+    topics = sub.add_parser(
+        "topics", help="create (or check) every topic the worker reads or writes"
+    )
+    topics.add_argument("action", choices=["create", "check"])
+    topics.set_defaults(func=cmd_topics)
 
     schemas = sub.add_parser("schemas", help="export or check the JSON Schemas under schemas/")
     schemas.add_argument("action", choices=["export", "check"])

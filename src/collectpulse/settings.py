@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     # Kafka topic names allow only these characters (and at most 249 of them).
     topic_prefix: str = Field(default="collections.", pattern=r"^[A-Za-z0-9._-]{0,100}$")
     topic_partitions: int = Field(default=8, ge=1, le=1024)
+    # Replicas of the topics collectpulse creates; unset: min(3, number of brokers).
+    topic_replication_factor: int | None = Field(default=None, ge=1, le=32)
+    # The worker re-reads topic metadata this often, so a topic created (or recreated)
+    # while it runs is consumed within about this long (aiokafka's default is 5 minutes).
+    kafka_metadata_max_age_ms: int = Field(default=3000, ge=500, le=300_000)
     consumer_group: str = Field(default="collectpulse", min_length=1, max_length=255)
     # Faust keeps its local table state here; {conf.id} is appended by Faust.
     data_dir: Path = Path(".local/worker")

@@ -24,7 +24,7 @@ from collectpulse.events.models import Topic
 from collectpulse.kafka.connection import faust_credentials, kafka_options
 from collectpulse.kafka.errors import KafkaSetupError
 from collectpulse.kafka.partitioning import key_partitioner
-from collectpulse.kafka.topics import ensure_topics
+from collectpulse.kafka.topics import create_missing, worker_topics
 from collectpulse.settings import Settings
 from collectpulse.store.client import redis_client
 from collectpulse.store.touches import TOUCH_TOPIC, batch_records
@@ -59,12 +59,13 @@ def broker_url(settings: Settings) -> str:
 
 
 async def prepare_topics(settings: Settings) -> str | None:
-    """Create missing co-partitioned topics (canonical, DLQ, customer-touch) before Faust
-    starts; return a problem to report (wrong partition count, broker unreachable)."""
+    """Create every missing topic the worker reads or writes (``worker_topics``) before
+    Faust subscribes; return a problem to report (wrong partition count, creation refused,
+    broker unreachable)."""
     admin = AIOKafkaAdminClient(**kafka_options(settings))
     try:
         await admin.start()
-        await ensure_topics(admin, settings, extra=(TOUCH_TOPIC,))
+        await create_missing(admin, settings, worker_topics(settings))
     except (KafkaSetupError, KafkaError, OSError) as exc:
         return f"{type(exc).__name__}: {exc}"
     finally:
@@ -82,6 +83,11 @@ def create_app(settings: Settings, *, redis: Redis | None = None) -> faust.App:
         broker_credentials=faust_credentials(settings),
         datadir=str(settings.data_dir / "{conf.id}"),
         topic_partitions=settings.topic_partitions,
+        # aiokafka's default (5 min) left a topic created while the worker ran unread as long
+        consumer_metadata_max_age_ms=settings.kafka_metadata_max_age_ms,
+        # prepare_topics made them all, its leader topic too: Faust's own declare asks for
+        # Create even for a topic that exists (its metadata may not list it yet)
+        topic_allow_declare=False,
         # An old and a new owner must never process one partition at once.
         stream_wait_empty=True,
         web_enabled=False,
@@ -125,7 +131,7 @@ def create_app(settings: Settings, *, redis: Redis | None = None) -> faust.App:
     )
     app.agent(source, name="collectpulse.partitions")(body)
     add_normalisers(app, settings, client, dependencies)
-    # Declared so the worker creates it with the same partition count.
+    # prepare_topics creates it (worker_topics); declared here for Faust to produce to it.
     app.topic(dlq)
 
     prefix = settings.topic_prefix
