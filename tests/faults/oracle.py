@@ -176,7 +176,7 @@ def ground_truth(
                 samples[(f"{P}windowed_{name}", ls | {("window", window)})] = len(members)
     for name, series_h in histograms.items():
         for ls, observations in series_h.items():
-            samples.update(_histogram(f"{P}{name}", ls, observations))
+            samples.update(histogram_samples(f"{P}{name}", ls, observations))
     if struggling:
         samples[(f"{P}struggling_customers", frozenset())] = struggling
     ratios = _ratios(counters, uniques)
@@ -344,7 +344,8 @@ def _latest(messages: Mapping[str, _Message], mids: Sequence[str], at_s: int) ->
     return None
 
 
-def _histogram(name: str, ls: Labels, observations: Sequence[int]) -> dict[Key, float]:
+def histogram_samples(name: str, ls: Labels, observations: Sequence[int]) -> dict[Key, float]:
+    """A histogram's bucket, count and sum samples as a scrape shows them."""
     out: dict[Key, float] = {}
     for bound in HISTOGRAM_BOUNDS_S:
         le = str(float(bound))

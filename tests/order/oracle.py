@@ -1,4 +1,4 @@
-"""The samples /metrics must show for a log, computed from /work join semantics, not from src.
+"""The samples /metrics must show for a log, from the catalog and DESIGN.md joins, not src.
 
 Input: the log's entries (canonical meaning of each record). Rules, all by event
 time, so none depends on the order records arrive in (issue #15's join semantics):
@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.faults.oracle import HISTOGRAM_BOUNDS_S, Key, P, labels
+from tests.faults.oracle import Key, P, histogram_samples, labels
 from tests.order.log import Entry, event_s
 from tests.support.kpi_oracle import FUNNEL_RATIOS, Labels, divide, sum_by
 
@@ -263,7 +263,9 @@ def _samples(t: _Tally, struggling: Counter[Labels], windows: Sequence[str]) -> 
                 put(f"{P}windowed_{name}", ls | {("window", window)}, float(len(members)))
     for name, hseries in t.hist.items():
         for ls, observations in hseries.items():
-            for (sample, sample_ls), value in _histogram(f"{P}{name}", ls, observations).items():
+            for (sample, sample_ls), value in histogram_samples(
+                f"{P}{name}", ls, observations
+            ).items():
                 put(sample, sample_ls, value)
     for ls, n in struggling.items():
         put(f"{P}struggling_customers", ls, n)
@@ -305,17 +307,6 @@ def _ratios(t: _Tally) -> dict[str, dict[Labels, float]]:
     paying = {ls: float(len(v)) for ls, v in t.uniques["landing_paying_customers"].items()}
     out["landing_conversion"] = divide(paying, visitors)
     out["installment_request"] = divide(c["landing_installment_plans"], visitors)
-    return out
-
-
-def _histogram(name: str, ls: Labels, observations: Sequence[int]) -> dict[Key, float]:
-    out: dict[Key, float] = {}
-    for bound in HISTOGRAM_BOUNDS_S:
-        le = str(float(bound))
-        out[(f"{name}_bucket", ls | {("le", le)})] = sum(1 for o in observations if o <= bound)
-    out[(f"{name}_bucket", ls | {("le", "inf")})] = len(observations)
-    out[(f"{name}_count", ls)] = len(observations)
-    out[(f"{name}_sum", ls)] = sum(observations)
     return out
 
 

@@ -234,13 +234,7 @@ def _on_open(ctx: BatchContext, event: OpenEvent, raw: bytes, at_s: int) -> None
     state = _state_or_park(ctx, event, raw, event.message_id)
     if state is None:
         return
-    if "o" not in state:
-        _update(ctx, event.message_id, state, o=str(at_s))
-        _funnel(ctx, "messages_opened", state, event)
-        ctx.observe_dims("send_to_open_seconds", state["d"], at_s - int(state["t"]))
-        _touch(ctx, "opened", event.message_id, state, at_s)
-    elif at_s < int(state["o"]):
-        _earlier(ctx, "send_to_open_seconds", "o", "opened", event.message_id, state, at_s)
+    _first_or_earlier(ctx, event, state, at_s, flag="o", counter="messages_opened", kind="opened")
     if not event.machine and "oh" not in state:
         _update(ctx, event.message_id, state, oh=str(at_s))
         _funnel(ctx, "messages_opened_human", state, event)
@@ -248,15 +242,31 @@ def _on_open(ctx: BatchContext, event: OpenEvent, raw: bytes, at_s: int) -> None
 
 def _on_click(ctx: BatchContext, event: ClickEvent, raw: bytes, at_s: int) -> None:
     state = _state_or_park(ctx, event, raw, event.message_id)
-    if state is None:
-        return
-    if "k" not in state:
-        _update(ctx, event.message_id, state, k=str(at_s))
-        _funnel(ctx, "messages_clicked", state, event)
-        ctx.observe_dims("send_to_click_seconds", state["d"], at_s - int(state["t"]))
-        _touch(ctx, "clicked", event.message_id, state, at_s)
-    elif at_s < int(state["k"]):
-        _earlier(ctx, "send_to_click_seconds", "k", "clicked", event.message_id, state, at_s)
+    if state is not None:
+        _first_or_earlier(
+            ctx, event, state, at_s, flag="k", counter="messages_clicked", kind="clicked"
+        )
+
+
+def _first_or_earlier(
+    ctx: BatchContext,
+    event: OpenEvent | ClickEvent,
+    state: dict[str, str],
+    at_s: int,
+    *,
+    flag: str,
+    counter: str,
+    kind: TouchKind,
+) -> None:
+    """Count a message's first open or click once; its earliest time is the one observed."""
+    histogram = "send_to_open_seconds" if kind == "opened" else "send_to_click_seconds"
+    if flag not in state:
+        _update(ctx, event.message_id, state, **{flag: str(at_s)})
+        _funnel(ctx, counter, state, event)
+        ctx.observe_dims(histogram, state["d"], at_s - int(state["t"]))
+        _touch(ctx, kind, event.message_id, state, at_s)
+    elif at_s < int(state[flag]):
+        _earlier(ctx, histogram, flag, kind, event.message_id, state, at_s)
 
 
 def _earlier(
