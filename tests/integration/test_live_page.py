@@ -9,6 +9,7 @@ sample, scraped from /metrics and parsed by prometheus_client's parser.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import math
 import time
@@ -17,11 +18,14 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
+import bcrypt
 import httpx
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
 
 from collectpulse.events.models import Topic
+from collectpulse.exporter.http import create_web_app
 from collectpulse.settings import Settings
 from tests.integration.kpi_value_log import build
 from tests.integration.kpi_value_run import drained, publish_in_order, value_test_settings
@@ -257,3 +261,16 @@ async def test_static_files_are_served_with_the_uplot_licence(live: Live) -> Non
             response = await client.get(live.pipeline.url(f"/static/{path}"))
             assert response.status_code == 200, path
     assert "Leon Sorokin" in response.text
+
+
+async def test_the_page_needs_the_same_basic_auth_as_metrics(settings: Settings) -> None:
+    users = {"ops": bcrypt.hashpw(b"s3cret", bcrypt.gensalt(rounds=4))}
+    app = create_web_app(settings, users=users)
+    async with TestClient(TestServer(app)) as client:
+        for path in ("/", "/api/live", "/struggling", "/static/live.js", "/metrics"):
+            refused = await client.get(path)
+            assert refused.status == 401, path
+        token = base64.b64encode(b"ops:s3cret").decode()
+        allowed = await client.get("/api/live", headers={"Authorization": f"Basic {token}"})
+        assert allowed.status == 200
+        assert (await allowed.json())["window"] == "1h"

@@ -34,11 +34,11 @@
         figure.append(caption);
         chartsBox.append(figure);
         const opts = {
-          width: 300,
+          width: 320,
           height: 120,
           legend: { show: false },
           series: [{}, { label: line.title, stroke: "#2563eb", fill: "rgba(37,99,235,0.1)" }],
-          axes: [{ space: 60 }, { size: 40 }],
+          axes: [{ space: 60 }, { size: 56 }],
         };
         charts.push(new uPlot(opts, [xs, line.points], figure));
       }
