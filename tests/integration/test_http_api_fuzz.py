@@ -23,7 +23,16 @@ from tests.support.processes import collectpulse_process, free_port
 
 pytestmark = pytest.mark.integration
 
-KNOWN_PATHS = ("/metrics", "/healthz", "/readyz", "/api/struggling-customers")
+KNOWN_PATHS = (
+    "/metrics",
+    "/healthz",
+    "/readyz",
+    "/api/struggling-customers",
+    "/",
+    "/api/live",
+    "/struggling",
+    "/static/live.js",
+)
 METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "PROPFIND")
 EDGE_VALUES = (
     "",
@@ -49,7 +58,10 @@ EDGE_VALUES = (
 
 numbers = st.integers(min_value=-(10**30), max_value=10**30).map(str)
 values = st.one_of(st.sampled_from(EDGE_VALUES), numbers, st.text(max_size=30))
-names = st.one_of(st.sampled_from(("limit", "tenant")), st.text(max_size=10))
+names = st.one_of(
+    st.sampled_from(("limit", "tenant", "window", "campaign", "variant", "channel")),
+    st.text(max_size=10),
+)
 params = st.lists(st.tuples(names, values), max_size=5)
 # httpx sends only ASCII in a raw query; non-ASCII and invalid UTF-8 arrive percent-encoded
 raw_queries = st.one_of(

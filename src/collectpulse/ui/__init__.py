@@ -1,0 +1,1 @@
+"""The live views of collectpulse: a web page served by the exporter and its JSON model."""
