@@ -12,6 +12,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from collectpulse.kpi.definitions import GAUGES
 from collectpulse.kpi.experiment import Arm, evaluate_experiment
 from collectpulse.kpi.model import metric_name
+from collectpulse.kpi.ratios import CounterValues
 from collectpulse.store.keys import FIELD_SEP
 from collectpulse.store.reader import LAST_APPLIED_MS, LAST_EVENT, LAST_EVENT_MS, StoreView
 from collectpulse.store.silence import silence_starts
@@ -28,23 +29,7 @@ def experiments(view: StoreView, min_sample_size: int) -> Iterator[Metric]:
     p_value = gauge_family("experiment_p_value", "window")
     beat = gauge_family("experiment_beat_control_probability", "window")
     for window, values in view.windows.items():
-        delivered_series = values.get("messages_delivered", {})
-        delivered = _by_campaign_variant(delivered_series)
-        # The unit is a delivered message: paid messages count only up to the
-        # delivered ones of the same series, so a paid letter (no delivery
-        # receipt, never a trial) cannot make successes exceed trials.
-        paid = _by_campaign_variant(
-            {
-                labelset: min(value, delivered_series.get(labelset, 0.0))
-                for labelset, value in values.get("messages_paid", {}).items()
-            }
-        )
-        for (campaign, tenant), variants in sorted(delivered.items()):
-            # control is the variant named "control", else the alphabetically first
-            arms = [
-                Arm(variant, int(paid.get((campaign, tenant), {}).get(variant, 0)), int(trials))
-                for variant, trials in sorted(variants.items())
-            ]
+        for (campaign, tenant), arms in sorted(experiment_arms(values).items()):
             result = evaluate_experiment(campaign, arms, min_sample_size)
             for cmp in result.comparisons if result else ():
                 labels = [campaign, cmp.variant.variant, cmp.control.variant, tenant, window]
@@ -56,6 +41,30 @@ def experiments(view: StoreView, min_sample_size: int) -> Iterator[Metric]:
                     if value is not None:
                         family.add_metric(labels, value)
     yield from (lift, p_value, beat)
+
+
+def experiment_arms(values: CounterValues) -> dict[tuple[str, str], list[Arm]]:
+    """(campaign, tenant) -> its variants' arms in one window, in variant name order.
+
+    The unit is a delivered message: paid messages count only up to the delivered
+    ones of the same series, so a paid letter (no delivery receipt, never a trial)
+    cannot make successes exceed trials.
+    """
+    delivered_series = values.get("messages_delivered", {})
+    delivered = _by_campaign_variant(delivered_series)
+    paid = _by_campaign_variant(
+        {
+            labelset: min(value, delivered_series.get(labelset, 0.0))
+            for labelset, value in values.get("messages_paid", {}).items()
+        }
+    )
+    return {
+        key: [
+            Arm(variant, int(paid.get(key, {}).get(variant, 0)), int(trials))
+            for variant, trials in sorted(variants.items())
+        ]
+        for key, variants in delivered.items()
+    }
 
 
 def _by_campaign_variant(

@@ -1,1 +1,1 @@
-"""What people look at: the live page and the terminal view, read from the exporter's store view."""
+"""The live views of collectpulse: a web page served by the exporter and its JSON model."""
