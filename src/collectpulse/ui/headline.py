@@ -1,67 +1,50 @@
-"""The headline numbers of ``collectpulse top`` for one window and tenant, from a store view.
+"""The headline numbers of ``collectpulse top``, summed from the live page's model.
 
-Counts are the windowed counters the exporter exports, summed over the labels
-the headline does not show; ratios are the KPI table's own ``Ratio``
-definitions evaluated with ``evaluate_ratio`` grouped by tenant only (or not
-at all for every tenant), so each number equals the sum the same PromQL would
-take over ``/metrics``. Pipeline health reuses the exporter's functions.
+``ui.model.live_model`` gives the page's tables for one window and tenant, each
+row one /metrics series; the headline adds the rows up, as PromQL's ``sum()``
+over those series would, and divides the sums the way the KPI table's ratio
+definitions do. So the terminal shows the page's numbers, totalled.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from collectpulse.exporter.broker import LogPositions
-from collectpulse.exporter.computed import processing_lag_s
-from collectpulse.exporter.health import consumer_lag, live_workers
-from collectpulse.kpi.definitions import ratio_by_name
-from collectpulse.kpi.ratios import CounterValues, evaluate_ratio, labelset
-from collectpulse.store.keys import FIELD_SEP
-from collectpulse.store.reader import LAST_APPLIED_MS, LAST_EVENT_MS, StoreView
+from collectpulse.kpi.ratios import ratio
 
-FUNNEL_STAGES = (
-    ("sent", "messages_sent"),
-    ("delivered", "messages_delivered"),
-    ("opened", "messages_opened"),
-    ("clicked", "messages_clicked"),
-    ("paid", "messages_paid"),
-)
-"""(stage shown, windowed counter) from the top of the funnel down."""
-STAGE_RATIOS = {"delivered": "delivery", "opened": "open", "clicked": "click_through"}
-"""The ratio shown beside a stage (paid's is ``message_payment``)."""
-HEADLINE_RATIOS = (
-    "delivery",
-    "open",
-    "click_through",
-    "message_payment",
-    "bounce",
-    "hard_bounce",
-    "soft_bounce",
-    "landing_conversion",
-    "payment_success",
-    "promise_kept",
-)
-_DLQ_COUNTERS = ("events_dead_lettered", "provider_records_dead_lettered")
+FUNNEL_STAGES = ("sent", "delivered", "opened", "clicked", "paid")
+STAGE_RATIOS = {
+    "delivered": ("delivery", "sent"),
+    "opened": ("open", "delivered"),
+    "clicked": ("click_through", "delivered"),
+    "paid": ("message_payment", "delivered"),
+}
+"""Stage -> (ratio shown beside it, the stage it is a share of)."""
+BOUNCE_RATIOS = ("bounce", "hard_bounce", "soft_bounce")
+PAYMENT_OUTCOMES = ("succeeded", "failed", "aborted")
 
 
 @dataclass(frozen=True)
 class TopicHealth:
     topic: str
-    last_event_ms: int
-    """Newest occurred_at applied from the topic (Unix ms)."""
+    last_event_age_s: float | None
+    """Seconds since the newest applied event's time; None when none was applied."""
     processing_lag_s: float | None
-    """Newest event's time to its apply; None before the worker recorded an apply."""
+    consumer_lag_records: int | None
+    """Summed over the topic's partitions; None when Kafka's positions are unknown."""
 
 
 @dataclass(frozen=True)
 class Pipeline:
     live_workers: int
-    dead_lettered: int
+    dead_lettered: float
     """Records sent to the dead-letter topic, all-time (canonical and provider)."""
     consumer_lag_records: int | None
-    """Summed over partitions; None when Kafka's log positions are unknown."""
+    """Summed over every topic; None when Kafka's positions are unknown."""
+    dependencies: Mapping[str, bool | None] = field(default_factory=dict)
+    """redis / kafka -> up (None: not asked)."""
     topics: tuple[TopicHealth, ...] = ()
 
 
@@ -80,93 +63,77 @@ class Headline:
     collected_minor: Mapping[str, float]
     """Currency -> amount_minor collected in the window."""
     struggling_customers: int
+    """Every tenant's (the model does not break it down)."""
     pipeline: Pipeline
-    kafka_error: str | None = None
-    tenants: tuple[str, ...] = field(default_factory=tuple)
-    """The tenants the store knows, to cycle through."""
+    tenants: tuple[str, ...] = ()
+    """The tenants the model offers as filters, to cycle through."""
 
 
-def headline(
-    view: StoreView,
-    window: str,
-    tenant: str | None,
-    *,
-    positions: LogPositions | None = None,
-    kafka_error: str | None = None,
-) -> Headline:
-    """The headline of ``view`` in ``window`` (a name of ``Settings.windows``)."""
-    values = view.windows.get(window, {})
+def headline(model: Mapping[str, Any]) -> Headline:
+    """Total the live model (``ui.model.live_model``) built for one window and tenant."""
+    tables = {table["key"]: table["rows"] for table in model["tables"]}
+    funnel_rows = [row["values"] for row in tables["funnel"]]
+    funnel = {stage: _sum(funnel_rows, f"messages_{stage}") for stage in FUNNEL_STAGES}
+    ratios: dict[str, float | None] = {
+        name: ratio(funnel[stage], funnel[base]) for stage, (name, base) in STAGE_RATIOS.items()
+    }
+    for name in BOUNCE_RATIOS:
+        # the table has each row's ratio, not its bounced count: ratio x sent gives it back
+        bounced = sum((row[name] or 0.0) * row["messages_sent"] for row in funnel_rows)
+        ratios[name] = ratio(bounced, funnel["sent"])
+    ratios.update(_payments_promises_landing(tables))
+    collected: dict[str, float] = {}
+    for row in tables["collected"]:
+        currency = row["labels"].get("currency", "")
+        collected[currency] = collected.get(currency, 0.0) + row["values"]["collected_amount_minor"]
     return Headline(
-        as_of_s=view.now_s,
-        window=window,
-        tenant=tenant,
-        funnel={stage: _sum(values, c, tenant) for stage, c in FUNNEL_STAGES},
-        ratios={name: _ratio(name, values, tenant) for name in HEADLINE_RATIOS},
-        collected_minor=_by_currency(values, tenant),
-        struggling_customers=sum(1 for s in view.struggling if tenant in (None, s.tenant)),
-        pipeline=pipeline_health(view, positions),
-        kafka_error=kafka_error,
-        tenants=known_tenants(view),
+        as_of_s=int(model["as_of"]),
+        window=model["window"],
+        tenant=model["filters"]["tenant"],
+        funnel=funnel,
+        ratios=ratios,
+        collected_minor=dict(sorted(collected.items())),
+        struggling_customers=int(model["struggling_customers"]),
+        pipeline=pipeline(model["pipeline"]),
+        tenants=tuple(model["options"]["tenant"]),
     )
 
 
-def known_tenants(view: StoreView) -> tuple[str, ...]:
-    """Tenants admitted in the tenant registry ("" is the events that name none)."""
-    return tuple(sorted(view.label_values.get("tenant", frozenset())))
+def _payments_promises_landing(tables: Mapping[str, Any]) -> dict[str, float | None]:
+    payments = [row["values"] for row in tables["payments"]]
+    promises = [row["values"] for row in tables["promises"]]
+    landing = [row["values"] for row in tables["landing"]]
+    attempts = sum(_sum(payments, f"payment_attempts_{o}") for o in PAYMENT_OUTCOMES)
+    kept, broken = _sum(promises, "promises_kept"), _sum(promises, "promises_broken")
+    return {
+        "payment_success": ratio(_sum(payments, "payment_attempts_succeeded"), attempts),
+        "promise_kept": ratio(kept, kept + broken),
+        "landing_conversion": ratio(
+            _sum(landing, "landing_paying_customers"), _sum(landing, "landing_unique_visitors")
+        ),
+    }
 
 
-def pipeline_health(view: StoreView, positions: LogPositions | None) -> Pipeline:
-    newest_ms: dict[str, int] = {}
-    applied_ms: dict[str, int] = {}
-    dead_lettered = 0
-    for raw, value in view.totals.items():
-        name, _, rest = raw.partition(FIELD_SEP)
-        if name == LAST_EVENT_MS:
-            newest_ms[rest] = value
-        elif name == LAST_APPLIED_MS:
-            applied_ms[rest] = value
-        elif name in _DLQ_COUNTERS:
-            dead_lettered += value
+def pipeline(health: Mapping[str, Any]) -> Pipeline:
+    """The model's pipeline panel (``ui.health.pipeline_health``), with lag totalled."""
     topics = tuple(
         TopicHealth(
             topic,
-            event_ms,
-            processing_lag_s(event_ms, applied_ms[topic]) if topic in applied_ms else None,
+            row["last_event_age_s"],
+            row["processing_lag_s"],
+            row["consumer_lag_records"],
         )
-        for topic, event_ms in sorted(newest_ms.items())
+        for topic, row in health["topics"].items()
     )
-    lag = None
-    if positions is not None:
-        lag = sum(consumer_lag(view.offsets, positions).values())
+    lags = [t.consumer_lag_records for t in topics if t.consumer_lag_records is not None]
     return Pipeline(
-        live_workers=len(live_workers(view.heartbeats, view.now_s)),
-        dead_lettered=dead_lettered,
-        consumer_lag_records=lag,
+        live_workers=int(health["live_workers"]),
+        dead_lettered=float(health["dead_lettered_total"]),
+        consumer_lag_records=sum(lags) if lags else None,
+        dependencies=dict(health["dependencies"]),
         topics=topics,
     )
 
 
-def _sum(values: CounterValues, counter: str, tenant: str | None) -> float:
-    return sum(
-        value
-        for series, value in values.get(counter, {}).items()
-        if tenant is None or dict(series).get("tenant", "") == tenant
-    )
-
-
-def _ratio(name: str, values: CounterValues, tenant: str | None) -> float | None:
-    """The table's ratio with its other labels summed over, as ``sum by (tenant)`` would."""
-    definition = ratio_by_name(name)
-    grouped = dataclasses.replace(definition, labels=() if tenant is None else ("tenant",))
-    group = labelset() if tenant is None else labelset(tenant=tenant)
-    return evaluate_ratio(grouped, values).get(group)
-
-
-def _by_currency(values: CounterValues, tenant: str | None) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for series, value in values.get("collected_amount_minor", {}).items():
-        labels = dict(series)
-        if tenant is None or labels.get("tenant", "") == tenant:
-            currency = labels.get("currency", "")
-            out[currency] = out.get(currency, 0.0) + value
-    return dict(sorted(out.items()))
+def _sum(rows: Iterable[Mapping[str, float | None]], key: str) -> float:
+    return sum(row.get(key) or 0.0 for row in rows)

@@ -8,7 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from collectpulse.ui.headline import FUNNEL_STAGES, STAGE_RATIOS, Headline, Pipeline
+from collectpulse.ui.headline import STAGE_RATIOS, Headline, Pipeline
 
 NO_VALUE = "-"
 """Shown for a ratio whose denominator is 0 (no data, not 0 %)."""
@@ -64,15 +64,11 @@ def _funnel(h: Headline) -> Table:
     table.add_column("messages", justify="right")
     table.add_column("ratio", justify="right")
     table.add_column("of")
-    for stage, _ in FUNNEL_STAGES:
-        if stage == "sent":
-            table.add_row(stage, count(h.funnel[stage]), "", "")
-            continue
-        name = STAGE_RATIOS.get(stage, "message_payment")
-        base = "sent" if name == "delivery" else "delivered"
+    table.add_row("sent", count(h.funnel["sent"]), "", "")
+    for stage, (name, base) in STAGE_RATIOS.items():
         table.add_row(stage, count(h.funnel[stage]), percent(h.ratios[name]), base)
-    bounce = f"hard {percent(h.ratios['hard_bounce'])} · soft {percent(h.ratios['soft_bounce'])}"
-    table.add_row("bounced", "", percent(h.ratios["bounce"]), f"sent ({bounce})")
+    split = f"hard {percent(h.ratios['hard_bounce'])} · soft {percent(h.ratios['soft_bounce'])}"
+    table.add_row("bounced", "", percent(h.ratios["bounce"]), f"sent ({split})")
     return table
 
 
@@ -88,25 +84,32 @@ def _money(h: Headline) -> Table:
     table.add_row("payment success ratio", percent(h.ratios["payment_success"]))
     table.add_row("promise kept ratio", percent(h.ratios["promise_kept"]))
     table.add_row("landing conversion (all sources)", percent(h.ratios["landing_conversion"]))
-    table.add_row("struggling customers", count(h.struggling_customers))
+    table.add_row("struggling customers (all tenants)", count(h.struggling_customers))
     return table
 
 
 def _pipeline(h: Headline) -> RenderableType:
     p: Pipeline = h.pipeline
-    lag = count(p.consumer_lag_records) if p.consumer_lag_records is not None else NO_VALUE
+    lag = NO_VALUE if p.consumer_lag_records is None else count(p.consumer_lag_records)
     summary = Text(
         f"live workers {p.live_workers} · consumer lag {lag} records · "
         f"dead-lettered {count(p.dead_lettered)}"
     )
-    if h.kafka_error is not None:
-        summary.append(f" · kafka: {h.kafka_error}", style="red")
+    for name, up in p.dependencies.items():
+        state, style = _UP.get(up, ("not asked", "yellow"))
+        summary.append(" · ")
+        summary.append(f"{name} {state}", style=style)
     table = Table(title="Pipeline health", title_justify="left")
     table.add_column("topic")
     table.add_column("last event", justify="right")
     table.add_column("processing lag", justify="right")
-    for topic in p.topics:
-        age_s = max(h.as_of_s - topic.last_event_ms // 1000, 0)
-        lag_s = NO_VALUE if topic.processing_lag_s is None else f"{topic.processing_lag_s:.3f} s"
-        table.add_row(topic.topic, f"{age_s:,} s ago", lag_s)
+    table.add_column("consumer lag", justify="right")
+    for t in p.topics:
+        age = NO_VALUE if t.last_event_age_s is None else f"{count(t.last_event_age_s)} s ago"
+        processing = NO_VALUE if t.processing_lag_s is None else f"{t.processing_lag_s:.3f} s"
+        records = NO_VALUE if t.consumer_lag_records is None else count(t.consumer_lag_records)
+        table.add_row(t.topic, age, processing, records)
     return Group(summary, table)
+
+
+_UP: dict[bool | None, tuple[str, str]] = {True: ("up", "green"), False: ("DOWN", "bold red")}

@@ -1,8 +1,8 @@
 """``collectpulse top``: the headline KPIs and pipeline health in a terminal, every second.
 
 It reads what ``/metrics`` reads: the exporter's ``StoreReader`` view of Redis
-and, for consumer lag, the exporter's ``Broker`` log positions; the numbers
-come from ``ui.headline`` over that view, never from a computation of its own.
+and, for consumer lag, the exporter's ``Broker`` log positions. The numbers are
+the live page's model (``ui.model``) of that view, totalled by ``ui.headline``.
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ from rich.live import Live
 
 from collectpulse.dependencies import describe
 from collectpulse.exporter.broker import Broker, BrokerUnavailable, LogPositions
+from collectpulse.exporter.health import Probes
 from collectpulse.exporter.http import REDIS_TIMEOUT_S
 from collectpulse.settings import Settings
 from collectpulse.store.client import redis_client
 from collectpulse.store.reader import StoreReader, StoreView
-from collectpulse.ui.headline import headline, known_tenants
+from collectpulse.ui.headline import Headline, headline
 from collectpulse.ui.keys import key_presses
+from collectpulse.ui.model import Filters, live_model
 from collectpulse.ui.screen import frame
 
 REFRESH_S = 1.0
@@ -75,6 +77,7 @@ class Top:
         self._refresh_s = refresh_s
         self.selection = Selection(windows=tuple(settings.windows))
         self.snapshot = Snapshot()
+        self._shown: Headline | None = None
         self._changed = asyncio.Event()
         self._quit = asyncio.Event()
 
@@ -83,8 +86,8 @@ class Top:
             self._quit.set()
         elif key in "wW":
             self.selection = self.selection.next_window()
-        elif key in "tT" and self.snapshot.view is not None:
-            self.selection = self.selection.next_tenant(known_tenants(self.snapshot.view))
+        elif key in "tT" and self._shown is not None:
+            self.selection = self.selection.next_tenant(self._shown.tenants)
         else:
             return
         self._changed.set()
@@ -95,17 +98,19 @@ class Top:
 
     def render(self) -> RenderableType:
         snap, sel = self.snapshot, self.selection
-        current = None
+        self._shown = None
         if snap.view is not None:
-            current = headline(
+            probes = Probes(kafka_error=snap.kafka_error, positions=snap.positions)
+            model = live_model(
                 snap.view,
-                sel.window,
-                sel.tenant,
-                positions=snap.positions,
-                kafka_error=snap.kafka_error,
+                window=sel.window,
+                filters=Filters(tenant=sel.tenant),
+                min_sample=self._settings.experiment_min_sample,
+                probes=probes,
             )
+            self._shown = headline(model)
         problem = f"store (Redis): {snap.store_error}" if snap.store_error else None
-        return frame(current, window=sel.window, tenant=sel.tenant, problem=problem)
+        return frame(self._shown, window=sel.window, tenant=sel.tenant, problem=problem)
 
     async def run(self, stdin_fd: int) -> None:
         client = redis_client(self._settings)
