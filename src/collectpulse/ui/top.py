@@ -82,15 +82,21 @@ class Top:
         self._quit = asyncio.Event()
 
     def on_key(self, key: str) -> None:
-        if key in "qQ":
+        """q quits, w cycles the window, t the tenant; other keys are ignored."""
+        key = key.lower()
+        if key == "q":
             self._quit.set()
-        elif key in "wW":
+        elif key == "w":
             self.selection = self.selection.next_window()
-        elif key in "tT" and self._shown is not None:
+        elif key == "t" and self._shown is not None:
             self.selection = self.selection.next_tenant(self._shown.tenants)
         else:
             return
         self._changed.set()
+
+    @property
+    def quitting(self) -> bool:
+        return self._quit.is_set()
 
     def quit(self) -> None:
         self._quit.set()
