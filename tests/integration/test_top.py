@@ -191,6 +191,7 @@ async def test_top_shows_the_exporters_numbers_live_and_obeys_its_keys(
 
         term.press("q")
         assert await term.exit_code(timeout_s=10) == 0
+        assert "Traceback" not in term.stderr_file.read_text()
 
 
 async def _a_new_event_shows_within_seconds(settings: Settings, term: Terminal, now: int) -> None:

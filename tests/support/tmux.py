@@ -19,6 +19,7 @@ class Terminal:
     socket: str
     session: str
     exit_code_file: Path
+    stderr_file: Path
 
     def _tmux(self, *args: str) -> str:
         done = subprocess.run(
@@ -27,8 +28,14 @@ class Terminal:
         return done.stdout
 
     def screen(self) -> str:
-        """The visible pane, as text (``capture-pane -p``)."""
-        return self._tmux("capture-pane", "-p", "-t", self.session)
+        """The visible pane, as text (``capture-pane -p``); fails with the program's exit
+        code and stderr once it has exited (its session is gone)."""
+        try:
+            return self._tmux("capture-pane", "-p", "-t", self.session)
+        except subprocess.CalledProcessError:
+            code = self.exit_code_file.read_text().strip() if self.exit_code_file.exists() else "?"
+            stderr = self.stderr_file.read_text() if self.stderr_file.exists() else ""
+            raise AssertionError(f"the program exited with {code}; stderr:\n{stderr}") from None
 
     def press(self, key: str) -> None:
         self._tmux("send-keys", "-t", self.session, "-l", key)
@@ -68,10 +75,14 @@ def terminal(
     height: int = 60,
 ) -> Iterator[Terminal]:
     """Run ``command`` in a detached ``width`` x ``height`` tmux pane with ``env`` (the new
-    server copies it); its exit code is written to a file. The server is killed on exit."""
+    server copies it); its stderr and exit code go to files in ``workdir``. The server is
+    killed on exit."""
     socket = f"cp-test-{uuid.uuid4().hex[:8]}"
-    rc_file = workdir / f"{socket}.rc"
-    shell = f"{shlex.join(command)}; echo $? > {shlex.quote(str(rc_file))}"
+    rc_file, stderr_file = workdir / f"{socket}.rc", workdir / f"{socket}.stderr"
+    shell = (
+        f"{shlex.join(command)} 2>{shlex.quote(str(stderr_file))}; "
+        f"echo $? > {shlex.quote(str(rc_file))}"
+    )
     size = ["-x", str(width), "-y", str(height)]
     subprocess.run(
         ["tmux", "-L", socket, "new-session", "-d", "-s", "main", *size, shell],
@@ -79,6 +90,6 @@ def terminal(
         check=True,
     )
     try:
-        yield Terminal(socket, "main", rc_file)
+        yield Terminal(socket, "main", rc_file, stderr_file)
     finally:
         subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, check=False)
