@@ -1,4 +1,5 @@
-"""The exporter's HTTP endpoints: /metrics (from Redis), /healthz, /readyz, the agents' API.
+"""The exporter's HTTP endpoints: /metrics (from Redis), /healthz, /readyz, the agents' API,
+and the live page (``ui.routes``: /, /api/live, /struggling).
 
 Any number of exporters may run: each reads the store, so they all serve the
 same numbers. A store read is shared by the scrapes of one second
@@ -32,6 +33,7 @@ from collectpulse.exporter.webconfig import WebConfig, load_web_config
 from collectpulse.settings import Settings
 from collectpulse.store.client import redis_client
 from collectpulse.store.reader import StoreReader, StoreView, WorkerBeat
+from collectpulse.ui import routes as ui_routes
 
 log = logging.getLogger(__name__)
 
@@ -242,6 +244,10 @@ def create_web_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/api/struggling-customers", struggling_customers)
+    ui_routes.add_routes(
+        app,
+        ui_routes.LiveSource(app[VIEW_KEY].read, app[BROKER_KEY].positions, client, settings),
+    )
 
     async def close_clients(app: web.Application) -> None:
         await app[BROKER_KEY].close()

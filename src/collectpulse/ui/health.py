@@ -11,6 +11,7 @@ from typing import Any
 
 from collectpulse.exporter.computed import processing_lag_s
 from collectpulse.exporter.health import Probes, consumer_lag, dependency_up, live_workers
+from collectpulse.exporter.known import TOPICS
 from collectpulse.store.keys import FIELD_SEP
 from collectpulse.store.reader import (
     LAST_APPLIED_MS,
@@ -40,6 +41,7 @@ def pipeline_health(view: StoreView, probes: Probes | None, now_s: float) -> dic
     topics: dict[str, dict[str, Any]] = {}
     for topic in sorted(fields.keys() | per_topic.keys() | lag.keys()):
         times = fields.get(topic, {})
+        zero = 0.0 if topic in TOPICS else None
         counted = per_topic.get(topic, {})
         last_s = times.get(LAST_EVENT)
         processing = (
@@ -52,8 +54,9 @@ def pipeline_health(view: StoreView, probes: Probes | None, now_s: float) -> dic
             "last_event_age_s": None if last_s is None else max(now_s - last_s, 0.0),
             "processing_lag_s": processing,
             "consumer_lag_records": lag.get(topic),
-            "events_received": counted.get("events_received", 0.0),
-            "events_dead_lettered": counted.get("events_dead_lettered", 0.0),
+            # as /metrics: 0 for a canonical topic not counted yet, None for the touch topic
+            "events_received": counted.get("events_received", zero),
+            "events_dead_lettered": counted.get("events_dead_lettered", zero),
         }
     provider_dlq = sum(totals.get("provider_records_dead_lettered", {}).values())
     up: dict[str, bool | None] = {"redis": True, "kafka": None}
@@ -73,7 +76,7 @@ def pipeline_health(view: StoreView, probes: Probes | None, now_s: float) -> dic
         ],
         "dependencies": up,
         "topics": topics,
-        "dead_lettered_total": sum(float(t["events_dead_lettered"]) for t in topics.values())
+        "dead_lettered_total": sum(t["events_dead_lettered"] or 0.0 for t in topics.values())
         + provider_dlq,
         "provider_dead_lettered": provider_dlq,
     }
