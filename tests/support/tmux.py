@@ -89,7 +89,11 @@ def terminal(
         env=dict(env),
         check=True,
     )
+    term = Terminal(socket, "main", rc_file, stderr_file)
+    # the server leaves its socket file behind when the program's exit ends it
+    socket_path = Path(term._tmux("display-message", "-p", "#{socket_path}").strip())
     try:
-        yield Terminal(socket, "main", rc_file, stderr_file)
+        yield term
     finally:
         subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, check=False)
+        socket_path.unlink(missing_ok=True)
