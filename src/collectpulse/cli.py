@@ -205,6 +205,14 @@ def cmd_schemas(args: argparse.Namespace) -> int:
     return 1 if drift else 0
 
 
+def cmd_top(args: argparse.Namespace) -> int:
+    from collectpulse.ui.top import run_top
+
+    settings = _settings()
+    _check_credentials(settings)
+    return run_top(settings)
+
+
 def cmd_local(args: argparse.Namespace) -> int:
     from collectpulse.localstack import stack
 
@@ -235,6 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     exporter = sub.add_parser("exporter", help="serve /metrics, /healthz, /readyz from Redis")
     exporter.set_defaults(func=cmd_exporter)
+
+    top = sub.add_parser("top", help="headline KPIs and pipeline health in the terminal")
+    top.set_defaults(func=cmd_top)
 
     simulate = sub.add_parser("simulate", help="publish a realistic event stream to Kafka")
     add_arguments(simulate)
