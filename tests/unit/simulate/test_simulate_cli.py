@@ -36,7 +36,8 @@ def test_the_documented_flags_parse() -> None:
 def test_defaults_run_at_200_per_second_with_no_faults() -> None:
     args = _parse()
     assert (args.rate, args.total, args.duration, args.seed) == (200.0, None, None, None)
-    assert (args.duplicates, args.poison, args.out_of_order, args.delay_scale) == (0, 0, 0, 1)
+    assert (args.duplicates, args.poison, args.out_of_order) == (0, 0, 0)
+    assert (args.scenario, args.delay_scale) == ("steady", None)  # the scenario's delays
 
 
 @pytest.mark.parametrize(
@@ -82,7 +83,7 @@ def test_run_prints_progress_and_a_final_summary(monkeypatch: pytest.MonkeyPatch
     args = _parse("--total", "4000", "--seed", "9", "--duplicates", "0.05", "--delay-scale", "0.5")
     assert simulate_cli.run_simulate(Settings(), args, out=out) == 0
     lines = out.getvalue().splitlines()
-    assert lines[0].startswith("simulate: seed 9, 200 records/s")
+    assert lines[0].startswith("simulate: scenario steady, seed 9, 200 records/s")
     assert lines[1].startswith("simulate: 2000 records in 10.0 s (200/s): delivery=2000")
     assert lines[2].startswith("simulate: done: 4000 records")
     assert (calls["seed"], calls["total"], calls["rate_per_s"]) == (9, 4000, 200.0)
