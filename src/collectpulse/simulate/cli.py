@@ -155,6 +155,7 @@ async def _run(
             poison_rate=args.poison,
             stop=stop,
             on_progress=lambda report: _say(out, report.summary()),
+            on_live=lambda report: _say(out, f"history published ({report.total} records), live"),
             progress_every_s=PROGRESS_EVERY_S,
         )
 

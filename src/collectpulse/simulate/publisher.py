@@ -82,6 +82,7 @@ async def publish(
     stop: asyncio.Event | None = None,
     on_progress: Callable[[PublishReport], None] | None = None,
     progress_every_s: float = 10.0,
+    on_live: Callable[[PublishReport], None] | None = None,
 ) -> PublishReport:
     """Publish generated records to `settings.topic(...)` until `total`, `duration_s` or `stop`.
 
@@ -89,7 +90,8 @@ async def publish(
     task is cancelled; a cancel still flushes what was sent before it
     propagates. `start` is the event time live traffic starts at (default:
     now); a `history` before it is published first, at `CATCH_UP_RATE_PER_S`
-    (`total` and `duration_s` include it). Raises
+    (`total` and `duration_s` include it; `on_live` hears when it is
+    acknowledged, before live traffic starts). Raises
     `BrokerUnavailableError` when Kafka cannot be reached, `TopicLayoutError`
     when existing topics are not co-partitioned, `PublishError` when a record
     is not acknowledged.
@@ -126,6 +128,10 @@ async def publish(
             past = _until_live(source, generator, live_at)
             sent = await pump.run(past, CATCH_UP_RATE_PER_S, total)
             generator.events_per_s = rate_per_s
+            await tally.drain()
+            tally.raise_if_failed()
+            if on_live is not None:
+                on_live(tally.report())
         await pump.run(source, rate_per_s, None if total is None else total - sent)
         await tally.drain()
     finally:
