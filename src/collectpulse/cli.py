@@ -225,12 +225,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     _settings()  # the children read the same variables: refuse bad ones before starting
     return run_everything(
-        load_settings(LocalStackSettings), rate=args.rate, duration_s=args.duration
+        load_settings(LocalStackSettings),
+        rate=args.rate,
+        duration_s=args.duration,
+        scenario=args.scenario,
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
     from collectpulse.simulate.cli import add_arguments, positive_float
+    from collectpulse.simulate.named import DEFAULT_NAME, SCENARIOS
 
     parser = ArgumentParser(prog="collectpulse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -272,6 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--duration", type=positive_float, default=None, help="stop after this many seconds"
+    )
+    run.add_argument(
+        "--scenario",
+        choices=list(SCENARIOS),
+        default=DEFAULT_NAME,
+        help="named demo scenario to simulate (collectpulse simulate --list-scenarios)",
     )
     run.set_defaults(func=cmd_run)
     return parser

@@ -35,7 +35,9 @@ def _received_total(url: str) -> float | None:
     )
 
 
-def run_everything(cfg: LocalStackSettings, *, rate: float, duration_s: float | None) -> int:
+def run_everything(
+    cfg: LocalStackSettings, *, rate: float, duration_s: float | None, scenario: str = "steady"
+) -> int:
     bootstrap, redis_url = stack.start(cfg)
     state = (cfg.root / cfg.state_dir).resolve()
     env = {
@@ -58,15 +60,15 @@ def run_everything(cfg: LocalStackSettings, *, rate: float, duration_s: float | 
     try:
         children.append(spawn_cli(["worker", "-l", "warn"], env, state / "logs/worker.log"))
         children.append(spawn_cli(["exporter"], env, state / "logs/exporter.log"))
-        # delay-scale 0.02: customers answer within minutes, so a newcomer sees the funnel
+        # the named scenario's compressed customer time fills every panel within minutes
         sim = [
             "simulate",
             "--rate",
             str(rate),
             "--duration",
             str(duration_s or 10**9),
-            "--delay-scale",
-            "0.02",
+            "--scenario",
+            scenario,
         ]
         children.append(spawn_cli(sim, env, state / "logs/simulate.log"))
         print(f"kafka {bootstrap}, redis {redis_url}")

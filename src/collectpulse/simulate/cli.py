@@ -21,14 +21,34 @@ from typing import TextIO
 
 from collectpulse.settings import Settings
 from collectpulse.simulate.exceptions import KafkaSetupError, SimulateError
+from collectpulse.simulate.named import (
+    DEFAULT_NAME,
+    SCENARIOS,
+    NamedScenario,
+    describe_scenarios,
+    named_scenario,
+)
 from collectpulse.simulate.publisher import PublishReport, publish
-from collectpulse.simulate.scenario import DEFAULT_SCENARIO, Scenario
+from collectpulse.simulate.scenario import Scenario
 
 PROGRESS_EVERY_S = 10.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the `simulate` flags on `parser`; bad values are argparse errors."""
+    parser.add_argument(
+        "--scenario",
+        choices=list(SCENARIOS),
+        default=DEFAULT_NAME,
+        metavar="NAME",
+        help=f"named demo scenario: {', '.join(SCENARIOS)} (default {DEFAULT_NAME}); "
+        "--list-scenarios says what each shows and which alert it fires",
+    )
+    parser.add_argument(
+        "--list-scenarios",
+        action="store_true",
+        help="describe the named scenarios and exit",
+    )
     parser.add_argument(
         "--rate", type=positive_float, default=200.0, help="records per second (default 200)"
     )
@@ -66,37 +86,46 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--delay-scale",
         type=positive_float,
-        default=1.0,
+        default=None,
         help="multiply customer delays (opens, payments, promise due dates); "
-        "e.g. 0.01 shows the whole funnel within minutes (default 1: realistic)",
+        "1 is realistic (default: the scenario's, 0.0001, so the funnel and "
+        "promises complete within the demo's first minutes)",
     )
     parser.add_argument(
         "--start",
         type=_aware_datetime,
         default=None,
-        help="event time of the first event, RFC 3339 with offset (default: now)",
+        help="event time live traffic starts at, after the scenario's history if it "
+        "has one; RFC 3339 with offset (default: now)",
     )
 
 
 def run_simulate(settings: Settings, args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """Publish as `args` say; print progress and a summary to `out`; return the exit code."""
     out = out or sys.stdout
+    if args.list_scenarios:
+        print(describe_scenarios(), file=out)
+        return 0
     try:
+        named = named_scenario(args.scenario)
         scenario = replace(
-            DEFAULT_SCENARIO,
+            named.scenario,
             duplicate_rate=args.duplicates,
             out_of_order_rate=args.out_of_order,
-            delay_scale=args.delay_scale,
+            delay_scale=args.delay_scale or named.scenario.delay_scale,
         )
         seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
         limits = [f"{args.total} records"] if args.total is not None else []
         limits += [f"{args.duration:g} s"] if args.duration is not None else []
         _say(
             out,
-            f"seed {seed}, {args.rate:g} records/s to {settings.topic('*')} "
-            f"at {settings.kafka_bootstrap_servers}, until {' or '.join(limits) or 'interrupted'}",
+            f"scenario {named.name}, seed {seed}, {args.rate:g} records/s to "
+            f"{settings.topic('*')} at {settings.kafka_bootstrap_servers}, "
+            f"until {' or '.join(limits) or 'interrupted'}",
         )
-        report = asyncio.run(_run(settings, args, seed, scenario, out))
+        if named.history is not None:
+            _say(out, f"first {named.history.duration_s:g} s of history, published at once")
+        report = asyncio.run(_run(settings, args, seed, named, scenario, out))
     except (SimulateError, KafkaSetupError) as exc:
         print(f"collectpulse simulate: {exc}", file=sys.stderr)
         return 1
@@ -105,7 +134,12 @@ def run_simulate(settings: Settings, args: argparse.Namespace, *, out: TextIO | 
 
 
 async def _run(
-    settings: Settings, args: argparse.Namespace, seed: int, scenario: Scenario, out: TextIO
+    settings: Settings,
+    args: argparse.Namespace,
+    seed: int,
+    named: NamedScenario,
+    scenario: Scenario,
+    out: TextIO,
 ) -> PublishReport:
     stop = asyncio.Event()
     with _stopping_on_signals(stop.set):
@@ -117,9 +151,11 @@ async def _run(
             seed=seed,
             scenario=scenario,
             start=args.start,
+            history=named.history,
             poison_rate=args.poison,
             stop=stop,
             on_progress=lambda report: _say(out, report.summary()),
+            on_live=lambda report: _say(out, f"history published ({report.total} records), live"),
             progress_every_s=PROGRESS_EVERY_S,
         )
 

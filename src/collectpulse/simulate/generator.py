@@ -78,6 +78,17 @@ class EventGenerator(Iterator[EventBase]):
         """The simulated clock: the arrival time of the event emitted last."""
         return self._start + timedelta(seconds=self._clock_s)
 
+    @property
+    def events_per_s(self) -> float:
+        """Events per simulated second; a replayed history may be thinner than live traffic."""
+        return self._events_per_s
+
+    @events_per_s.setter
+    def events_per_s(self, value: float) -> None:
+        if not value > 0:
+            raise ValueError(f"events_per_s must be positive, got {value}")
+        self._events_per_s = value
+
     def __iter__(self) -> EventGenerator:
         return self
 

@@ -82,6 +82,11 @@ class Planner:
         contact = self._contact(scenario.tenant(campaign.tenant), message_id, lift)
         channel = campaign.channel
         self._add(self._make.sent(at_s, contact, channel, campaign.name, variant.name, segment))
+        # Drawn only for a stale list, so every other scenario's stream stays as it was.
+        if campaign.stale_contacts and rng.random() < campaign.stale_contacts:
+            bounced_s = at_s + self._delay(scenario.channels[channel].delivery_delay_s)
+            self._add(self._make.bounce(bounced_s, contact, "hard", rng.choice(_HARD[channel])))
+            return self._take()
         delivered_s = self._delivery(at_s, contact, channel, scenario.channels[channel])
         if delivered_s is None:
             return self._take()
@@ -97,6 +102,8 @@ class Planner:
         """Landing traffic without a message: bookmarks, search, typed addresses."""
         rng = self._rng
         tenant = self._any_tenant()
+        if not tenant.landing_page_up:
+            return []  # the visitor finds nothing to view, and nothing to record
         source: PageSource = "direct" if rng.random() < 0.85 else "other"
         if rng.random() < self._scenario.direct_login:
             contact = self._contact(tenant, None, 1.0)
@@ -182,6 +189,8 @@ class Planner:
     def _landing(self, at_s: float, contact: Contact, source: PageSource) -> None:
         """A landing view, then perhaps a payment session or a self-service installment plan."""
         rng, scenario = self._rng, self._scenario
+        if not contact.tenant.landing_page_up:
+            return
         visitor_id = f"v-{contact.customer_id}"
         ids = (contact.customer_id, contact.message_id)
         self._add(self._make.pageview(at_s, contact.tenant, source, visitor_id, "/", *ids))

@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from types import MappingProxyType
 from typing import Any
@@ -31,6 +31,7 @@ from collectpulse.kafka.topics import ensure_topics
 from collectpulse.settings import Settings
 from collectpulse.simulate.exceptions import BrokerUnavailableError, PublishError
 from collectpulse.simulate.generator import EventGenerator, GeneratorStats
+from collectpulse.simulate.named import History
 from collectpulse.simulate.pacing import TokenBucket, chunk_size
 from collectpulse.simulate.poison import PoisonMaker
 from collectpulse.simulate.records import Record, to_record
@@ -39,6 +40,8 @@ from collectpulse.simulate.scenario import DEFAULT_SCENARIO, Scenario
 LINGER_MS = 20
 MAX_REQUEST_BYTES = 1_000_000
 CLIENT_ID = "collectpulse-simulate"
+# A history is published as fast as this, then live traffic is paced at its own rate.
+CATCH_UP_RATE_PER_S = 20_000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,25 +77,32 @@ async def publish(
     seed: int,
     scenario: Scenario = DEFAULT_SCENARIO,
     start: datetime | None = None,
+    history: History | None = None,
     poison_rate: float = 0.0,
     stop: asyncio.Event | None = None,
     on_progress: Callable[[PublishReport], None] | None = None,
     progress_every_s: float = 10.0,
+    on_live: Callable[[PublishReport], None] | None = None,
 ) -> PublishReport:
     """Publish generated records to `settings.topic(...)` until `total`, `duration_s` or `stop`.
 
     With neither `total` nor `duration_s` it runs until `stop` is set or the
     task is cancelled; a cancel still flushes what was sent before it
-    propagates. `start` is the first event time (default: now). Raises
+    propagates. `start` is the event time live traffic starts at (default:
+    now); a `history` before it is published first, at `CATCH_UP_RATE_PER_S`
+    (`total` and `duration_s` include it; `on_live` hears when it is
+    acknowledged, before live traffic starts). Raises
     `BrokerUnavailableError` when Kafka cannot be reached, `TopicLayoutError`
     when existing topics are not co-partitioned, `PublishError` when a record
     is not acknowledged.
     """
     _check_arguments(rate_per_s, total, duration_s, poison_rate, progress_every_s)
+    live_at = partial(_live_start, start)
+    first = live_at() - timedelta(seconds=history.duration_s if history else 0.0)
     generator = EventGenerator(
         seed=seed,
-        start=start or datetime.now(UTC),
-        events_per_s=rate_per_s,
+        start=first,
+        events_per_s=history.events_per_s if history else rate_per_s,
         scenario=scenario,
     )
     poison = PoisonMaker(
@@ -112,12 +122,38 @@ async def publish(
     try:
         await _start(producer, settings)
         pump = _Pump(producer, settings, tally, stop or asyncio.Event())
-        await pump.run(source, rate_per_s, total, duration_s, on_progress, progress_every_s)
+        pump.start(duration_s, on_progress, progress_every_s)
+        sent = 0
+        if history is not None:
+            past = _until_live(source, generator, live_at)
+            sent = await pump.run(past, CATCH_UP_RATE_PER_S, total)
+            generator.events_per_s = rate_per_s
+            await tally.drain()
+            tally.raise_if_failed()
+            if on_live is not None:
+                on_live(tally.report())
+        await pump.run(source, rate_per_s, None if total is None else total - sent)
         await tally.drain()
     finally:
         await producer.stop()
     tally.raise_if_failed()
     return tally.report()
+
+
+def _live_start(start: datetime | None) -> datetime:
+    return start if start is not None else datetime.now(UTC)
+
+
+def _until_live(
+    source: Iterator[tuple[Record, bool]],
+    generator: EventGenerator,
+    live_at: Callable[[], datetime],
+) -> Iterator[tuple[Record, bool]]:
+    """The history: records up to the first whose event time reaches the live start."""
+    for item in source:
+        yield item
+        if generator.now >= live_at():
+            return
 
 
 def _check_arguments(
@@ -213,7 +249,7 @@ class _Tally:
 
 
 class _Pump:
-    """Moves records from the source to the producer, a paced chunk at a time."""
+    """Moves records from a source to the producer, a paced chunk at a time."""
 
     def __init__(
         self, producer: AIOKafkaProducer, settings: Settings, tally: _Tally, stop: asyncio.Event
@@ -223,34 +259,46 @@ class _Pump:
         self._tally = tally
         self._stop = stop
         self._deadline = math.inf
+        self._on_progress: Callable[[PublishReport], None] | None = None
+        self._progress_every_s = math.inf
+        self._next_progress_at = math.inf
 
-    async def run(
+    def start(
         self,
-        source: Iterator[tuple[Record, bool]],
-        rate_per_s: float,
-        total: int | None,
         duration_s: float | None,
         on_progress: Callable[[PublishReport], None] | None,
         progress_every_s: float,
     ) -> None:
-        chunk = chunk_size(rate_per_s)
-        bucket = TokenBucket(rate_per_s, burst=chunk, sleep=self._nap)
+        """Start the clocks: the deadline, the elapsed time, the progress reports."""
         started = time.monotonic()
         self._tally.start_clock()
         if duration_s is not None:
             self._deadline = started + duration_s
-        next_progress_at = started + progress_every_s
+        self._on_progress = on_progress
+        self._progress_every_s = progress_every_s
+        self._next_progress_at = started + progress_every_s
+
+    async def run(
+        self, source: Iterator[tuple[Record, bool]], rate_per_s: float, total: int | None
+    ) -> int:
+        """Send until `source` ends, `total` records are sent, the deadline or `stop`."""
+        chunk = chunk_size(rate_per_s)
+        bucket = TokenBucket(rate_per_s, burst=chunk, sleep=self._nap)
         sent = 0
         while total is None or sent < total:
             size = chunk if total is None else min(chunk, total - sent)
             await bucket.take(size)
             if self._stop.is_set() or time.monotonic() >= self._deadline:
-                return
-            sent += await self._send(itertools.islice(source, size))
+                break
+            count = await self._send(itertools.islice(source, size))
+            sent += count
             self._tally.raise_if_failed()
-            if on_progress is not None and time.monotonic() >= next_progress_at:
-                on_progress(self._tally.report())
-                next_progress_at = time.monotonic() + progress_every_s
+            if self._on_progress is not None and time.monotonic() >= self._next_progress_at:
+                self._on_progress(self._tally.report())
+                self._next_progress_at = time.monotonic() + self._progress_every_s
+            if count < size:
+                break
+        return sent
 
     async def _send(self, records: Iterator[tuple[Record, bool]]) -> int:
         count = 0

@@ -44,6 +44,9 @@ class Campaign:
     segments: tuple[str, ...]
     variants: tuple[Variant, ...]
     weight: float = 1.0
+    # Share of the list that is stale (wrong address or number): hard-bounces at once,
+    # on top of the channel's own bounces. A wrongly uploaded list shows up here.
+    stale_contacts: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,9 @@ class Tenant:
     utc_offset_min: int
     customers: int
     median_balance_minor: int
+    # False: its landing page cannot be reached (a broken link, the page down):
+    # clicks are still tracked, but no landing view, no payment through the page.
+    landing_page_up: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +222,7 @@ def _check_campaign(
         raise ScenarioError(f"{where}: needs variants with distinct names")
     if any(variant.weight <= 0 for variant in campaign.variants) or campaign.weight <= 0:
         raise ScenarioError(f"{where}: weights must be positive")
+    _check_probability(f"{where}: stale_contacts", campaign.stale_contacts)
 
 
 def _campaigns() -> tuple[Campaign, ...]:

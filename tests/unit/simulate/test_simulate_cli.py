@@ -36,7 +36,8 @@ def test_the_documented_flags_parse() -> None:
 def test_defaults_run_at_200_per_second_with_no_faults() -> None:
     args = _parse()
     assert (args.rate, args.total, args.duration, args.seed) == (200.0, None, None, None)
-    assert (args.duplicates, args.poison, args.out_of_order, args.delay_scale) == (0, 0, 0, 1)
+    assert (args.duplicates, args.poison, args.out_of_order) == (0, 0, 0)
+    assert (args.scenario, args.delay_scale) == ("steady", None)  # the scenario's delays
 
 
 @pytest.mark.parametrize(
@@ -82,7 +83,7 @@ def test_run_prints_progress_and_a_final_summary(monkeypatch: pytest.MonkeyPatch
     args = _parse("--total", "4000", "--seed", "9", "--duplicates", "0.05", "--delay-scale", "0.5")
     assert simulate_cli.run_simulate(Settings(), args, out=out) == 0
     lines = out.getvalue().splitlines()
-    assert lines[0].startswith("simulate: seed 9, 200 records/s")
+    assert lines[0].startswith("simulate: scenario steady, seed 9, 200 records/s")
     assert lines[1].startswith("simulate: 2000 records in 10.0 s (200/s): delivery=2000")
     assert lines[2].startswith("simulate: done: 4000 records")
     assert (calls["seed"], calls["total"], calls["rate_per_s"]) == (9, 4000, 200.0)
@@ -115,3 +116,44 @@ def test_a_broker_failure_is_one_line_on_stderr_and_exit_code_one(
     monkeypatch.setattr(simulate_cli, "publish", fake_publish)
     assert simulate_cli.run_simulate(Settings(), _parse("--total", "1"), out=io.StringIO()) == 1
     assert capsys.readouterr().err == "collectpulse simulate: Kafka at 127.0.0.1:1 failed\n"
+
+
+def test_list_scenarios_describes_them_and_publishes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def fake_publish(settings: Settings, **kwargs: Any) -> PublishReport:
+        raise AssertionError("nothing is published for --list-scenarios")
+
+    monkeypatch.setattr(simulate_cli, "publish", fake_publish)
+    out = io.StringIO()
+    assert simulate_cli.run_simulate(Settings(), _parse("--list-scenarios"), out=out) == 0
+    assert "broken-link\n" in out.getvalue()
+    assert "alerts: CollectpulseLandingPageSilence" in out.getvalue()
+
+
+def test_a_named_scenario_publishes_its_behaviour_history_and_delays(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: dict[str, Any] = {}
+
+    async def fake_publish(settings: Settings, **kwargs: Any) -> PublishReport:
+        calls.update(kwargs)
+        kwargs["on_live"](_report(700))
+        return _report(900)
+
+    monkeypatch.setattr(simulate_cli, "publish", fake_publish)
+    out = io.StringIO()
+    args = _parse("--scenario", "broken-link", "--total", "900", "--seed", "1")
+    assert simulate_cli.run_simulate(Settings(), args, out=out) == 0
+    broken = next(t for t in calls["scenario"].tenants if t.name == "telco-one")
+    assert not broken.landing_page_up
+    assert calls["history"].duration_s == 70 * 60
+    assert calls["scenario"].delay_scale == 1e-4
+    assert "scenario broken-link" in out.getvalue()
+    assert "history published (700 records), live" in out.getvalue()
+
+
+def test_an_unknown_scenario_is_an_argparse_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        _parse("--scenario", "meltdown")
+    assert "invalid choice: 'meltdown'" in capsys.readouterr().err

@@ -1,0 +1,197 @@
+"""The named demo scenarios: what each one simulates, what a user sees, which alert fires.
+
+Pure data over `Scenario`. Each named scenario is the healthy `steady`
+operation with one thing broken, and perhaps a `History`: event time that
+already happened when the scenario starts, published at once, so the alert's
+window is already full (a link that broke an hour ago, a day of backlog).
+Customer time is compressed by `DEMO_DELAY_SCALE`, so promises made in the
+demo are kept or broken within it and letters' postal tracking confirms
+delivery within seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+
+from collectpulse.simulate.exceptions import ScenarioError
+from collectpulse.simulate.scenario import (
+    CONTROL,
+    DEFAULT_SCENARIO,
+    Scenario,
+    Variant,
+)
+
+# 10,000x: a 7-day promise resolves in about a minute, a letter's 2-day postal
+# delivery in ~17 s, an e-mail is opened within a second of its delivery.
+DEMO_DELAY_SCALE = 1e-4
+DEFAULT_NAME = "steady"
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """`duration_s` of event time before the start, at `events_per_s`, published at once."""
+
+    duration_s: float
+    events_per_s: float
+
+    def __post_init__(self) -> None:
+        if not (self.duration_s > 0 and self.events_per_s > 0):
+            raise ScenarioError("a history needs a positive duration and event rate")
+
+
+@dataclass(frozen=True, slots=True)
+class NamedScenario:
+    """A scenario a user asks for by name; `alerts` are the alert names it makes fire."""
+
+    name: str
+    description: str
+    alerts: tuple[str, ...]
+    scenario: Scenario
+    history: History | None = None
+
+
+def with_tenant_prefix(scenario: Scenario, prefix: str) -> Scenario:
+    """The same operation under tenants named `<prefix><name>`, to run beside another."""
+    tenants = tuple(replace(t, name=prefix + t.name) for t in scenario.tenants)
+    campaigns = tuple(replace(c, tenant=prefix + c.tenant) for c in scenario.campaigns)
+    return replace(scenario, tenants=tenants, campaigns=campaigns)
+
+
+def _steady() -> Scenario:
+    # The default agency, with the bounce rates of a well-kept list: its hard bounces
+    # (including soft ones that expire) stay well under the 5% that pages.
+    channels = dict(DEFAULT_SCENARIO.channels)
+    channels["email"] = replace(channels["email"], hard_bounce=0.01)
+    channels["sms"] = replace(channels["sms"], hard_bounce=0.012)
+    return replace(
+        DEFAULT_SCENARIO, channels=MappingProxyType(channels), delay_scale=DEMO_DELAY_SCALE
+    )
+
+
+def _changed_campaign(scenario: Scenario, name: str, **changes: object) -> Scenario:
+    campaigns = tuple(
+        replace(c, **changes) if c.name == name else c  # type: ignore[arg-type]
+        for c in scenario.campaigns
+    )
+    return replace(scenario, campaigns=campaigns)
+
+
+def _page_down(scenario: Scenario, tenant: str) -> Scenario:
+    tenants = tuple(
+        replace(t, landing_page_up=False) if t.name == tenant else t for t in scenario.tenants
+    )
+    return replace(scenario, tenants=tenants)
+
+
+STEADY = _steady()
+# Enough history, at a modest density, to fill an hour's window past the alerts' minimum
+# volumes in a few seconds of publishing.
+_HOUR_OF_HISTORY = History(duration_s=70 * 60.0, events_per_s=3.0)
+
+_ALL = (
+    NamedScenario(
+        "steady",
+        "A healthy mid-sized agency: three tenants, e-mail, SMS and letter campaigns with "
+        "A/B variants. Every panel fills within two minutes: the funnel, bounces, landing "
+        "views and conversion, amounts, promises made and then kept or broken, and every "
+        "channel's delivery ratio (letters are confirmed by postal tracking). No alert fires.",
+        (),
+        STEADY,
+    ),
+    NamedScenario(
+        "bounce-spike",
+        "A stale list went out half an hour ago: a quarter of campaign reminder-d10's "
+        "e-mails (tenant northbank) hard-bounce at once. Its hard-bounce ratio jumps to "
+        "~25%; CollectpulseHardBounceSpike fires (critical, after its 5 min hold) and, as "
+        "those bounces also count in the 24 h bounce ratio, CollectpulseHighBounceRatio "
+        "(warning, after 30 min).",
+        ("CollectpulseHardBounceSpike", "CollectpulseHighBounceRatio"),
+        _changed_campaign(STEADY, "reminder-d10", stale_contacts=0.25),
+        History(duration_s=30 * 60.0, events_per_s=3.0),
+    ),
+    NamedScenario(
+        "broken-link",
+        "Tenant telco-one's payment link has been broken for 70 minutes: its sms-reminder "
+        "messages are still sent, delivered and clicked, but nobody reaches the landing "
+        "page, so its landing views and payments through the page stop. "
+        "CollectpulseLandingPageSilence fires for sms-reminder after its 10 min hold.",
+        ("CollectpulseLandingPageSilence",),
+        _page_down(STEADY, "telco-one"),
+        _HOUR_OF_HISTORY,
+    ),
+    NamedScenario(
+        "conversion-drop",
+        "The payment form broke: visitors still reach the landing page, but few pay or "
+        "set up a plan. Landing conversion and message payment ratios fall to a fraction "
+        "of steady's. CollectpulseLandingConversionDrop and "
+        "CollectpulseMessagePaymentRatioDrop fire (after 1 h) against their 7-day "
+        "baselines, so only on a Prometheus that has recorded at least 24 h of healthy "
+        "history; a fresh demo shows the drop on the page, and no alert.",
+        ("CollectpulseLandingConversionDrop", "CollectpulseMessagePaymentRatioDrop"),
+        replace(STEADY, pay_after_landing=0.03, installment_after_landing=0.02),
+        _HOUR_OF_HISTORY,
+    ),
+    NamedScenario(
+        "ab-winner",
+        "Campaign reminder-d10 runs a 50/50 test of control against 'empathetic', which "
+        "gets more clicks and twice the payments. Within minutes the experiment panel "
+        "shows empathetic's lift with an interval above zero, a small p-value and a "
+        "probability to beat control near 100%. No alert fires.",
+        (),
+        _changed_campaign(
+            STEADY,
+            "reminder-d10",
+            weight=6.0,
+            variants=(Variant(CONTROL), Variant("empathetic", click_lift=1.3, pay_lift=2.0)),
+        ),
+    ),
+    NamedScenario(
+        "backlog",
+        "A day of steady traffic (about 860,000 events) is published at once, as after "
+        "an upstream outage, then live traffic follows. Consumer lag jumps and drains, "
+        "the 24 h panels fill with a whole day, processing lag peaks and returns to "
+        "under a second. No alert is expected: the lag alerts hold for 10 min, longer "
+        "than a healthy worker needs to drain; on a machine that needs longer, "
+        "CollectpulseProcessingLagHigh fires, which is its job.",
+        (),
+        STEADY,
+        History(duration_s=24 * 3600.0, events_per_s=10.0),
+    ),
+)
+
+SCENARIOS: Mapping[str, NamedScenario] = MappingProxyType({s.name: s for s in _ALL})
+
+
+def named_scenario(name: str) -> NamedScenario:
+    """The scenario called `name`; a `ScenarioError` naming the valid ones otherwise."""
+    try:
+        return SCENARIOS[name]
+    except KeyError:
+        raise ScenarioError(
+            f"unknown scenario {name!r}; choose one of: {', '.join(SCENARIOS)}"
+        ) from None
+
+
+def describe_scenarios() -> str:
+    """Every scenario, its description and its alerts, for `--list-scenarios`."""
+    blocks = []
+    for item in SCENARIOS.values():
+        default = " (default)" if item.name == DEFAULT_NAME else ""
+        alerts = ", ".join(item.alerts) or "none"
+        blocks.append(f"{item.name}{default}\n  {item.description}\n  alerts: {alerts}")
+    return "\n\n".join(blocks)
+
+
+__all__ = [
+    "DEFAULT_NAME",
+    "DEMO_DELAY_SCALE",
+    "SCENARIOS",
+    "STEADY",
+    "History",
+    "NamedScenario",
+    "describe_scenarios",
+    "named_scenario",
+    "with_tenant_prefix",
+]

@@ -1,0 +1,169 @@
+"""The named demo scenarios: each one generates what its description promises."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from tests.unit.simulate.conftest import START
+
+from collectpulse.events.models import (
+    BounceEvent,
+    ClickEvent,
+    DeliveryEvent,
+    EventBase,
+    PageviewEvent,
+    PaymentEvent,
+    PromiseEvent,
+)
+from collectpulse.simulate import EventGenerator, ScenarioError
+from collectpulse.simulate.named import (
+    DEFAULT_NAME,
+    SCENARIOS,
+    STEADY,
+    describe_scenarios,
+    named_scenario,
+    with_tenant_prefix,
+)
+
+ALERTS_YML = Path(__file__).resolve().parents[3] / "deploy/prometheus/rules/alerts.yml"
+
+
+@functools.cache
+def events(name: str, seconds: float, *, events_per_s: float = 25.0) -> tuple[EventBase, ...]:
+    """The scenario's events up to `seconds` of simulated time (made once per module)."""
+    generator = EventGenerator(
+        seed=3, start=START, events_per_s=events_per_s, scenario=SCENARIOS[name].scenario
+    )
+    in_time = itertools.takewhile(
+        lambda _: (generator.now - START).total_seconds() < seconds, generator
+    )
+    return tuple(in_time)
+
+
+def test_the_issue_s_scenarios_exist_with_steady_the_default() -> None:
+    assert set(SCENARIOS) >= {
+        "steady", "bounce-spike", "broken-link", "conversion-drop", "ab-winner", "backlog"
+    }  # fmt: skip
+    assert DEFAULT_NAME == "steady"
+
+
+def test_every_promised_alert_is_a_shipped_alert_and_named_in_the_description() -> None:
+    shipped = set(re.findall(r"- alert: (\w+)", ALERTS_YML.read_text()))
+    for item in SCENARIOS.values():
+        assert set(item.alerts) <= shipped, item.name
+        for alert in item.alerts:
+            assert alert in item.description, (item.name, alert)
+        if not item.alerts:
+            assert "No alert" in item.description, item.name
+
+
+def test_the_listing_shows_every_scenario_with_its_alerts() -> None:
+    listing = describe_scenarios()
+    assert "steady (default)" in listing
+    for item in SCENARIOS.values():
+        assert f"\n{item.name}" in f"\n{listing}"
+        assert item.description in listing
+    assert "alerts: CollectpulseLandingPageSilence" in listing
+
+
+def test_an_unknown_name_is_an_error_listing_the_valid_ones() -> None:
+    with pytest.raises(ScenarioError, match="unknown scenario 'nope'; choose one of: steady"):
+        named_scenario("nope")
+
+
+def test_a_tenant_prefix_renames_every_tenant_and_campaign_owner() -> None:
+    renamed = with_tenant_prefix(STEADY, "x-")
+    assert [t.name for t in renamed.tenants] == [f"x-{t.name}" for t in STEADY.tenants]
+    assert {c.tenant for c in renamed.campaigns} == {t.name for t in renamed.tenants}
+    generator = EventGenerator(seed=1, start=START, scenario=renamed)
+    assert all(e.tenant and e.tenant.startswith("x-") for e in itertools.islice(generator, 500))
+
+
+def test_steady_fills_promises_and_every_channel_s_deliveries_within_two_minutes() -> None:
+    seen = list(events("steady", 120, events_per_s=200))
+    promises = Counter(e.status for e in seen if isinstance(e, PromiseEvent))
+    assert promises["made"] and promises["kept"] and promises["broken"], promises
+    sent = {e.message_id: e.channel for e in seen if isinstance(e, DeliveryEvent) and e.campaign}
+    delivered = Counter(
+        sent[e.message_id]
+        for e in seen
+        if isinstance(e, DeliveryEvent) and e.status == "delivered" and e.message_id in sent
+    )
+    assert set(delivered) == {"email", "sms", "letter"}, delivered
+    assert any(isinstance(e, PaymentEvent) and e.status == "succeeded" for e in seen)
+
+
+def _hard_bounce_share(seen: list[EventBase], campaign: str) -> float:
+    mine = {e.message_id for e in seen if isinstance(e, DeliveryEvent) and e.campaign == campaign}
+    hard = {
+        e.message_id
+        for e in seen
+        if isinstance(e, BounceEvent) and e.bounce_type == "hard" and e.message_id in mine
+    }
+    return len(hard) / len(mine)
+
+
+def test_bounce_spike_hard_bounces_one_campaign_far_past_the_threshold_and_steady_does_not() -> (
+    None
+):
+    spike = list(events("bounce-spike", 900))
+    steady = list(events("steady", 900))
+    assert _hard_bounce_share(spike, "reminder-d10") > 0.2
+    for campaign in ("reminder-d10", "sms-reminder", "payment-plan-offer"):
+        assert _hard_bounce_share(steady, campaign) < 0.04, campaign
+    assert _hard_bounce_share(spike, "sms-reminder") < 0.04
+
+
+def test_broken_link_keeps_sending_and_clicking_but_no_view_reaches_the_page() -> None:
+    seen = list(events("broken-link", 600))
+    telco = [e for e in seen if e.tenant == "telco-one"]
+    assert any(isinstance(e, DeliveryEvent) and e.status == "delivered" for e in telco)
+    assert any(isinstance(e, ClickEvent) and not e.machine for e in telco)
+    assert not [e for e in telco if isinstance(e, PageviewEvent)]
+    assert any(isinstance(e, PageviewEvent) for e in seen if e.tenant == "northbank")
+
+
+def _paying_visitors(name: str) -> float:
+    seen = list(events(name, 900))
+    visitors = {e.customer_id for e in seen if isinstance(e, PageviewEvent) and e.customer_id}
+    payers = {
+        e.customer_id
+        for e in seen
+        if isinstance(e, PaymentEvent) and e.status == "succeeded" and e.customer_id in visitors
+    }
+    return len(payers) / len(visitors)
+
+
+def test_conversion_drop_converts_under_half_of_steady() -> None:
+    assert _paying_visitors("conversion-drop") < 0.5 * _paying_visitors("steady")
+
+
+def test_ab_winner_s_challenger_pays_clearly_more_often_than_control() -> None:
+    seen = list(events("ab-winner", 900))
+    variant = {
+        e.message_id: e.variant
+        for e in seen
+        if isinstance(e, DeliveryEvent) and e.campaign == "reminder-d10"
+    }
+    paid = {
+        e.message_id
+        for e in seen
+        if isinstance(e, PaymentEvent) and e.status == "succeeded" and e.message_id in variant
+    }
+    arms = Counter(variant.values())
+    rate = {arm: sum(variant[m] == arm for m in paid) / arms[arm] for arm in arms}
+    assert set(rate) == {"control", "empathetic"}
+    assert rate["empathetic"] > 1.5 * rate["control"], rate
+
+
+def test_histories_put_the_alert_windows_in_the_past() -> None:
+    assert SCENARIOS["backlog"].history is not None
+    assert SCENARIOS["backlog"].history.duration_s == 24 * 3600
+    broken = SCENARIOS["broken-link"].history
+    assert broken is not None and broken.duration_s > 3600, "silence must pass the 1 h threshold"
+    assert SCENARIOS["steady"].history is None
