@@ -11,7 +11,9 @@ from typing import Final, Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-Outcome = Literal["accepted", "handshake", "refused", "rejected", "unavailable", "disabled"]
+Outcome = Literal[
+    "accepted", "handshake", "refused", "rejected", "unavailable", "disabled", "error"
+]
 OUTCOMES: Final[tuple[Outcome, ...]] = (
     "accepted",  # published, Kafka acknowledged, answered 200
     "handshake",  # verified and answered, nothing to publish (SNS confirmations)
@@ -19,6 +21,7 @@ OUTCOMES: Final[tuple[Outcome, ...]] = (
     "rejected",  # method, content type or size wrong before verification (405/413/415)
     "unavailable",  # Kafka did not acknowledge in time: 503, the provider retries
     "disabled",  # the provider is not configured: 404
+    "error",  # a bug of ours: answered 503 (the provider retries), logged with its traceback
 )
 PUBLISH_BUCKETS_S: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
