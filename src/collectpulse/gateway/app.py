@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 from collectpulse.events.providers import PROVIDERS
 from collectpulse.gateway.metrics import GatewayMetrics, Outcome
 from collectpulse.gateway.publish import KafkaUnavailable, Publisher
+from collectpulse.gateway.tokens import RedisTokenStore
 from collectpulse.gateway.verify.base import Accepted, Refusal, Verifier, WebhookRequest
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ class Gateway:
     confirm: Confirm
     max_body_bytes: int
     public_base_url: str | None = None
+    tokens: RedisTokenStore | None = None
+    """Mailgun's token store: tokens of a request answered 503 are released."""
 
 
 GATEWAY_KEY = web.AppKey("gateway", Gateway)
@@ -70,6 +73,8 @@ async def webhook(request: web.Request) -> web.Response:
     gateway = request.app[GATEWAY_KEY]
     provider = request.match_info["provider"]
     gateway.metrics.in_flight.inc()
+    if gateway.tokens is not None:
+        gateway.tokens.begin()
     try:
         outcome, response = await _handle(gateway, provider, request)
     except Exception:
@@ -79,8 +84,23 @@ async def webhook(request: web.Request) -> web.Response:
         outcome, response = "error", _unavailable("internal error")
     finally:
         gateway.metrics.in_flight.dec()
+    if response.status == 503 and gateway.tokens is not None:
+        await _release_tokens(gateway.tokens, provider)
     gateway.metrics.requests.labels(provider, outcome).inc()
     return response
+
+
+async def _release_tokens(tokens: RedisTokenStore, provider: str) -> None:
+    try:
+        await tokens.release_claimed()
+    except _DEPENDENCY_FAILURES as exc:
+        # the retry will be refused as a replay: say so, it is the one way to lose it
+        log.error(
+            "gateway: %s: a token of a request answered 503 could not be released (%s); "
+            "its retry will be refused as replayed",
+            provider,
+            type(exc).__name__,
+        )
 
 
 async def _handle(

@@ -24,7 +24,7 @@ from collectpulse.gateway.metrics import GatewayMetrics
 from collectpulse.gateway.publish import Publisher
 from collectpulse.gateway.tokens import RedisTokenStore
 from collectpulse.gateway.verify.base import CertFetcher
-from collectpulse.gateway.verify.certs import CachedCertFetcher
+from collectpulse.gateway.verify.certs import HttpCertFetcher
 from collectpulse.kafka.topics import RAW_PREFIX
 from collectpulse.settings import Settings
 from collectpulse.store.client import redis_client
@@ -55,10 +55,13 @@ class Built:
     gateway: Gateway
     providers: Providers
     redis: Redis
+    certs: HttpCertFetcher | None
 
     async def close(self) -> None:
         await self.gateway.publisher.close()
         await self.redis.aclose()
+        if self.certs is not None:
+            await self.certs.close()
 
 
 def build(
@@ -71,11 +74,11 @@ def build(
 ) -> Built:
     """Everything from ``settings``; ``certs`` and ``confirm`` may be replaced (tests)."""
     redis = redis_client(settings)
-    providers = build_providers(
-        settings,
-        tokens=RedisTokenStore(redis, Keys(settings.key_prefix)),
-        certs=certs or CachedCertFetcher(),
-    )
+    tokens = RedisTokenStore(redis, Keys(settings.key_prefix))
+    fetcher = None
+    if certs is None:
+        certs = fetcher = HttpCertFetcher()
+    providers = build_providers(settings, tokens=tokens, certs=certs)
     publisher = Publisher(
         settings,
         raw_topics(settings, tuple(providers.verifiers)),
@@ -89,6 +92,7 @@ def build(
         confirm=confirm or SubscriptionConfirmer(settings.gateway_sns_cert_host_pattern),
         max_body_bytes=settings.gateway_max_body_bytes,
         public_base_url=settings.gateway_public_base_url,
+        tokens=tokens,
     )
     users = (config or WebConfig(source=Path("(none)"))).users
     middlewares = (BasicAuth(users).middleware,) if users else ()
@@ -98,7 +102,7 @@ def build(
         publisher.start()
 
     app.on_startup.append(start_publisher)
-    return Built(app, gateway, providers, redis)
+    return Built(app, gateway, providers, redis, fetcher)
 
 
 def gateway_url(settings: Settings, config: WebConfig) -> str:
