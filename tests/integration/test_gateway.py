@@ -30,8 +30,8 @@ from tests.support.pipeline import run_pipeline
 from tests.support.webhook_signing import (
     sign_mailgun,
     sign_sendgrid,
-    sns_confirmation,
     sign_ses,
+    sns_confirmation,
 )
 
 pytestmark = pytest.mark.integration
@@ -119,20 +119,29 @@ def _refusals(keys: GatewayKeys, requests: dict[str, Signed]) -> list[tuple[str,
     """(expected reason, request, replacements) for each way a request must be refused."""
     other = GatewayKeys.create()
     sg, mg, tw, pm = (requests[p] for p in ("sendgrid", "mailgun", "twilio", "postmark"))
-    stale = int(sg.headers["X-Twilio-Email-Event-Webhook-Timestamp"]) - 3600
+    signed_s = int(sg.headers["X-Twilio-Email-Event-Webhook-Timestamp"])
+    stale_s = signed_s - 3600
     tampered_ses = requests["ses"].body.replace(b"debtor@example.net", b"someone@example.net")
+    event = {"event": "delivered"}
     return [
         ("bad_signature", requests["ses"], {"body": tampered_ses}),
         ("bad_signature", sg, {"body": sg.body.replace(b"delivered", b"bounce")}),
-        ("bad_signature", sg, {"headers": sign_sendgrid(other.sendgrid, sg.body, timestamp_s=int(
-            sg.headers["X-Twilio-Email-Event-Webhook-Timestamp"]))}),
-        ("stale_timestamp", sg, {"headers": sign_sendgrid(keys.sendgrid, sg.body, timestamp_s=stale)}),
+        (
+            "bad_signature",
+            sg,
+            {"headers": sign_sendgrid(other.sendgrid, sg.body, timestamp_s=signed_s)},
+        ),
+        (
+            "stale_timestamp",
+            sg,
+            {"headers": sign_sendgrid(keys.sendgrid, sg.body, timestamp_s=stale_s)},
+        ),
         ("missing_signature", sg, {"headers": {"Content-Type": "application/json"}}),
-        ("bad_signature", mg, {"body": sign_mailgun(other.mailgun, {"event": "delivered"}, timestamp_s=stale + 3600)}),
-        ("stale_timestamp", mg, {"body": sign_mailgun(keys.mailgun, {"event": "delivered"}, timestamp_s=stale)}),
+        ("bad_signature", mg, {"body": sign_mailgun(other.mailgun, event, timestamp_s=signed_s)}),
+        ("stale_timestamp", mg, {"body": sign_mailgun(keys.mailgun, event, timestamp_s=stale_s)}),
         ("bad_credentials", pm, {"headers": {"Content-Type": "application/json"}}),
         ("bad_signature", tw, {"body": tw.body.replace(b"delivered", b"failed")}),
-    ]  # fmt: skip
+    ]
 
 
 async def test_refused_and_rejected_requests_publish_nothing_and_are_counted(
@@ -196,7 +205,9 @@ async def test_a_provider_without_a_secret_is_disabled_unless_allowed_unsigned(
         disabled = await gateway.post(requests["sendgrid"])
         assert disabled.status_code == 404
         assert disabled.text == "provider sendgrid not configured on this gateway\n"
-        unsigned = await gateway.post(requests["twilio"], headers={"Content-Type": "application/x-www-form-urlencoded"})
+        unsigned = await gateway.post(
+            requests["twilio"], headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
         assert unsigned.status_code == 200
         lines = gateway.built.providers.startup_lines()
     assert "COLLECTPULSE_GATEWAY_SENDGRID_PUBLIC_KEY" in lines[1]
@@ -220,7 +231,9 @@ async def test_sns_subscription_is_confirmed_only_for_an_allowed_topic_and_certi
         foreign = sns_confirmation(topic_arn="arn:aws:sns:eu-west-1:999999999999:not-ours")
         refused = await gateway.post(signed, body=sign_ses(foreign, keys.sns))
         assert (refused.status_code, refused.text) == (403, "refused: topic_not_allowed\n")
-        elsewhere = keys.sns.__class__(keys.sns.key, keys.sns.cert_pem, "https://evil.example/x.pem")
+        elsewhere = keys.sns.__class__(
+            keys.sns.key, keys.sns.cert_pem, "https://evil.example/x.pem"
+        )
         refused = await gateway.post(signed, body=sign_ses(sns_confirmation(), elsewhere))
         assert (refused.status_code, refused.text) == (403, "refused: cert_host_not_allowed\n")
         assert len(gateway.confirmed) == 1
@@ -241,7 +254,8 @@ async def test_twilio_is_verified_against_the_public_base_url_behind_a_proxy(
         ]
         assert (await gateway.post(behind_proxy)).status_code == 200
         (as_seen_inside,) = [
-            r for r in make_signed(keys, run + "x", public_base=gateway.url)
+            r
+            for r in make_signed(keys, run + "x", public_base=gateway.url)
             if r.provider == "twilio"
         ]
         refused = await gateway.post(as_seen_inside)
