@@ -218,12 +218,16 @@ class Settings(BaseSettings):
         known = ("ses", "sendgrid", "mailgun", "postmark", "twilio")
         unknown = [p for p in value if p not in known]
         if unknown:
-            raise ValueError(f"unknown provider(s) {', '.join(unknown)}; use {', '.join(known)}")
+            shown = ", ".join(repr(p) for p in unknown)  # repr: one line whatever was set
+            raise ValueError(f"unknown provider(s) {shown}; use {', '.join(known)}")
         return value
 
     @field_validator("gateway_sns_cert_host_pattern")
     @classmethod
     def _is_pattern(cls, value: str) -> str:
+        # anchored, so a pattern meant for whole host names cannot match a part of one
+        if not (value.startswith("^") and value.endswith("$")):
+            raise ValueError("must be anchored: start with ^ and end with $")
         try:
             re.compile(value)
         except re.error as exc:

@@ -144,7 +144,9 @@ async def _handle(
 def _refused(gateway: Gateway, provider: str, refusal: Refusal) -> tuple[Outcome, web.Response]:
     gateway.metrics.verification_failures.labels(provider, refusal.reason).inc()
     log.info("gateway: %s: refused (%s): %s", provider, refusal.reason, refusal.detail)
-    return "refused", _answer(refusal.status, f"refused: {refusal.reason}")
+    # a refusal for a failure of ours (the SNS certificate could not be fetched) is retried
+    retry = {"Retry-After": RETRY_AFTER_S} if refusal.status == 503 else {}
+    return "refused", _answer(refusal.status, f"refused: {refusal.reason}", **retry)
 
 
 async def _accepted(
