@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,9 +33,30 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
+from collectpulse.gateway.verify.base import WebhookRequest
+
 SNS_TOPIC_ARN = "arn:aws:sns:eu-west-1:123456789012:collectpulse-ses-events"
 SNS_CERT_URL = "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-test.pem"
 SNS_HEADERS = {"content-type": "text/plain; charset=UTF-8"}
+
+
+def webhook_request(
+    provider: str,
+    body: bytes,
+    headers: Mapping[str, str] | None = None,
+    *,
+    public_url: str | None = None,
+    received_s: float | None = None,
+) -> WebhookRequest:
+    """The request as the gateway server hands it to a verifier (header names lower-cased)."""
+    return WebhookRequest(
+        provider=provider,
+        method="POST",
+        public_url=public_url or f"https://hooks.example.com/webhooks/{provider}",
+        headers={name.lower(): value for name, value in (headers or {}).items()},
+        body=body,
+        received_s=time.time() if received_s is None else received_s,
+    )
 
 
 # --- Amazon SNS (SES events) -------------------------------------------------------------
