@@ -8,7 +8,7 @@ help: ## list the targets
 bootstrap: ## install redis-server, the Kafka jars and .venv (idempotent)
 	@scripts/bootstrap
 
-run: bootstrap ## local Kafka + Redis + worker + exporter + simulator; Ctrl-C stops all
+run: bootstrap ## local Kafka + Redis + worker + exporter + gateway + simulator; Ctrl-C stops all
 	$(VENV)/collectpulse run
 
 lint: bootstrap ## ruff (lint + format check) and mypy --strict on src/

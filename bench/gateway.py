@@ -16,6 +16,7 @@ then single signed SES notifications. Each case is measured twice:
 
     .venv/bin/python bench/gateway.py                  # 2 rounds, 10 s per phase
     .venv/bin/python bench/gateway.py --rounds 3 --seconds 15 --batch 50 --json
+    .venv/bin/python bench/gateway.py --rounds 1 --profile .local/bench-gw   # cProfile files
 
 Goal (issue #16): gateway per-core rate >= 0.5x hello world's, p99 < 50 ms at half load.
 The load generator shares the machine (and its cores) with the server under test.
@@ -35,14 +36,12 @@ import time
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from collectpulse.settings import LocalStackSettings, Settings  # noqa: E402
 from tests.support.processes import free_port, settings_env  # noqa: E402
 from tests.support.webhook_signing import (  # noqa: E402
     SNS_TOPIC_ARN,
@@ -54,6 +53,8 @@ from tests.support.webhook_signing import (  # noqa: E402
     sign_sendgrid,
     sign_ses,
 )
+
+from collectpulse.settings import LocalStackSettings, Settings  # noqa: E402
 
 Request = tuple[str, bytes, dict[str, str], int]
 """(path, body, headers, events in the body)"""
@@ -77,8 +78,19 @@ class Result:
 # ------------------------------------------------------------------ servers (child processes)
 
 
+def _loop() -> None:
+    """The servers run on uvloop when installed, as ``collectpulse gateway`` does."""
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
 def serve_hello(port: int) -> None:
     from aiohttp import web
+
+    _loop()
 
     async def hello(request: web.Request) -> web.Response:
         await request.read()
@@ -92,14 +104,15 @@ def serve_hello(port: int) -> None:
 
 def serve_gateway(cert_url: str, cert_file: str) -> None:
     from aiohttp import web
+    from tests.support.webhook_signing import StaticCerts
 
     from collectpulse.gateway.server import build
     from collectpulse.settings import load_settings
-    from tests.support.webhook_signing import StaticCerts
 
     async def no_confirm(url: str) -> None:
         return None
 
+    _loop()
     settings = load_settings(Settings)
     certs = StaticCerts({cert_url: Path(cert_file).read_bytes()})
     built = build(settings, certs=certs, confirm=no_confirm)
@@ -230,7 +243,11 @@ def run_case(
     case: str, argv: list[str], env: dict[str, str], ready_url: str, base: str,
     requests: list[Request], args: argparse.Namespace,
 ) -> list[Result]:  # fmt: skip
-    proc = subprocess.Popen([sys.executable, __file__, *argv], env=env)
+    profile = []
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+        profile = ["-m", "cProfile", "-o", str(args.profile / f"{case}-{time.time_ns()}.prof")]
+    proc = subprocess.Popen([sys.executable, *profile, __file__, *argv], env=env)
     try:
         _wait_ready(ready_url, proc)
         asyncio.run(closed_loop(base, requests, args.concurrency, 1.0))  # warm-up
@@ -255,6 +272,7 @@ def main() -> int:
     parser.add_argument("--bootstrap", help="an already running Kafka (host:port)")
     parser.add_argument("--redis", help="an already running Redis (redis://...)")
     parser.add_argument("--json", action="store_true", help="last line: every result as JSON")
+    parser.add_argument("--profile", type=Path, help="write each server's cProfile here")
     sub = parser.add_subparsers(dest="serve")
     hello = sub.add_parser("serve-hello")
     hello.add_argument("port", type=int)
@@ -273,8 +291,9 @@ def main() -> int:
 
 
 def _bench(args: argparse.Namespace, tmp: Path) -> int:
-    from collectpulse.localstack import kafka, redis
     from tests.support.kafka import create_topics
+
+    from collectpulse.localstack import kafka, redis
 
     cfg = LocalStackSettings(
         root=ROOT, state_dir=tmp, kafka_port=free_port(),

@@ -204,6 +204,7 @@ def cmd_gateway(args: argparse.Namespace) -> int:
             await runner.cleanup()  # requests in flight finish first
             await built.close()
 
+    _use_uvloop()
     asyncio.run(main())
     return 0
 
