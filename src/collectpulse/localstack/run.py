@@ -2,9 +2,9 @@
 
 Starts the local Kafka and Redis, then the worker, the exporter, the webhook
 gateway (every provider unsigned unless its secret is exported: development
-only, docs/GATEWAY.md) and the simulator as child processes, prints where the metrics are and a short
-summary every 10 s; on Ctrl-C / SIGTERM / ``--duration`` it stops everything it
-started, the servers included, and leaves no process behind.
+only, docs/GATEWAY.md) and the simulator as child processes, prints where the
+metrics are and a short summary every 10 s; on Ctrl-C / SIGTERM / ``--duration``
+it stops everything it started, the servers included, and leaves no process behind.
 """
 
 from __future__ import annotations
