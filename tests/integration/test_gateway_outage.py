@@ -72,17 +72,21 @@ async def wait_ready_status(gateway: RunningGateway, status: int, timeout_s: flo
 
 
 async def retry_until_accepted(gateway: RunningGateway, signed: Signed) -> list[int]:
-    """Post ``signed`` as its provider retries: until 200 (fails at the deadline)."""
+    """Post ``signed`` as its provider retries (same bytes, Mailgun's same token) until it
+    is published (fails at the deadline)."""
     statuses: list[int] = []
     loop = asyncio.get_running_loop()
     deadline = loop.time() + RETRY_DEADLINE_S
     while loop.time() < deadline:
         try:
-            status = (await gateway.post(signed)).status_code
+            response = await gateway.post(signed)
+            status, text = response.status_code, response.text
         except httpx.HTTPError:
-            status = 0
+            status, text = 0, ""
         statuses.append(status)
         if status == 200:
+            # published: not a 200 that refuses a replayed Mailgun token
+            assert text == "ok\n", f"{signed.provider}: retry answered {text!r}"
             return statuses
         assert status in (0, 503), f"{signed.provider}: a retryable failure answered {status}"
         await asyncio.sleep(PROVIDER_RETRY_S)
