@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from pydantic import SecretStr
+
 from collectpulse.events.providers import PROVIDERS
 from collectpulse.gateway.verify.base import CertFetcher, TokenStore, Verifier
 from collectpulse.gateway.verify.mailgun import MailgunVerifier
@@ -69,6 +71,12 @@ def build_providers(settings: Settings, *, tokens: TokenStore, certs: CertFetche
     return Providers(verifiers=verifiers, unsigned=unsigned, disabled=disabled)
 
 
+def _secret(value: SecretStr | None) -> str | None:
+    """The secret's value; an empty one (``VAR=`` in a deployment file) counts as unset."""
+    text = value.get_secret_value() if value is not None else ""
+    return text or None
+
+
 def _signed(settings: Settings, *, tokens: TokenStore, certs: CertFetcher) -> dict[str, Verifier]:
     tolerance_s = settings.gateway_timestamp_tolerance_s
     out: dict[str, Verifier] = {}
@@ -79,22 +87,18 @@ def _signed(settings: Settings, *, tokens: TokenStore, certs: CertFetcher) -> di
             certs=certs,
             tolerance_s=tolerance_s,
         )
-    if settings.gateway_sendgrid_public_key is not None:
-        out["sendgrid"] = SendgridVerifier(
-            public_key_pem_or_b64=settings.gateway_sendgrid_public_key.get_secret_value(),
-            tolerance_s=tolerance_s,
-        )
-    if settings.gateway_mailgun_signing_key is not None:
+    if sendgrid := _secret(settings.gateway_sendgrid_public_key):
+        out["sendgrid"] = SendgridVerifier(public_key_pem_or_b64=sendgrid, tolerance_s=tolerance_s)
+    if mailgun := _secret(settings.gateway_mailgun_signing_key):
         out["mailgun"] = MailgunVerifier(
-            signing_key=settings.gateway_mailgun_signing_key.get_secret_value(),
-            tokens=tokens,
-            tolerance_s=tolerance_s,
+            signing_key=mailgun, tokens=tokens, tolerance_s=tolerance_s
         )
-    username, password = settings.gateway_postmark_username, settings.gateway_postmark_password
-    if username and password is not None:
-        out["postmark"] = PostmarkVerifier(username=username, password=password.get_secret_value())
-    if settings.gateway_twilio_auth_token is not None:
-        out["twilio"] = TwilioVerifier(
-            auth_token=settings.gateway_twilio_auth_token.get_secret_value()
-        )
+    username, password = (
+        settings.gateway_postmark_username,
+        _secret(settings.gateway_postmark_password),
+    )
+    if username and password:
+        out["postmark"] = PostmarkVerifier(username=username, password=password)
+    if twilio := _secret(settings.gateway_twilio_auth_token):
+        out["twilio"] = TwilioVerifier(auth_token=twilio)
     return out

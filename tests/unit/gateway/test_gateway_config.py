@@ -41,6 +41,14 @@ def test_a_configured_secret_wins_over_the_unsigned_list() -> None:
     assert "k" * 32 not in "".join(providers.startup_lines())
 
 
+def test_an_empty_secret_counts_as_unset() -> None:
+    providers = _providers(
+        gateway_sendgrid_public_key=SecretStr(""), gateway_twilio_auth_token=SecretStr("")
+    )
+    assert providers.verifiers == {}
+    assert "COLLECTPULSE_GATEWAY_SENDGRID_PUBLIC_KEY" in providers.disabled["sendgrid"]
+
+
 def test_postmark_needs_both_username_and_password() -> None:
     assert "postmark" not in _providers(gateway_postmark_username="pm").verifiers
     both = _providers(gateway_postmark_username="pm", gateway_postmark_password=SecretStr("x"))
