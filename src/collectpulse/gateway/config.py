@@ -9,7 +9,7 @@ without verification, with a warning). A configured secret wins over that list.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from pydantic import SecretStr
@@ -22,7 +22,7 @@ from collectpulse.gateway.verify.sendgrid import SendgridVerifier
 from collectpulse.gateway.verify.ses import SesVerifier
 from collectpulse.gateway.verify.twilio import TwilioVerifier
 from collectpulse.gateway.verify.unsigned import UnsignedVerifier
-from collectpulse.settings import Settings
+from collectpulse.settings import Settings, SettingsError
 
 SECRET_VARIABLES: Mapping[str, str] = {
     "ses": "COLLECTPULSE_GATEWAY_SES_TOPIC_ARNS",
@@ -61,8 +61,18 @@ class Providers:
 
 
 def build_providers(settings: Settings, *, tokens: TokenStore, certs: CertFetcher) -> Providers:
-    """Verifiers for every provider with a secret, or listed as unsigned."""
-    signed = _signed(settings, tokens=tokens, certs=certs)
+    """Verifiers for every provider with a secret, or listed as unsigned.
+
+    Raises ``SettingsError`` naming the variable when a secret cannot be used (a
+    SendGrid key that is not a P-256 public key)."""
+    signed: dict[str, Verifier] = {}
+    for provider, build in _SIGNED.items():
+        try:
+            verifier = build(settings, tokens, certs)
+        except ValueError as exc:  # the message describes the key, never contains it
+            raise SettingsError(f"{SECRET_VARIABLES[provider]}: {exc}") from None
+        if verifier is not None:
+            signed[provider] = verifier
     unsigned = tuple(
         p for p in PROVIDERS if p in settings.gateway_unsigned_providers and p not in signed
     )
@@ -77,28 +87,52 @@ def _secret(value: SecretStr | None) -> str | None:
     return text or None
 
 
-def _signed(settings: Settings, *, tokens: TokenStore, certs: CertFetcher) -> dict[str, Verifier]:
-    tolerance_s = settings.gateway_timestamp_tolerance_s
-    out: dict[str, Verifier] = {}
-    if settings.gateway_ses_topic_arns:
-        out["ses"] = SesVerifier(
-            allowed_topic_arns=frozenset(settings.gateway_ses_topic_arns),
-            cert_host_pattern=settings.gateway_sns_cert_host_pattern,
-            certs=certs,
-            tolerance_s=tolerance_s,
-        )
-    if sendgrid := _secret(settings.gateway_sendgrid_public_key):
-        out["sendgrid"] = SendgridVerifier(public_key_pem_or_b64=sendgrid, tolerance_s=tolerance_s)
-    if mailgun := _secret(settings.gateway_mailgun_signing_key):
-        out["mailgun"] = MailgunVerifier(
-            signing_key=mailgun, tokens=tokens, tolerance_s=tolerance_s
-        )
-    username, password = (
-        settings.gateway_postmark_username,
-        _secret(settings.gateway_postmark_password),
+def _ses(settings: Settings, tokens: TokenStore, certs: CertFetcher) -> Verifier | None:
+    if not settings.gateway_ses_topic_arns:
+        return None
+    return SesVerifier(
+        allowed_topic_arns=frozenset(settings.gateway_ses_topic_arns),
+        cert_host_pattern=settings.gateway_sns_cert_host_pattern,
+        certs=certs,
+        tolerance_s=settings.gateway_timestamp_tolerance_s,
     )
-    if username and password:
-        out["postmark"] = PostmarkVerifier(username=username, password=password)
-    if twilio := _secret(settings.gateway_twilio_auth_token):
-        out["twilio"] = TwilioVerifier(auth_token=twilio)
-    return out
+
+
+def _sendgrid(settings: Settings, tokens: TokenStore, certs: CertFetcher) -> Verifier | None:
+    key = _secret(settings.gateway_sendgrid_public_key)
+    if key is None:
+        return None
+    return SendgridVerifier(
+        public_key_pem_or_b64=key, tolerance_s=settings.gateway_timestamp_tolerance_s
+    )
+
+
+def _mailgun(settings: Settings, tokens: TokenStore, certs: CertFetcher) -> Verifier | None:
+    key = _secret(settings.gateway_mailgun_signing_key)
+    if key is None:
+        return None
+    return MailgunVerifier(
+        signing_key=key, tokens=tokens, tolerance_s=settings.gateway_timestamp_tolerance_s
+    )
+
+
+def _postmark(settings: Settings, tokens: TokenStore, certs: CertFetcher) -> Verifier | None:
+    username = settings.gateway_postmark_username
+    password = _secret(settings.gateway_postmark_password)
+    if not (username and password):
+        return None
+    return PostmarkVerifier(username=username, password=password)
+
+
+def _twilio(settings: Settings, tokens: TokenStore, certs: CertFetcher) -> Verifier | None:
+    token = _secret(settings.gateway_twilio_auth_token)
+    return None if token is None else TwilioVerifier(auth_token=token)
+
+
+_SIGNED: Mapping[str, Callable[[Settings, TokenStore, CertFetcher], Verifier | None]] = {
+    "ses": _ses,
+    "sendgrid": _sendgrid,
+    "mailgun": _mailgun,
+    "postmark": _postmark,
+    "twilio": _twilio,
+}

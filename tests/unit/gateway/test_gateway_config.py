@@ -49,6 +49,14 @@ def test_an_empty_secret_counts_as_unset() -> None:
     assert "COLLECTPULSE_GATEWAY_SENDGRID_PUBLIC_KEY" in providers.disabled["sendgrid"]
 
 
+def test_an_unusable_sendgrid_key_stops_start_up_naming_its_variable() -> None:
+    with pytest.raises(SettingsError) as raised:
+        _providers(gateway_sendgrid_public_key=SecretStr("not-a-key-at-all"))
+    message = str(raised.value)
+    assert message.startswith("COLLECTPULSE_GATEWAY_SENDGRID_PUBLIC_KEY: ")
+    assert "not-a-key-at-all" not in message
+
+
 def test_postmark_needs_both_username_and_password() -> None:
     assert "postmark" not in _providers(gateway_postmark_username="pm").verifiers
     both = _providers(gateway_postmark_username="pm", gateway_postmark_password=SecretStr("x"))
