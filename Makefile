@@ -8,7 +8,7 @@ help: ## list the targets
 bootstrap: ## install redis-server, the Kafka jars and .venv (idempotent)
 	@scripts/bootstrap
 
-run: bootstrap ## local Kafka + Redis + worker + exporter + simulator (SCENARIO=name); Ctrl-C stops all
+run: bootstrap ## local Kafka + Redis + worker + exporter + gateway + simulator (SCENARIO=name); Ctrl-C stops all
 	$(VENV)/collectpulse run $(if $(SCENARIO),--scenario $(SCENARIO))
 
 lint: bootstrap ## ruff (lint + format check) and mypy --strict on src/

@@ -1,4 +1,5 @@
-"""The ``collectpulse`` command: worker, exporter, simulate, topics, schemas, local stack, run."""
+"""The ``collectpulse`` command: worker, exporter, gateway, simulate, topics, schemas, local
+stack, run."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -175,6 +177,38 @@ def cmd_exporter(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gateway(args: argparse.Namespace) -> int:
+    from collectpulse.gateway.server import gateway_url, serve, web_config
+
+    settings = _settings()
+    config = web_config(settings)  # a bad web config file stops here
+    quiet_outage_logs()
+    address = f"{settings.gateway_host}:{settings.gateway_port}"
+
+    async def main() -> None:
+        try:
+            runner, built = await serve(settings, config)
+        except OSError as exc:
+            raise SettingsError(
+                f"COLLECTPULSE_GATEWAY_HOST/COLLECTPULSE_GATEWAY_PORT: cannot listen on "
+                f"{address}: {exc.strerror or exc}"
+            ) from None
+        print(f"collectpulse gateway: {gateway_url(settings, config)}/webhooks/", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            await runner.cleanup()  # requests in flight finish first
+            await built.close()
+
+    _use_uvloop()
+    asyncio.run(main())
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from collectpulse.simulate.cli import run_simulate
 
@@ -250,6 +284,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     top = sub.add_parser("top", help="headline KPIs and pipeline health in the terminal")
     top.set_defaults(func=cmd_top)
+
+    gateway = sub.add_parser(
+        "gateway", help="receive provider webhooks, verify them, publish to raw.<provider>"
+    )
+    gateway.set_defaults(func=cmd_gateway)
 
     simulate = sub.add_parser("simulate", help="publish a realistic event stream to Kafka")
     add_arguments(simulate)

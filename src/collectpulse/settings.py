@@ -6,6 +6,7 @@ Nothing else in collectpulse reads ``os.environ``: components receive a
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
@@ -124,6 +125,27 @@ class Settings(BaseSettings):
     # HTTP security: TLS and basic auth from a file laid out like Prometheus' web config
     http_web_config_file: FilePath | None = None
 
+    # Webhook gateway (docs/GATEWAY.md): a provider with no secret set is disabled.
+    gateway_host: str = "127.0.0.1"
+    gateway_port: Port = 9465
+    # What providers call, e.g. https://hooks.example.com (Twilio signs this URL); unset:
+    # the URL the request arrived on.
+    gateway_public_base_url: str | None = Field(default=None, pattern=r"^https?://[^/?#]+/?$")
+    gateway_max_body_bytes: int = Field(default=1_048_576, ge=1024, le=10_485_760)
+    gateway_timestamp_tolerance: str = "5m"
+    # How long a request waits for Kafka's acknowledgement before it is answered 503.
+    gateway_publish_timeout: str = "10s"
+    # Development only: accepted without any verification.
+    gateway_unsigned_providers: Annotated[tuple[str, ...], NoDecode] = ()
+    gateway_ses_topic_arns: Annotated[tuple[str, ...], NoDecode] = ()
+    gateway_sns_cert_host_pattern: str = r"^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$"
+    gateway_sendgrid_public_key: SecretStr | None = None
+    gateway_mailgun_signing_key: SecretStr | None = None
+    gateway_postmark_username: str | None = None
+    gateway_postmark_password: SecretStr | None = None
+    gateway_twilio_auth_token: SecretStr | None = None
+    gateway_web_config_file: FilePath | None = None
+
     @field_validator("kafka_bootstrap_servers")
     @classmethod
     def _is_host_port_list(cls, value: str) -> str:
@@ -156,13 +178,17 @@ class Settings(BaseSettings):
         "orphan_wait",
         "future_tolerance",
         "shutdown_timeout",
+        "gateway_timestamp_tolerance",
+        "gateway_publish_timeout",
     )
     @classmethod
     def _is_duration(cls, value: str) -> str:
         duration_s(value)
         return value
 
-    @field_validator("windows", mode="before")
+    @field_validator(
+        "windows", "gateway_unsigned_providers", "gateway_ses_topic_arns", mode="before"
+    )
     @classmethod
     def _split_windows(cls, value: object) -> object:
         if isinstance(value, str):
@@ -184,6 +210,28 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"window {window} is not a multiple of COLLECTPULSE_BUCKET_SIZE ({bucket})"
                 )
+        return value
+
+    @field_validator("gateway_unsigned_providers")
+    @classmethod
+    def _are_providers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        known = ("ses", "sendgrid", "mailgun", "postmark", "twilio")
+        unknown = [p for p in value if p not in known]
+        if unknown:
+            shown = ", ".join(repr(p) for p in unknown)  # repr: one line whatever was set
+            raise ValueError(f"unknown provider(s) {shown}; use {', '.join(known)}")
+        return value
+
+    @field_validator("gateway_sns_cert_host_pattern")
+    @classmethod
+    def _is_pattern(cls, value: str) -> str:
+        # anchored, so a pattern meant for whole host names cannot match a part of one
+        if not (value.startswith("^") and value.endswith("$")):
+            raise ValueError("must be anchored: start with ^ and end with $")
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"is not a regular expression ({exc})") from None
         return value
 
     @model_validator(mode="after")
@@ -242,6 +290,14 @@ class Settings(BaseSettings):
     @property
     def shutdown_timeout_s(self) -> int:
         return duration_s(self.shutdown_timeout)
+
+    @property
+    def gateway_timestamp_tolerance_s(self) -> int:
+        return duration_s(self.gateway_timestamp_tolerance)
+
+    @property
+    def gateway_publish_timeout_s(self) -> int:
+        return duration_s(self.gateway_publish_timeout)
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

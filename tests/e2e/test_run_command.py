@@ -39,6 +39,7 @@ def test_run_brings_the_stack_up_shows_rising_counts_and_leaves_no_process(tmp_p
         "COLLECTPULSE_LOCAL_KAFKA_PARTITIONS": "2",
         "COLLECTPULSE_TOPIC_PARTITIONS": "2",
         "COLLECTPULSE_HTTP_PORT": str(free_port()),
+        "COLLECTPULSE_GATEWAY_PORT": str(free_port()),
     }
     result = subprocess.run(
         [sys.executable, "-m", "collectpulse.cli", "run", "--duration", "42", "--rate", "100"],
@@ -57,5 +58,7 @@ def test_run_brings_the_stack_up_shows_rising_counts_and_leaves_no_process(tmp_p
     counting = [n for n in counts if n > 0]
     assert len(counting) >= 2, f"counts did not rise: {counts}\n{result.stdout}"
     assert counting[-1] > counting[0], f"counts did not rise: {counts}"
-    assert "stopped: worker, exporter, simulator, kafka, redis" in result.stdout
+    gateway = f"webhooks: http://127.0.0.1:{env['COLLECTPULSE_GATEWAY_PORT']}/webhooks/"
+    assert gateway in result.stdout
+    assert "stopped: worker, exporter, gateway, simulator, kafka, redis" in result.stdout
     assert _processes_mentioning(str(state)) == []

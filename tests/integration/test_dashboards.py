@@ -28,9 +28,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 
+from collectpulse.dashboards.boards.gateway_row import GATEWAY_JOB
 from collectpulse.dashboards.boards.pipeline import SCRAPE_JOB
 from collectpulse.events.models import Topic
 from collectpulse.settings import Settings
@@ -66,11 +68,35 @@ SERVICE_ENV = {
     "COLLECTPULSE_LABEL_CAP": str(LABEL_CAP),
     "COLLECTPULSE_ORPHAN_WAIT": "5s",
 }
+# The Gateway row: Postmark accepted unsigned (development mode), Mailgun signed, so an
+# unsigned Mailgun request is a verification failure.
+GATEWAY_ENV = {
+    "COLLECTPULSE_GATEWAY_UNSIGNED_PROVIDERS": "postmark",
+    "COLLECTPULSE_GATEWAY_MAILGUN_SIGNING_KEY": "dashboards-test-key",
+}
 NOT_YET_EXPORTED: frozenset[str] = frozenset()
 """Defined in the KPI table (docs/KPIS.md) but not served on /metrics yet: their panels
 must stay empty here, so this list fails the test once the exporter serves them."""
 _LABEL_VALUES = re.compile(r"^label_values\((?P<selector>.*),\s*(?P<label>\w+)\)$")
 _VARIABLE = re.compile(r"\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))")
+
+
+def post_webhooks(base: str) -> None:
+    """An accepted and a refused webhook, so every Gateway panel has series."""
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{base}/readyz", timeout=5).status_code != 200:
+        assert time.monotonic() < deadline, "the gateway never got ready"
+        time.sleep(0.3)
+    accepted = httpx.post(
+        f"{base}/webhooks/postmark",
+        content=orjson.dumps({"RecordType": "Delivery", "MessageID": "dash-1"}),
+        headers={"Content-Type": "application/json"},
+    )
+    assert accepted.status_code == 200, accepted.text
+    refused = httpx.post(
+        f"{base}/webhooks/mailgun", content=b"{}", headers={"Content-Type": "application/json"}
+    )
+    assert refused.status_code == 401, refused.text
 
 
 @dataclass(frozen=True)
@@ -315,8 +341,9 @@ def test_every_panel_query_parses_and_returns_data(
 ) -> None:
     all_targets = targets(boards)
     defs = variables(boards)
-    port = free_port()
-    asyncio.run(create_topics(settings, extra=[raw_topic(settings, "ses")]))
+    port, gateway_port = free_port(), free_port()
+    raw = [raw_topic(settings, "ses"), raw_topic(settings, "postmark")]
+    asyncio.run(create_topics(settings, extra=raw))
     with (
         collectpulse_process(
             settings, "worker", "-l", "warn", log=tmp_path / "worker.log", **SERVICE_ENV
@@ -328,10 +355,21 @@ def test_every_panel_query_parses_and_returns_data(
             COLLECTPULSE_HTTP_PORT=str(port),
             **SERVICE_ENV,
         ),
+        collectpulse_process(
+            settings,
+            "gateway",
+            log=tmp_path / "gateway.log",
+            **GATEWAY_ENV,
+            COLLECTPULSE_GATEWAY_PORT=str(gateway_port),
+        ),
     ):
-        prom = prometheus_factory({SCRAPE_JOB: [f"127.0.0.1:{port}"]}, rule_files=RULES)
+        prom = prometheus_factory(
+            {SCRAPE_JOB: [f"127.0.0.1:{port}"], GATEWAY_JOB: [f"127.0.0.1:{gateway_port}"]},
+            rule_files=RULES,
+        )
         prom.wait_for_targets_up()
         start = time.time()
+        post_webhooks(f"http://127.0.0.1:{gateway_port}")
         asyncio.run(publish_script(settings, scripted_records(settings, start)))
         asyncio.run(publish_script(settings, scripted_journeys(settings, start)))
         with collectpulse_process(settings, *SIMULATE_ARGS, log=tmp_path / "sim.log") as simulator:

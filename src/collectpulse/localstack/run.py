@@ -1,9 +1,10 @@
 """``collectpulse run``: the whole local pipeline for a newcomer, stopped cleanly on Ctrl-C.
 
-Starts the local Kafka and Redis, then the worker, the exporter and the
-simulator as child processes, prints where the metrics are and a short
-summary every 10 s; on Ctrl-C / SIGTERM / ``--duration`` it stops everything it
-started, the servers included, and leaves no process behind.
+Starts the local Kafka and Redis, then the worker, the exporter, the webhook
+gateway (every provider unsigned unless its secret is exported: development
+only, docs/GATEWAY.md) and the simulator as child processes, prints where the
+metrics are and a short summary every 10 s; on Ctrl-C / SIGTERM / ``--duration``
+it stops everything it started, the servers included, and leaves no process behind.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 import time
 import urllib.request
 
+from collectpulse.events.providers import PROVIDERS
 from collectpulse.localstack import stack
 from collectpulse.localstack.processes import spawn_cli, stop_children
 from collectpulse.settings import LocalStackSettings
@@ -60,6 +62,8 @@ def run_everything(
     try:
         children.append(spawn_cli(["worker", "-l", "warn"], env, state / "logs/worker.log"))
         children.append(spawn_cli(["exporter"], env, state / "logs/exporter.log"))
+        gateway_env = {"COLLECTPULSE_GATEWAY_UNSIGNED_PROVIDERS": ",".join(PROVIDERS)} | env
+        children.append(spawn_cli(["gateway"], gateway_env, state / "logs/gateway.log"))
         # the named scenario's compressed customer time fills every panel within minutes
         sim = [
             "simulate",
@@ -73,6 +77,8 @@ def run_everything(
         children.append(spawn_cli(sim, env, state / "logs/simulate.log"))
         print(f"kafka {bootstrap}, redis {redis_url}")
         print(f"metrics: {metrics_url}   logs: {state / 'logs'}   Ctrl-C stops everything")
+        gateway_port = env.get("COLLECTPULSE_GATEWAY_PORT", "9465")
+        print(f"webhooks: http://127.0.0.1:{gateway_port}/webhooks/<provider> (docs/GATEWAY.md)")
         started = time.monotonic()
         next_summary = started + SUMMARY_EVERY_S
         while not stopping:
@@ -91,4 +97,4 @@ def run_everything(
     finally:
         stop_children(children)
         stack.stop(cfg)
-        print("stopped: worker, exporter, simulator, kafka, redis")
+        print("stopped: worker, exporter, gateway, simulator, kafka, redis")

@@ -35,7 +35,8 @@ Per provider (``{raw.<provider>}`` slot, stream.normalise): ``cp:{raw.ses}:skipp
 Global (one slot each, written outside the per-event atomic write; idempotent):
 ``cp:{meta}:partitions`` (set of partition numbers ever written),
 ``cp:{meta}:heartbeats`` (hash worker id -> its latest heartbeat, stream.heartbeat) and
-``cp:{labels}:<label>`` (admitted label values, for the cardinality cap).
+``cp:{labels}:<label>`` (admitted label values, for the cardinality cap),
+``cp:{gateway}:mailgun-token:<sha256>`` (a Mailgun webhook token seen, with a TTL; gateway.tokens).
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ class Keys:
     """Key names for one key prefix (``Settings.key_prefix``)."""
 
     prefix: str = "cp"
+
+    def mailgun_token(self, token_sha256: str) -> str:
+        return f"{self.prefix}:{{gateway}}:mailgun-token:{token_sha256}"
 
     def tag(self, partition: int) -> str:
         return _tag(self.prefix, partition)

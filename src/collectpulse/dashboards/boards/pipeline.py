@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collectpulse.dashboards import promql, recorded
 from collectpulse.dashboards.boards.common import counter, describe, gauge, histogram, legend
+from collectpulse.dashboards.boards.gateway_row import gateway_row
 from collectpulse.dashboards.model import Board, Panel, PanelKind, Query, Row, Unit
 from collectpulse.dashboards.promql import UNFILTERED
 
@@ -272,8 +273,9 @@ BOARD = Board(
     title="collectpulse / Pipeline health",
     description=(
         "Is the pipeline keeping up? Events received, invalid and dead-lettered records, "
-        "lag from publish and from event time to the store, and data-quality counters."
+        "lag from publish and from event time to the store, data-quality counters, and the "
+        "webhook gateway's requests."
     ),
-    rows=(_throughput_row(), _workers_row(), _lag_row(), _quality_row()),
+    rows=(_throughput_row(), _workers_row(), _lag_row(), _quality_row(), gateway_row()),
     tags=("pipeline",),
 )
