@@ -165,3 +165,10 @@ async def test_unreadable_form_is_malformed(verifier: TwilioVerifier) -> None:
 def test_empty_auth_token_stops_start_up() -> None:
     with pytest.raises(ValueError, match="auth token"):
         TwilioVerifier(auth_token="")
+
+
+async def test_undecodable_header_bytes_are_refused_not_raised(verifier: TwilioVerifier) -> None:
+    # aiohttp passes header bytes that are not UTF-8 on as lone surrogates
+    body, _ = sign_twilio_form(TOKEN, PUBLIC_URL, twilio_status(SID))
+    result = await verify(verifier, body, {"X-Twilio-Signature": "\udcff\ud800"})
+    assert result == Refusal(401, "bad_signature", "Twilio signature does not match")
