@@ -33,10 +33,16 @@ SIGNATURE_HEADER: Final = "x-twilio-signature"
 _DEFAULT_PORTS: Final = {"https": 443, "http": 80}
 
 
+def _utf8(text: str) -> bytes:
+    # aiohttp hands over undecodable header/URL bytes as lone surrogates: such a value
+    # can only fail to match, it must not raise
+    return text.encode("utf-8", "surrogatepass")
+
+
 def signature(auth_token: bytes, url: str, params: list[tuple[str, str]]) -> str:
     """Twilio's signature of `url` and form `params` (base64 HMAC-SHA1)."""
     material = url + "".join(name + value for name, value in sorted(params))
-    return base64.b64encode(hmac.new(auth_token, material.encode(), hashlib.sha1).digest()).decode()
+    return base64.b64encode(hmac.new(auth_token, _utf8(material), hashlib.sha1).digest()).decode()
 
 
 def url_variants(url: str) -> list[str]:
@@ -74,7 +80,7 @@ class TwilioVerifier:
         if body_sha256 is not None:
             params: list[tuple[str, str]] = []
             actual = hashlib.sha256(request.body).hexdigest().encode()
-            if not hmac.compare_digest(actual, body_sha256.lower().encode()):
+            if not hmac.compare_digest(actual, _utf8(body_sha256.lower())):
                 return checks.bad_signature("body does not match bodySHA256")
         else:
             form = _form(request.body)
@@ -82,7 +88,7 @@ class TwilioVerifier:
                 return checks.malformed("body is not a form-encoded body")
             params = form
         if not any(
-            hmac.compare_digest(signature(self._token, url, params).encode(), given.encode())
+            hmac.compare_digest(signature(self._token, url, params).encode(), _utf8(given))
             for url in url_variants(request.public_url)
         ):
             return checks.bad_signature("Twilio signature does not match")
