@@ -1,4 +1,4 @@
-"""The ``collectpulse`` command: worker, exporter, simulate, topics, schemas, local stack, run."""
+"""The ``collectpulse`` command: worker, exporter, simulate, publish, topics, schemas, run."""
 
 from __future__ import annotations
 
@@ -183,6 +183,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return int(run_simulate(settings, args))
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    from collectpulse.publish.command import run_publish
+
+    settings = _settings()
+    _check_credentials(settings, redis=False)
+    return run_publish(settings, args)
+
+
 def cmd_topics(args: argparse.Namespace) -> int:
     from collectpulse.kafka.topic_command import run_topics
 
@@ -222,6 +230,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from collectpulse.publish.command import add_arguments as add_publish_arguments
     from collectpulse.simulate.cli import add_arguments, positive_float
 
     parser = ArgumentParser(prog="collectpulse", description=__doc__)
@@ -239,6 +248,12 @@ def build_parser() -> argparse.ArgumentParser:
     simulate = sub.add_parser("simulate", help="publish a realistic event stream to Kafka")
     add_arguments(simulate)
     simulate.set_defaults(func=cmd_simulate)
+
+    publish = sub.add_parser(
+        "publish", help="validate events from a file or stdin and publish them with their key"
+    )
+    add_publish_arguments(publish)
+    publish.set_defaults(func=cmd_publish)
 
     topics = sub.add_parser(
         "topics", help="create (or check) every topic the worker reads or writes"
