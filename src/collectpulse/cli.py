@@ -12,7 +12,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from collectpulse.settings import LocalStackSettings, Settings, SettingsError, load_settings
+from collectpulse.settings import (
+    LocalStackSettings,
+    Settings,
+    SettingsError,
+    environment_warnings,
+    load_settings,
+)
 
 USAGE_ERROR = 2
 """Exit code for a bad flag or setting (argparse's own)."""
@@ -29,6 +35,8 @@ log = logging.getLogger("collectpulse")
 
 
 def _settings() -> Settings:
+    for warning in environment_warnings():
+        log.warning("%s", warning)
     return load_settings(Settings)
 
 
