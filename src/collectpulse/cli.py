@@ -275,7 +275,11 @@ def build_parser() -> argparse.ArgumentParser:
     schemas.set_defaults(func=cmd_schemas)
 
     local = sub.add_parser("local", help="the local Kafka + Redis for development and tests")
-    local.add_argument("action", choices=["start", "stop", "status"])
+    local.add_argument(
+        "action",
+        choices=["start", "stop", "status", "reset"],
+        help="reset stops both and deletes their data, the worker state and the logs",
+    )
     local.set_defaults(func=cmd_local)
 
     run = sub.add_parser("run", help="local stack + worker + exporter + simulator, until Ctrl-C")

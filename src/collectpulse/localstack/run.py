@@ -1,9 +1,9 @@
 """``collectpulse run``: the whole local pipeline for a newcomer, stopped cleanly on Ctrl-C.
 
 Starts the local Kafka and Redis, then the worker, the exporter and the
-simulator as child processes, prints where the metrics are and a short
-summary every 10 s; on Ctrl-C / SIGTERM / ``--duration`` it stops everything it
-started, the servers included, and leaves no process behind.
+simulator as child processes, prints where the page, the metrics and the logs
+are and the headline KPIs every 10 s; on Ctrl-C / SIGTERM / ``--duration`` it
+stops everything it started, the servers included, and leaves no process behind.
 """
 
 from __future__ import annotations
@@ -14,25 +14,34 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
-from collectpulse.localstack import stack
+from collectpulse.localstack import kafka, redis, stack
+from collectpulse.localstack.headline import Headline, headline
 from collectpulse.localstack.processes import spawn_cli, stop_children
 from collectpulse.settings import LocalStackSettings
 
 SUMMARY_EVERY_S = 10.0
 
 
-def _received_total(url: str) -> float | None:
+def _headline(url: str) -> Headline | None:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             text = response.read().decode()
     except OSError:
         return None
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("collectpulse_events_received_total{")
-    )
+    return headline(text)
+
+
+def _where(cfg: LocalStackSettings, port: str, logs: Path) -> list[str]:
+    """Where to look: the page, the metrics and every process's log file."""
+    base = f"http://127.0.0.1:{port}"
+    return [
+        f"live page: {base}/   metrics: {base}/metrics   Ctrl-C stops everything",
+        f"logs: {logs}/{{worker,exporter,simulate}}.log, kafka {kafka.paths(cfg).log_file}, "
+        f"redis {redis.log_file(cfg)}",
+        "wipe the local data: make reset",
+    ]
 
 
 def run_everything(cfg: LocalStackSettings, *, rate: float, duration_s: float | None) -> int:
@@ -70,7 +79,7 @@ def run_everything(cfg: LocalStackSettings, *, rate: float, duration_s: float | 
         ]
         children.append(spawn_cli(sim, env, state / "logs/simulate.log"))
         print(f"kafka {bootstrap}, redis {redis_url}")
-        print(f"metrics: {metrics_url}   logs: {state / 'logs'}   Ctrl-C stops everything")
+        print("\n".join(_where(cfg, port, state / "logs")), flush=True)
         started = time.monotonic()
         next_summary = started + SUMMARY_EVERY_S
         while not stopping:
@@ -80,9 +89,9 @@ def run_everything(cfg: LocalStackSettings, *, rate: float, duration_s: float | 
                 print("a worker or exporter exited; see the logs", file=sys.stderr)
                 return 1
             if time.monotonic() >= next_summary:
-                received = _received_total(metrics_url)
-                shown = "n/a" if received is None else f"{received:.0f}"
-                print(f"[{time.monotonic() - started:5.0f} s] events received: {shown}", flush=True)
+                kpis = _headline(metrics_url)
+                shown = "events received: n/a" if kpis is None else kpis.line()
+                print(f"[{time.monotonic() - started:5.0f} s] {shown}", flush=True)
                 next_summary += SUMMARY_EVERY_S
             time.sleep(0.2)
         return 0
