@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -139,3 +140,42 @@ def test_reset_wipes_kafka_redis_worker_state_and_logs(run: Run) -> None:
     assert not (run.state / "kafka").exists()
     assert not (run.state / "redis").exists()
     assert not (run.state / "worker").exists()
+
+
+def test_run_stops_and_says_so_when_kafka_dies(tmp_path: Path) -> None:
+    state = tmp_path / "stack"
+    env = {
+        **os.environ,
+        "COLLECTPULSE_LOCAL_ROOT": str(ROOT),
+        "COLLECTPULSE_LOCAL_STATE_DIR": str(state),
+        "COLLECTPULSE_LOCAL_KAFKA_PORT": str(free_port()),
+        "COLLECTPULSE_LOCAL_KAFKA_CONTROLLER_PORT": str(free_port()),
+        "COLLECTPULSE_LOCAL_REDIS_PORT": str(free_port()),
+        "COLLECTPULSE_LOCAL_KAFKA_PARTITIONS": "2",
+        "COLLECTPULSE_TOPIC_PARTITIONS": "2",
+        "COLLECTPULSE_HTTP_PORT": str(free_port()),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "collectpulse.cli", "run", "--rate", "50"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # the stack is up once the page is announced
+            if line.startswith("live page: "):
+                break
+        kafka_pid = int((state / "kafka" / "kafka.pid").read_text())
+        os.kill(kafka_pid, signal.SIGKILL)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 1
+    assert f"Kafka exited; see {state / 'kafka' / 'kafka.log'}" in err
+    assert "stopped: worker, exporter, simulator, kafka, redis" in out
+    assert _processes_mentioning(str(state)) == []

@@ -44,6 +44,15 @@ def _where(cfg: LocalStackSettings, port: str, logs: Path) -> list[str]:
     ]
 
 
+def _server_down(cfg: LocalStackSettings) -> str | None:
+    """Which server died under us (e.g. its port was taken), instead of frozen counts."""
+    if kafka.status(cfg) is None:
+        return f"Kafka exited; see {kafka.paths(cfg).log_file}"
+    if redis.status(cfg) is None:
+        return f"Redis exited; see {redis.log_file(cfg)}"
+    return None
+
+
 def run_everything(cfg: LocalStackSettings, *, rate: float, duration_s: float | None) -> int:
     bootstrap, redis_url = stack.start(cfg)
     state = (cfg.root / cfg.state_dir).resolve()
@@ -87,6 +96,10 @@ def run_everything(cfg: LocalStackSettings, *, rate: float, duration_s: float | 
                 break
             if any(c.poll() is not None for c in children[:2]):
                 print("a worker or exporter exited; see the logs", file=sys.stderr)
+                return 1
+            server_down = _server_down(cfg)
+            if server_down:
+                print(server_down, file=sys.stderr)
                 return 1
             if time.monotonic() >= next_summary:
                 kpis = _headline(metrics_url)
