@@ -29,4 +29,7 @@ faults: bootstrap ## long fault-injection run (kill -9 workers, Redis, Kafka; ~1
 stop: ## stop the local Kafka and Redis if they are still running
 	$(VENV)/collectpulse local stop
 
-.PHONY: help bootstrap run lint test bench faults stop
+reset: ## stop the local stack and wipe its data (Kafka, Redis, worker state, logs)
+	$(VENV)/collectpulse local reset
+
+.PHONY: help bootstrap run lint test bench faults stop reset

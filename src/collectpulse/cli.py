@@ -1,5 +1,5 @@
-"""The ``collectpulse`` command: worker, exporter, gateway, simulate, topics, schemas, local
-stack, run."""
+"""The ``collectpulse`` command: worker, exporter, gateway, simulate, publish, topics, schemas,
+local stack, run."""
 
 from __future__ import annotations
 
@@ -14,7 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from collectpulse.settings import LocalStackSettings, Settings, SettingsError, load_settings
+from collectpulse.settings import (
+    LocalStackSettings,
+    Settings,
+    SettingsError,
+    environment_warnings,
+    load_settings,
+)
 
 USAGE_ERROR = 2
 """Exit code for a bad flag or setting (argparse's own)."""
@@ -31,6 +37,8 @@ log = logging.getLogger("collectpulse")
 
 
 def _settings() -> Settings:
+    for warning in environment_warnings():
+        log.warning("%s", warning)
     return load_settings(Settings)
 
 
@@ -217,6 +225,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return int(run_simulate(settings, args))
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    from collectpulse.publish.command import run_publish
+
+    settings = _settings()
+    _check_credentials(settings, redis=False)
+    return run_publish(settings, args)
+
+
 def cmd_topics(args: argparse.Namespace) -> int:
     from collectpulse.kafka.topic_command import run_topics
 
@@ -267,6 +283,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from collectpulse.publish.command import add_arguments as add_publish_arguments
     from collectpulse.simulate.cli import add_arguments, positive_float
     from collectpulse.simulate.named import DEFAULT_NAME, SCENARIOS
 
@@ -294,6 +311,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(simulate)
     simulate.set_defaults(func=cmd_simulate)
 
+    publish = sub.add_parser(
+        "publish", help="validate events from a file or stdin and publish them with their key"
+    )
+    add_publish_arguments(publish)
+    publish.set_defaults(func=cmd_publish)
+
     topics = sub.add_parser(
         "topics", help="create (or check) every topic the worker reads or writes"
     )
@@ -306,7 +329,11 @@ def build_parser() -> argparse.ArgumentParser:
     schemas.set_defaults(func=cmd_schemas)
 
     local = sub.add_parser("local", help="the local Kafka + Redis for development and tests")
-    local.add_argument("action", choices=["start", "stop", "status"])
+    local.add_argument(
+        "action",
+        choices=["start", "stop", "status", "reset"],
+        help="reset stops both and deletes their data, the worker state and the logs",
+    )
     local.set_defaults(func=cmd_local)
 
     run = sub.add_parser("run", help="local stack + worker + exporter + simulator, until Ctrl-C")

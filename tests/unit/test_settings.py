@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from collectpulse.settings import Settings, SettingsError, duration_s, load_settings
+from collectpulse.settings import (
+    LocalStackSettings,
+    Settings,
+    SettingsError,
+    duration_s,
+    known_variables,
+    load_settings,
+    unknown_variables,
+)
 
 
 def test_defaults_match_the_catalog() -> None:
@@ -108,3 +116,45 @@ def test_the_future_tolerance_is_5_minutes_by_default_and_read_as_a_duration(
     monkeypatch.setenv("COLLECTPULSE_FUTURE_TOLERANCE", "0m")
     with pytest.raises(SettingsError, match="COLLECTPULSE_FUTURE_TOLERANCE"):
         load_settings(Settings)
+
+
+def test_a_misspelled_variable_is_named_with_the_closest_valid_one() -> None:
+    known = known_variables((Settings, LocalStackSettings))
+    environ = {
+        "COLLECTPULSE_HTTP_PROT": "9000",
+        "COLLECTPULSE_LOCAL_REDIS_PRT": "1",
+        "COLLECTPULSE_HTTP_PORT": "9000",
+        "PATH": "/bin",
+    }
+    assert unknown_variables(environ, known) == [
+        "COLLECTPULSE_HTTP_PROT is not a collectpulse setting and is ignored; "
+        "did you mean COLLECTPULSE_HTTP_PORT?",
+        "COLLECTPULSE_LOCAL_REDIS_PRT is not a collectpulse setting and is ignored; "
+        "did you mean COLLECTPULSE_LOCAL_REDIS_PORT?",
+    ]
+
+
+def test_a_variable_far_from_every_setting_points_to_the_settings_module() -> None:
+    warnings = unknown_variables({"COLLECTPULSE_ZZZ": "1"}, known_variables((Settings,)))
+    assert warnings == [
+        "COLLECTPULSE_ZZZ is not a collectpulse setting and is ignored; "
+        "see src/collectpulse/settings.py"
+    ]
+
+
+def test_every_setting_and_local_setting_is_known() -> None:
+    known = known_variables((Settings, LocalStackSettings))
+    assert {"COLLECTPULSE_REDIS_URL", "COLLECTPULSE_LOCAL_STATE_DIR"} <= known
+    assert "COLLECTPULSE_LOCAL_REDIS_URL" not in known
+
+
+def test_the_cli_warns_about_a_misspelled_variable_at_start(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from collectpulse import cli
+
+    monkeypatch.setenv("COLLECTPULSE_WINDOW", "1h")
+    with caplog.at_level("WARNING", logger="collectpulse"):
+        cli._settings()
+    assert "COLLECTPULSE_WINDOW is not a collectpulse setting" in caplog.text
+    assert "did you mean COLLECTPULSE_WINDOWS?" in caplog.text

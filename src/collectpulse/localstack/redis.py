@@ -22,6 +22,10 @@ def _pid_file(cfg: LocalStackSettings) -> Path:
     return _data_dir(cfg) / "redis.pid"
 
 
+def log_file(cfg: LocalStackSettings) -> Path:
+    return _data_dir(cfg) / "redis.log"
+
+
 def redis_server_binary() -> str:
     """``redis-server``, installed from Debian's package when missing and we are root."""
     found = shutil.which("redis-server")
@@ -63,7 +67,7 @@ def start(cfg: LocalStackSettings, *, timeout_s: float = 30.0) -> str:
             "--daemonize",
             "no",
         ]
-        spawn(argv, log_file=data / "redis.log", pid_file=_pid_file(cfg))
+        spawn(argv, log_file=log_file(cfg), pid_file=_pid_file(cfg))
     deadline = time.monotonic() + timeout_s
     client = redis.Redis.from_url(url, socket_connect_timeout=1)
     while time.monotonic() < deadline:
@@ -73,7 +77,7 @@ def start(cfg: LocalStackSettings, *, timeout_s: float = 30.0) -> str:
         except (redis.ConnectionError, redis.BusyLoadingError):
             if read_pid(_pid_file(cfg)) is None:
                 raise LocalStackError(
-                    f"Redis exited during start-up; see {data / 'redis.log'}"
+                    f"Redis exited during start-up; see {log_file(cfg)}"
                 ) from None
         time.sleep(0.1)
     raise LocalStackError(f"Redis at {url} did not answer within {timeout_s:.0f} s")

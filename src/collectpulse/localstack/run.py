@@ -3,8 +3,9 @@
 Starts the local Kafka and Redis, then the worker, the exporter, the webhook
 gateway (every provider unsigned unless its secret is exported: development
 only, docs/GATEWAY.md) and the simulator as child processes, prints where the
-metrics are and a short summary every 10 s; on Ctrl-C / SIGTERM / ``--duration``
-it stops everything it started, the servers included, and leaves no process behind.
+page, the metrics and the logs are and the headline KPIs every 10 s; on Ctrl-C /
+SIGTERM / ``--duration`` it stops everything it started, the servers included,
+and leaves no process behind.
 """
 
 from __future__ import annotations
@@ -15,26 +16,44 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 from collectpulse.events.providers import PROVIDERS
-from collectpulse.localstack import stack
+from collectpulse.localstack import kafka, redis, stack
+from collectpulse.localstack.headline import Headline, headline
 from collectpulse.localstack.processes import spawn_cli, stop_children
 from collectpulse.settings import LocalStackSettings
 
 SUMMARY_EVERY_S = 10.0
 
 
-def _received_total(url: str) -> float | None:
+def _headline(url: str) -> Headline | None:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             text = response.read().decode()
     except OSError:
         return None
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("collectpulse_events_received_total{")
-    )
+    return headline(text)
+
+
+def _where(cfg: LocalStackSettings, port: str, logs: Path) -> list[str]:
+    """Where to look: the page, the metrics and every process's log file."""
+    base = f"http://127.0.0.1:{port}"
+    return [
+        f"live page: {base}/   metrics: {base}/metrics   Ctrl-C stops everything",
+        f"logs: {logs}/{{worker,exporter,gateway,simulate}}.log, "
+        f"kafka {kafka.paths(cfg).log_file}, redis {redis.log_file(cfg)}",
+        "wipe the local data: make reset",
+    ]
+
+
+def _server_down(cfg: LocalStackSettings) -> str | None:
+    """Which server died under us (e.g. its port was taken), instead of frozen counts."""
+    if kafka.status(cfg) is None:
+        return f"Kafka exited; see {kafka.paths(cfg).log_file}"
+    if redis.status(cfg) is None:
+        return f"Redis exited; see {redis.log_file(cfg)}"
+    return None
 
 
 def run_everything(
@@ -76,7 +95,7 @@ def run_everything(
         ]
         children.append(spawn_cli(sim, env, state / "logs/simulate.log"))
         print(f"kafka {bootstrap}, redis {redis_url}")
-        print(f"metrics: {metrics_url}   logs: {state / 'logs'}   Ctrl-C stops everything")
+        print("\n".join(_where(cfg, port, state / "logs")), flush=True)
         gateway_port = env.get("COLLECTPULSE_GATEWAY_PORT", "9465")
         print(f"webhooks: http://127.0.0.1:{gateway_port}/webhooks/<provider> (docs/GATEWAY.md)")
         started = time.monotonic()
@@ -87,10 +106,14 @@ def run_everything(
             if any(c.poll() is not None for c in children[:2]):
                 print("a worker or exporter exited; see the logs", file=sys.stderr)
                 return 1
+            server_down = _server_down(cfg)
+            if server_down:
+                print(server_down, file=sys.stderr)
+                return 1
             if time.monotonic() >= next_summary:
-                received = _received_total(metrics_url)
-                shown = "n/a" if received is None else f"{received:.0f}"
-                print(f"[{time.monotonic() - started:5.0f} s] events received: {shown}", flush=True)
+                kpis = _headline(metrics_url)
+                shown = "events received: n/a" if kpis is None else kpis.line()
+                print(f"[{time.monotonic() - started:5.0f} s] {shown}", flush=True)
                 next_summary += SUMMARY_EVERY_S
             time.sleep(0.2)
         return 0

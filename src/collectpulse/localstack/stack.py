@@ -1,8 +1,10 @@
-"""``collectpulse local start|stop|status``: the development Kafka and Redis together."""
+"""``collectpulse local start|stop|status|reset``: the development Kafka and Redis together."""
 
 from __future__ import annotations
 
 import logging
+import shutil
+from pathlib import Path
 
 from collectpulse.localstack import kafka, redis
 from collectpulse.localstack.kafka import LocalStackError
@@ -23,6 +25,27 @@ def stop(cfg: LocalStackSettings) -> None:
     redis.stop_redis(cfg)
 
 
+STATE_PARTS = ("kafka", "redis", "worker", "logs")
+"""What ``collectpulse run`` keeps under the state dir; ``reset`` removes only these."""
+
+
+def reset(cfg: LocalStackSettings) -> list[Path]:
+    """Stop the servers, then delete their data, the worker's state and the logs.
+
+    Only the known parts are removed, never the state dir itself: it may be
+    set to a directory that holds other things.
+    """
+    stop(cfg)
+    state = (cfg.root / cfg.state_dir).resolve()
+    removed = []
+    for part in STATE_PARTS:
+        path = state / part
+        if path.exists():
+            shutil.rmtree(path)
+            removed.append(path)
+    return removed
+
+
 def command(cfg: LocalStackSettings, action: str) -> int:
     try:
         if action == "start":
@@ -30,6 +53,16 @@ def command(cfg: LocalStackSettings, action: str) -> int:
             version = kafka.kafka_version(kafka.paths(cfg))
             print(f"kafka {version}: {bootstrap}  (COLLECTPULSE_KAFKA_BOOTSTRAP_SERVERS)")
             print(f"redis: {url}  (COLLECTPULSE_REDIS_URL)")
+            return 0
+        if action == "reset":
+            removed = reset(cfg)
+            state = (cfg.root / cfg.state_dir).resolve()
+            if not removed:
+                print(f"nothing to reset: no Kafka, Redis, worker data or logs under {state}")
+            for path in removed:
+                print(f"removed {path}")
+            if removed:
+                print("local data wiped: the next `make run` starts from empty Kafka and Redis")
             return 0
         if action == "stop":
             stop(cfg)

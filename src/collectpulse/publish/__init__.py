@@ -1,0 +1,1 @@
+"""``collectpulse publish``: events from a file or stdin, validated, to their topic and key."""
