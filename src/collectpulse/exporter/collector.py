@@ -96,6 +96,10 @@ class StoreCollector(Collector):
             )
             for label_values, buckets in sorted(per_series.items()):
                 counts = [buckets.get(str(i), 0) for i in range(len(histogram.buckets_s) + 1)]
+                if not any(counts):
+                    # only observations taken back (a payment credit that moved):
+                    # the same as never observed, whichever order the events came in
+                    continue
                 family.add_metric(
                     list(label_values),
                     buckets=cumulative_buckets(counts, histogram.buckets_s),

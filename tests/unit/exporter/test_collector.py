@@ -13,6 +13,7 @@ from collectpulse.exporter.known import CANONICAL_REASONS, SKIP_KINDS, TOPICS
 from collectpulse.kpi.definitions import COUNTERS, GAUGES, metric_name
 from collectpulse.kpi.ratios import LabelSet, labelset
 from collectpulse.store.fields import counter_field
+from collectpulse.store.keys import FIELD_SEP
 from collectpulse.store.reader import (
     LAST_APPLIED_MS,
     LAST_EVENT,
@@ -330,3 +331,14 @@ def test_paid_letters_without_delivery_receipts_do_not_break_the_experiment() ->
     }
     # (40/200) / (20/200) - 1: the 500 paid letters are no trials and no successes
     assert registry.get_sample_value("collectpulse_experiment_lift_ratio", labels) == 1.0
+
+
+def test_a_histogram_whose_observations_were_all_taken_back_is_not_exported() -> None:
+    """A moved payment credit leaves zeroed fields: absent, as if never observed."""
+    spring = funnel(SPRING)
+    moved = {
+        counter_field("send_to_payment_seconds", spring) + FIELD_SEP + "3": 0,
+        counter_field("send_to_payment_seconds", spring) + FIELD_SEP + "sum_ms": 0,
+    }
+    registry = scrape(StoreView(NOW_S, (0,), moved, {}))
+    assert sample_count(registry, "collectpulse_send_to_payment_seconds_count") == 0
