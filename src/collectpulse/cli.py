@@ -209,7 +209,7 @@ def cmd_local(args: argparse.Namespace) -> int:
     from collectpulse.localstack import stack
 
     cfg = load_settings(LocalStackSettings)
-    return stack.command(cfg, args.action)
+    return stack.command(cfg, args.action, with_redis_cluster=args.redis_cluster)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -253,6 +253,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     local = sub.add_parser("local", help="the local Kafka + Redis for development and tests")
     local.add_argument("action", choices=["start", "stop", "status"])
+    local.add_argument(
+        "--redis-cluster",
+        action="store_true",
+        help="start also a Redis Cluster: 3 masters + 3 replicas (stop stops it too)",
+    )
     local.set_defaults(func=cmd_local)
 
     run = sub.add_parser("run", help="local stack + worker + exporter + simulator, until Ctrl-C")

@@ -20,11 +20,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import faust
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from collectpulse.dependencies import describe
 from collectpulse.settings import Settings
+from collectpulse.store.client import StoreClient
 from collectpulse.store.keys import Keys
 from collectpulse.store.reader import HEARTBEAT_FORGET_S, HEARTBEAT_INTERVAL_S, WorkerBeat
 from collectpulse.stream.probe import probe
@@ -43,7 +43,7 @@ class Heartbeat:
 
     def __init__(
         self,
-        client: Redis,
+        client: StoreClient,
         keys: Keys,
         worker: str,
         *,
@@ -114,7 +114,7 @@ def _is_silent(worker: bytes | str, raw: bytes | str, before_s: float) -> bool:
 
 
 def install_heartbeat(
-    app: faust.App, client: Redis, settings: Settings, state: DependencyState
+    app: faust.App, client: StoreClient, settings: Settings, state: DependencyState
 ) -> Heartbeat:
     """Probe and beat every ``HEARTBEAT_INTERVAL_S``, beat right after each rebalance, and
     forget on shutdown."""
