@@ -81,6 +81,8 @@ class WorkerBeat:
     """Whether the worker's last attempt at Redis / Kafka worked (``DependencyState``)."""
     reason: str = ""
     """Why not, e.g. ``redis: ConnectionError``."""
+    wait_timeouts: int = 0
+    """Writes since the worker started whose WAIT for replicas timed out."""
 
     def encode(self) -> bytes:
         return orjson.dumps(
@@ -89,6 +91,7 @@ class WorkerBeat:
                 "partitions": list(self.partitions),
                 "healthy": self.healthy,
                 "reason": self.reason,
+                "wait_timeouts": self.wait_timeouts,
             }
         )
 
@@ -103,6 +106,7 @@ class WorkerBeat:
                 partitions=tuple(sorted(int(p) for p in data.get("partitions", ()))),
                 healthy=bool(data.get("healthy", True)),
                 reason=str(data.get("reason", "")),
+                wait_timeouts=int(data.get("wait_timeouts", 0)),
             )
         except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
             return None

@@ -111,7 +111,9 @@ def create_app(settings: Settings, *, redis: StoreClient | None = None) -> faust
 
     writer = StoreWriter(client, settings, publish=publish_touches)
     dependencies = DependencyState()
-    install_heartbeat(app, client, settings, dependencies)
+    install_heartbeat(
+        app, client, settings, dependencies, wait_timeouts=lambda: writer.wait_timeouts
+    )
     dlq = settings.topic(DLQ_TOPIC)
 
     async def send_dlq(key: bytes | None, value: bytes | None, headers: Any) -> Any:
