@@ -25,9 +25,10 @@ import pytest
 from redis.asyncio import RedisCluster
 
 from collectpulse.settings import Settings
+from tests.faults.oracle import Key
 from tests.integration import test_kpis_end_to_end as end_to_end
 from tests.order.log import generate
-from tests.order.oracle import expected
+from tests.order.oracle import Expected, expected
 from tests.order.run import (
     WINDOWS,
     as_published,
@@ -105,6 +106,7 @@ async def test_a_partition_slot_migrated_mid_stream_loses_and_doubles_nothing(
 
     truth, got = await _stream_with_fault(settings, tmp_path, partition=1, fault=migrate)
     assert moved and moved[0] > 0, "the slot held none of the partition's keys yet"
+    print(f"\nslot {slot} (partition 1) migrated mid-stream with {moved[0]} keys")
     wrong = differences_from(truth, got)
     assert not wrong, "\n".join(wrong[:60])
 
@@ -151,7 +153,7 @@ async def _stream_with_fault(
     fault: Callable[[], Awaitable[None]],
     customers: int = 300,
     rate_per_s: float = 200.0,
-) -> tuple[object, dict[tuple[str, frozenset[tuple[str, str]]], float]]:
+) -> tuple[Expected, dict[Key, float]]:
     """Publish a paced log through a worker; run ``fault`` once ``partition`` has applied
     some of it; return the oracle and the comparable scrape after the drain."""
     log = generate(SEED, base_s=int(time.time()) - 60, customers=customers)
