@@ -17,8 +17,9 @@ import asyncio
 import contextlib
 import functools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -27,7 +28,7 @@ from redis.asyncio import RedisCluster
 from collectpulse.settings import Settings
 from tests.faults.oracle import Key
 from tests.integration import test_kpis_end_to_end as end_to_end
-from tests.order.log import generate
+from tests.order.log import Entry, generate
 from tests.order.oracle import Expected, expected
 from tests.order.run import (
     WINDOWS,
@@ -70,7 +71,7 @@ async def test_two_orders_agree_with_the_oracle_and_two_exporters_serve_the_same
 ) -> None:
     log = generate(SEED, base_s=int(time.time()) - 60)
     truth = expected(log, WINDOWS)
-    orders = {
+    orders: dict[str, Callable[[Sequence[Entry]], list[Entry]]] = {
         "at_once": order_event_time,
         "shuffled": functools.partial(order_shuffled, seed=SEED),
     }
@@ -204,7 +205,7 @@ async def _write_gaps(settings: Settings, slot: int, killed_at: float) -> dict[s
     offsets_key = f"{settings.key_prefix}:{{p0}}:off"
     probe_key = f"{settings.key_prefix}:{{p0}}:failover-probe"
     assert slot_of(probe_key) == slot
-    before: dict[bytes, bytes] | None = None
+    before: dict[Any, Any] | None = None
     out: dict[str, float] = {}
     try:
         deadline = time.monotonic() + 90
