@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from collectpulse.localstack import kafka, stack
 from collectpulse.settings import Settings
 from tests.support.local_stack import own_stack_settings
+from tests.support.redis_cluster import Cluster, session_cluster
 
 
 @pytest.fixture(scope="session")
@@ -60,3 +61,11 @@ async def redis_client(settings: Settings) -> AsyncIterator[Redis]:
     await client.ping()
     yield client
     await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[Cluster]:
+    """A real Redis Cluster (3 masters + 3 replicas) for this session, started on first use."""
+    with session_cluster() as cluster:
+        print(f"\nredis cluster at {cluster.url}")
+        yield cluster

@@ -267,7 +267,7 @@ def cmd_local(args: argparse.Namespace) -> int:
     from collectpulse.localstack import stack
 
     cfg = load_settings(LocalStackSettings)
-    return stack.command(cfg, args.action)
+    return stack.command(cfg, args.action, with_redis_cluster=args.redis_cluster)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -333,6 +333,11 @@ def build_parser() -> argparse.ArgumentParser:
         "action",
         choices=["start", "stop", "status", "reset"],
         help="reset stops both and deletes their data, the worker state and the logs",
+    )
+    local.add_argument(
+        "--redis-cluster",
+        action="store_true",
+        help="start also a Redis Cluster: 3 masters + 3 replicas (stop stops it too)",
     )
     local.set_defaults(func=cmd_local)
 

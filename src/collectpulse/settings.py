@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     redis_ssl_ca_file: FilePath | None = None
     redis_ssl_cert_file: FilePath | None = None
     redis_ssl_key_file: FilePath | None = None
+    # Redis Cluster (docs/OPERATIONS.md, "Redis Cluster"): a redis+cluster:// (or
+    # rediss+cluster://) URL naming any node, or this switch with a plain URL.
+    redis_cluster: bool = False
+    # Before a batch is acknowledged, WAIT until this many replicas have its write
+    # (None: 1 with a cluster, 0 = no WAIT for a single node) or the timeout passes.
+    redis_wait_replicas: int | None = Field(default=None, ge=0, le=16)
+    redis_wait_timeout_ms: int = Field(default=1000, ge=1, le=60_000)
 
     # Windows and retention
     bucket_size: str = "1m"
@@ -165,11 +172,12 @@ class Settings(BaseSettings):
     @classmethod
     def _is_redis_url(cls, value: SecretStr) -> SecretStr:
         try:
-            parse_redis_url(value.get_secret_value())
+            parse_redis_url(value.get_secret_value().replace("+cluster://", "://", 1))
         except ValueError:
             # never echo the value: it may carry a password
             raise ValueError(
-                "is not a redis://, rediss:// or unix:// URL with a numeric port and db "
+                "is not a redis://, rediss://, redis+cluster://, rediss+cluster:// or unix:// "
+                "URL with a numeric port and db "
                 "(the value is not shown: it may hold a password)"
             ) from None
         return value
@@ -260,7 +268,7 @@ class Settings(BaseSettings):
             )
         if self.kafka_ssl_keyfile and not self.kafka_ssl_certfile:
             raise ValueError("COLLECTPULSE_KAFKA_SSL_KEYFILE needs COLLECTPULSE_KAFKA_SSL_CERTFILE")
-        redis_tls = self.redis_url.get_secret_value().startswith("rediss://")
+        redis_tls = self.redis_url.get_secret_value().startswith(("rediss://", "rediss+cluster://"))
         redis_files = self.redis_ssl_ca_file or self.redis_ssl_cert_file or self.redis_ssl_key_file
         if redis_files and not redis_tls:
             raise ValueError(
@@ -272,6 +280,18 @@ class Settings(BaseSettings):
                 "COLLECTPULSE_REDIS_SSL_CERT_FILE and COLLECTPULSE_REDIS_SSL_KEY_FILE go together"
             )
         return self
+
+    @property
+    def redis_is_cluster(self) -> bool:
+        url = self.redis_url.get_secret_value()
+        return self.redis_cluster or url.startswith(("redis+cluster://", "rediss+cluster://"))
+
+    @property
+    def redis_wait_for(self) -> int:
+        """Replicas a batch's write must reach before it is acknowledged (0: no WAIT)."""
+        if self.redis_wait_replicas is not None:
+            return self.redis_wait_replicas
+        return 1 if self.redis_is_cluster else 0
 
     @property
     def bucket_s(self) -> int:
@@ -327,6 +347,10 @@ class LocalStackSettings(BaseSettings):
     kafka_partitions: int = Field(default=8, ge=1, le=256)
     kafka_heap_mb: int = Field(default=512, ge=128)
     redis_port: Port = 16379
+    # `local start --redis-cluster`: six nodes on redis_cluster_port + 0..5, their
+    # cluster bus on redis_cluster_bus_port + 0..5
+    redis_cluster_port: Port = 17001
+    redis_cluster_bus_port: Port = 27001
 
 
 class SettingsError(Exception):

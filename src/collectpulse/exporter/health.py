@@ -123,9 +123,11 @@ class HealthCollector(Collector):
     def _workers(self, beats: Sequence[WorkerBeat]) -> Iterator[Metric]:
         age = gauge_family("worker_heartbeat_age_seconds")
         assigned = gauge_family("worker_assigned_partitions")
+        waits = gauge_family("worker_redis_wait_timeouts")
         for beat in beats:
             age.add_metric([beat.worker], max(self._now_s - beat.beat_s, 0.0))
             assigned.add_metric([beat.worker], len(beat.partitions))
+            waits.add_metric([beat.worker], beat.wait_timeouts)
         live = gauge_family("live_workers")
         live.add_metric([], len(live_workers(beats, self._now_s)))
-        yield from (age, assigned, live)
+        yield from (age, assigned, waits, live)

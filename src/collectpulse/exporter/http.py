@@ -20,7 +20,6 @@ from pathlib import Path
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from collectpulse.dependencies import Dependencies, describe
@@ -31,7 +30,7 @@ from collectpulse.exporter.exposition import render
 from collectpulse.exporter.health import HealthCollector, Probes, readiness_problems
 from collectpulse.exporter.webconfig import WebConfig, load_web_config
 from collectpulse.settings import Settings
-from collectpulse.store.client import redis_client
+from collectpulse.store.client import StoreClient, store_client
 from collectpulse.store.reader import StoreReader, StoreView, WorkerBeat
 from collectpulse.ui import routes as ui_routes
 
@@ -100,7 +99,7 @@ class ViewCache:
 
 VIEW_KEY = web.AppKey("view", ViewCache)
 BROKER_KEY = web.AppKey("broker", Broker)
-REDIS_KEY = web.AppKey("redis", Redis)
+REDIS_KEY: web.AppKey[StoreClient] = web.AppKey("redis")
 SETTINGS_KEY = web.AppKey("settings", Settings)
 DEPENDENCIES_KEY = web.AppKey("dependencies", Dependencies)
 _STORE_FAILURES = (RedisError, OSError, TimeoutError)
@@ -199,7 +198,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def _redis_and_beats(
-    client: Redis, reader: StoreReader
+    client: StoreClient, reader: StoreReader
 ) -> tuple[str | None, tuple[WorkerBeat, ...] | None]:
     try:
         async with asyncio.timeout(PING_TIMEOUT_S):
@@ -222,14 +221,14 @@ async def _kafka_error(broker: Broker) -> str | None:
 def create_web_app(
     settings: Settings,
     *,
-    redis: Redis | None = None,
+    redis: StoreClient | None = None,
     broker: Broker | None = None,
     view_max_age_s: float = VIEW_MAX_AGE_S,
     users: Mapping[str, bytes] | None = None,
 ) -> web.Application:
     """The exporter's endpoints; with ``users`` (name -> bcrypt hash) every one of them,
     /healthz included, needs basic auth."""
-    client = redis or redis_client(settings)
+    client = redis or store_client(settings)
     middlewares = [BasicAuth(users).middleware] if users else []
     app = web.Application(middlewares=middlewares)
     app[REDIS_KEY] = client

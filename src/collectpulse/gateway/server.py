@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
-from redis.asyncio import Redis
 
 from collectpulse.exporter.basicauth import BasicAuth
 from collectpulse.exporter.webconfig import WebConfig, load_web_config
@@ -27,7 +26,7 @@ from collectpulse.gateway.verify.base import CertFetcher
 from collectpulse.gateway.verify.certs import HttpCertFetcher
 from collectpulse.kafka.topics import RAW_PREFIX
 from collectpulse.settings import Settings
-from collectpulse.store.client import redis_client
+from collectpulse.store.client import StoreClient, store_client
 from collectpulse.store.keys import Keys
 
 log = logging.getLogger(__name__)
@@ -54,7 +53,7 @@ class Built:
     app: web.Application
     gateway: Gateway
     providers: Providers
-    redis: Redis
+    redis: StoreClient
     certs: HttpCertFetcher | None
 
     async def close(self) -> None:
@@ -73,7 +72,7 @@ def build(
     config: WebConfig | None = None,
 ) -> Built:
     """Everything from ``settings``; ``certs`` and ``confirm`` may be replaced (tests)."""
-    redis = redis_client(settings)
+    redis = store_client(settings)
     tokens = RedisTokenStore(redis, Keys(settings.key_prefix))
     fetcher = None
     if certs is None:

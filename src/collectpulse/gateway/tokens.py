@@ -16,8 +16,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 
-from redis.asyncio import Redis
-
+from collectpulse.store.client import StoreClient
 from collectpulse.store.keys import Keys
 
 _claimed: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
@@ -29,7 +28,7 @@ class RedisTokenStore:
     """``TokenStore`` (gateway.verify.base) on Redis; Redis errors propagate (the server
     answers 503 for them, so the provider retries)."""
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: StoreClient, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
 

@@ -101,6 +101,13 @@ GAUGES: tuple[Gauge, ...] = (
         ("worker",),
     ),
     Gauge(
+        "worker_redis_wait_timeouts",
+        "Batch writes since the worker started whose WAIT for a Redis replica timed out "
+        "(COLLECTPULSE_REDIS_WAIT_REPLICAS): a failover right then could lose that write.",
+        "pipeline",
+        ("worker",),
+    ),
+    Gauge(
         "live_workers",
         "Workers whose last heartbeat is at most 15 s old (three missed beats make a "
         "worker stale).",

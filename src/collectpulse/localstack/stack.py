@@ -6,7 +6,7 @@ import logging
 import shutil
 from pathlib import Path
 
-from collectpulse.localstack import kafka, redis
+from collectpulse.localstack import kafka, redis, redis_cluster
 from collectpulse.localstack.kafka import LocalStackError
 from collectpulse.settings import LocalStackSettings
 
@@ -23,9 +23,10 @@ def start(cfg: LocalStackSettings) -> tuple[str, str]:
 def stop(cfg: LocalStackSettings) -> None:
     kafka.stop_kafka(cfg)
     redis.stop_redis(cfg)
+    redis_cluster.stop_cluster(cfg)
 
 
-STATE_PARTS = ("kafka", "redis", "worker", "logs")
+STATE_PARTS = ("kafka", "redis", "redis-cluster", "worker", "logs")
 """What ``collectpulse run`` keeps under the state dir; ``reset`` removes only these."""
 
 
@@ -46,13 +47,16 @@ def reset(cfg: LocalStackSettings) -> list[Path]:
     return removed
 
 
-def command(cfg: LocalStackSettings, action: str) -> int:
+def command(cfg: LocalStackSettings, action: str, *, with_redis_cluster: bool = False) -> int:
     try:
         if action == "start":
             bootstrap, url = start(cfg)
             version = kafka.kafka_version(kafka.paths(cfg))
             print(f"kafka {version}: {bootstrap}  (COLLECTPULSE_KAFKA_BOOTSTRAP_SERVERS)")
             print(f"redis: {url}  (COLLECTPULSE_REDIS_URL)")
+            if with_redis_cluster:
+                cluster = redis_cluster.start(cfg)
+                print(f"redis cluster (3 masters, 3 replicas): {cluster}  (COLLECTPULSE_REDIS_URL)")
             return 0
         if action == "reset":
             removed = reset(cfg)
@@ -71,6 +75,9 @@ def command(cfg: LocalStackSettings, action: str) -> int:
         kafka_pid, redis_pid = kafka.status(cfg), redis.status(cfg)
         print(f"kafka: {f'running, pid {kafka_pid}' if kafka_pid else 'stopped'}")
         print(f"redis: {f'running, pid {redis_pid}' if redis_pid else 'stopped'}")
+        cluster_pids = [pid for pid in redis_cluster.status(cfg) if pid]
+        if cluster_pids:
+            print(f"redis cluster: {len(cluster_pids)} of {redis_cluster.NODES} nodes running")
         return 0 if kafka_pid and redis_pid else 3
     except LocalStackError as exc:
         print(f"collectpulse local: {exc}")

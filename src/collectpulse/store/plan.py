@@ -178,6 +178,18 @@ class WritePlan:
             append(["EXPIRE", key, str(ttl_s)])
         return ops
 
-    def encode(self) -> bytes:
-        """The ops as one JSON argument: one string to send instead of one per argument."""
-        return orjson.dumps(self.operations())
+    def encode(self, first: int = 1) -> tuple[list[str], bytes]:
+        """The ops' keys and the ops as one JSON argument, each op naming its key by its
+        index in KEYS (``first`` for the first of these keys).
+
+        The keys go in KEYS so that a cluster sees every key the script touches; the
+        values still travel as one string, not one protocol argument each.
+        """
+        index: dict[str, int] = {}
+        ops: list[list[str | int]] = []
+        for name, key, *args in self.operations():
+            at = index.get(key)
+            if at is None:
+                at = index[key] = first + len(index)
+            ops.append([name, at, *args])
+        return list(index), orjson.dumps(ops)

@@ -1,7 +1,8 @@
 """Read the store for the exporter: totals and rolling windows summed over partitions.
 
 Reads may span slots (kpi-catalog section 7), so they are pipelined, never
-atomic: one round trip lists the partitions, one reads every partition (each
+atomic (a cluster client splits each pipeline per node and sends the parts side
+by side): one round trip lists the partitions, one reads every partition (each
 summing its own buckets server-side with sum_buckets.lua, so a scrape moves
 one small reply per partition whatever the bucket count) together with the
 global keys (provider tallies, label registries, worker heartbeats), and one
@@ -23,12 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import orjson
-from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 
 from collectpulse.events.providers import PROVIDERS
 from collectpulse.kpi.ratios import CounterValues, LabelSet, labelset
 from collectpulse.settings import Settings
+from collectpulse.store.client import StoreClient, StorePipeline
 from collectpulse.store.context import COARSE_BUCKET_S
 from collectpulse.store.customer_effects import STRUGGLING_WINDOW_S
 from collectpulse.store.fields import LABEL_ORDER
@@ -81,6 +81,8 @@ class WorkerBeat:
     """Whether the worker's last attempt at Redis / Kafka worked (``DependencyState``)."""
     reason: str = ""
     """Why not, e.g. ``redis: ConnectionError``."""
+    wait_timeouts: int = 0
+    """Writes since the worker started whose WAIT for replicas timed out."""
 
     def encode(self) -> bytes:
         return orjson.dumps(
@@ -89,6 +91,7 @@ class WorkerBeat:
                 "partitions": list(self.partitions),
                 "healthy": self.healthy,
                 "reason": self.reason,
+                "wait_timeouts": self.wait_timeouts,
             }
         )
 
@@ -103,6 +106,7 @@ class WorkerBeat:
                 partitions=tuple(sorted(int(p) for p in data.get("partitions", ()))),
                 healthy=bool(data.get("healthy", True)),
                 reason=str(data.get("reason", "")),
+                wait_timeouts=int(data.get("wait_timeouts", 0)),
             )
         except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
             return None
@@ -214,7 +218,7 @@ class StoreReader:
     """Reads what the exporter shows; stateless, safe to share."""
 
     def __init__(
-        self, client: Redis, settings: Settings, *, clock: Callable[[], float] = time.time
+        self, client: StoreClient, settings: Settings, *, clock: Callable[[], float] = time.time
     ) -> None:
         self._redis = client
         self._settings = settings
@@ -240,12 +244,15 @@ class StoreReader:
         }
         segments = window_segments(plans)
         partial = _Partial(windows={w: {} for w in plans})
-        pipe = self._redis.pipeline(transaction=False)
-        for p in partitions:
-            await self._queue_partition(pipe, p, now_s, segments)
+
+        def fill(pipe: StorePipeline) -> None:
+            for p in partitions:
+                self._queue_partition(pipe, p, now_s, segments)
+            self._queue_globals(pipe)
+
+        # one pipeline; a cluster client splits it per node and sends those side by side
+        replies = await self._scripts.pipelined(fill)
         globals_at = 4 * len(partitions)
-        self._queue_globals(pipe)
-        replies = await pipe.execute()
         for i, p in enumerate(partitions):
             self._take_partition(partial, p, replies[4 * i : 4 * i + 4], segments)
         tallies, registries, beats = self._take_globals(replies[globals_at:], now_s)
@@ -279,19 +286,18 @@ class StoreReader:
             delivered_since_view=delivered_since,
         )
 
-    async def _queue_partition(
-        self, pipe: Pipeline, p: int, now_s: int, segments: Segments
-    ) -> None:
+    def _queue_partition(self, pipe: StorePipeline, p: int, now_s: int, segments: Segments) -> None:
         """Four replies: HyperLogLog names, applied offsets, summed buckets, struggling."""
         k = self._keys
         groups: list[list[str]] = [[k.totals(p)]]
         groups += [[k.bucket(p, gran, s) for s in starts] for gran, starts in segments.runs]
         pipe.smembers(k.unique_names(p))
         pipe.hgetall(k.offsets(p))
-        await self._scripts.sum_buckets(
-            keys=[key for group in groups for key in group],
-            args=[len(groups), *(len(g) for g in groups)],
-            client=pipe,
+        self._scripts.queue(
+            pipe,
+            self._scripts.sum_buckets,
+            [key for group in groups for key in group],
+            [len(groups), *(len(g) for g in groups)],
         )
         pipe.zrangebyscore(
             k.struggling(p), f"({now_s - STRUGGLING_WINDOW_S}", "+inf", withscores=True
@@ -314,7 +320,7 @@ class StoreReader:
             tenant, _, customer = _text(member).partition(FIELD_SEP)
             partial.struggling.append(Struggling(tenant, customer, int(score)))
 
-    def _queue_globals(self, pipe: Pipeline) -> None:
+    def _queue_globals(self, pipe: StorePipeline) -> None:
         for provider in PROVIDERS:
             for tally in _PROVIDER_TALLIES:
                 pipe.hgetall(self._keys.provider_tally(provider, tally))
@@ -346,7 +352,8 @@ class StoreReader:
         for p, names in unames.items():
             for gran, starts in plans.values():
                 for name in names:
-                    pipe.pfcount(*(k.uniques(p, gran, s, name) for s in starts))
+                    # raw: a cluster pipeline refuses pfcount(); the keys share {pN}
+                    pipe.execute_command("PFCOUNT", *(k.uniques(p, gran, s, name) for s in starts))
         counts = iter(await pipe.execute())
         for names in unames.values():
             for window in plans:

@@ -11,9 +11,8 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
-from redis.asyncio import Redis
-
 from collectpulse.kpi.ratios import LabelSet
+from collectpulse.store.client import StoreClient
 from collectpulse.store.keys import FIELD_SEP, Keys
 from collectpulse.store.reader import parse_counter_fields
 
@@ -34,7 +33,7 @@ def bucket_starts(now_s: int, step_s: int, count: int) -> tuple[int, ...]:
 
 
 async def read_bucket_series(
-    client: Redis,
+    client: StoreClient,
     keys: Keys,
     partitions: Sequence[int],
     counters: Collection[str],

@@ -13,8 +13,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from redis.asyncio import Redis
-
+from collectpulse.store.client import StoreClient
 from collectpulse.store.context import COARSE_BUCKET_S
 from collectpulse.store.fields import counter_field
 from collectpulse.store.keys import FIELD_SEP, Keys
@@ -51,7 +50,7 @@ def buckets_since(since_s: int, now_s: int, bucket_s: int) -> list[tuple[int, in
 
 
 async def deliveries_since(
-    redis: Redis,
+    redis: StoreClient,
     keys: Keys,
     partitions: Sequence[int],
     since: Mapping[Campaign, int],

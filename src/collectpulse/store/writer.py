@@ -23,7 +23,6 @@ from itertools import chain
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
 
 from collectpulse.events.decode import Invalid
 from collectpulse.events.models import (
@@ -38,11 +37,13 @@ from collectpulse.events.models import (
 )
 from collectpulse.kpi.labels import OTHER_VALUE, REDACTED_VALUE, looks_personal
 from collectpulse.settings import Settings, duration_s
+from collectpulse.store.client import StoreClient
 from collectpulse.store.context import PARK_SEP, Record, Snapshot, Timing
 from collectpulse.store.effects import plan_orphans, plan_partition
 from collectpulse.store.errors import WriteConflict
 from collectpulse.store.keys import DAY_S, FIELD_SEP, Keys
 from collectpulse.store.plan import WritePlan
+from collectpulse.store.replication import ReplicatedWrites
 from collectpulse.store.scripts import Scripts
 from collectpulse.store.touches import TOUCH_TOPIC, Touch, decode_touches
 
@@ -88,7 +89,7 @@ class StoreWriter:
 
     def __init__(
         self,
-        client: Redis,
+        client: StoreClient,
         settings: Settings,
         *,
         publish: Publish | None = None,
@@ -98,6 +99,9 @@ class StoreWriter:
         self._settings = settings
         self._keys = Keys(settings.key_prefix)
         self._scripts = Scripts(client)
+        self._replicated = ReplicatedWrites(
+            client, replicas=settings.redis_wait_for, timeout_ms=settings.redis_wait_timeout_ms
+        )
         self._publish = publish
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._admitted: dict[str, set[str]] = defaultdict(set)
@@ -107,6 +111,11 @@ class StoreWriter:
     @property
     def keys(self) -> Keys:
         return self._keys
+
+    @property
+    def wait_timeouts(self) -> int:
+        """Writes whose WAIT for replicas timed out (store.replication)."""
+        return self._replicated.timeouts
 
     async def applied_offsets(self, partition: int) -> dict[str, int]:
         """Stream -> last applied offset for ``partition``: where a new owner resumes."""
@@ -242,7 +251,10 @@ class StoreWriter:
         head = [self._keys.version(partition), self._keys.offsets(partition)]
         # offsets as strings: Lua numbers are doubles, printed as 1e+14 past 14 digits
         guard = orjson.dumps([[stream, str(offset)] for stream, offset in offsets.items()])
-        reply = await self._scripts.write(keys=head, args=[version, guard, plan.encode()])
+        keys, ops = plan.encode(first=len(head) + 1)
+        reply = await self._replicated.run(
+            self._scripts, self._scripts.write, [*head, *keys], [version, guard, ops]
+        )
         return int(reply[0])
 
     async def _read(self, partition: int, wanted: _Wanted) -> Snapshot:
@@ -253,6 +265,8 @@ class StoreWriter:
         so write.lua rejects a plan built on states that changed under it.
         """
         k = self._keys
+        declared = _KeyList([k.version(partition), k.offsets(partition)])
+        at = declared.index
         message_keys = [k.message(partition, mid) for mid in wanted.messages]
         customer_keys = [k.customer(partition, cid) for cid in wanted.customers]
         seen_sets = [
@@ -261,22 +275,21 @@ class StoreWriter:
             for key, ids in by_key.items()
         ]
         request: dict[str, Any] = {
-            "seen": [[key, ids] for _, key, ids in seen_sets],
-            "hashes": [*message_keys, *customer_keys],
+            "seen": [[at(key), ids] for _, key, ids in seen_sets],
+            "hashes": [at(key) for key in (*message_keys, *customer_keys)],
         }
         if wanted.sent:
-            parked = [[mid, k.park(partition, mid)] for mid in dict.fromkeys(wanted.sent)]
-            request["parked"] = [k.parked(partition), parked]
+            parked = [[mid, at(k.park(partition, mid))] for mid in dict.fromkeys(wanted.sent)]
+            request["parked"] = [at(k.parked(partition)), parked]
         if wanted.may_park:
             index = {mid: i for i, mid in enumerate(wanted.messages, start=1)}
             request["park_len"] = [
-                k.parked(partition),
-                k.message(partition, ""),
-                k.park(partition, ""),
-                [index[mid] for mid in wanted.may_park],
+                at(k.parked(partition)),
+                [[index[mid], at(k.park(partition, mid)), mid] for mid in wanted.may_park],
             ]
-        head = [k.version(partition), k.offsets(partition)]
-        reply = orjson.loads(await self._scripts.read(keys=head, args=[orjson.dumps(request)]))
+        script = self._scripts.read
+        raw = await script(keys=declared.keys, args=[orjson.dumps(request)])
+        reply = orjson.loads(raw)
         seen: dict[str, set[str]] = {topic: set() for topic in wanted.seen}
         for (topic, _, ids), flags in zip(seen_sets, _as_list(reply["seen"]), strict=True):
             seen[topic].update(i for i, hit in zip(ids, _as_list(flags), strict=True) if hit)
@@ -326,6 +339,21 @@ class StoreWriter:
         if partition not in self._known_partitions:
             await self._redis.sadd(self._keys.partitions(), str(partition))
             self._known_partitions.add(partition)
+
+
+class _KeyList:
+    """The KEYS of one script call, each once; ``index`` is a key's 1-based position."""
+
+    def __init__(self, head: Sequence[str]) -> None:
+        self.keys = list(head)
+        self._at = {key: i for i, key in enumerate(self.keys, start=1)}
+
+    def index(self, key: str) -> int:
+        at = self._at.get(key)
+        if at is None:
+            self.keys.append(key)
+            at = self._at[key] = len(self.keys)
+        return at
 
 
 def _label_values(event: EventBase) -> tuple[tuple[str, str | None], ...]:

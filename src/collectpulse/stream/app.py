@@ -18,7 +18,6 @@ import faust
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from faust.types import TP
-from redis.asyncio import Redis
 
 from collectpulse.events.models import Topic
 from collectpulse.kafka.connection import faust_credentials, kafka_options
@@ -26,7 +25,7 @@ from collectpulse.kafka.errors import KafkaSetupError
 from collectpulse.kafka.partitioning import key_partitioner
 from collectpulse.kafka.topics import create_missing, worker_topics
 from collectpulse.settings import Settings
-from collectpulse.store.client import redis_client
+from collectpulse.store.client import StoreClient, store_client
 from collectpulse.store.touches import TOUCH_TOPIC, batch_records
 from collectpulse.store.writer import StoreWriter
 from collectpulse.stream import transport
@@ -73,7 +72,7 @@ async def prepare_topics(settings: Settings) -> str | None:
     return None
 
 
-def create_app(settings: Settings, *, redis: Redis | None = None) -> faust.App:
+def create_app(settings: Settings, *, redis: StoreClient | None = None) -> faust.App:
     """Build the worker app: agents, DLQ producer, store-driven resume offsets."""
     transport.register()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -96,7 +95,7 @@ def create_app(settings: Settings, *, redis: Redis | None = None) -> faust.App:
         value_serializer="raw",
         Worker=worker_class(ShutdownWatchdog(settings.shutdown_timeout_s)),
     )
-    client = redis or redis_client(settings)
+    client = redis or store_client(settings)
     touches = settings.topic(TOUCH_TOPIC)
 
     # the producers' default (murmur2), so a touch lands with the customer's payments
@@ -112,7 +111,9 @@ def create_app(settings: Settings, *, redis: Redis | None = None) -> faust.App:
 
     writer = StoreWriter(client, settings, publish=publish_touches)
     dependencies = DependencyState()
-    install_heartbeat(app, client, settings, dependencies)
+    install_heartbeat(
+        app, client, settings, dependencies, wait_timeouts=lambda: writer.wait_timeouts
+    )
     dlq = settings.topic(DLQ_TOPIC)
 
     async def send_dlq(key: bytes | None, value: bytes | None, headers: Any) -> Any:

@@ -20,11 +20,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import faust
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from collectpulse.dependencies import describe
 from collectpulse.settings import Settings
+from collectpulse.store.client import StoreClient
 from collectpulse.store.keys import Keys
 from collectpulse.store.reader import HEARTBEAT_FORGET_S, HEARTBEAT_INTERVAL_S, WorkerBeat
 from collectpulse.stream.probe import probe
@@ -43,12 +43,13 @@ class Heartbeat:
 
     def __init__(
         self,
-        client: Redis,
+        client: StoreClient,
         keys: Keys,
         worker: str,
         *,
         assigned: Callable[[], Iterable[int]],
         state: DependencyState,
+        wait_timeouts: Callable[[], int] = lambda: 0,
         clock: Callable[[], float] = time.time,
         timeout_s: float = HEARTBEAT_INTERVAL_S,
     ) -> None:
@@ -57,6 +58,7 @@ class Heartbeat:
         self.worker = worker
         self._assigned = assigned
         self._state = state
+        self._wait_timeouts = wait_timeouts
         self._clock = clock
         self._timeout_s = timeout_s
 
@@ -67,6 +69,7 @@ class Heartbeat:
             partitions=tuple(sorted(set(self._assigned()))),
             healthy=self._state.healthy,
             reason=self._state.reason,
+            wait_timeouts=self._wait_timeouts(),
         )
 
     async def beat(self) -> bool:
@@ -114,7 +117,12 @@ def _is_silent(worker: bytes | str, raw: bytes | str, before_s: float) -> bool:
 
 
 def install_heartbeat(
-    app: faust.App, client: Redis, settings: Settings, state: DependencyState
+    app: faust.App,
+    client: StoreClient,
+    settings: Settings,
+    state: DependencyState,
+    *,
+    wait_timeouts: Callable[[], int] = lambda: 0,
 ) -> Heartbeat:
     """Probe and beat every ``HEARTBEAT_INTERVAL_S``, beat right after each rebalance, and
     forget on shutdown."""
@@ -124,7 +132,12 @@ def install_heartbeat(
         return [tp.partition for tp in app.consumer.assignment() if tp.topic.startswith(prefix)]
 
     heartbeat = Heartbeat(
-        client, Keys(settings.key_prefix), worker_id(), assigned=assigned, state=state
+        client,
+        Keys(settings.key_prefix),
+        worker_id(),
+        assigned=assigned,
+        state=state,
+        wait_timeouts=wait_timeouts,
     )
     pending: set[asyncio.Task[bool]] = set()
 

@@ -49,7 +49,6 @@ from functools import partial
 from typing import Any, Final, Literal, NamedTuple
 
 import faust
-from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from collectpulse.dependencies import Dependencies
@@ -58,6 +57,7 @@ from collectpulse.events.keys import partition_key
 from collectpulse.events.models import EventBase, Topic
 from collectpulse.events.providers import PROVIDERS, NormaliseResult, ProviderError, normalise
 from collectpulse.settings import Settings
+from collectpulse.store.client import StoreClient
 from collectpulse.store.keys import Keys
 from collectpulse.stream import transport
 from collectpulse.stream.batch import KafkaRecord, RecordBatch
@@ -186,7 +186,7 @@ def counts_after(counts: Sequence[Count], offset: int | None) -> Counter[tuple[T
 class ProviderCounts:
     """Per-provider counters of skipped and dead-lettered raw records, exact under redelivery."""
 
-    def __init__(self, client: Redis, key_prefix: str) -> None:
+    def __init__(self, client: StoreClient, key_prefix: str) -> None:
         self._redis = client
         self._keys = Keys(key_prefix)
 
@@ -304,7 +304,7 @@ def make_normaliser(
 
 
 def add_normalisers(
-    app: faust.App, settings: Settings, redis: Redis, state: Dependencies | None = None
+    app: faust.App, settings: Settings, redis: StoreClient, state: Dependencies | None = None
 ) -> None:
     """Declare one normaliser agent per provider on ``app`` (call from ``create_app``)."""
     counts = ProviderCounts(redis, settings.key_prefix)

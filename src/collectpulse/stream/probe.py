@@ -13,12 +13,12 @@ from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaError
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from collectpulse.dependencies import Dependencies, describe
 from collectpulse.kafka.connection import kafka_options
 from collectpulse.settings import Settings
+from collectpulse.store.client import StoreClient
 
 PROBE_TIMEOUT_S = 2.0
 
@@ -41,7 +41,7 @@ async def _report(
         state.worked(name, ticket)
 
 
-async def probe_redis(client: Redis, state: Dependencies, *, timeout_s: float) -> None:
+async def probe_redis(client: StoreClient, state: Dependencies, *, timeout_s: float) -> None:
     await _report(state, "redis", client.ping, (RedisError, OSError, TimeoutError), timeout_s)
 
 
@@ -61,7 +61,11 @@ async def probe_kafka(settings: Settings, state: Dependencies, *, timeout_s: flo
 
 
 async def probe(
-    client: Redis, settings: Settings, state: Dependencies, *, timeout_s: float = PROBE_TIMEOUT_S
+    client: StoreClient,
+    settings: Settings,
+    state: Dependencies,
+    *,
+    timeout_s: float = PROBE_TIMEOUT_S,
 ) -> None:
     await asyncio.gather(
         probe_redis(client, state, timeout_s=timeout_s),

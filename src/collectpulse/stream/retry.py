@@ -15,8 +15,14 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from aiokafka.errors import KafkaError
+from redis.exceptions import (
+    ClusterDownError,
+    RedisClusterUnreachableError,
+    RedisError,
+    SlotNotCoveredError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from collectpulse.dependencies import Dependencies, describe
@@ -28,6 +34,12 @@ T = TypeVar("T")
 RETRIABLE: tuple[type[BaseException], ...] = (
     RedisConnectionError,
     RedisTimeoutError,
+    # a Redis Cluster between a master's death and its replica's promotion, or a
+    # multi-key call on a slot being migrated, once redis-py's own retries are spent
+    ClusterDownError,
+    TryAgainError,
+    SlotNotCoveredError,
+    RedisClusterUnreachableError,
     KafkaError,
     ConnectionError,
     TimeoutError,
@@ -42,7 +54,7 @@ class DependencyState(Dependencies):
 
 
 def failing_dependency(exc: BaseException, default: str) -> str:
-    if isinstance(exc, RedisError):
+    if isinstance(exc, RedisError | SlotNotCoveredError | RedisClusterUnreachableError):
         return "redis"
     if isinstance(exc, KafkaError):
         return "kafka"

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from collectpulse.exporter.broker import BrokerUnavailable, LogPositions
 from collectpulse.exporter.health import Probes
 from collectpulse.settings import Settings
+from collectpulse.store.client import StoreClient
 from collectpulse.store.keys import Keys
 from collectpulse.store.reader import StoreView
 from collectpulse.store.series import BucketSeries, read_bucket_series
@@ -45,7 +45,7 @@ class LiveSource:
         self,
         read_view: Callable[[], Awaitable[StoreView]],
         positions: Callable[[], Awaitable[LogPositions]],
-        redis: Redis,
+        redis: StoreClient,
         settings: Settings,
     ) -> None:
         self.read_view = read_view

@@ -87,6 +87,7 @@ EXPECTED_GAUGES = {
     "consumer_lag_records": ["topic", "partition"],
     "worker_heartbeat_age_seconds": ["worker"],
     "worker_assigned_partitions": ["worker"],
+    "worker_redis_wait_timeouts": ["worker"],
     "live_workers": [],
     "dependency_up": ["dependency"],
 }

@@ -24,6 +24,7 @@ _LIVE = gauge("live_workers")
 _UP = gauge("dependency_up")
 _HEARTBEAT = gauge("worker_heartbeat_age_seconds")
 _ASSIGNED = gauge("worker_assigned_partitions")
+_WAIT_TIMEOUTS = gauge("worker_redis_wait_timeouts")
 PARTITION = ("topic", "partition")
 WORKER = ("worker",)
 
@@ -156,6 +157,12 @@ def _workers_row() -> Row:
                 (Query(promql.gauge(_HEARTBEAT, WORKER, UNFILTERED), legend(WORKER)),),
                 describe(_HEARTBEAT),
                 Unit.SECONDS,
+            ),
+            Panel(
+                "Redis WAIT timeouts per worker (since its start)",
+                PanelKind.TIMESERIES,
+                (Query(promql.gauge(_WAIT_TIMEOUTS, WORKER, UNFILTERED), legend(WORKER)),),
+                describe(_WAIT_TIMEOUTS),
             ),
             Panel(
                 "Consumer lag by topic (records)",

@@ -2,13 +2,13 @@
 -- partition's slot, returned as one JSON document (see store.writer._read).
 --
 -- KEYS[1] partition write version   KEYS[2] partition offsets hash (stream -> offset)
+-- KEYS[3..] every other key read; ARGV[1] names them by their index in KEYS:
 -- ARGV[1] JSON {"seen": [[key, [ids]]...], "hashes": [key...],
 --               "parked": [zset key, [[message id, list key]...]],
---               "park_len": [zset key, message key prefix, park key prefix,
---                            [index in hashes...]]}
+--               "park_len": [zset key, [[index in hashes, list key, message id]...]]}
 -- park_len: the parked index's size and, for those messages that have no state,
 -- how many events they have parked (store.message_effects bounds both).
--- Keys in ARGV carry the same {pN} hash tag as KEYS (store.keys builds them).
+-- All KEYS carry the same {pN} hash tag (store.keys builds them so).
 local want = cjson.decode(ARGV[1])
 local out = {
   ver = redis.call('GET', KEYS[1]) or '0',
@@ -18,7 +18,7 @@ local out = {
   parked = {},
 }
 for i, pair in ipairs(want.seen) do
-  local key, ids, flags = pair[1], pair[2], {}
+  local key, ids, flags = KEYS[pair[1]], pair[2], {}
   for start = 1, #ids, 1000 do
     local hits = redis.call('SMISMEMBER', key, unpack(ids, start, math.min(start + 999, #ids)))
     for _, hit in ipairs(hits) do
@@ -27,8 +27,8 @@ for i, pair in ipairs(want.seen) do
   end
   out.seen[i] = flags
 end
-for i, key in ipairs(want.hashes) do
-  local flat = redis.call('HGETALL', key)
+for i, k in ipairs(want.hashes) do
+  local flat = redis.call('HGETALL', KEYS[k])
   if #flat == 0 then
     out.hashes[i] = 0
   else
@@ -36,23 +36,21 @@ for i, key in ipairs(want.hashes) do
   end
 end
 if want.parked then
-  local zkey = want.parked[1]
+  local zkey = KEYS[want.parked[1]]
   for _, pair in ipairs(want.parked[2]) do
     if redis.call('ZSCORE', zkey, pair[1]) then
-      out.parked[#out.parked + 1] = {pair[1], redis.call('LRANGE', pair[2], 0, -1)}
+      out.parked[#out.parked + 1] = {pair[1], redis.call('LRANGE', KEYS[pair[2]], 0, -1)}
     end
   end
 end
 if want.park_len then
-  local zkey, mprefix, pprefix = want.park_len[1], want.park_len[2], want.park_len[3]
-  out.parked_count = redis.call('ZCARD', zkey)
+  out.parked_count = redis.call('ZCARD', KEYS[want.park_len[1]])
   out.park_len = {}
-  for _, i in ipairs(want.park_len[4]) do
-    if out.hashes[i] == 0 then
-      local mid = string.sub(want.hashes[i], #mprefix + 1)
-      local n = redis.call('LLEN', pprefix .. mid)
+  for _, entry in ipairs(want.park_len[2]) do
+    if out.hashes[entry[1]] == 0 then
+      local n = redis.call('LLEN', KEYS[entry[2]])
       if n > 0 then
-        out.park_len[#out.park_len + 1] = {mid, n}
+        out.park_len[#out.park_len + 1] = {entry[3], n}
       end
     end
   end

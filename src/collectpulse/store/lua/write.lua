@@ -5,12 +5,13 @@
 -- ARGV[1]  version the plan was computed against ('0' when none yet)
 -- ARGV[2]  JSON [[stream, last offset], ...]: each stream (field of the offsets
 --          hash) whose records the plan covers; '[]' for writes that move no offset
--- ARGV[3]  the ops as JSON: [[command, key, args...], ...], all strings
+-- KEYS[3..] every key the ops touch
+-- ARGV[3]  the ops as JSON: [[command, index of its key in KEYS, args...], ...]
 --
--- Every key in the ops carries the same {pN} hash tag as KEYS[1] (store.keys
--- builds them so), so the script only touches the slot it was routed to; the
--- ops travel as one JSON string because packing one protocol argument per key
--- and value cost more client CPU than all of the planning.
+-- All KEYS carry the same {pN} hash tag (store.keys builds them so), so the
+-- script only touches the slot it was routed to; the ops' arguments travel as
+-- one JSON string because packing one protocol argument per value cost more
+-- client CPU than all of the planning.
 --
 -- Returns {1, new_version} when applied, {0, current_version} when another
 -- writer got there first (the caller re-reads and re-plans), and
@@ -32,7 +33,7 @@ local allowed = {
 }
 local ops = cjson.decode(ARGV[3])
 for _, o in ipairs(ops) do
-  local name, key = o[1], o[2]
+  local name, key = o[1], KEYS[o[2]]
   if name == 'HINCRBYS' then
     for j = 3, #o, 2 do
       redis.call('HINCRBY', key, o[j], o[j + 1])
