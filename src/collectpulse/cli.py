@@ -267,6 +267,8 @@ def cmd_local(args: argparse.Namespace) -> int:
     from collectpulse.localstack import stack
 
     cfg = load_settings(LocalStackSettings)
+    if args.kafka_brokers is not None:
+        cfg = cfg.model_copy(update={"kafka_brokers": args.kafka_brokers})
     return stack.command(cfg, args.action, with_redis_cluster=args.redis_cluster)
 
 
@@ -338,6 +340,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--redis-cluster",
         action="store_true",
         help="start also a Redis Cluster: 3 masters + 3 replicas (stop stops it too)",
+    )
+    local.add_argument(
+        "--kafka-brokers",
+        type=int,
+        choices=[1, 3],
+        default=None,
+        help="3: a KRaft cluster, replication 3, min.insync.replicas 2 "
+        "(default: COLLECTPULSE_LOCAL_KAFKA_BROKERS or 1)",
     )
     local.set_defaults(func=cmd_local)
 
