@@ -96,11 +96,18 @@ async def coordinator_node(settings: Settings) -> int:
         await client.close()
 
 
-async def replicas_of_worker_topics(settings: Settings) -> set[int]:
+async def replicas_of_worker_topics(settings: Settings, timeout_s: float = 30.0) -> set[int]:
+    """Replica counts of the worker's topics once every broker's metadata lists them all
+    (a broker learns of a new topic a moment after the controller made it)."""
     admin = AIOKafkaAdminClient(**kafka_options(settings))
     await admin.start()
     try:
-        return {s.replicas for s in await topic_status(admin, worker_topics(settings))}
+        deadline = time.monotonic() + timeout_s
+        while True:
+            replicas = {s.replicas for s in await topic_status(admin, worker_topics(settings))}
+            if 0 not in replicas or time.monotonic() > deadline:
+                return replicas
+            await asyncio.sleep(0.2)
     finally:
         await admin.close()
 
