@@ -1,5 +1,6 @@
 """Scaling benchmark: 1, 2 and 4 worker processes (``worker --processes N``) on 8 and 16
-partitions, one Redis.
+partitions, one Redis or (``--redis-cluster``) the local Redis Cluster of 3 masters and 3
+replicas.
 
 Per case: a backlog of ``--events`` simulated events is published, then the
 workers start; the drain rate is timed from the first to the last effect in
@@ -11,7 +12,7 @@ published but not yet applied, and the p99 publish->applied time from the
 store's apply-lag histogram. Each case runs ``--repeat`` times. A script, not
 a test: the figures go to docs/SCALING.md.
 
-    .venv/bin/python bench/scaling.py --events 100000 --repeat 2
+    .venv/bin/python bench/scaling.py --events 100000 --repeat 2 [--redis-cluster]
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from consumers import delete_topics_with_prefix  # bench/consumers.py, beside this script
 from pipeline import (  # bench/pipeline.py, beside this script
     cpu_s,
     create_topics,
@@ -39,11 +41,12 @@ from pipeline import (  # bench/pipeline.py, beside this script
     wait_for_touches,
     wait_until,
 )
-from redis.asyncio import Redis
+from redis.asyncio import RedisCluster
 
-from collectpulse.localstack import stack
+from collectpulse.localstack import redis_cluster, stack
 from collectpulse.localstack.processes import read_pid, settings_env
 from collectpulse.settings import LocalStackSettings, Settings
+from collectpulse.store.client import StoreClient, store_client
 from collectpulse.store.keys import Keys
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,7 +105,7 @@ Record = tuple[str, bytes, bytes]
 
 
 async def paced_lag(
-    settings: Settings, redis: Redis, base: int, records: list[Record], rate: float
+    settings: Settings, redis: StoreClient, base: int, records: list[Record], rate: float
 ) -> int:
     """Publish ``records`` at ``rate`` and return the most records published (acked by
     Kafka) but not yet applied, sampled every 50 ms."""
@@ -134,11 +137,11 @@ async def run_case(
         data_dir=Path(f"/tmp/collectpulse-scale-{run_id}"),
     )
     keys = Keys(settings.key_prefix)
-    redis = Redis.from_url(redis_url)
+    redis = store_client(settings)
     records = generate(args.events, seed=args.seed)
     await create_topics(settings)
     await publish(settings, records, rate=None)
-    redis_pid = read_pid((cfg.root / cfg.state_dir / "redis/redis.pid").resolve())
+    redis_pids = redis_server_pids(cfg, cluster=args.redis_cluster)
     argv = [sys.executable, "-m", "collectpulse.cli", "worker", "-l", "warn"]
     argv += ["--processes", str(case.processes)]
     log = Path(f"/tmp/collectpulse-scale-{run_id}.log").open("wb")  # noqa: SIM115
@@ -152,13 +155,13 @@ async def run_case(
 
         def sample() -> None:
             before["worker"] = cpu_of(pids)
-            before["redis"] = cpu_of([redis_pid]) if redis_pid else 0.0
+            before["redis"] = cpu_of(redis_pids)
 
         first, last = await wait_until(
             redis, keys, case.partitions, args.events, timeout_s=900, on_first=sample
         )
         worker_cpu = cpu_of(pids) - before["worker"]
-        redis_cpu = (cpu_of([redis_pid]) if redis_pid else 0.0) - before["redis"]
+        redis_cpu = cpu_of(redis_pids) - before["redis"]
         await wait_for_touches(redis, keys, case.partitions)
         lag_before = await lag_counts(redis, keys, case.partitions)
         paced = generate(args.paced_events, seed=args.seed + 1)
@@ -169,7 +172,14 @@ async def run_case(
     finally:
         worker.terminate()
         worker.wait(timeout=90)
-        await remove_run(settings, redis)
+        if isinstance(redis, RedisCluster):
+            # the cluster is this benchmark's own: the keys of a run span every slot
+            await delete_topics_with_prefix(
+                bootstrap, settings.topic_prefix, settings.consumer_group
+            )
+            await redis.flushall(target_nodes=RedisCluster.PRIMARIES)
+        else:
+            await remove_run(settings, redis)
         await redis.aclose()
     delta = [a - b for a, b in zip(lag_after, lag_before, strict=True)]
     return Result(
@@ -181,6 +191,16 @@ async def run_case(
         max_behind_records=behind,
         apply_lag_p99_s=quantile(delta, 0.99),
     )
+
+
+def redis_server_pids(cfg: LocalStackSettings, *, cluster: bool) -> list[int]:
+    """Every Redis process whose CPU counts: the single node, or all six cluster nodes
+    (replicas included: they apply every write too)."""
+    if cluster:
+        found = redis_cluster.status(cfg)
+    else:
+        found = [read_pid((cfg.root / cfg.state_dir / "redis/redis.pid").resolve())]
+    return [pid for pid in found if pid]
 
 
 def show(r: Result) -> str:
@@ -201,9 +221,15 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, nargs="+", default=[8, 16])
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--redis-cluster", action="store_true", help="the local Redis Cluster (3 + 3 nodes)"
+    )
     args = parser.parse_args()
     cfg = LocalStackSettings(root=ROOT)
     bootstrap, redis_url = stack.start(cfg)
+    if args.redis_cluster:
+        redis_url = redis_cluster.start(cfg)
+    print(f"redis: {redis_url}", flush=True)
     print(f"load average at start: {os.getloadavg()}", flush=True)
     print(
         "| worker processes | partitions | events/s | worker CPU µs/event "
