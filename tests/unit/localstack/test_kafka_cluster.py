@@ -16,7 +16,11 @@ ROOT = Path(__file__).resolve().parents[3]
 def cfg(tmp_path: Path) -> LocalStackSettings:
     # explicit ports: a developer's COLLECTPULSE_LOCAL_* must not change the expectations
     return LocalStackSettings(
-        root=ROOT, state_dir=tmp_path, kafka_brokers=3, kafka_port=19092, kafka_controller_port=19093
+        root=ROOT,
+        state_dir=tmp_path,
+        kafka_brokers=3,
+        kafka_port=19092,
+        kafka_controller_port=19093,
     )
 
 
