@@ -88,6 +88,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
         raise SettingsError(
             f"COLLECTPULSE_DATA_DIR: cannot create {settings.data_dir}: {exc.strerror}"
         ) from None
+    if args.processes > 1:
+        from collectpulse.workerpool import run_workers
+
+        return run_workers(args.processes, args.loglevel, settings.data_dir)
     # before importing Faust: a refused password fails fast
     _check_credentials(settings, group=True)
     from collectpulse.stream.app import create_app, prepare_topics
@@ -267,6 +271,8 @@ def cmd_local(args: argparse.Namespace) -> int:
     from collectpulse.localstack import stack
 
     cfg = load_settings(LocalStackSettings)
+    if args.kafka_brokers is not None:
+        cfg = cfg.model_copy(update={"kafka_brokers": args.kafka_brokers})
     return stack.command(cfg, args.action, with_redis_cluster=args.redis_cluster)
 
 
@@ -282,6 +288,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
 
 
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from collectpulse.publish.command import add_arguments as add_publish_arguments
     from collectpulse.simulate.cli import add_arguments, positive_float
@@ -293,6 +309,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run the Faust worker (consumes the canonical topics)")
     worker.add_argument(
         "-l", "--loglevel", default="info", choices=["debug", "info", "warn", "error"]
+    )
+    worker.add_argument(
+        "--processes",
+        type=positive_int,
+        default=1,
+        help="run N worker processes in one consumer group (one core each; default 1)",
     )
     worker.set_defaults(func=cmd_worker)
 
@@ -338,6 +360,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--redis-cluster",
         action="store_true",
         help="start also a Redis Cluster: 3 masters + 3 replicas (stop stops it too)",
+    )
+    local.add_argument(
+        "--kafka-brokers",
+        type=int,
+        choices=[1, 3],
+        default=None,
+        help="3: a KRaft cluster, replication 3, min.insync.replicas 2 "
+        "(default: COLLECTPULSE_LOCAL_KAFKA_BROKERS or 1)",
     )
     local.set_defaults(func=cmd_local)
 

@@ -346,6 +346,8 @@ class LocalStackSettings(BaseSettings):
     kafka_controller_port: Port = 19093
     kafka_partitions: int = Field(default=8, ge=1, le=256)
     kafka_heap_mb: int = Field(default=512, ge=128)
+    kafka_brokers: Literal[1, 3] = 1
+    """3: a replicated KRaft cluster (localstack/kafka_cluster.py) instead of one broker."""
     redis_port: Port = 16379
     # `local start --redis-cluster`: six nodes on redis_cluster_port + 0..5, their
     # cluster bus on redis_cluster_bus_port + 0..5

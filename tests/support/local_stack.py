@@ -19,17 +19,15 @@ ROOT = Path(__file__).resolve().parents[2]
 def own_stack_settings(prefix: str, **fields: Any) -> Iterator[LocalStackSettings]:
     """Where to start servers that neither a developer's `make run` stack nor another
     test session is in the way of (``fields``: other LocalStackSettings); the state dir
-    is removed on exit, so stop the servers first."""
+    is removed on exit, so stop the servers first; ``fields`` may name other ports."""
     (ROOT / ".local").mkdir(exist_ok=True)
     state = Path(tempfile.mkdtemp(prefix=prefix, dir=ROOT / ".local"))
     try:
-        yield LocalStackSettings(
-            root=ROOT,
-            state_dir=state,
-            kafka_port=free_port(),
-            kafka_controller_port=free_port(),
-            redis_port=free_port(),
-            **fields,
-        )
+        ports = {
+            "kafka_port": free_port(),
+            "kafka_controller_port": free_port(),
+            "redis_port": free_port(),
+        }
+        yield LocalStackSettings(root=ROOT, state_dir=state, **{**ports, **fields})
     finally:
         shutil.rmtree(state, ignore_errors=True)

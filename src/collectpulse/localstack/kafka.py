@@ -93,11 +93,11 @@ def kafka_version(p: KafkaPaths) -> str:
     return jar.name.removeprefix("kafka_2.13-").removesuffix(".jar")
 
 
-def _java() -> str:
-    java = shutil.which("java")
-    if java is None:
+def java() -> str:
+    found = shutil.which("java")
+    if found is None:
         raise LocalStackError("Java 17+ is needed to run the local Kafka broker")
-    return java
+    return found
 
 
 def _write_config(p: KafkaPaths, cfg: LocalStackSettings) -> None:
@@ -116,18 +116,18 @@ def _format_once(p: KafkaPaths) -> None:
     """Format the KRaft log dir the first time; a restart reuses it."""
     if (p.log_dir / "meta.properties").exists():
         return
-    java = _java()
+    java_bin = java()
     classpath = f"{p.libs}/*"
     tools_log = f"-Dlog4j2.configurationFile=file:{p.root / 'deploy/kafka/log4j2-tools.properties'}"
     cluster_id = subprocess.run(
-        [java, tools_log, "-cp", classpath, "kafka.tools.StorageTool", "random-uuid"],
+        [java_bin, tools_log, "-cp", classpath, "kafka.tools.StorageTool", "random-uuid"],
         check=True,
         capture_output=True,
         text=True,
     ).stdout.strip()
     subprocess.run(
         [
-            java,
+            java_bin,
             tools_log,
             "-cp",
             classpath,
@@ -184,7 +184,7 @@ def start(cfg: LocalStackSettings, *, timeout_s: float = 90.0) -> str:
     _write_config(p, cfg)
     _format_once(p)
     argv = [
-        _java(),
+        java(),
         f"-Xmx{cfg.kafka_heap_mb}m",
         f"-Xms{cfg.kafka_heap_mb}m",
         "-XX:+UseG1GC",

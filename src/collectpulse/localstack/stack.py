@@ -6,7 +6,7 @@ import logging
 import shutil
 from pathlib import Path
 
-from collectpulse.localstack import kafka, redis, redis_cluster
+from collectpulse.localstack import kafka, kafka_cluster, redis, redis_cluster
 from collectpulse.localstack.kafka import LocalStackError
 from collectpulse.settings import LocalStackSettings
 
@@ -15,18 +15,23 @@ def start(cfg: LocalStackSettings) -> tuple[str, str]:
     """Start (or find running) Kafka and Redis; return their addresses."""
     # aiokafka logs every refused connection while the broker boots
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
-    bootstrap = kafka.start(cfg)
+    if cfg.kafka_brokers == kafka_cluster.NODES:
+        bootstrap = kafka_cluster.start(cfg)
+    else:
+        bootstrap = kafka.start(cfg)
     url = redis.start(cfg)
     return bootstrap, url
 
 
 def stop(cfg: LocalStackSettings) -> None:
+    """Stop whatever of the stack runs, the single broker or the cluster alike."""
     kafka.stop_kafka(cfg)
+    kafka_cluster.stop_cluster(cfg)
     redis.stop_redis(cfg)
     redis_cluster.stop_cluster(cfg)
 
 
-STATE_PARTS = ("kafka", "redis", "redis-cluster", "worker", "logs")
+STATE_PARTS = ("kafka", "kafka-cluster", "redis", "redis-cluster", "worker", "logs")
 """What ``collectpulse run`` keeps under the state dir; ``reset`` removes only these."""
 
 
@@ -45,6 +50,15 @@ def reset(cfg: LocalStackSettings) -> list[Path]:
             shutil.rmtree(path)
             removed.append(path)
     return removed
+
+
+def _kafka_status(cfg: LocalStackSettings) -> tuple[str, bool]:
+    nodes = kafka_cluster.status(cfg)
+    if any(nodes.values()):
+        shown = ", ".join(f"node {n}: {pid or 'stopped'}" for n, pid in nodes.items())
+        return f"3-node cluster ({shown})", all(nodes.values())
+    pid = kafka.status(cfg)
+    return (f"running, pid {pid}" if pid else "stopped"), pid is not None
 
 
 def command(cfg: LocalStackSettings, action: str, *, with_redis_cluster: bool = False) -> int:
@@ -72,13 +86,14 @@ def command(cfg: LocalStackSettings, action: str, *, with_redis_cluster: bool = 
             stop(cfg)
             print("local stack stopped")
             return 0
-        kafka_pid, redis_pid = kafka.status(cfg), redis.status(cfg)
-        print(f"kafka: {f'running, pid {kafka_pid}' if kafka_pid else 'stopped'}")
+        kafka_shown, kafka_up = _kafka_status(cfg)
+        redis_pid = redis.status(cfg)
+        print(f"kafka: {kafka_shown}")
         print(f"redis: {f'running, pid {redis_pid}' if redis_pid else 'stopped'}")
         cluster_pids = [pid for pid in redis_cluster.status(cfg) if pid]
         if cluster_pids:
             print(f"redis cluster: {len(cluster_pids)} of {redis_cluster.NODES} nodes running")
-        return 0 if kafka_pid and redis_pid else 3
+        return 0 if kafka_up and redis_pid else 3
     except LocalStackError as exc:
         print(f"collectpulse local: {exc}")
         return 1
