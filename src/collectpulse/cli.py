@@ -288,20 +288,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     from collectpulse.publish.command import add_arguments as add_publish_arguments
     from collectpulse.simulate.cli import add_arguments, positive_float
     from collectpulse.simulate.named import DEFAULT_NAME, SCENARIOS
+    from collectpulse.workerpool import process_count
 
     parser = ArgumentParser(prog="collectpulse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -312,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.add_argument(
         "--processes",
-        type=positive_int,
+        type=process_count,
         default=1,
         help="run N worker processes in one consumer group (one core each; default 1)",
     )

@@ -12,6 +12,7 @@ at a lower rate without anyone noticing).
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import os
 import signal
@@ -25,6 +26,17 @@ from types import FrameType
 STOP_TIMEOUT_S = 60.0
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 _PR_SET_PDEATHSIG = 1
+
+
+def process_count(text: str) -> int:
+    """``--processes``: a whole number >= 1 (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
 
 
 def child_env(data_dir: Path, index: int) -> dict[str, str]:
