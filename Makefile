@@ -17,7 +17,7 @@ lint: bootstrap ## ruff (lint + format check) and mypy --strict on src/
 	$(VENV)/mypy
 
 test: lint ## everything CI runs: lint, then all tests against real Kafka and Redis
-	$(VENV)/pytest -q -p no:cacheprovider
+	$(VENV)/pytest -q -p no:cacheprovider --durations=30
 
 bench: bootstrap ## end-to-end + reference consumer benchmark on the local broker (prints figures)
 	$(VENV)/pip install -q -e '.[bench]'
