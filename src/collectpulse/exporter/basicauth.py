@@ -72,10 +72,11 @@ def _checkpw(password: bytes, hashed: bytes) -> bool:
         return False
 
 
-def _parse(header: str | None) -> tuple[str, bytes] | None:
+def basic_credentials(header: str | None) -> tuple[bytes, bytes] | None:
+    """(user, password) of an ``Authorization: Basic`` header; None if absent or unreadable."""
     if not header:
         return None
-    scheme, _, encoded = header.partition(" ")
+    scheme, _, encoded = header.strip().partition(" ")
     if scheme.lower() != "basic":
         return None
     try:
@@ -83,13 +84,17 @@ def _parse(header: str | None) -> tuple[str, bytes] | None:
     except (binascii.Error, ValueError):
         return None
     user, sep, password = decoded.partition(b":")
-    if not sep:
+    return (user, password) if sep else None
+
+
+def _parse(header: str | None) -> tuple[str, bytes] | None:
+    credentials = basic_credentials(header)
+    if credentials is None:
         return None
     try:
-        name = user.decode()
+        return credentials[0].decode(), credentials[1]
     except UnicodeDecodeError:
         return None
-    return name, password
 
 
-__all__ = ["BasicAuth"]
+__all__ = ["BasicAuth", "basic_credentials"]

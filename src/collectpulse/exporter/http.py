@@ -156,20 +156,7 @@ async def struggling_customers(request: web.Request) -> web.Response:
         view = await request.app[VIEW_KEY].read()
     except _STORE_FAILURES:
         raise web.HTTPServiceUnavailable(text="store (Redis) unavailable\n") from None
-    rows = [s for s in view.struggling if tenant is None or s.tenant == tenant]
-    body = {
-        "as_of": view.now_s,
-        "count": len(rows),
-        "customers": [
-            {
-                "customer_id": s.customer_id,
-                "tenant": s.tenant or None,
-                "struggling_since": s.since_s,
-            }
-            for s in rows[: int(limit_text)]
-        ],
-    }
-    return web.json_response(body)
+    return web.json_response(ui_routes.struggling_body(view, tenant, int(limit_text)))
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -158,8 +158,10 @@ async def struggling_page(request: web.Request) -> web.Response:
     )
 
 
-def struggling_body(view: StoreView, tenant: str | None) -> dict[str, Any]:
-    """The same shape as /api/struggling-customers, up to ``STRUGGLING_PAGE_LIMIT`` rows."""
+def struggling_body(
+    view: StoreView, tenant: str | None, limit: int = STRUGGLING_PAGE_LIMIT
+) -> dict[str, Any]:
+    """/api/struggling-customers and the /struggling page: up to ``limit`` rows."""
     rows = [s for s in view.struggling if tenant is None or s.tenant == tenant]
     return {
         "as_of": view.now_s,
@@ -170,7 +172,7 @@ def struggling_body(view: StoreView, tenant: str | None) -> dict[str, Any]:
                 "tenant": s.tenant or None,
                 "struggling_since": s.since_s,
             }
-            for s in rows[:STRUGGLING_PAGE_LIMIT]
+            for s in rows[:limit]
         ],
     }
 

@@ -12,27 +12,14 @@ right for a misconfiguration that needs a human); a body that is not a JSON obje
 after authentication -> 400 malformed. The Kafka key is `MessageID`.
 """
 
-import base64
-import binascii
 import hmac
 from typing import Final
 
+from collectpulse.exporter.basicauth import basic_credentials
 from collectpulse.gateway.verify import checks
 from collectpulse.gateway.verify.base import Accepted, Refusal, WebhookRequest, natural_key
 
 PROVIDER: Final = "postmark"
-
-
-def _credentials(authorization: str) -> tuple[bytes, bytes] | None:
-    scheme, _, encoded = authorization.strip().partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    username, colon, password = decoded.partition(b":")
-    return (username, password) if colon else None
 
 
 class PostmarkVerifier:
@@ -47,7 +34,7 @@ class PostmarkVerifier:
         self._password = password.encode()
 
     async def verify(self, request: WebhookRequest) -> Accepted | Refusal:
-        credentials = _credentials(request.headers.get("authorization", ""))
+        credentials = basic_credentials(request.headers.get("authorization"))
         if credentials is None:
             return Refusal(401, "bad_credentials", "no basic auth credentials")
         username, password = credentials
