@@ -11,7 +11,7 @@ looks as the store will; for today's fixed-horizon pooled z-test
 start at the same guards.
 
 Sizing: the stdlib ``random`` with a fixed seed (deterministic), binomial
-counts per batch by inverse-CDF walk: about 3 s on this 2-core machine. Margin: with 2,000 runs
+counts per batch by inverse-CDF walk: 3 to 6 s on the shared 2-core machine. Margin: with 2,000 runs
 the standard error of a share near alpha = 0.05 is sqrt(0.05 * 0.95 / 2000)
 = 0.0049, so "<= alpha" has room for sampling noise only if the true rate
 is well below alpha, which the mixture test's is (about 2 % here); the
