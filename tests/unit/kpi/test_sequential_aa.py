@@ -11,11 +11,12 @@ looks as the store will; for today's fixed-horizon pooled z-test
 start at the same guards.
 
 Sizing: the stdlib ``random`` with a fixed seed (deterministic), binomial
-counts per batch by inverse-CDF walk: 3 to 6 s on the shared 2-core machine. Margin: with 2,000 runs
-the standard error of a share near alpha = 0.05 is sqrt(0.05 * 0.95 / 2000)
-= 0.0049, so "<= alpha" has room for sampling noise only if the true rate
-is well below alpha, which the mixture test's is (about 2 % here); the
-z-test's share (about 37 %) is over 60 standard errors above alpha.
+counts per batch by inverse-CDF walk: 3 to 6 s on the shared 2-core
+machine. Margin: with 2,000 runs the standard error of a share near
+alpha = 0.05 is sqrt(0.05 * 0.95 / 2000) = 0.0049, so "<= alpha" leaves
+room for sampling noise only because the mixture test's true rate is well
+below alpha (about 2 % here); the z-test's share (about 37 %) is over 60
+standard errors above alpha.
 Run ``pytest -s`` to see both shares.
 """
 
