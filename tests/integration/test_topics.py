@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,24 +15,13 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from collectpulse.kafka.connection import kafka_options
 from collectpulse.kafka.topics import topic_status, worker_topics
 from collectpulse.settings import Settings
-from tests.support.processes import collectpulse_process, free_port, settings_env
+from tests.support.processes import collectpulse_process, free_port
+from tests.support.topics_cli import statuses, topics_command
 
 pytestmark = pytest.mark.integration
 
 CREATED_TIMEOUT_S = 60.0
 """A starting worker (a Python process importing Faust) has created its topics by then."""
-COMMAND_TIMEOUT_S = 120.0
-
-
-def topics_command(settings: Settings, action: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "collectpulse.cli", "topics", action],
-        env=settings_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_TIMEOUT_S,
-        check=False,
-    )
 
 
 async def admin_client(settings: Settings) -> AIOKafkaAdminClient:
@@ -46,10 +34,10 @@ async def layout(settings: Settings) -> dict[str, tuple[int, int]]:
     """name -> (partitions, replicas) of every worker topic that exists."""
     admin = await admin_client(settings)
     try:
-        statuses = await topic_status(admin, worker_topics(settings))
+        found = await topic_status(admin, worker_topics(settings))
     finally:
         await admin.close()
-    return {s.spec.name: (s.partitions, s.replicas) for s in statuses if s.partitions}
+    return {s.spec.name: (s.partitions, s.replicas) for s in found if s.partitions}
 
 
 async def created_by(
@@ -90,16 +78,16 @@ async def test_topics_create_makes_them_all_once_and_check_reports_them(
 ) -> None:
     before = topics_command(settings, "check")
     assert before.returncode == 1, before.stderr
-    assert before.stdout.count("missing") == 15
+    assert statuses(before.stdout)["missing"] == 15, before.stdout
 
     first = topics_command(settings, "create")
     assert first.returncode == 0, first.stderr
-    assert first.stdout.count("created") == 15
+    assert statuses(first.stdout)["created"] == 15, first.stdout
     assert await layout(settings) == expected_layout(settings)
 
     again = topics_command(settings, "create")
     assert again.returncode == 0, again.stderr
-    assert again.stdout.count("exists") == 15 and "created" not in again.stdout
+    assert statuses(again.stdout) == {"exists": 15}, again.stdout
 
     after = topics_command(settings, "check")
     assert after.returncode == 0, after.stderr
