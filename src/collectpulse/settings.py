@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     # Lifecycle
     # How long a worker may take after SIGTERM to finish its in-flight batches and exit.
     shutdown_timeout: str = "20s"
+    # A worker that died (kill -9, a fail-fast exit, a lost machine) holds its partitions
+    # this long before the group gives them to the others (Faust's default was 60 s).
+    group_session_timeout: str = "15s"
 
     # Limits
     max_event_bytes: int = Field(default=65536, ge=256, le=10_485_760)
@@ -189,6 +192,7 @@ class Settings(BaseSettings):
         "orphan_wait",
         "future_tolerance",
         "shutdown_timeout",
+        "group_session_timeout",
         "gateway_timestamp_tolerance",
         "gateway_publish_timeout",
     )
@@ -281,6 +285,14 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("group_session_timeout")
+    @classmethod
+    def _session_timeout_in_kafka_bounds(cls, value: str) -> str:
+        # the broker's group.min/max.session.timeout.ms defaults: 6 s and 30 min
+        if not 6 <= duration_s(value) <= 1800:
+            raise ValueError("must be from 6s to 30m (the broker's default bounds)")
+        return value
+
     @property
     def redis_is_cluster(self) -> bool:
         url = self.redis_url.get_secret_value()
@@ -313,6 +325,10 @@ class Settings(BaseSettings):
     @property
     def shutdown_timeout_s(self) -> int:
         return duration_s(self.shutdown_timeout)
+
+    @property
+    def group_session_timeout_s(self) -> int:
+        return duration_s(self.group_session_timeout)
 
     @property
     def gateway_timestamp_tolerance_s(self) -> int:

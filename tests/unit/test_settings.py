@@ -158,3 +158,13 @@ def test_the_cli_warns_about_a_misspelled_variable_at_start(
         cli._settings()
     assert "COLLECTPULSE_WINDOW is not a collectpulse setting" in caplog.text
     assert "did you mean COLLECTPULSE_WINDOWS?" in caplog.text
+
+
+@pytest.mark.parametrize("text", ["5s", "31m", "soon"])
+def test_a_group_session_timeout_outside_the_brokers_bounds_is_refused(
+    monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    assert Settings().group_session_timeout_s == 15
+    monkeypatch.setenv("COLLECTPULSE_GROUP_SESSION_TIMEOUT", text)
+    with pytest.raises(SettingsError, match="COLLECTPULSE_GROUP_SESSION_TIMEOUT"):
+        load_settings(Settings)

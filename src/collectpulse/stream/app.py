@@ -87,6 +87,9 @@ def create_app(settings: Settings, *, redis: StoreClient | None = None) -> faust
         # prepare_topics made them all, its leader topic too: Faust's own declare asks for
         # Create even for a topic that exists (its metadata may not list it yet)
         topic_allow_declare=False,
+        broker_session_timeout=settings.group_session_timeout_s,
+        # five heartbeats per session: one lost or late heartbeat never ends a session
+        broker_heartbeat_interval=max(settings.group_session_timeout_s / 5, 1.0),
         # An old and a new owner must never process one partition at once.
         stream_wait_empty=True,
         web_enabled=False,
