@@ -17,6 +17,7 @@ import pytest
 from redis.asyncio import Redis
 
 from collectpulse.localstack import kafka, stack
+from collectpulse.localstack import redis as local_redis
 from collectpulse.settings import Settings
 from tests.support.local_stack import own_stack_settings
 from tests.support.redis_cluster import Cluster, session_cluster
@@ -37,7 +38,10 @@ def local_stack() -> Iterator[tuple[str, str]]:
             print(f"\nlocal stack: kafka {version} at {started[0]}, redis at {started[1]}")
             yield started
         finally:
-            stack.stop(cfg)
+            # its data dir is deleted next: a clean shutdown (Kafka flushing the thousands
+            # of partitions a session made) would only write what nobody reads again
+            kafka.stop_kafka(cfg, timeout_s=0.0)
+            local_redis.stop_redis(cfg, timeout_s=0.0)
 
 
 @pytest.fixture

@@ -158,4 +158,4 @@ def session_cluster() -> Iterator[Cluster]:
             redis_cluster.start(cfg)
             yield Cluster(cfg)
         finally:
-            redis_cluster.stop_cluster(cfg)
+            redis_cluster.stop_cluster(cfg, timeout_s=0.0)  # its data dirs are deleted next

@@ -203,5 +203,5 @@ def status(cfg: LocalStackSettings) -> int | None:
     return read_pid(paths(cfg).pid_file)
 
 
-def stop_kafka(cfg: LocalStackSettings) -> bool:
-    return stop(paths(cfg).pid_file, timeout_s=60.0)
+def stop_kafka(cfg: LocalStackSettings, *, timeout_s: float = 60.0) -> bool:
+    return stop(paths(cfg).pid_file, timeout_s=timeout_s)

@@ -87,5 +87,5 @@ def status(cfg: LocalStackSettings) -> int | None:
     return read_pid(_pid_file(cfg))
 
 
-def stop_redis(cfg: LocalStackSettings) -> bool:
-    return stop(_pid_file(cfg), timeout_s=30.0)
+def stop_redis(cfg: LocalStackSettings, *, timeout_s: float = 30.0) -> bool:
+    return stop(_pid_file(cfg), timeout_s=timeout_s)

@@ -99,9 +99,9 @@ def status(cfg: LocalStackSettings) -> list[int | None]:
     return [read_pid(node.pid_file) for node in nodes(cfg)]
 
 
-def stop_cluster(cfg: LocalStackSettings) -> bool:
+def stop_cluster(cfg: LocalStackSettings, *, timeout_s: float = 30.0) -> bool:
     """Stop every node; True if any ran."""
-    return any([stop(node.pid_file, timeout_s=30.0) for node in nodes(cfg)])
+    return any([stop(node.pid_file, timeout_s=timeout_s) for node in nodes(cfg)])
 
 
 def _create(members: Sequence[Node]) -> None:
