@@ -44,11 +44,9 @@ class Run:
     leftover_processes: list[str]
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
-    state = tmp_path_factory.mktemp("run") / "stack"
-    http_port = str(free_port())
-    env = {
+def run_env(state: Path, **extra: str) -> dict[str, str]:
+    """`collectpulse run`'s environment: its own state dir and free ports, 2 partitions."""
+    return {
         **os.environ,
         "COLLECTPULSE_LOCAL_ROOT": str(ROOT),
         "COLLECTPULSE_LOCAL_STATE_DIR": str(state),
@@ -57,10 +55,17 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
         "COLLECTPULSE_LOCAL_REDIS_PORT": str(free_port()),
         "COLLECTPULSE_LOCAL_KAFKA_PARTITIONS": "2",
         "COLLECTPULSE_TOPIC_PARTITIONS": "2",
-        "COLLECTPULSE_HTTP_PORT": http_port,
         "COLLECTPULSE_GATEWAY_PORT": str(free_port()),
-        "COLLECTPULSE_HTTP_PROT": "1",  # a typo a newcomer could make
+        **extra,
     }
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    state = tmp_path_factory.mktemp("run") / "stack"
+    http_port = str(free_port())
+    env = run_env(state, COLLECTPULSE_HTTP_PORT=http_port)
+    env["COLLECTPULSE_HTTP_PROT"] = "1"  # a typo a newcomer could make
     result = subprocess.run(
         [sys.executable, "-m", "collectpulse.cli", "run", "--duration", "42", "--rate", "100"],
         env=env,
@@ -147,18 +152,7 @@ def test_reset_wipes_kafka_redis_worker_state_and_logs(run: Run) -> None:
 
 def test_run_stops_and_says_so_when_kafka_dies(tmp_path: Path) -> None:
     state = tmp_path / "stack"
-    env = {
-        **os.environ,
-        "COLLECTPULSE_LOCAL_ROOT": str(ROOT),
-        "COLLECTPULSE_LOCAL_STATE_DIR": str(state),
-        "COLLECTPULSE_LOCAL_KAFKA_PORT": str(free_port()),
-        "COLLECTPULSE_LOCAL_KAFKA_CONTROLLER_PORT": str(free_port()),
-        "COLLECTPULSE_LOCAL_REDIS_PORT": str(free_port()),
-        "COLLECTPULSE_LOCAL_KAFKA_PARTITIONS": "2",
-        "COLLECTPULSE_TOPIC_PARTITIONS": "2",
-        "COLLECTPULSE_HTTP_PORT": str(free_port()),
-        "COLLECTPULSE_GATEWAY_PORT": str(free_port()),
-    }
+    env = run_env(state, COLLECTPULSE_HTTP_PORT=str(free_port()))
     proc = subprocess.Popen(
         [sys.executable, "-m", "collectpulse.cli", "run", "--rate", "50"],
         env=env,
