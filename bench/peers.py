@@ -40,7 +40,7 @@ from typing import Any
 
 import orjson
 from aiokafka.admin import AIOKafkaAdminClient
-from consumers import Run, run_once  # bench/, beside this script
+from consumers import Measured, Run, run_once  # bench/, beside this script
 from peers_record import write_record
 from pipeline import Figures, create_topics, generate, publish
 from pipeline import run as run_pipeline
@@ -76,6 +76,8 @@ class Results:
     cpu_us: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     figures: dict[int, list[Figures]] = field(default_factory=lambda: defaultdict(list))
     failures: list[str] = field(default_factory=list)
+    per_round: list[dict[str, float]] = field(default_factory=list)  # side-by-side ratios
+    events: dict[str, int] = field(default_factory=dict)  # case -> events it ran on
 
 
 def expected_totals(records: list[tuple[str, bytes, bytes]]) -> tuple[int, dict[str, int]]:
@@ -167,14 +169,13 @@ def run_same_job(name: str, data: Dataset, bootstrap: str, timeout_s: float) -> 
     return result
 
 
-def run_bare(name: str, data: Dataset, bootstrap: str, timeout_s: float) -> float | None:
+def run_bare(name: str, data: Dataset, bootstrap: str, timeout_s: float) -> Measured | None:
     group = f"peers.{BARE[name]}.{uuid.uuid4().hex[:8]}"
     command = [sys.executable, str(BENCH / "consumers.py"), "child", BARE[name],
                f"--bootstrap={bootstrap}", f"--topic={data.topics()}", "--partitions=8",
                f"--events={data.events}", f"--group={group}", "--loop=asyncio",
                "--batch=5000", f"--warmup={data.events // 10}"]  # fmt: skip
-    measured = run_once(Run(command, group, bootstrap), timeout_s)
-    return measured.events_per_s if measured else None
+    return run_once(Run(command, group, bootstrap), timeout_s)
 
 
 def run_case(
@@ -183,13 +184,14 @@ def run_case(
     bootstrap, redis_url = stack_at
     load = os.getloadavg()[0]
     label = f"{case} ({data.events:,})"
+    key = case
     if case == "collectpulse":
         ns = argparse.Namespace(events=data.events, partitions=8, seed=args.seed,
                                 latency_events=5000, latency_rate=5000.0, profile=None,
                                 profile_phase="throughput")  # fmt: skip
         figures = asyncio.run(run_pipeline(ns, bootstrap, redis_url))
         out.figures[data.events].append(figures)
-        key = "collectpulse" if data.events == args.events else f"collectpulse_{data.events}"
+        key = ours_key(data.events, args.events)
         out.rates[key].append(figures.rate_per_s)
         out.cpu_us[key].append(figures.worker_cpu_us_per_event)
         rate: float | None = figures.rate_per_s
@@ -203,11 +205,16 @@ def run_case(
             out.rates[case].append(rate)
             out.cpu_us[case].append(result["cpu_seconds"] / result["events"] * 1e6)
     else:
-        rate = run_bare(case, data, bootstrap, args.timeout)
-        if rate is None:
+        measured = run_bare(case, data, bootstrap, args.timeout)
+        rate = measured.events_per_s if measured else None
+        if measured is None:
             out.failures.append(f"{label}: no result")
         else:
-            out.rates[case].append(rate)
+            out.rates[case].append(measured.events_per_s)
+            out.cpu_us[case].append(measured.cpu_us_per_event)
+    if rate:
+        out.per_round[-1][key] = rate
+    out.events[key] = data.events
     shown = f"{rate:,.0f} events/s" if rate else "FAILED"
     print(f"  {label:<40} {shown:>18}   (load average {load:.1f} at its start)", flush=True)
 
@@ -249,6 +256,7 @@ def main() -> None:
     try:
         for round_no in range(args.rounds):
             print(f"round {round_no + 1} of {args.rounds}", flush=True)
+            out.per_round.append({})
             for case, data in plan if round_no % 2 == 0 else reversed(plan):
                 run_case(case, data, args, stack_at, out)
     finally:
@@ -279,11 +287,16 @@ def run_scrape() -> tuple[float, float] | None:
     return None
 
 
+def ours_key(events: int, main_events: int) -> str:
+    """The collectpulse case a peer is compared with: the one on as many events."""
+    return "collectpulse" if events == main_events else f"collectpulse_{events}"
+
+
 def summary(medians: dict[str, float], out: Results, args: argparse.Namespace) -> str:
-    ours = medians.get("collectpulse")
     lines = [f"\nmedians ({args.rounds} rounds, cases alternated; events/s):"]
     for name, rate in medians.items():
-        ratio = f"collectpulse / this = {ours / rate:5.2f}x" if ours else ""
+        ours = medians.get(ours_key(out.events[name], args.events))
+        ratio = f"collectpulse / this = {ours / rate:5.2f}x (same events)" if ours else ""
         runs = ", ".join(f"{r:,.0f}" for r in out.rates[name])
         lines.append(f"  {name:<28} {rate:>10,.0f}   {ratio}   runs: {runs}")
     lines += [f"  FAILED {f}" for f in out.failures]

@@ -70,8 +70,23 @@ def build(
         "collectpulse_events_per_s": _round(ours),
         "collectpulse_events_per_s_200k": _round(rate_200k),
         "references": references,
-        "ratios": {k: round(ours / v, 3) if ours and v else None for k, v in references.items()},
+        # collectpulse / the reference, each against collectpulse on as many events
+        "ratios": {
+            k: round(medians[_ours(out, k, args.events)] / v, 3)
+            if v and medians.get(_ours(out, k, args.events))
+            else None
+            for k, v in references.items()
+        },
         "runs": {k: [round(r) for r in v] for k, v in out.rates.items()},
+        "ratios_per_round": [
+            {
+                k: round(r[_ours(out, k, args.events)] / v, 3)
+                for k, v in r.items()
+                if not k.startswith("collectpulse") and r.get(_ours(out, k, args.events))
+            }
+            for r in out.per_round
+        ],
+        "events_per_case": out.events,
         "cpu_us_per_event": {k: _median(v) for k, v in out.cpu_us.items()},
         "worker_cpu_us_per_event": _median([f.worker_cpu_us_per_event for f in main]),
         "worker_peak_rss_mb": _median([f.worker_peak_rss_mb for f in small]),
@@ -82,6 +97,11 @@ def build(
         "expected_totals": {str(n): e for n, e in expected.items()},
         "failures": out.failures,
     }
+
+
+def _ours(out: Any, case: str, main_events: int) -> str:
+    events = out.events.get(case, main_events)
+    return "collectpulse" if events == main_events else f"collectpulse_{events}"
 
 
 def _round(value: float | None) -> float | None:
@@ -139,27 +159,39 @@ def table(history: list[dict[str, Any]]) -> str:
 
 
 def plot(history: list[dict[str, Any]], path: Path) -> None:
+    """Rates per run (log scale), one x position per run; hollow markers: quick (200k) runs."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    dates = [datetime.fromisoformat(r["date"]) for r in history]
     series = {"collectpulse (end to end)": [r["collectpulse_events_per_s"] for r in history]}
+    series["collectpulse at 200k"] = [r["collectpulse_events_per_s_200k"] for r in history]
     for name in REFERENCES:
         series[name.replace("_", " ")] = [r["references"].get(name) for r in history]
-    fig, ax = plt.subplots(figsize=(9, 4.5))
+    quick = [r["events"] < 1_000_000 for r in history]
+    fig, ax = plt.subplots(figsize=(9, 4.8))
     for label, values in series.items():
-        points = [(d, v) for d, v in zip(dates, values, strict=True) if v]
-        if points:
-            style = {"linewidth": 2.5} if label.startswith("collectpulse") else {"alpha": 0.8}
-            ax.plot(*zip(*points, strict=True), marker="o", label=label, **style)
+        points = [(i, v) for i, v in enumerate(values) if v]
+        if not points:
+            continue
+        xs, ys = zip(*points, strict=True)
+        ours = label.startswith("collectpulse")
+        (line,) = ax.plot(xs, ys, linestyle="--" if "200k" in label else "-",
+                          linewidth=2.5 if ours else 1.2, label=label)  # fmt: skip
+        for x, y in points:
+            face = "none" if quick[x] else line.get_color()
+            ax.plot([x], [y], marker="o", color=line.get_color(), markerfacecolor=face)
+    ax.set_xticks(range(len(history)))
+    ax.set_xticklabels(
+        [f"{r['date'][5:16].replace('T', ' ')}\n{r['commit'][:7]}" for r in history], fontsize=7
+    )
+    ax.set_xlim(-0.5, max(len(history) - 0.5, 1.5))
     ax.set_yscale("log")
     ax.set_ylabel("events/s (log)")
-    ax.set_title("make bench: rates over time, same broker and run")
+    ax.set_title("make bench: rates per run, same broker and run (hollow: 200k quick run)")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
-    fig.autofmt_xdate()
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
