@@ -78,6 +78,7 @@ class Results:
     failures: list[str] = field(default_factory=list)
     per_round: list[dict[str, float]] = field(default_factory=list)  # side-by-side ratios
     events: dict[str, int] = field(default_factory=dict)  # case -> events it ran on
+    loads: list[float] = field(default_factory=list)  # 1-minute load average at each case start
 
 
 def expected_totals(records: list[tuple[str, bytes, bytes]]) -> tuple[int, dict[str, int]]:
@@ -105,7 +106,7 @@ async def publish_dataset(bootstrap: str, redis_url: str, events: int, seed: int
     prefix = f"peers{uuid.uuid4().hex[:8]}."
     settings = Settings(
         kafka_bootstrap_servers=bootstrap,
-        redis_url=redis_url,  # type: ignore[arg-type]
+        redis_url=redis_url,
         topic_prefix=prefix,
         topic_partitions=8,
     )
@@ -183,6 +184,7 @@ def run_case(
 ) -> None:
     bootstrap, redis_url = stack_at
     load = os.getloadavg()[0]
+    out.loads.append(round(load, 1))
     label = f"{case} ({data.events:,})"
     key = case
     if case == "collectpulse":
