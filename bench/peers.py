@@ -132,7 +132,11 @@ async def delete_topics_containing(bootstrap: str, *markers: str) -> None:
 
 
 def build_kstreams() -> None:
-    if not (KSTREAMS / "target" / "classes" / "collectpulse" / "bench" / "SameJob.class").exists():
+    """(Re)build the Kafka Streams peer when its class is missing or older than its sources."""
+    built = KSTREAMS / "target" / "classes" / "collectpulse" / "bench" / "SameJob.class"
+    sources = [KSTREAMS / "pom.xml", *KSTREAMS.glob("src/**/*.java")]
+    newest = max(p.stat().st_mtime for p in sources)
+    if not built.exists() or built.stat().st_mtime < newest:
         print("building bench/peers/kstreams (mvn -q package) ...")
         subprocess.run(["mvn", "-q", "-B", "package"], cwd=KSTREAMS, check=True, timeout=900)
 

@@ -29,6 +29,7 @@ from typing import Any
 
 MESSAGE_TOPICS = ("delivery", "bounce", "open", "click")
 SEP = "|"
+WAITED = [0]  # kinds that arrived before their sent and were joined when it came
 
 
 class Progress:
@@ -66,6 +67,7 @@ class Progress:
             "input_seconds": self.last_input - self.first if self.first else 0.0,
             "cpu_seconds": time.process_time() - self.first_cpu,
             "totals": dict(sorted(self.totals.items())),
+            "joined_after_waiting": WAITED[0],
             "expected": dict(sorted(self.expected.items())),
         }
         os.write(1, (json.dumps(result) + "\n").encode())
@@ -94,6 +96,7 @@ def join(value: dict[str, Any], state: Any) -> list[dict[str, Any]]:
         message["dims"] = SEP.join((*dims, value.get("segment", "")))
         message["sent_at"] = event_ms(value["occurred_at"])
         out = [{"dims": message["dims"], "kind": k, "at": message["sent_at"]} for k in kinds]
+        WAITED[0] += len(kinds) - 1
     elif message["dims"] is not None:
         out = [{"dims": message["dims"], "kind": kind, "at": message["sent_at"]}]
     state.set("message", message)

@@ -51,6 +51,7 @@ public final class SameJob {
   static volatile long firstCpu = 0;
   static volatile long lastInputNanos = 0;
   static long consumed = 0;
+  static long waited = 0; // kinds that arrived before their sent and were joined when it came
   static long expectedEvents = 0;
   static final Map<String, Long> latest = new HashMap<>();
   static final Map<String, Long> totals = new TreeMap<>();
@@ -128,6 +129,7 @@ public final class SameJob {
     out.put("input_seconds", firstNanos == 0 ? 0 : (lastInputNanos - firstNanos) / 1e9);
     out.put("cpu_seconds", (cpuNanos() - firstCpu) / 1e9);
     out.put("totals", totals);
+    out.put("joined_after_waiting", waited);
     out.put("expected", expected);
     out.put("peak_heap_mb", Runtime.getRuntime().totalMemory() / 1048576.0);
     try {
@@ -219,6 +221,7 @@ public final class SameJob {
         for (String waiting : state.kinds) {
           emit(state, waiting);
         }
+        waited += state.kinds.size() - 1;
       } else if (state.dims != null) {
         emit(state, kind);
       }
