@@ -19,9 +19,9 @@ lint: bootstrap ## ruff (lint + format check) and mypy --strict on src/
 test: lint ## everything CI runs: lint, then all tests against real Kafka and Redis
 	$(VENV)/pytest -q -p no:cacheprovider --durations=30
 
-bench: bootstrap ## end-to-end + reference consumer benchmark on the local broker (prints figures)
+bench: bootstrap ## collectpulse beside bare consumers and same-job peers (QUICK=1: 200k); writes docs/bench/
 	$(VENV)/pip install -q -e '.[bench]'
-	$(VENV)/python bench/pipeline.py --events 200000
+	$(VENV)/python bench/peers.py $(if $(QUICK),--quick)
 
 faults: bootstrap ## long fault-injection run (kill -9 workers, Redis, Kafka; ~15 min; prints a report)
 	scripts/faults --long

@@ -156,7 +156,8 @@ async def run_bare_aiokafka(args: argparse.Namespace) -> None:
         bootstrap_servers=args.bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
     )
     await consumer.start()
-    consumer.assign([TopicPartition(args.topic, p) for p in range(args.partitions)])
+    topics = args.topic.split(",")  # bench/peers.py passes the product's topics
+    consumer.assign([TopicPartition(t, p) for t in topics for p in range(args.partitions)])
     clock, loads = Clock(args.events, args.warmup), orjson.loads
     while True:
         fetched = await consumer.getmany(timeout_ms=1000, max_records=10_000)
@@ -188,7 +189,8 @@ def run_stock_faust(args: argparse.Namespace) -> None:
     app = faust_app(args, f"kafka://{args.bootstrap}")
     clock = Clock(args.events, args.warmup)
 
-    @app.agent(app.topic(args.topic))  # defaults: json value serializer, per-event stream
+    # defaults: json value serializer, per-event stream
+    @app.agent(app.topic(*args.topic.split(",")))
     async def count(stream: Any) -> None:
         async for _ in stream:
             clock.add(1)
@@ -229,8 +231,9 @@ def run_quix(args: argparse.Namespace) -> None:
         loglevel="WARNING",
     )
     clock = Clock(args.events, args.warmup)
-    sdf = app.dataframe(app.topic(args.topic, value_deserializer="json"))
-    sdf.update(lambda _value: clock.add(1))
+    for topic in args.topic.split(","):  # one dataframe per topic: no concat, no alignment
+        sdf = app.dataframe(app.topic(topic, value_deserializer="json"))
+        sdf.update(lambda _value: clock.add(1))
     app.run()
 
 

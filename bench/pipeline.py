@@ -53,6 +53,7 @@ class Figures:
     worker_peak_rss_mb: float
     redis_bytes_per_message: float
     messages: int
+    worker_cpu_us_per_event: float = float("nan")  # first to last effect, both threads
 
 
 def generate(count: int, seed: int) -> list[tuple[str, bytes, bytes]]:
@@ -320,6 +321,7 @@ async def run(args: argparse.Namespace, bootstrap: str, redis_url: str) -> Figur
         worker_peak_rss_mb=rss,
         redis_bytes_per_message=(memory_after - memory_before) / max(messages, 1),
         messages=messages,
+        worker_cpu_us_per_event=cpu_used["worker"] / args.events * 1e6,
     )
 
 
