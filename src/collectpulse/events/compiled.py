@@ -142,8 +142,10 @@ def compile_model(model: type[EventBase]) -> CompiledDecoder:
     _check_config(model)
     decoder = msgspec.json.Decoder(typed_dict_of(model))
     after = {n: fs for n, f in model.model_fields.items() if (fs := _field_type(n, f)[1])}
-    defaults = {n: f.default for n, f in model.model_fields.items() if not f.is_required()}
-    n_fields = len(model.model_fields)
+    # Every field in declaration order, defaults filled in: merging the decoded
+    # values into it gives the same __dict__ (and field order in dumps) as pydantic.
+    # A required field's placeholder never survives: msgspec refuses its absence.
+    template = {n: None if f.is_required() else f.default for n, f in model.model_fields.items()}
     model_checks = _model_validators(model)
     new = object.__new__
 
@@ -159,8 +161,7 @@ def compile_model(model: type[EventBase]) -> CompiledDecoder:
         try:
             data = decoder.decode(value)
             fields_set = set(data)
-            if len(data) != n_fields:
-                data = defaults | data
+            data = template | data
             for name, funcs in after.items():
                 for func in funcs:
                     data[name] = func(data[name])
