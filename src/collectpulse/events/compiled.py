@@ -18,10 +18,21 @@ take the slower path but are decided exactly as before.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from types import MappingProxyType, NoneType, UnionType
-from typing import Annotated, Any, Final, Literal, NotRequired, TypedDict, Union, get_args, get_origin
+from typing import (
+    Annotated,
+    Any,
+    Final,
+    Literal,
+    NotRequired,
+    TypedDict,
+    Union,
+    get_args,
+    get_origin,
+)
 
 import annotated_types
 import msgspec
@@ -51,6 +62,8 @@ _NEUTRAL_CONFIG: Final = frozenset(
 # measured: 201 objects or 202 arrays fail), msgspec does not: a record with
 # more opening brackets than this, anywhere, goes to pydantic.
 _MAX_BRACKETS: Final = 200
+# Nesting deeper than that takes an opening and a closing bracket per level.
+_GUARD_BYTES: Final = 2 * _MAX_BRACKETS
 
 # pydantic's own slots, set as ``BaseModel.model_construct`` sets them.
 _SET_DICT: Final = BaseModel.__dict__["__dict__"].__set__
@@ -80,14 +93,14 @@ def msgspec_type(annotation: Any, metadata: list[Any] | tuple[Any, ...] = ()) ->
 
 
 def _constrained(annotation: type, metadata: list[Any] | tuple[Any, ...]) -> Any:
-    bounds: dict[str, int] = {}
+    bounds: dict[str, Any] = {}
     for item in metadata:
         if isinstance(item, Strict):
             continue  # msgspec never coerces: at least as strict as any pydantic mode
         if isinstance(item, StringConstraints) and annotation is str:
             _refuse_string_options(item)
             bounds.update({k: v for k, v in _string_bounds(item).items() if v is not None})
-        elif isinstance(item, annotated_types.MinLen | annotated_types.MaxLen) and annotation is str:
+        elif isinstance(item, _LENGTHS) and annotation is str:
             name = "min_length" if isinstance(item, annotated_types.MinLen) else "max_length"
             bounds[name] = getattr(item, name)
         elif isinstance(item, _BOUNDS) and annotation is int:
@@ -99,6 +112,7 @@ def _constrained(annotation: type, metadata: list[Any] | tuple[Any, ...]) -> Any
 
 
 _BOUNDS: Final = (annotated_types.Ge, annotated_types.Gt, annotated_types.Le, annotated_types.Lt)
+_LENGTHS: Final = (annotated_types.MinLen, annotated_types.MaxLen)
 
 
 def _string_bounds(item: StringConstraints) -> dict[str, int | None]:
@@ -125,59 +139,75 @@ def _field_type(name: str, field: FieldInfo) -> tuple[Any, list[Callable[[Any], 
     """The msgspec type of one field and the after-validators to call on its value."""
     if field.alias or field.validation_alias or field.default_factory or field.discriminator:
         raise UnsupportedContract(f"{name}: aliases, factories and discriminators")
-    after = [m.func for m in field.metadata if isinstance(m, AfterValidator)]
+    after = [_one_argument(name, m.func) for m in field.metadata if isinstance(m, AfterValidator)]
     rest = [m for m in field.metadata if not isinstance(m, AfterValidator)]
     kind = msgspec_type(field.annotation, rest)
     return (kind if field.is_required() else NotRequired[kind]), after
 
 
+def _one_argument(where: str, func: Callable[..., Any]) -> Callable[[Any], Any]:
+    # pydantic passes a ValidationInfo to a validator with a second parameter.
+    if len(inspect.signature(func).parameters) != 1:
+        raise UnsupportedContract(f"{where}: a validator taking more than the value")
+    return func
+
+
 def typed_dict_of(model: type[BaseModel]) -> type[Any]:
     """The msgspec ``TypedDict`` generated from ``model`` (fields in declaration order)."""
     fields = {name: _field_type(name, f)[0] for name, f in model.model_fields.items()}
-    return TypedDict(f"{model.__name__}Data", fields)  # type: ignore[operator]
+    generated: type[Any] = TypedDict(f"{model.__name__}Data", fields)  # type: ignore[misc]
+    return generated
 
 
 def compile_model(model: type[EventBase]) -> CompiledDecoder:
     """Build the compiled decoder of ``model``, or raise ``UnsupportedContract``."""
     _check_config(model)
-    decoder = msgspec.json.Decoder(typed_dict_of(model))
-    after = {n: fs for n, f in model.model_fields.items() if (fs := _field_type(n, f)[1])}
+    decode_json = msgspec.json.Decoder(typed_dict_of(model)).decode
+    after = tuple((n, fs) for n, f in model.model_fields.items() if (fs := _field_type(n, f)[1]))
+    checks = tuple(_model_validators(model))
     # Every field in declaration order, defaults filled in: merging the decoded
     # values into it gives the same __dict__ (and field order in dumps) as pydantic.
     # A required field's placeholder never survives: msgspec refuses its absence.
     template = {n: None if f.is_required() else f.default for n, f in model.model_fields.items()}
-    model_checks = _model_validators(model)
     new = object.__new__
 
     def decode(value: bytes) -> EventBase | None:
-        if value.count(b"{") + value.count(b"[") > _MAX_BRACKETS:
+        # Two byte checks inline (they run per event); the rare cases are a call away.
+        if (len(value) > _GUARD_BYTES or not value.isascii()) and not _same_json_as_pydantic(value):
             return None
-        # msgspec skips an unknown field without checking its UTF-8; pydantic refuses it.
-        if not value.isascii():
-            try:
-                value.decode()
-            except UnicodeDecodeError:
-                return None
         try:
-            data = decoder.decode(value)
-            fields_set = set(data)
-            data = template | data
-            for name, funcs in after.items():
-                for func in funcs:
-                    data[name] = func(data[name])
+            data = decode_json(value)
             event: EventBase = new(model)
-            _SET_DICT(event, data)
-            _SET_FIELDS_SET(event, fields_set)
+            _SET_FIELDS_SET(event, set(data))
+            if after:
+                for name, funcs in after:
+                    for func in funcs:
+                        data[name] = func(data[name])
+            _SET_DICT(event, template | data)
             _SET_EXTRA(event, None)
             _SET_PRIVATE(event, None)
-            for check in model_checks:
-                event = check(event)
+            if checks:
+                for check in checks:
+                    event = check(event)
         except Exception:
             # msgspec's refusal, a validator's, or anything unforeseen: pydantic decides.
             return None
         return event
 
     return decode
+
+
+def _same_json_as_pydantic(value: bytes) -> bool:
+    """False for the few inputs msgspec reads as JSON and pydantic-core does not."""
+    if len(value) > _GUARD_BYTES and value.count(b"{") + value.count(b"[") > _MAX_BRACKETS:
+        return False
+    # msgspec skips an unknown field without checking its UTF-8; pydantic refuses it.
+    if not value.isascii():
+        try:
+            value.decode()
+        except UnicodeDecodeError:
+            return False
+    return True
 
 
 def _check_config(model: type[BaseModel]) -> None:
@@ -196,7 +226,7 @@ def _model_validators(model: type[BaseModel]) -> list[Callable[[Any], Any]]:
     for name, decorator in decorators.model_validators.items():
         if decorator.info.mode != "after":
             raise UnsupportedContract(f"{model.__name__}.{name}: only after-validators")
-        checks.append(decorator.func)
+        checks.append(_one_argument(f"{model.__name__}.{name}", decorator.func))
     return checks
 
 
