@@ -13,7 +13,9 @@ instance pydantic would build, or None when it cannot vouch for the record.
 ``events.decode`` then asks pydantic, which has the final word and words the
 dead-letter reason. msgspec is stricter than pydantic's lax mode (e.g.
 ``"true"`` for a bool, a datetime as a date, big integers), so such records
-take the slower path but are decided exactly as before.
+take the slower path but are decided exactly as before. One deliberate
+difference (schemas/README.md): msgspec rounds an event time with more than
+six fraction digits to the microsecond, pydantic truncates it.
 """
 
 from __future__ import annotations
