@@ -161,6 +161,26 @@ def typed_dict_of(model: type[BaseModel]) -> type[Any]:
     return generated
 
 
+class FieldsSet(frozenset[str]):
+    """The names of the fields a record set: one shared, immutable set per combination.
+
+    pydantic gives every instance a new ``set``; a container that lives as long
+    as the event is work for every GC pass over a batch, so the compiled
+    decoder shares one per combination. Copying it (as ``model_copy`` does
+    before adding updated names) gives a plain ``set``.
+    """
+
+    __slots__ = ()
+
+    def __copy__(self) -> set[str]:
+        return set(self)
+
+
+# Distinct combinations per model are bounded by the model's fields, but a cap
+# keeps an adversarial stream from growing the cache: past it, sets are not shared.
+_MAX_SHARED_FIELDS_SETS: Final = 1024
+
+
 def compile_model(model: type[EventBase]) -> CompiledDecoder:
     """Build the compiled decoder of ``model``, or raise ``UnsupportedContract``."""
     _check_config(model)
@@ -171,7 +191,17 @@ def compile_model(model: type[EventBase]) -> CompiledDecoder:
     # values into it gives the same __dict__ (and field order in dumps) as pydantic.
     # A required field's placeholder never survives: msgspec refuses its absence.
     template = {n: None if f.is_required() else f.default for n, f in model.model_fields.items()}
+    every_field = FieldsSet(template)
+    shared: dict[frozenset[str], FieldsSet] = {}
     new = object.__new__
+
+    def fields_set_of(names: frozenset[str]) -> FieldsSet:
+        found = shared.get(names)
+        if found is None:
+            found = FieldsSet(names)
+            if len(shared) < _MAX_SHARED_FIELDS_SETS:
+                shared[names] = found
+        return found
 
     def decode(value: bytes) -> EventBase | None:
         # Two byte checks inline (they run per event); the rare cases are a call away.
@@ -180,7 +210,10 @@ def compile_model(model: type[EventBase]) -> CompiledDecoder:
         try:
             data = decode_json(value)
             event: EventBase = new(model)
-            _SET_FIELDS_SET(event, set(data))
+            if len(data) == len(template):  # msgspec keeps only the model's fields
+                _SET_FIELDS_SET(event, every_field)
+            else:
+                _SET_FIELDS_SET(event, fields_set_of(frozenset(data)))
             if after:
                 for name, funcs in after:
                     for func in funcs:

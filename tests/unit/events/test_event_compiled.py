@@ -28,7 +28,7 @@ from collectpulse.events.compiled import (
     typed_dict_of,
 )
 from collectpulse.events.decode import decode_with_pydantic
-from collectpulse.events.models import MODEL_BY_TOPIC, EventBase, Topic
+from collectpulse.events.models import MODEL_BY_TOPIC, EventBase, OpenEvent, Topic
 from collectpulse.events.schema_export import render_schema
 
 # Schema keywords that document but do not decide (or that the after-validators decide).
@@ -83,6 +83,21 @@ def test_the_compiled_event_is_the_model_pydantic_builds() -> None:
         assert event.model_dump_json() == reference.model_dump_json()  # type: ignore[union-attr]
         with pytest.raises(ValidationError):
             event.event_id = "other"  # type: ignore[misc]
+
+
+def test_compiled_events_share_their_fields_set_and_copy_like_pydantic_ones() -> None:
+    every = {"tenant": "t", "schema_version": 1, "machine": False}
+    full = as_bytes({**VALID_PAYLOADS[Topic.OPEN], **every})
+    sparse = as_bytes(VALID_PAYLOADS[Topic.OPEN])
+    first, second, third = (COMPILED[Topic.OPEN](v) for v in (full, sparse, sparse))
+    assert first is not None and second is not None and third is not None
+    assert second.model_fields_set is third.model_fields_set
+    assert second.model_fields_set == {"event_id", "occurred_at", "message_id"}
+    copied = second.model_copy(update={"machine": True})
+    assert copied.machine is True
+    assert copied.model_fields_set == {"event_id", "occurred_at", "message_id", "machine"}
+    assert second.model_fields_set == {"event_id", "occurred_at", "message_id"}
+    assert first.model_fields_set == set(OpenEvent.model_fields)
 
 
 def test_a_value_the_compiled_types_refuse_is_left_to_pydantic() -> None:
