@@ -41,6 +41,7 @@ import msgspec
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, StringConstraints
 from pydantic.fields import FieldInfo
 from pydantic.types import Strict
+from pydantic_core import PydanticUndefined
 
 from collectpulse.events import models
 from collectpulse.events.models import MODEL_BY_TOPIC, EventBase, Topic
@@ -113,6 +114,7 @@ def _constrained(annotation: type, metadata: list[Any] | tuple[Any, ...]) -> Any
     return Annotated[annotation, msgspec.Meta(**bounds)] if bounds else annotation
 
 
+_SHAREABLE_DEFAULTS: Final = (str, int, bool, NoneType, type(PydanticUndefined))
 _BOUNDS: Final = (annotated_types.Ge, annotated_types.Gt, annotated_types.Le, annotated_types.Lt)
 _LENGTHS: Final = (annotated_types.MinLen, annotated_types.MaxLen)
 
@@ -141,6 +143,10 @@ def _field_type(name: str, field: FieldInfo) -> tuple[Any, list[Callable[[Any], 
     """The msgspec type of one field and the after-validators to call on its value."""
     if field.alias or field.validation_alias or field.default_factory or field.discriminator:
         raise UnsupportedContract(f"{name}: aliases, factories and discriminators")
+    # Every instance shares its defaults (pydantic copies mutable ones) and they
+    # are not validated (unless validate_default, which pydantic would honour).
+    if field.validate_default or not isinstance(field.default, _SHAREABLE_DEFAULTS):
+        raise UnsupportedContract(f"{name}: a mutable or validated default")
     after = [_one_argument(name, m.func) for m in field.metadata if isinstance(m, AfterValidator)]
     rest = [m for m in field.metadata if not isinstance(m, AfterValidator)]
     kind = msgspec_type(field.annotation, rest)

@@ -201,6 +201,30 @@ def test_the_decode_test_values_are_decided_alike(topic: Topic, value: bytes) ->
     assert not check(topic, value)
 
 
+_OPEN = encode(VALID_PAYLOADS[Topic.OPEN])
+_JSON_EDGES = [
+    b"\xef\xbb\xbf" + _OPEN,
+    _OPEN + b"\x00",
+    b"\t\n " + _OPEN + b"\n\r ",
+    _OPEN[:-1] + b', "x": "\\ud83d\\ude00"}',
+    _OPEN[:-1] + b', "x": "\\ud800"}',
+    _OPEN[:-1] + b', "x": -0, "y": 1E400, "z": NaN}',
+    _OPEN[:-1] + b', "x": "a\x01b"}',
+    _OPEN[:-1] + b', "x": "a\x7fb"}',
+    _OPEN[:-1] + b', "x": "\xc3\x28"}',
+    _OPEN[:-1] + b', "x": [1,]}',
+    _OPEN[:-1] + b",}",
+    _OPEN[:-1] + b', "message_id": "m2", "message_id": "m3"}',
+    _OPEN[:-1] + b', "x": ' + b"[" * 200 + b"]" * 200 + b"}",
+    _OPEN[:-1] + b', "x": ' + b"[" * 201 + b"]" * 201 + b"}",
+]
+
+
+@pytest.mark.parametrize("value", _JSON_EDGES)
+def test_json_edge_cases_are_decided_alike(value: bytes) -> None:
+    check(Topic.OPEN, value)
+
+
 def test_every_catalog_example_is_accepted_by_the_compiled_decoder_itself() -> None:
     for topic, data in VALID_PAYLOADS.items():
         assert check(topic, encode(data), data, canonical=True)

@@ -110,6 +110,10 @@ def _event(**fields: Any) -> type[EventBase]:
     return type("Probe", (EventBase,), {"__annotations__": fields})
 
 
+def _defaulted(annotation: Any, default: Any) -> type[EventBase]:
+    return type("Probe", (EventBase,), {"__annotations__": {"x": annotation}, "x": default})
+
+
 @pytest.mark.parametrize(
     "model",
     [
@@ -119,9 +123,21 @@ def _event(**fields: Any) -> type[EventBase]:
         _event(ratio=float),
         _event(day=Annotated[date, Field(gt=date(2000, 1, 1))]),
         _event(kind=Annotated[Literal["a"], AfterValidator(str)] | None),
-        type("Aliased", (EventBase,), {"__annotations__": {"x": str}, "x": Field(alias="X")}),
+        _defaulted(str, Field(alias="X")),
+        _defaulted(str, ["a mutable default"]),
+        _defaulted(str, Field("", validate_default=True)),
     ],
-    ids=["pattern", "strip", "before-validator", "float", "date-bound", "nested-after", "alias"],
+    ids=[
+        "pattern",
+        "strip",
+        "before-validator",
+        "float",
+        "date-bound",
+        "nested-after",
+        "alias",
+        "mutable-default",
+        "validated-default",
+    ],
 )
 def test_a_field_the_translation_does_not_know_stops_the_import(model: type[EventBase]) -> None:
     with pytest.raises(UnsupportedContract):
