@@ -1,7 +1,9 @@
-"""A prometheus-client collector over one ``StoreView``: every family from the KPI table.
+"""Every family from the KPI table over one ``StoreView``, and a prometheus-client
+collector of them.
 
 The view is read from Redis per scrape, so any number of exporter processes
-report the same numbers (kpi-catalog section 6).
+report the same numbers (kpi-catalog section 6). The summed families are built as
+plain rows (``exporter.families``), which /metrics renders straight to text.
 """
 
 from __future__ import annotations
@@ -9,15 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-    Metric,
-)
+from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
 from collectpulse.exporter import computed
+from collectpulse.exporter.families import AnyFamily, Family, HistogramFamily, to_metric
 from collectpulse.exporter.known import known_label_sets
 from collectpulse.kpi.definitions import COUNTERS, HISTOGRAMS, RATIOS
 from collectpulse.kpi.histograms import cumulative_buckets
@@ -25,6 +23,20 @@ from collectpulse.kpi.model import Aggregation, metric_name
 from collectpulse.kpi.ratios import LabelSet, evaluate_ratio
 from collectpulse.store.keys import FIELD_SEP
 from collectpulse.store.reader import StoreView, parse_counter_fields
+
+
+def kpi_families(
+    view: StoreView, *, experiment_min_sample: int = 100
+) -> Iterator[AnyFamily | Metric]:
+    """Every KPI family of ``view``: the summed ones as plain rows, the computed ones as
+    prometheus_client families."""
+    yield from _counters(view)
+    yield from _ratios(view)
+    yield from _histograms(view)
+    yield from computed.experiments(view, experiment_min_sample)
+    yield from computed.landing_silence(view)
+    yield from computed.struggling(view)
+    yield from computed.pipeline(view)
 
 
 class StoreCollector(Collector):
@@ -35,82 +47,92 @@ class StoreCollector(Collector):
         self._min_sample = experiment_min_sample
 
     def collect(self) -> Iterator[Metric]:
-        yield from self._counters()
-        yield from self._ratios()
-        yield from self._histograms()
-        yield from computed.experiments(self._view, self._min_sample)
-        yield from computed.landing_silence(self._view)
-        yield from computed.struggling(self._view)
-        yield from computed.pipeline(self._view)
+        for family in kpi_families(self._view, experiment_min_sample=self._min_sample):
+            yield family if isinstance(family, Metric) else to_metric(family)
 
-    def _counters(self) -> Iterator[Metric]:
-        totals = parse_counter_fields(self._view.totals)
-        known = known_label_sets(self._view, totals)
-        windows = self._view.windows
-        for counter in COUNTERS:
-            labels = [label.name for label in counter.labels]
-            counted = totals.get(counter.name, {})
-            in_window = {w: values.get(counter.name, {}) for w, values in windows.items()}
-            # every series the store knows is exported everywhere, as 0 where it has no count
-            rows = _rows(labels, known[counter.name], counted, *in_window.values())
-            if counter.has_total:
-                family = CounterMetricFamily(metric_name(counter), counter.help, labels=labels)
-                for series, label_values in rows:
-                    family.add_metric(label_values, counted.get(series, 0.0))
-                yield family
-            if counter.windowed:
-                name = metric_name(counter, windowed=True)
-                help_text = counter.help
-                if counter.aggregation is Aggregation.HLL:
-                    help_text += " Summed over partitions, each holding distinct keys."
-                gauge = GaugeMetricFamily(name, help_text, labels=[*labels, "window"])
-                for window, window_values in in_window.items():
-                    for series, label_values in rows:
-                        value = window_values.get(series, 0.0)
-                        gauge.add_metric([*label_values, window], value)
-                yield gauge
 
-    def _ratios(self) -> Iterator[Metric]:
-        for definition in RATIOS:
-            help_text = f"{definition.help} Definition: {definition.formula()}."
-            family = GaugeMetricFamily(
-                metric_name(definition), help_text, labels=[*definition.labels, "window"]
+def _counters(view: StoreView) -> Iterator[Family]:
+    totals = parse_counter_fields(view.totals)
+    known = known_label_sets(view, totals)
+    for counter in COUNTERS:
+        labels = tuple(label.name for label in counter.labels)
+        counted = totals.get(counter.name, {})
+        in_window = {w: values.get(counter.name, {}) for w, values in view.windows.items()}
+        # every series the store knows is exported everywhere, as 0 where it has no count
+        rows = _rows(labels, known[counter.name], counted, *in_window.values())
+        if counter.has_total:
+            yield Family(
+                metric_name(counter).removesuffix("_total"),
+                "counter",
+                counter.help,
+                labels,
+                [(values, counted.get(series, 0.0)) for series, values in rows],
             )
-            for window, values in self._view.windows.items():
-                for series, value in evaluate_ratio(definition, values).items():
-                    if value is not None:
-                        ordered = _ordered(series, list(definition.labels))
-                        family.add_metric([*(v for _, v in ordered), window], value)
-            yield family
-
-    def _histograms(self) -> Iterator[Metric]:
-        for histogram in HISTOGRAMS:
-            per_series: dict[tuple[str, ...], dict[str, int]] = defaultdict(dict)
-            prefix = histogram.name + FIELD_SEP
-            for raw, value in self._view.totals.items():
-                if raw.startswith(prefix):
-                    *labels, bucket = raw.split(FIELD_SEP)[1:]
-                    per_series[tuple(labels)][bucket] = value
-            family = HistogramMetricFamily(
-                metric_name(histogram), histogram.help, labels=list(histogram.labels)
+        if counter.windowed:
+            help_text = counter.help
+            if counter.aggregation is Aggregation.HLL:
+                help_text += " Summed over partitions, each holding distinct keys."
+            yield Family(
+                metric_name(counter, windowed=True),
+                "gauge",
+                help_text,
+                (*labels, "window"),
+                [
+                    ((*values, window), window_values.get(series, 0.0))
+                    for window, window_values in in_window.items()
+                    for series, values in rows
+                ],
             )
-            for label_values, buckets in sorted(per_series.items()):
-                counts = [buckets.get(str(i), 0) for i in range(len(histogram.buckets_s) + 1)]
-                if not any(counts):
-                    # only observations taken back (a payment credit that moved):
-                    # the same as never observed, whichever order the events came in
-                    continue
-                family.add_metric(
-                    list(label_values),
-                    buckets=cumulative_buckets(counts, histogram.buckets_s),
-                    sum_value=buckets.get("sum_ms", 0) / 1000,
+
+
+def _ratios(view: StoreView) -> Iterator[Family]:
+    for definition in RATIOS:
+        names = list(definition.labels)
+        family = Family(
+            metric_name(definition),
+            "gauge",
+            f"{definition.help} Definition: {definition.formula()}.",
+            (*definition.labels, "window"),
+        )
+        for window, values in view.windows.items():
+            for series, value in evaluate_ratio(definition, values).items():
+                if value is not None:
+                    family.rows.append(((*_values_in_order(series, names), window), value))
+        yield family
+
+
+def _histograms(view: StoreView) -> Iterator[HistogramFamily]:
+    per_series: dict[str, dict[tuple[str, ...], dict[str, int]]] = {
+        h.name: defaultdict(dict) for h in HISTOGRAMS
+    }
+    for raw, value in view.totals.items():
+        name, sep, rest = raw.partition(FIELD_SEP)
+        series = per_series.get(name)
+        if series is not None and sep:
+            *labels, bucket = rest.split(FIELD_SEP)
+            series[tuple(labels)][bucket] = value
+    for histogram in HISTOGRAMS:
+        family = HistogramFamily(metric_name(histogram), histogram.help, histogram.labels)
+        indexes = [str(i) for i in range(len(histogram.buckets_s) + 1)]
+        for label_values, buckets in sorted(per_series[histogram.name].items()):
+            counts = [buckets.get(i, 0) for i in indexes]
+            if not any(counts):
+                # only observations taken back (a payment credit that moved):
+                # the same as never observed, whichever order the events came in
+                continue
+            family.rows.append(
+                (
+                    label_values,
+                    cumulative_buckets(counts, histogram.buckets_s),
+                    buckets.get("sum_ms", 0) / 1000,
                 )
-            yield family
+            )
+        yield family
 
 
 def _rows(
-    names: list[str], known: Iterable[LabelSet], *counted: Mapping[LabelSet, float]
-) -> list[tuple[LabelSet, list[str]]]:
+    names: tuple[str, ...], known: Iterable[LabelSet], *counted: Mapping[LabelSet, float]
+) -> list[tuple[LabelSet, tuple[str, ...]]]:
     """Every label set known or counted anywhere, sorted, with its values in ``names`` order."""
     series = set(known)
     for values in counted:
@@ -118,11 +140,6 @@ def _rows(
     return [(s, _values_in_order(s, names)) for s in sorted(series)]
 
 
-def _values_in_order(series: LabelSet, names: list[str]) -> list[str]:
+def _values_in_order(series: LabelSet, names: Iterable[str]) -> tuple[str, ...]:
     as_dict = dict(series)
-    return [as_dict.get(name, "") for name in names]
-
-
-def _ordered(series: tuple[tuple[str, str], ...], names: list[str]) -> list[tuple[str, str]]:
-    as_dict = dict(series)
-    return [(name, as_dict.get(name, "")) for name in names]
+    return tuple(as_dict.get(name, "") for name in names)
