@@ -19,8 +19,9 @@ from collectpulse.exporter.families import AnyFamily, Family, HistogramFamily, t
 from collectpulse.exporter.known import known_label_sets
 from collectpulse.kpi.definitions import COUNTERS, HISTOGRAMS, RATIOS
 from collectpulse.kpi.histograms import cumulative_buckets
-from collectpulse.kpi.model import Aggregation, metric_name
+from collectpulse.kpi.model import Aggregation, Histogram, metric_name
 from collectpulse.kpi.ratios import LabelSet, evaluate_ratio
+from collectpulse.store.fields import histogram_series
 from collectpulse.store.keys import FIELD_SEP
 from collectpulse.store.reader import StoreView, parse_counter_fields
 
@@ -87,7 +88,9 @@ def _counters(view: StoreView) -> Iterator[Family]:
 
 def _ratios(view: StoreView) -> Iterator[Family]:
     for definition in RATIOS:
-        names = list(definition.labels)
+        # a group is the sorted pairs of exactly the ratio's labels: values by position
+        by_name = sorted(definition.labels)
+        at = [by_name.index(name) for name in definition.labels]
         family = Family(
             metric_name(definition),
             "gauge",
@@ -97,37 +100,53 @@ def _ratios(view: StoreView) -> Iterator[Family]:
         for window, values in view.windows.items():
             for series, value in evaluate_ratio(definition, values).items():
                 if value is not None:
-                    family.rows.append(((*_values_in_order(series, names), window), value))
+                    family.rows.append(((*(series[i][1] for i in at), window), value))
         yield family
 
 
 def _histograms(view: StoreView) -> Iterator[HistogramFamily]:
-    per_series: dict[str, dict[tuple[str, ...], dict[str, int]]] = {
+    fields: dict[str, dict[tuple[str, ...], dict[str, int]]] = {
         h.name: defaultdict(dict) for h in HISTOGRAMS
     }
     for raw, value in view.totals.items():
         name, sep, rest = raw.partition(FIELD_SEP)
-        series = per_series.get(name)
-        if series is not None and sep:
+        by_labels = fields.get(name)
+        if by_labels is not None and sep:
             *labels, bucket = rest.split(FIELD_SEP)
-            series[tuple(labels)][bucket] = value
+            by_labels[tuple(labels)][bucket] = value
     for histogram in HISTOGRAMS:
         family = HistogramFamily(metric_name(histogram), histogram.help, histogram.labels)
-        indexes = [str(i) for i in range(len(histogram.buckets_s) + 1)]
-        for label_values, buckets in sorted(per_series[histogram.name].items()):
-            counts = [buckets.get(i, 0) for i in indexes]
+        for label_values, counts, sum_ms in _series(histogram, fields[histogram.name]):
             if not any(counts):
                 # only observations taken back (a payment credit that moved):
                 # the same as never observed, whichever order the events came in
                 continue
-            family.rows.append(
-                (
-                    label_values,
-                    cumulative_buckets(counts, histogram.buckets_s),
-                    buckets.get("sum_ms", 0) / 1000,
-                )
-            )
+            buckets = cumulative_buckets(counts, histogram.buckets_s)
+            family.rows.append((label_values, buckets, sum_ms / 1000))
         yield family
+
+
+def _series(
+    histogram: Histogram, fields: Mapping[tuple[str, ...], Mapping[str, int]]
+) -> list[tuple[tuple[str, ...], list[int], int]]:
+    """Sorted (label values, count per bucket, sum in ms), fields of a legacy label
+    layout summed into today's series."""
+    merged: dict[tuple[str, ...], dict[str, int]] = {}
+    for raw_values, buckets in fields.items():
+        values = histogram_series(histogram.name, raw_values)
+        if values is None:
+            continue
+        into = merged.get(values)
+        if into is None:
+            merged[values] = dict(buckets)
+        else:
+            for bucket, value in buckets.items():
+                into[bucket] = into.get(bucket, 0) + value
+    indexes = [str(i) for i in range(len(histogram.buckets_s) + 1)]
+    return [
+        (values, [buckets.get(i, 0) for i in indexes], buckets.get("sum_ms", 0))
+        for values, buckets in sorted(merged.items())
+    ]
 
 
 def _rows(

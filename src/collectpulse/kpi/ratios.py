@@ -63,9 +63,36 @@ def _sum_by_group(
 ) -> dict[LabelSet, float]:
     sums: dict[LabelSet, float] = defaultdict(float)
     for t in terms:
+        # a counter's label sets share their label names: plan the projection once per
+        # shape (positions of the group's and the filter's labels), not once per series
+        plans: dict[tuple[str, ...], _Projection] = {}
         for series, value in values.get(t.counter, {}).items():
-            labels = dict(series)
-            if all(labels.get(name, "") == wanted for name, wanted in t.where):
-                group = labelset({name: labels.get(name, "") for name in group_labels})
+            shape = tuple(name for name, _ in series)
+            plan = plans.get(shape)
+            if plan is None:
+                plan = plans[shape] = _Projection(shape, group_labels, t.where)
+            group = plan.group(series)
+            if group is not None:
                 sums[group] += value
     return sums
+
+
+class _Projection:
+    """The group of a label set of one shape, or None when a term's filter excludes it."""
+
+    def __init__(
+        self,
+        shape: tuple[str, ...],
+        group_labels: tuple[str, ...],
+        where: tuple[tuple[str, str], ...],
+    ) -> None:
+        at = {name: i for i, name in enumerate(shape)}
+        # an absent label reads as "" (labelset's canonical form of a missing optional label)
+        self._picks = [(at.get(name), name) for name in sorted(set(group_labels))]
+        self._where = [(at.get(name), wanted) for name, wanted in where]
+
+    def group(self, series: LabelSet) -> LabelSet | None:
+        for i, wanted in self._where:
+            if (series[i][1] if i is not None else "") != wanted:
+                return None
+        return tuple(series[i] if i is not None else (name, "") for i, name in self._picks)
