@@ -1,6 +1,5 @@
-"""Scrape benchmark: /metrics of a real exporter process over a store with 1,000
-campaign x variant combinations.
-
+"""Scrape benchmark: /metrics of a real exporter process over a store with N (default
+1,000) campaign x variant combinations.
 Synthetic sends (with deliveries, bounces, opens, clicks), payments, promises and
 landing views are written through the real StoreWriter into the local Redis (no
 worker needed); the canonical topics exist in the local Kafka so the exporter's
@@ -10,8 +9,8 @@ consumer-lag path runs too. Then ``collectpulse exporter`` is started and scrape
   read and render, what one Prometheus sees);
 - cached: back-to-back scrapes (a second Prometheus replica within the same second).
 
-Prints p50/p99 latency in ms, the body size and the sample count, plus an in-process
-breakdown (store read vs. render). A script, not a test: figures go to
+Prints p50/p99 latency in ms, the body size and the sample count, the exporter's peak
+RSS, plus an in-process breakdown (store read vs. render). A script, not a test: figures go to
 docs/BENCHMARKS.md.
 
     .venv/bin/python bench/scrape.py --combos 1000 --scrapes 30
@@ -225,6 +224,14 @@ async def time_scrapes(url: str, count: int, pause_s: float) -> tuple[list[float
     return latencies, size, samples
 
 
+def peak_rss_bytes(pid: int) -> int:
+    """The process's peak resident set (VmHWM), Linux only."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise SystemExit(f"no VmHWM for pid {pid}")
+
+
 def quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
@@ -292,6 +299,7 @@ async def run(args: argparse.Namespace, bootstrap: str, redis_url: str) -> None:
         await wait_until_serving(url)
         cold, size, samples = await time_scrapes(url, args.scrapes, VIEW_MAX_AGE_S + 0.1)
         cached, _, _ = await time_scrapes(url, args.scrapes, 0.0)
+        peak_rss_mb = peak_rss_bytes(exporter.pid) / 2**20
         read_ms, render_ms = await breakdown(settings)
     finally:
         exporter.terminate()
@@ -309,6 +317,7 @@ async def run(args: argparse.Namespace, bootstrap: str, redis_url: str) -> None:
             f"p99 {quantile(latencies, 0.99):7.1f} ms   ({len(latencies)} scrapes)"
         )
     print(f"  in process           store read {read_ms:.1f} ms, render {render_ms:.1f} ms (median)")
+    print(f"  exporter peak RSS    {peak_rss_mb:.0f} MB")
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from collectpulse.exporter.known import known_label_sets
 from collectpulse.kpi.definitions import COUNTERS, HISTOGRAMS, RATIOS
 from collectpulse.kpi.histograms import cumulative_buckets
 from collectpulse.kpi.model import Aggregation, Histogram, metric_name
-from collectpulse.kpi.ratios import LabelSet, evaluate_ratio
+from collectpulse.kpi.ratios import LabelSet, TermSums, evaluate_ratio
 from collectpulse.store.fields import histogram_series
 from collectpulse.store.keys import FIELD_SEP
 from collectpulse.store.reader import StoreView, parse_counter_fields
@@ -87,6 +87,7 @@ def _counters(view: StoreView) -> Iterator[Family]:
 
 
 def _ratios(view: StoreView) -> Iterator[Family]:
+    shared: dict[str, TermSums] = {window: {} for window in view.windows}
     for definition in RATIOS:
         # a group is the sorted pairs of exactly the ratio's labels: values by position
         by_name = sorted(definition.labels)
@@ -98,7 +99,7 @@ def _ratios(view: StoreView) -> Iterator[Family]:
             (*definition.labels, "window"),
         )
         for window, values in view.windows.items():
-            for series, value in evaluate_ratio(definition, values).items():
+            for series, value in evaluate_ratio(definition, values, shared[window]).items():
                 if value is not None:
                     family.rows.append(((*(series[i][1] for i in at), window), value))
         yield family
@@ -156,9 +157,13 @@ def _rows(
     series = set(known)
     for values in counted:
         series.update(values)
-    return [(s, _values_in_order(s, names)) for s in sorted(series)]
-
-
-def _values_in_order(series: LabelSet, names: Iterable[str]) -> tuple[str, ...]:
-    as_dict = dict(series)
-    return tuple(as_dict.get(name, "") for name in names)
+    # label sets of one counter share their names: positions found once per shape
+    plans: dict[tuple[str, ...], list[int | None]] = {}
+    rows = []
+    for s in sorted(series):
+        shape = tuple(name for name, _ in s)
+        at = plans.get(shape)
+        if at is None:
+            at = plans[shape] = [shape.index(n) if n in shape else None for n in names]
+        rows.append((s, tuple(s[i][1] if i is not None else "" for i in at)))
+    return rows

@@ -13,6 +13,7 @@ unchanged. Unit tests hold the outputs byte-identical and parse them back.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Iterator
 from typing import cast
@@ -53,16 +54,24 @@ class _ValueText:
     """``floatToGoString`` once per distinct value of a render (counts repeat a lot)."""
 
     def __init__(self) -> None:
-        self._seen: dict[float, str] = {}
+        # 0.0 and -0.0 are one key but two texts: -0.0 is never cached (see ``new``), so
+        # a hit on 0 is checked for its sign; NaN is never found again, so never cached
+        self.seen: dict[float, str] = {0.0: _ZERO}
 
     def __call__(self, value: float) -> str:
-        text = self._seen.get(value)
-        if text is None:
-            text = _go_float(value)
-            # 0.0 and -0.0 are one key but two texts; NaN is never found again
-            if value != 0 and not math.isnan(value):
-                self._seen[value] = text
+        text = self.seen.get(value)
+        return self.new(value) if text is None or text is _ZERO else text
+
+    def new(self, value: float) -> str:
+        if value == 0:
+            return _ZERO if math.copysign(1.0, value) > 0 else "-0.0"
+        text = _go_float(value)
+        if not math.isnan(value):
+            self.seen[value] = text
         return text
+
+
+_ZERO = "0.0"
 
 
 def _header(name: str, kind: str, help_text: str) -> str:
@@ -78,14 +87,41 @@ def _render_rows(family: Family, out: list[str], cache: LabelCache, value: _Valu
         out.extend(f"{name} {value(v)}\n" for _, v in family.rows)
         return
     texts = cache.setdefault(names, {})
-    order = sorted(range(len(names)), key=names.__getitem__)
+    # the series' labels but the last, rendered once for all its values of the last (a
+    # window): the last label must sort last for its pair to be appended
+    head_names = names[:-1]
+    last = names[-1]
+    heads = cache.setdefault(head_names, {}) if all(n < last for n in head_names) else None
+    seen, new_value = value.seen, value.new
     append = out.append
     for values, v in family.rows:
         text = texts.get(values)
         if text is None:
-            pairs = ",".join(f'{names[i]}="{_escape(values[i])}"' for i in order)
-            text = texts[values] = f"{{{pairs}}}"
-        append(f"{name}{text} {value(v)}\n")
+            text = texts[values] = _label_text(names, values, heads)
+        number = seen.get(v)
+        if number is None or number is _ZERO:
+            number = new_value(v)
+        append(f"{name}{text} {number}\n")
+
+
+def _label_text(
+    names: tuple[str, ...], values: LabelValues, heads: dict[LabelValues, str] | None
+) -> str:
+    if heads is None:
+        pairs = ",".join(f'{n}="{_escape(values[i])}"' for i, n in _sorted_names(names))
+        return f"{{{pairs}}}"
+    head_values = values[:-1]
+    head = heads.get(head_values)
+    if head is None:
+        head = heads[head_values] = _label_text(names[:-1], head_values, None)
+    last = f'{names[-1]}="{_escape(values[-1])}"}}'
+    return f"{head[:-1]},{last}" if len(head) > 2 else f"{{{last}"
+
+
+@functools.cache
+def _sorted_names(names: tuple[str, ...]) -> tuple[tuple[int, str], ...]:
+    """(position, name) of label names in the order the text format writes them."""
+    return tuple(sorted(enumerate(names), key=lambda pair: pair[1]))
 
 
 def _render_histogram(family: HistogramFamily, out: list[str], value: _ValueText) -> None:

@@ -36,14 +36,23 @@ def ratio(numerator: float, denominator: float) -> float | None:
     return numerator / denominator
 
 
-def evaluate_ratio(definition: Ratio, values: CounterValues) -> RatioValues:
+TermSums = dict[tuple[Term, tuple[str, ...]], Mapping[LabelSet, float]]
+"""(term, group labels) -> the term's sums per group, shared by the ratios of one window."""
+
+
+def evaluate_ratio(
+    definition: Ratio, values: CounterValues, shared: TermSums | None = None
+) -> RatioValues:
     """Evaluate one Ratio per group of its labels, summing counters over the other labels.
 
     Every group seen on either side gets a value; a group whose denominator
-    sums to zero gets None. An empty window yields an empty result.
+    sums to zero gets None. An empty window yields an empty result. Ratios of one
+    window may pass the same ``shared`` dict, so a term they share (messages sent is
+    four ratios' denominator) is summed once.
     """
-    numerators = _sum_by_group(definition.numerator, definition.labels, values)
-    denominators = _sum_by_group(definition.denominator, definition.labels, values)
+    shared = {} if shared is None else shared
+    numerators = _sum_by_group(definition.numerator, definition.labels, values, shared)
+    denominators = _sum_by_group(definition.denominator, definition.labels, values, shared)
     groups = numerators.keys() | denominators.keys()
     return {
         group: ratio(numerators.get(group, 0.0), denominators.get(group, 0.0))
@@ -55,25 +64,43 @@ def evaluate_all(
     values: CounterValues, definitions: Iterable[Ratio] = RATIOS
 ) -> dict[str, RatioValues]:
     """Evaluate every Ratio definition (by default the whole table) over one window's values."""
-    return {definition.name: evaluate_ratio(definition, values) for definition in definitions}
+    shared: TermSums = {}
+    return {d.name: evaluate_ratio(d, values, shared) for d in definitions}
 
 
 def _sum_by_group(
-    terms: Iterable[Term], group_labels: tuple[str, ...], values: CounterValues
+    terms: tuple[Term, ...], group_labels: tuple[str, ...], values: CounterValues, shared: TermSums
+) -> Mapping[LabelSet, float]:
+    parts = []
+    for t in terms:
+        part = shared.get((t, group_labels))
+        if part is None:
+            part = shared[(t, group_labels)] = _term_by_group(t, group_labels, values)
+        parts.append(part)
+    if len(parts) == 1:
+        return parts[0]
+    sums: dict[LabelSet, float] = defaultdict(float)
+    for part in parts:
+        for group, value in part.items():
+            sums[group] += value
+    return sums
+
+
+def _term_by_group(
+    t: Term, group_labels: tuple[str, ...], values: CounterValues
 ) -> dict[LabelSet, float]:
     sums: dict[LabelSet, float] = defaultdict(float)
-    for t in terms:
-        # a counter's label sets share their label names: plan the projection once per
-        # shape (positions of the group's and the filter's labels), not once per series
-        plans: dict[tuple[str, ...], _Projection] = {}
-        for series, value in values.get(t.counter, {}).items():
-            shape = tuple(name for name, _ in series)
-            plan = plans.get(shape)
-            if plan is None:
-                plan = plans[shape] = _Projection(shape, group_labels, t.where)
-            group = plan.group(series)
-            if group is not None:
-                sums[group] += value
+    # a counter's label sets share their label names: plan the projection once per
+    # shape (positions of the group's and the filter's labels), not once per series
+    plans: dict[tuple[str, ...], _Projection] = {}
+    for series, value in values.get(t.counter, {}).items():
+        shape = tuple(name for name, _ in series)
+        plan = plans.get(shape)
+        if plan is None:
+            plan = plans[shape] = _Projection(shape, group_labels, t.where)
+        group = plan.group(series)
+        if group is not None:
+            sums[group] += value
     return sums
 
 
@@ -91,7 +118,12 @@ class _Projection:
         self._picks = [(at.get(name), name) for name in sorted(set(group_labels))]
         self._where = [(at.get(name), wanted) for name, wanted in where]
 
+        # the group is the label set itself (the funnel ratios of the funnel counters)
+        self._whole = not where and [i for i, _ in self._picks] == list(range(len(shape)))
+
     def group(self, series: LabelSet) -> LabelSet | None:
+        if self._whole:
+            return series
         for i, wanted in self._where:
             if (series[i][1] if i is not None else "") != wanted:
                 return None
