@@ -1,5 +1,6 @@
 """Scrape benchmark: /metrics of a real exporter process over a store with N (default
 1,000) campaign x variant combinations.
+
 Synthetic sends (with deliveries, bounces, opens, clicks), payments, promises and
 landing views are written through the real StoreWriter into the local Redis (no
 worker needed); the canonical topics exist in the local Kafka so the exporter's
@@ -10,10 +11,13 @@ consumer-lag path runs too. Then ``collectpulse exporter`` is started and scrape
 - cached: back-to-back scrapes (a second Prometheus replica within the same second).
 
 Prints p50/p99 latency in ms, the body size and the sample count, the exporter's peak
-RSS, plus an in-process breakdown (store read vs. render). A script, not a test: figures go to
-docs/BENCHMARKS.md.
+RSS, plus an in-process breakdown (store read vs. render). A script, not a test:
+figures go to docs/BENCHMARKS.md.
 
     .venv/bin/python bench/scrape.py --combos 1000 --scrapes 30
+
+Campaigns have 5 variants each up to the campaign label cap (200 campaigns), so 5,000
+combinations are 200 campaigns of 25 variants.
 """
 
 from __future__ import annotations
@@ -323,7 +327,11 @@ async def run(args: argparse.Namespace, bootstrap: str, redis_url: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--combos", type=int, default=1000, help="campaign x variant pairs")
-    parser.add_argument("--campaigns", type=int, default=200, help="campaigns (<= label cap)")
+    parser.add_argument(
+        "--campaigns",
+        type=int,
+        help="campaigns (<= the label cap, 200); default: 5 variants each, at most 200",
+    )
     parser.add_argument("--messages-per-combo", type=int, default=10)
     parser.add_argument("--spread", default="24h", help="sends spread over this past period")
     parser.add_argument("--partitions", type=int, default=8)
@@ -332,6 +340,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="leave the run's keys in Redis")
     args = parser.parse_args()
+    if args.campaigns is None:
+        args.campaigns = max(min(200, args.combos // 5), 1)
     if args.combos % args.campaigns:
         parser.error("--combos must be a multiple of --campaigns")
     # COLLECTPULSE_LOCAL_* selects the stack (default: the `make run` ports)
