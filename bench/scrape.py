@@ -108,7 +108,9 @@ class Synthetic:
             kind = "hard" if rng.random() < 0.5 else "soft"
             self.event(Topic.BOUNCE, p, sent_s + 30, message_id=mid, bounce_type=kind)
             return
-        self.event(Topic.DELIVERY, p, sent_s + 20, message_id=mid, status="delivered")
+        self.event(
+            Topic.DELIVERY, p, sent_s + 20, message_id=mid, status="delivered", channel=channel
+        )
         if rng.random() < 0.4:
             self.event(Topic.OPEN, p, sent_s + 600, message_id=mid, machine=rng.random() < 0.3)
             if rng.random() < 0.3:
