@@ -8,6 +8,7 @@ plain rows (``exporter.families``), which /metrics renders straight to text.
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 
@@ -161,9 +162,12 @@ def _rows(
     plans: dict[tuple[str, ...], list[int | None]] = {}
     rows = []
     for s in sorted(series):
-        shape = tuple(name for name, _ in s)
+        shape = tuple(map(_NAME, s))
         at = plans.get(shape)
         if at is None:
             at = plans[shape] = [shape.index(n) if n in shape else None for n in names]
         rows.append((s, tuple(s[i][1] if i is not None else "" for i in at)))
     return rows
+
+
+_NAME = operator.itemgetter(0)

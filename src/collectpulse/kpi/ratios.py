@@ -8,8 +8,9 @@ pairs (build one with `labelset`); an absent optional label is ``""``.
 from __future__ import annotations
 
 import math
+import operator
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from collectpulse.kpi.definitions import RATIOS
 from collectpulse.kpi.model import Ratio, Term
@@ -94,7 +95,7 @@ def _term_by_group(
     # shape (positions of the group's and the filter's labels), not once per series
     plans: dict[tuple[str, ...], _Projection] = {}
     for series, value in values.get(t.counter, {}).items():
-        shape = tuple(name for name, _ in series)
+        shape = tuple(map(_NAME, series))
         plan = plans.get(shape)
         if plan is None:
             plan = plans[shape] = _Projection(shape, group_labels, t.where)
@@ -120,6 +121,12 @@ class _Projection:
 
         # the group is the label set itself (the funnel ratios of the funnel counters)
         self._whole = not where and [i for i, _ in self._picks] == list(range(len(shape)))
+        positions = [i for i, _ in self._picks]
+        # every group label present (the usual case): the pairs picked in C
+        self._pick: Callable[[LabelSet], LabelSet] | None = None
+        if positions and None not in positions:
+            get = operator.itemgetter(*positions, 0)  # a trailing index keeps a tuple
+            self._pick = lambda series: get(series)[:-1]
 
     def group(self, series: LabelSet) -> LabelSet | None:
         if self._whole:
@@ -127,4 +134,9 @@ class _Projection:
         for i, wanted in self._where:
             if (series[i][1] if i is not None else "") != wanted:
                 return None
+        if self._pick is not None:
+            return self._pick(series)
         return tuple(series[i] if i is not None else (name, "") for i, name in self._picks)
+
+
+_NAME = operator.itemgetter(0)
