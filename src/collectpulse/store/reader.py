@@ -6,8 +6,9 @@ by side): one round trip lists the partitions, one reads every partition (each
 summing its own buckets server-side with sum_buckets.lua, so a scrape moves
 one small reply per partition whatever the bucket count) together with the
 global keys (provider tallies, label registries, worker heartbeats), and one
-counts the partitions' HyperLogLogs. Windows up to ``FINE_WINDOW_MAX_S`` sum
-fine buckets (``bucket_size``); longer windows sum hourly buckets, so their
+counts the partitions' HyperLogLogs while another sums the deliveries since each
+campaign's last landing view (sum_since.lua). Windows up to ``FINE_WINDOW_MAX_S``
+sum fine buckets (``bucket_size``); longer windows sum hourly buckets, so their
 start edge is aligned to the hour.
 
 All-time fields are summed over partitions, except the timestamps kept with
@@ -17,6 +18,7 @@ merged with max / min, since a sum of times is meaningless.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -299,22 +301,25 @@ class StoreReader:
         partial.totals = _decoded(partial.totals)
         for name, value in tallies.items():
             partial.totals[name] = partial.totals.get(name, 0) + value
-        uniques = await self._count_uniques(partial.unames, plans)
+        # both need only the first reply: sent side by side, one round trip
+        uniques, delivered_since = await asyncio.gather(
+            self._count_uniques(partial.unames, plans),
+            deliveries_since(
+                self._scripts,
+                self._keys,
+                partitions,
+                silence_starts(partial.totals),
+                now_s=now_s,
+                bucket_s=self._settings.bucket_s,
+                lookback_s=max(self._settings.windows_s.values()),
+            ),
+        )
         parsed = {}
         for window in plans:
             values = parse_counter_fields(_decoded(partial.windows[window]))
             values.update(parse_counter_fields(uniques[window]))
             parsed[window] = values
         partial.struggling.sort(key=lambda s: (s.tenant, s.since_s, s.customer_id))
-        delivered_since = await deliveries_since(
-            self._redis,
-            self._keys,
-            partitions,
-            silence_starts(partial.totals),
-            now_s=now_s,
-            bucket_s=self._settings.bucket_s,
-            lookback_s=max(self._settings.windows_s.values()),
-        )
         return StoreView(
             now_s=now_s,
             partitions=partitions,
