@@ -70,9 +70,9 @@ async def deliveries_since(
         )
         for (campaign, tenant), since_s in since.items()
     }
-    if not plan:
-        return {}
     buckets = sorted({bucket for _, needed in plan.values() for bucket in needed})
+    if not buckets:  # no campaign, or every one starting after now (a clock ahead)
+        return {}
     at = {bucket: i for i, bucket in enumerate(buckets, start=1)}
     args: list[str | int] = []
     for name, needed in plan.values():
