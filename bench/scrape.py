@@ -10,7 +10,8 @@ consumer-lag path runs too. Then ``collectpulse exporter`` is started and scrape
   read and render, what one Prometheus sees);
 - cached: back-to-back scrapes (a second Prometheus replica within the same second).
 
-Prints p50/p99 latency in ms, the body size and the sample count, the exporter's peak
+Prints p50/p99 latency in ms, the body size and the sample count, the exporter's and
+Redis' CPU per cold scrape (what a busy machine does not inflate), the exporter's peak
 RSS, plus an in-process breakdown (store read vs. render). A script, not a test:
 figures go to docs/BENCHMARKS.md.
 
@@ -230,6 +231,22 @@ async def time_scrapes(url: str, count: int, pause_s: float) -> tuple[list[float
     return latencies, size, samples
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (all its threads) so far, Linux only."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def redis_cpu(settings: Settings) -> float:
+    """User + system CPU seconds of the Redis server so far (INFO cpu)."""
+    client = Redis.from_url(settings.redis_url.get_secret_value())
+    try:
+        info = await client.info("cpu")
+    finally:
+        await client.aclose()
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 def peak_rss_bytes(pid: int) -> int:
     """The process's peak resident set (VmHWM), Linux only."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -303,7 +320,10 @@ async def run(args: argparse.Namespace, bootstrap: str, redis_url: str) -> None:
         )
     try:
         await wait_until_serving(url)
+        exporter_cpu_s, redis_cpu_s = process_cpu_s(exporter.pid), await redis_cpu(settings)
         cold, size, samples = await time_scrapes(url, args.scrapes, VIEW_MAX_AGE_S + 0.1)
+        exporter_cpu_ms = (process_cpu_s(exporter.pid) - exporter_cpu_s) * 1000 / args.scrapes
+        redis_cpu_ms = (await redis_cpu(settings) - redis_cpu_s) * 1000 / args.scrapes
         cached, _, _ = await time_scrapes(url, args.scrapes, 0.0)
         peak_rss_mb = peak_rss_bytes(exporter.pid) / 2**20
         read_ms, render_ms = await breakdown(settings)
@@ -323,6 +343,10 @@ async def run(args: argparse.Namespace, bootstrap: str, redis_url: str) -> None:
             f"p99 {quantile(latencies, 0.99):7.1f} ms   ({len(latencies)} scrapes)"
         )
     print(f"  in process           store read {read_ms:.1f} ms, render {render_ms:.1f} ms (median)")
+    print(
+        f"  CPU per cold scrape  exporter {exporter_cpu_ms:.0f} ms, redis {redis_cpu_ms:.0f} ms "
+        "(what a loaded machine cannot stretch)"
+    )
     print(f"  exporter peak RSS    {peak_rss_mb:.0f} MB")
 
 
