@@ -305,7 +305,8 @@ async def run(args: argparse.Namespace, bootstrap: str, redis_url: str) -> None:
     )
     started = time.perf_counter()
     events = await fill_store(settings, args)
-    print(f"store: {events} events written in {time.perf_counter() - started:.1f} s")
+    elapsed_s = time.perf_counter() - started
+    print(f"store: {events} events written in {elapsed_s:.1f} s, key prefix {settings.key_prefix}")
     await create_topics(settings)
     port = int(args.port)
     url = f"http://127.0.0.1:{port}/metrics"
