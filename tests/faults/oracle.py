@@ -75,6 +75,8 @@ ESTIMATED_RATIOS = ("landing_conversion", "installment_request")
 LANDING_PLAN = ("installment_plan", "made", "self_service")
 WINDOW_7D_S = 7 * 86400  # the default attribution window
 MESSAGE_DIMS = ("channel", "campaign", "variant", "segment")
+RESPONSE_DIMS = ("channel", "campaign")
+"""The response-time histograms' labels (tenant aside, which these logs do not set)."""
 
 
 @dataclass(frozen=True)
@@ -281,7 +283,7 @@ def _effects(
             counters["messages_bounced_any"][dims] += 1
         if "delivered" in m.flags:
             counters["campaign_deliveries"][labels(campaign=m.dims["campaign"])] += 1
-        hist_dims = frozenset((k, v) for k, v in m.dims.items() if k != "segment")
+        hist_dims = frozenset((k, v) for k, v in m.dims.items() if k in RESPONSE_DIMS)
         if m.first_open_s is not None:
             histograms["send_to_open_seconds"][hist_dims].append(m.first_open_s - m.sent_s)
         if m.first_click_s is not None:
@@ -327,7 +329,7 @@ def _attribute(
         m = messages[mid]
         assert m.dims is not None
         counters["messages_paid"][frozenset(m.dims.items())] += 1
-        hist_dims = frozenset((k, v) for k, v in m.dims.items() if k != "segment")
+        hist_dims = frozenset((k, v) for k, v in m.dims.items() if k in RESPONSE_DIMS)
         histograms["send_to_payment_seconds"][hist_dims].append(paid_s - m.sent_s)
         if m.first_open_s is not None and paid_s >= m.first_open_s:
             histograms["open_to_payment_seconds"][hist_dims].append(paid_s - m.first_open_s)

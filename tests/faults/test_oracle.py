@@ -94,9 +94,13 @@ def _truth() -> Truth:
     return ground_truth(records, pubs, ("1h",))
 
 
-def _dims(mid: str, channel: str = "email", *, segment: bool = True) -> frozenset[tuple[str, str]]:
-    base = labels(channel=channel, campaign=mid, variant="control")
-    return base | {("segment", "default")} if segment else base
+def _dims(mid: str, channel: str = "email") -> frozenset[tuple[str, str]]:
+    return labels(channel=channel, campaign=mid, variant="control", segment="default")
+
+
+def _response(mid: str, channel: str = "email") -> frozenset[tuple[str, str]]:
+    """A response-time histogram's labels (by campaign, not variant or segment)."""
+    return labels(channel=channel, campaign=mid)
 
 
 def test_attribution_follows_event_times_not_log_order() -> None:
@@ -121,11 +125,11 @@ def test_attribution_follows_event_times_not_log_order() -> None:
         "msg-f": 4_000,
     }
     assert s[(f"{P}messages_paid_total", _dims("msg-a"))] == 1
-    assert s[(f"{P}send_to_payment_seconds_sum", _dims("msg-a", segment=False))] == 150
-    assert s[(f"{P}open_to_payment_seconds_sum", _dims("msg-a", segment=False))] == 110
-    assert s[(f"{P}send_to_payment_seconds_sum", _dims("msg-l", "letter", segment=False))] == 100
-    assert s[(f"{P}send_to_payment_seconds_sum", _dims("msg-f", segment=False))] == 200
-    assert (f"{P}open_to_payment_seconds_count", _dims("msg-f", segment=False)) not in s
+    assert s[(f"{P}send_to_payment_seconds_sum", _response("msg-a"))] == 150
+    assert s[(f"{P}open_to_payment_seconds_sum", _response("msg-a"))] == 110
+    assert s[(f"{P}send_to_payment_seconds_sum", _response("msg-l", "letter"))] == 100
+    assert s[(f"{P}send_to_payment_seconds_sum", _response("msg-f"))] == 200
+    assert (f"{P}open_to_payment_seconds_count", _response("msg-f")) not in s
 
 
 def test_conversion_and_plans_credit_every_source_viewed_before() -> None:

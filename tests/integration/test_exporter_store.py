@@ -72,3 +72,31 @@ async def test_values_past_the_label_cap_are_other_and_only_admitted_ones_are_re
     # the overflow bucket is a known combination like any other
     opened = {**FUNNEL, "campaign": "__other__", "window": "1h"}
     assert registry.get_sample_value("collectpulse_windowed_messages_opened", opened) == 0
+
+
+async def test_deliveries_since_the_first_one_are_summed_over_partitions_and_bucket_sizes(
+    settings: Settings, redis_client: Redis
+) -> None:
+    """No landing view yet: a campaign's silence starts at its first delivery, and every
+    delivery since counts, in hourly buckets (hours ago) and minute buckets (minutes ago)
+    of both partitions alike."""
+    now = float(int(time.time()))
+    writer = StoreWriter(redis_client, settings, clock=lambda: now)
+    quiet = [("m-1", 0, now - 3 * 3600), ("m-2", 0, now - 2 * 3600), ("m-3", 1, now - 600)]
+    quiet += [("m-4", 1, now - 30)]
+    for i, (mid, partition, at_s) in enumerate(quiet):
+        records = [ev.sent(mid, at_s - 5, campaign="quiet"), ev.delivered(mid, at_s)]
+        batch = ev.records(Topic.DELIVERY, records, first_offset=2 * i)
+        await writer.apply(Topic.DELIVERY, partition, batch)
+    other = [ev.sent("m-5", now - 25, campaign="other"), ev.delivered("m-5", now - 20)]
+    await writer.apply(Topic.DELIVERY, 1, ev.records(Topic.DELIVERY, other, first_offset=8))
+
+    view = await StoreReader(redis_client, settings, clock=lambda: now).read()
+
+    assert view.delivered_since_view == {("quiet", ""): 4, ("other", ""): 1}
+    registry = CollectorRegistry()
+    registry.register(StoreCollector(view))
+    campaign = {"campaign": "quiet", "tenant": ""}
+    assert registry.get_sample_value("collectpulse_landing_silence_seconds", campaign) == 3 * 3600
+    delivered = "collectpulse_landing_silence_delivered_messages"
+    assert registry.get_sample_value(delivered, campaign) == 4

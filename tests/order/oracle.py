@@ -38,7 +38,7 @@ ATTRIBUTION_S = 7 * 86_400
 STRUGGLING_MIN_FAILURES = 3
 STRUGGLING_WINDOW_S = 86_400
 FUNNEL = ("channel", "campaign", "variant", "segment", "tenant")
-RESPONSE = ("channel", "campaign", "variant", "tenant")
+RESPONSE = ("channel", "campaign", "tenant")
 MESSAGE_TOPICS = ("delivery", "bounce", "open", "click")
 
 

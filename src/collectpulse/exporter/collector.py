@@ -1,30 +1,44 @@
-"""A prometheus-client collector over one ``StoreView``: every family from the KPI table.
+"""Every family from the KPI table over one ``StoreView``, and a prometheus-client
+collector of them.
 
 The view is read from Redis per scrape, so any number of exporter processes
-report the same numbers (kpi-catalog section 6).
+report the same numbers (kpi-catalog section 6). The summed families are built as
+plain rows (``exporter.families``), which /metrics renders straight to text.
 """
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-    Metric,
-)
+from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
 from collectpulse.exporter import computed
+from collectpulse.exporter.families import AnyFamily, Family, HistogramFamily, to_metric
 from collectpulse.exporter.known import known_label_sets
 from collectpulse.kpi.definitions import COUNTERS, HISTOGRAMS, RATIOS
 from collectpulse.kpi.histograms import cumulative_buckets
-from collectpulse.kpi.model import Aggregation, metric_name
-from collectpulse.kpi.ratios import LabelSet, evaluate_ratio
+from collectpulse.kpi.model import Aggregation, Histogram, metric_name
+from collectpulse.kpi.ratios import LabelSet, TermSums, evaluate_ratio
+from collectpulse.store.fields import histogram_series
 from collectpulse.store.keys import FIELD_SEP
 from collectpulse.store.reader import StoreView, parse_counter_fields
+
+
+def kpi_families(
+    view: StoreView, *, experiment_min_sample: int = 100
+) -> Iterator[AnyFamily | Metric]:
+    """Every KPI family of ``view``: the summed ones as plain rows, the computed ones as
+    prometheus_client families."""
+    yield from _counters(view)
+    yield from _ratios(view)
+    yield from _histograms(view)
+    yield from computed.experiments(view, experiment_min_sample)
+    yield from computed.landing_silence(view)
+    yield from computed.struggling(view)
+    yield from computed.pipeline(view)
 
 
 class StoreCollector(Collector):
@@ -35,94 +49,125 @@ class StoreCollector(Collector):
         self._min_sample = experiment_min_sample
 
     def collect(self) -> Iterator[Metric]:
-        yield from self._counters()
-        yield from self._ratios()
-        yield from self._histograms()
-        yield from computed.experiments(self._view, self._min_sample)
-        yield from computed.landing_silence(self._view)
-        yield from computed.struggling(self._view)
-        yield from computed.pipeline(self._view)
+        for family in kpi_families(self._view, experiment_min_sample=self._min_sample):
+            yield family if isinstance(family, Metric) else to_metric(family)
 
-    def _counters(self) -> Iterator[Metric]:
-        totals = parse_counter_fields(self._view.totals)
-        known = known_label_sets(self._view, totals)
-        windows = self._view.windows
-        for counter in COUNTERS:
-            labels = [label.name for label in counter.labels]
-            counted = totals.get(counter.name, {})
-            in_window = {w: values.get(counter.name, {}) for w, values in windows.items()}
-            # every series the store knows is exported everywhere, as 0 where it has no count
-            rows = _rows(labels, known[counter.name], counted, *in_window.values())
-            if counter.has_total:
-                family = CounterMetricFamily(metric_name(counter), counter.help, labels=labels)
-                for series, label_values in rows:
-                    family.add_metric(label_values, counted.get(series, 0.0))
-                yield family
-            if counter.windowed:
-                name = metric_name(counter, windowed=True)
-                help_text = counter.help
-                if counter.aggregation is Aggregation.HLL:
-                    help_text += " Summed over partitions, each holding distinct keys."
-                gauge = GaugeMetricFamily(name, help_text, labels=[*labels, "window"])
-                for window, window_values in in_window.items():
-                    for series, label_values in rows:
-                        value = window_values.get(series, 0.0)
-                        gauge.add_metric([*label_values, window], value)
-                yield gauge
 
-    def _ratios(self) -> Iterator[Metric]:
-        for definition in RATIOS:
-            help_text = f"{definition.help} Definition: {definition.formula()}."
-            family = GaugeMetricFamily(
-                metric_name(definition), help_text, labels=[*definition.labels, "window"]
+def _counters(view: StoreView) -> Iterator[Family]:
+    totals = parse_counter_fields(view.totals)
+    known = known_label_sets(view, totals)
+    for counter in COUNTERS:
+        labels = tuple(label.name for label in counter.labels)
+        counted = totals.get(counter.name, {})
+        in_window = {w: values.get(counter.name, {}) for w, values in view.windows.items()}
+        # every series the store knows is exported everywhere, as 0 where it has no count
+        rows = _rows(labels, known[counter.name], counted, *in_window.values())
+        if counter.has_total:
+            yield Family(
+                metric_name(counter).removesuffix("_total"),
+                "counter",
+                counter.help,
+                labels,
+                [(values, counted.get(series, 0.0)) for series, values in rows],
             )
-            for window, values in self._view.windows.items():
-                for series, value in evaluate_ratio(definition, values).items():
-                    if value is not None:
-                        ordered = _ordered(series, list(definition.labels))
-                        family.add_metric([*(v for _, v in ordered), window], value)
-            yield family
-
-    def _histograms(self) -> Iterator[Metric]:
-        for histogram in HISTOGRAMS:
-            per_series: dict[tuple[str, ...], dict[str, int]] = defaultdict(dict)
-            prefix = histogram.name + FIELD_SEP
-            for raw, value in self._view.totals.items():
-                if raw.startswith(prefix):
-                    *labels, bucket = raw.split(FIELD_SEP)[1:]
-                    per_series[tuple(labels)][bucket] = value
-            family = HistogramMetricFamily(
-                metric_name(histogram), histogram.help, labels=list(histogram.labels)
+        if counter.windowed:
+            help_text = counter.help
+            if counter.aggregation is Aggregation.HLL:
+                help_text += " Summed over partitions, each holding distinct keys."
+            yield Family(
+                metric_name(counter, windowed=True),
+                "gauge",
+                help_text,
+                (*labels, "window"),
+                [
+                    ((*values, window), window_values.get(series, 0.0))
+                    for window, window_values in in_window.items()
+                    for series, values in rows
+                ],
             )
-            for label_values, buckets in sorted(per_series.items()):
-                counts = [buckets.get(str(i), 0) for i in range(len(histogram.buckets_s) + 1)]
-                if not any(counts):
-                    # only observations taken back (a payment credit that moved):
-                    # the same as never observed, whichever order the events came in
-                    continue
-                family.add_metric(
-                    list(label_values),
-                    buckets=cumulative_buckets(counts, histogram.buckets_s),
-                    sum_value=buckets.get("sum_ms", 0) / 1000,
-                )
-            yield family
+
+
+def _ratios(view: StoreView) -> Iterator[Family]:
+    shared: dict[str, TermSums] = {window: {} for window in view.windows}
+    for definition in RATIOS:
+        # a group is the sorted pairs of exactly the ratio's labels: values by position
+        by_name = sorted(definition.labels)
+        at = [by_name.index(name) for name in definition.labels]
+        family = Family(
+            metric_name(definition),
+            "gauge",
+            f"{definition.help} Definition: {definition.formula()}.",
+            (*definition.labels, "window"),
+        )
+        for window, values in view.windows.items():
+            for series, value in evaluate_ratio(definition, values, shared[window]).items():
+                if value is not None:
+                    family.rows.append(((*(series[i][1] for i in at), window), value))
+        yield family
+
+
+def _histograms(view: StoreView) -> Iterator[HistogramFamily]:
+    fields: dict[str, dict[tuple[str, ...], dict[str, int]]] = {
+        h.name: defaultdict(dict) for h in HISTOGRAMS
+    }
+    for raw, value in view.totals.items():
+        name, sep, rest = raw.partition(FIELD_SEP)
+        by_labels = fields.get(name)
+        if by_labels is not None and sep:
+            *labels, bucket = rest.split(FIELD_SEP)
+            by_labels[tuple(labels)][bucket] = value
+    for histogram in HISTOGRAMS:
+        family = HistogramFamily(metric_name(histogram), histogram.help, histogram.labels)
+        for label_values, counts, sum_ms in _series(histogram, fields[histogram.name]):
+            if not any(counts):
+                # only observations taken back (a payment credit that moved):
+                # the same as never observed, whichever order the events came in
+                continue
+            buckets = cumulative_buckets(counts, histogram.buckets_s)
+            family.rows.append((label_values, buckets, sum_ms / 1000))
+        yield family
+
+
+def _series(
+    histogram: Histogram, fields: Mapping[tuple[str, ...], Mapping[str, int]]
+) -> list[tuple[tuple[str, ...], list[int], int]]:
+    """Sorted (label values, count per bucket, sum in ms), fields of a legacy label
+    layout summed into today's series."""
+    merged: dict[tuple[str, ...], dict[str, int]] = {}
+    for raw_values, buckets in fields.items():
+        values = histogram_series(histogram.name, raw_values)
+        if values is None:
+            continue
+        into = merged.get(values)
+        if into is None:
+            merged[values] = dict(buckets)
+        else:
+            for bucket, value in buckets.items():
+                into[bucket] = into.get(bucket, 0) + value
+    indexes = [str(i) for i in range(len(histogram.buckets_s) + 1)]
+    return [
+        (values, [buckets.get(i, 0) for i in indexes], buckets.get("sum_ms", 0))
+        for values, buckets in sorted(merged.items())
+    ]
 
 
 def _rows(
-    names: list[str], known: Iterable[LabelSet], *counted: Mapping[LabelSet, float]
-) -> list[tuple[LabelSet, list[str]]]:
+    names: tuple[str, ...], known: Iterable[LabelSet], *counted: Mapping[LabelSet, float]
+) -> list[tuple[LabelSet, tuple[str, ...]]]:
     """Every label set known or counted anywhere, sorted, with its values in ``names`` order."""
     series = set(known)
     for values in counted:
         series.update(values)
-    return [(s, _values_in_order(s, names)) for s in sorted(series)]
+    # label sets of one counter share their names: positions found once per shape
+    plans: dict[tuple[str, ...], list[int | None]] = {}
+    rows = []
+    for s in sorted(series):
+        shape = tuple(map(_NAME, s))
+        at = plans.get(shape)
+        if at is None:
+            at = plans[shape] = [shape.index(n) if n in shape else None for n in names]
+        rows.append((s, tuple(s[i][1] if i is not None else "" for i in at)))
+    return rows
 
 
-def _values_in_order(series: LabelSet, names: list[str]) -> list[str]:
-    as_dict = dict(series)
-    return [as_dict.get(name, "") for name in names]
-
-
-def _ordered(series: tuple[tuple[str, str], ...], names: list[str]) -> list[tuple[str, str]]:
-    as_dict = dict(series)
-    return [(name, as_dict.get(name, "")) for name in names]
+_NAME = operator.itemgetter(0)

@@ -25,7 +25,7 @@ from redis.exceptions import RedisError
 from collectpulse.dependencies import Dependencies, describe
 from collectpulse.exporter.basicauth import BasicAuth
 from collectpulse.exporter.broker import Broker, BrokerUnavailable, LogPositions
-from collectpulse.exporter.collector import StoreCollector
+from collectpulse.exporter.collector import kpi_families
 from collectpulse.exporter.exposition import render
 from collectpulse.exporter.health import HealthCollector, Probes, readiness_problems
 from collectpulse.exporter.webconfig import WebConfig, load_web_config
@@ -128,7 +128,7 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def render_kpis(view: StoreView, *, min_sample: int) -> bytes:
-    return render(StoreCollector(view, experiment_min_sample=min_sample).collect())
+    return render(kpi_families(view, experiment_min_sample=min_sample))
 
 
 async def _view_or_error(cache: ViewCache) -> StoreView | str:

@@ -16,7 +16,7 @@ cardinality stays bounded by the label cap:
 
 Open labels the store never saw (an agent without payments, a currency nobody paid
 in) get no zero series. Response-time histograms are not pre-initialised: one per
-funnel combination would multiply the exposition by their 18 samples.
+channel x campaign x tenant would multiply the exposition by their 18 samples.
 """
 
 from __future__ import annotations

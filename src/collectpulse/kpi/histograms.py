@@ -8,6 +8,8 @@ from one minute to thirty days. Bounds are upper-inclusive, as Prometheus `le`.
 from __future__ import annotations
 
 import bisect
+import functools
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 
@@ -68,12 +70,13 @@ def cumulative_buckets(
         raise ValueError(
             f"expected {len(bounds_s) + 1} counts (one per bound plus +Inf), got {len(counts)}"
         )
-    running = 0
-    rendered: list[tuple[str, int]] = []
-    for bound, count in zip((*bounds_s, math.inf), counts, strict=True):
-        running += count
-        rendered.append((le_label(bound), running))
-    return rendered
+    return list(zip(_le_labels(tuple(bounds_s)), itertools.accumulate(counts), strict=True))
+
+
+@functools.cache
+def _le_labels(bounds_s: tuple[float, ...]) -> tuple[str, ...]:
+    """The ``le`` values of a histogram's buckets, ``+Inf`` last (formatted once)."""
+    return tuple(le_label(bound) for bound in (*bounds_s, math.inf))
 
 
 def le_label(bound_s: float) -> str:

@@ -8,8 +8,9 @@ pairs (build one with `labelset`); an absent optional label is ``""``.
 from __future__ import annotations
 
 import math
+import operator
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from collectpulse.kpi.definitions import RATIOS
 from collectpulse.kpi.model import Ratio, Term
@@ -36,14 +37,23 @@ def ratio(numerator: float, denominator: float) -> float | None:
     return numerator / denominator
 
 
-def evaluate_ratio(definition: Ratio, values: CounterValues) -> RatioValues:
+TermSums = dict[tuple[Term, tuple[str, ...]], Mapping[LabelSet, float]]
+"""(term, group labels) -> the term's sums per group, shared by the ratios of one window."""
+
+
+def evaluate_ratio(
+    definition: Ratio, values: CounterValues, shared: TermSums | None = None
+) -> RatioValues:
     """Evaluate one Ratio per group of its labels, summing counters over the other labels.
 
     Every group seen on either side gets a value; a group whose denominator
-    sums to zero gets None. An empty window yields an empty result.
+    sums to zero gets None. An empty window yields an empty result. Ratios of one
+    window may pass the same ``shared`` dict, so a term they share (messages sent is
+    four ratios' denominator) is summed once.
     """
-    numerators = _sum_by_group(definition.numerator, definition.labels, values)
-    denominators = _sum_by_group(definition.denominator, definition.labels, values)
+    shared = {} if shared is None else shared
+    numerators = _sum_by_group(definition.numerator, definition.labels, values, shared)
+    denominators = _sum_by_group(definition.denominator, definition.labels, values, shared)
     groups = numerators.keys() | denominators.keys()
     return {
         group: ratio(numerators.get(group, 0.0), denominators.get(group, 0.0))
@@ -55,17 +65,78 @@ def evaluate_all(
     values: CounterValues, definitions: Iterable[Ratio] = RATIOS
 ) -> dict[str, RatioValues]:
     """Evaluate every Ratio definition (by default the whole table) over one window's values."""
-    return {definition.name: evaluate_ratio(definition, values) for definition in definitions}
+    shared: TermSums = {}
+    return {d.name: evaluate_ratio(d, values, shared) for d in definitions}
 
 
 def _sum_by_group(
-    terms: Iterable[Term], group_labels: tuple[str, ...], values: CounterValues
+    terms: tuple[Term, ...], group_labels: tuple[str, ...], values: CounterValues, shared: TermSums
+) -> Mapping[LabelSet, float]:
+    parts = []
+    for t in terms:
+        part = shared.get((t, group_labels))
+        if part is None:
+            part = shared[(t, group_labels)] = _term_by_group(t, group_labels, values)
+        parts.append(part)
+    if len(parts) == 1:
+        return parts[0]
+    sums: dict[LabelSet, float] = defaultdict(float)
+    for part in parts:
+        for group, value in part.items():
+            sums[group] += value
+    return sums
+
+
+def _term_by_group(
+    t: Term, group_labels: tuple[str, ...], values: CounterValues
 ) -> dict[LabelSet, float]:
     sums: dict[LabelSet, float] = defaultdict(float)
-    for t in terms:
-        for series, value in values.get(t.counter, {}).items():
-            labels = dict(series)
-            if all(labels.get(name, "") == wanted for name, wanted in t.where):
-                group = labelset({name: labels.get(name, "") for name in group_labels})
-                sums[group] += value
+    # a counter's label sets share their label names: plan the projection once per
+    # shape (positions of the group's and the filter's labels), not once per series
+    plans: dict[tuple[str, ...], _Projection] = {}
+    for series, value in values.get(t.counter, {}).items():
+        shape = tuple(map(_NAME, series))
+        plan = plans.get(shape)
+        if plan is None:
+            plan = plans[shape] = _Projection(shape, group_labels, t.where)
+        group = plan.group(series)
+        if group is not None:
+            sums[group] += value
     return sums
+
+
+class _Projection:
+    """The group of a label set of one shape, or None when a term's filter excludes it."""
+
+    def __init__(
+        self,
+        shape: tuple[str, ...],
+        group_labels: tuple[str, ...],
+        where: tuple[tuple[str, str], ...],
+    ) -> None:
+        at = {name: i for i, name in enumerate(shape)}
+        # an absent label reads as "" (labelset's canonical form of a missing optional label)
+        self._picks = [(at.get(name), name) for name in sorted(set(group_labels))]
+        self._where = [(at.get(name), wanted) for name, wanted in where]
+
+        # the group is the label set itself (the funnel ratios of the funnel counters)
+        self._whole = not where and [i for i, _ in self._picks] == list(range(len(shape)))
+        positions = [i for i, _ in self._picks]
+        # every group label present (the usual case): the pairs picked in C
+        self._pick: Callable[[LabelSet], LabelSet] | None = None
+        if positions and None not in positions:
+            get = operator.itemgetter(*positions, 0)  # a trailing index keeps a tuple
+            self._pick = lambda series: get(series)[:-1]
+
+    def group(self, series: LabelSet) -> LabelSet | None:
+        if self._whole:
+            return series
+        for i, wanted in self._where:
+            if (series[i][1] if i is not None else "") != wanted:
+                return None
+        if self._pick is not None:
+            return self._pick(series)
+        return tuple(series[i] if i is not None else (name, "") for i, name in self._picks)
+
+
+_NAME = operator.itemgetter(0)

@@ -26,3 +26,32 @@ def counter_field(counter: str, labels: Mapping[str, str]) -> str:
 def histogram_field(histogram: str, labels: Mapping[str, str], bucket: int | str) -> str:
     """A histogram bucket's field; ``bucket`` is an index, or ``sum`` / ``count``."""
     return f"{counter_field(histogram, labels)}{FIELD_SEP}{bucket}"
+
+
+LEGACY_HISTOGRAM_LABELS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        name: ("channel", "campaign", "variant", "tenant")
+        for name in (
+            "send_to_open_seconds",
+            "send_to_click_seconds",
+            "send_to_payment_seconds",
+            "open_to_payment_seconds",
+        )
+    }
+)
+"""Label orders a histogram's fields had before: response times were by variant too.
+A store written before keeps those fields (all-time totals); they are summed into the
+series without the dropped labels, so nothing observed is lost, and an observation
+taken back after the change cancels the one it took back."""
+
+
+def histogram_series(name: str, values: tuple[str, ...]) -> tuple[str, ...] | None:
+    """A histogram field's label values in today's order (a legacy layout projected onto
+    it), or None when ``values`` fits neither layout."""
+    order = LABEL_ORDER[name]
+    if len(values) == len(order):
+        return values
+    legacy = LEGACY_HISTOGRAM_LABELS.get(name)
+    if legacy is None or len(values) != len(legacy):
+        return None
+    return tuple(values[legacy.index(label)] for label in order)

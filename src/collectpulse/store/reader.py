@@ -6,8 +6,9 @@ by side): one round trip lists the partitions, one reads every partition (each
 summing its own buckets server-side with sum_buckets.lua, so a scrape moves
 one small reply per partition whatever the bucket count) together with the
 global keys (provider tallies, label registries, worker heartbeats), and one
-counts the partitions' HyperLogLogs. Windows up to ``FINE_WINDOW_MAX_S`` sum
-fine buckets (``bucket_size``); longer windows sum hourly buckets, so their
+counts the partitions' HyperLogLogs while another sums the deliveries since each
+campaign's last landing view (sum_since.lua). Windows up to ``FINE_WINDOW_MAX_S``
+sum fine buckets (``bucket_size``); longer windows sum hourly buckets, so their
 start edge is aligned to the hour.
 
 All-time fields are summed over partitions, except the timestamps kept with
@@ -17,6 +18,7 @@ merged with max / min, since a sum of times is meaningless.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -189,33 +191,72 @@ def window_segments(plans: Mapping[str, tuple[int, list[int]]]) -> Segments:
     return Segments(tuple(runs), members)
 
 
-def merge_totals(into: dict[str, int], flat: list[Any]) -> None:
-    """Add one partition's ``{field, value, ...}`` totals; timestamps merge by max / min."""
-    for i in range(0, len(flat), 2):
-        name = _text(flat[i])
-        value = int(flat[i + 1])
-        kind = name.partition(FIELD_SEP)[0]
-        if kind in _MAX_FIELDS:
-            into[name] = max(into.get(name, value), value)
-        elif kind in _MIN_FIELDS:
-            into[name] = min(into.get(name, value), value)
+def merge_totals(into: dict[Any, int], flat: list[Any]) -> None:
+    """Add one partition's ``{field, value, ...}`` totals; timestamps merge by max / min.
+
+    Field names are kept as they come (bytes from Redis, decoded once by the caller
+    after every partition is merged, since most fields are in every partition)."""
+    it = iter(flat)
+    for name, raw_value in zip(it, it, strict=True):
+        value = int(raw_value)
+        old = into.get(name)
+        if old is None:
+            into[name] = value
+        elif _kind_in(name, _MAX_KINDS):
+            into[name] = max(old, value)
+        elif _kind_in(name, _MIN_KINDS):
+            into[name] = min(old, value)
         else:
-            into[name] = into.get(name, 0) + value
+            into[name] = old + value
+
+
+@dataclass(frozen=True)
+class _Kinds:
+    """Field kinds (a field's name before its first separator), matched on str or bytes
+    names without decoding them."""
+
+    exact: frozenset[str | bytes]
+    text_prefixes: tuple[str, ...]
+    byte_prefixes: tuple[bytes, ...]
+
+    @classmethod
+    def of(cls, kinds: frozenset[str]) -> _Kinds:
+        prefixes = tuple(kind + FIELD_SEP for kind in sorted(kinds))
+        exact: frozenset[str | bytes] = frozenset({*kinds, *(kind.encode() for kind in kinds)})
+        return cls(exact, prefixes, tuple(p.encode() for p in prefixes))
+
+
+def _kind_in(name: bytes | str, kinds: _Kinds) -> bool:
+    if name in kinds.exact:
+        return True
+    if isinstance(name, bytes):
+        return name.startswith(kinds.byte_prefixes)
+    return name.startswith(kinds.text_prefixes)
+
+
+_MAX_KINDS = _Kinds.of(_MAX_FIELDS)
+_MIN_KINDS = _Kinds.of(_MIN_FIELDS)
+
+
+def _decoded(raw: Mapping[Any, int]) -> dict[str, int]:
+    return {_text(name): value for name, value in raw.items()}
 
 
 @dataclass
 class _Partial:
     """Accumulates the replies of one read before they become a StoreView."""
 
-    totals: dict[str, int] = field(default_factory=dict)
-    windows: dict[str, dict[str, int]] = field(default_factory=dict)
+    totals: dict[Any, int] = field(default_factory=dict)
+    """Field name as read (bytes) -> value, decoded once all partitions are merged."""
+    windows: dict[str, dict[Any, int]] = field(default_factory=dict)
     offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     struggling: list[Struggling] = field(default_factory=list)
     unames: dict[int, list[str]] = field(default_factory=dict)
 
 
 class StoreReader:
-    """Reads what the exporter shows; stateless, safe to share."""
+    """Reads what the exporter shows; safe to share (it keeps only the key names of the
+    last read)."""
 
     def __init__(
         self, client: StoreClient, settings: Settings, *, clock: Callable[[], float] = time.time
@@ -225,6 +266,7 @@ class StoreReader:
         self._keys = Keys(settings.key_prefix)
         self._scripts = Scripts(client)
         self._clock = clock
+        self._unique_keys: dict[tuple[int, int, int, int, str], tuple[bytes, ...]] = {}
 
     async def partitions(self) -> tuple[int, ...]:
         members = await self._redis.smembers(self._keys.partitions())
@@ -256,24 +298,28 @@ class StoreReader:
         for i, p in enumerate(partitions):
             self._take_partition(partial, p, replies[4 * i : 4 * i + 4], segments)
         tallies, registries, beats = self._take_globals(replies[globals_at:], now_s)
+        partial.totals = _decoded(partial.totals)
         for name, value in tallies.items():
             partial.totals[name] = partial.totals.get(name, 0) + value
-        uniques = await self._count_uniques(partial.unames, plans)
+        # both need only the first reply: sent side by side, one round trip
+        uniques, delivered_since = await asyncio.gather(
+            self._count_uniques(partial.unames, plans),
+            deliveries_since(
+                self._scripts,
+                self._keys,
+                partitions,
+                silence_starts(partial.totals),
+                now_s=now_s,
+                bucket_s=self._settings.bucket_s,
+                lookback_s=max(self._settings.windows_s.values()),
+            ),
+        )
         parsed = {}
         for window in plans:
-            values = parse_counter_fields(partial.windows[window])
+            values = parse_counter_fields(_decoded(partial.windows[window]))
             values.update(parse_counter_fields(uniques[window]))
             parsed[window] = values
         partial.struggling.sort(key=lambda s: (s.tenant, s.since_s, s.customer_id))
-        delivered_since = await deliveries_since(
-            self._redis,
-            self._keys,
-            partitions,
-            silence_starts(partial.totals),
-            now_s=now_s,
-            bucket_s=self._settings.bucket_s,
-            lookback_s=max(self._settings.windows_s.values()),
-        )
         return StoreView(
             now_s=now_s,
             partitions=partitions,
@@ -347,13 +393,20 @@ class StoreReader:
         out: dict[str, dict[str, int]] = {window: defaultdict(int) for window in plans}
         if not unames:
             return out
-        k = self._keys
         pipe = self._redis.pipeline(transaction=False)
+        known, used = self._unique_keys, {}
         for p, names in unames.items():
             for gran, starts in plans.values():
                 for name in names:
+                    # tens of thousands of key names a read, the same until a bucket turns
+                    ident = (p, gran, starts[0], len(starts), name)
+                    keys = known.get(ident)
+                    if keys is None:
+                        keys = tuple(self._keys.uniques(p, gran, s, name).encode() for s in starts)
+                    used[ident] = keys
                     # raw: a cluster pipeline refuses pfcount(); the keys share {pN}
-                    pipe.execute_command("PFCOUNT", *(k.uniques(p, gran, s, name) for s in starts))
+                    pipe.execute_command("PFCOUNT", *keys)
+        self._unique_keys = used  # only this read's: old buckets are forgotten
         counts = iter(await pipe.execute())
         for names in unames.values():
             for window in plans:
@@ -368,10 +421,10 @@ def _recent_beats(raw: Mapping[Any, Any], now_s: float) -> tuple[WorkerBeat, ...
     return tuple(sorted(recent, key=lambda b: b.worker))
 
 
-def _add_flat(into: dict[str, int], flat: list[Any]) -> None:
-    for i in range(0, len(flat), 2):
-        name = _text(flat[i])
-        into[name] = into.get(name, 0) + int(flat[i + 1])
+def _add_flat(into: dict[Any, int], flat: list[Any]) -> None:
+    it = iter(flat)
+    for name, value in zip(it, it, strict=True):
+        into[name] = into.get(name, 0) + int(value)
 
 
 def _text(value: bytes | str) -> str:

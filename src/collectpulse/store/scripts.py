@@ -33,6 +33,7 @@ class Scripts:
         self.read: AsyncScript = client.register_script(_source("read"))
         self.write: AsyncScript = client.register_script(_source("write"))
         self.sum_buckets: AsyncScript = client.register_script(_source("sum_buckets"))
+        self.sum_since: AsyncScript = client.register_script(_source("sum_since"))
         self.admit_labels: AsyncScript = client.register_script(_source("admit_labels"))
 
     @staticmethod
@@ -61,5 +62,5 @@ class Scripts:
 
     async def load(self) -> None:
         """SCRIPT LOAD every script (a cluster client sends it to every primary)."""
-        for script in (self.read, self.write, self.sum_buckets, self.admit_labels):
+        for script in (self.read, self.write, self.sum_buckets, self.sum_since, self.admit_labels):
             await self._client.script_load(script.script)

@@ -9,15 +9,14 @@ hour and the hourly buckets after it, so the count is exact to the bucket.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-from collectpulse.store.client import StoreClient
+from collectpulse.store.client import StorePipeline
 from collectpulse.store.context import COARSE_BUCKET_S
 from collectpulse.store.fields import counter_field
 from collectpulse.store.keys import FIELD_SEP, Keys
 from collectpulse.store.message_effects import FIRST_DELIVERED, LAST_VIEW
+from collectpulse.store.scripts import Scripts
 
 Campaign = tuple[str, str]
 """(campaign, tenant)"""
@@ -50,7 +49,7 @@ def buckets_since(since_s: int, now_s: int, bucket_s: int) -> list[tuple[int, in
 
 
 async def deliveries_since(
-    redis: StoreClient,
+    scripts: Scripts,
     keys: Keys,
     partitions: Sequence[int],
     since: Mapping[Campaign, int],
@@ -59,28 +58,45 @@ async def deliveries_since(
     bucket_s: int,
     lookback_s: int,
 ) -> dict[Campaign, int]:
-    """Messages of each campaign delivered at or after its ``since`` (bucket-aligned)."""
-    wanted: dict[tuple[int, int], set[str]] = defaultdict(set)
-    plan: dict[Campaign, tuple[str, list[tuple[int, int]]]] = {}
-    for (campaign, tenant), since_s in since.items():
-        name = counter_field("campaign_deliveries", {"campaign": campaign, "tenant": tenant})
-        buckets = buckets_since(max(since_s, now_s - lookback_s), now_s, bucket_s)
-        plan[(campaign, tenant)] = (name, buckets)
-        for bucket in buckets:
-            wanted[bucket].add(name)
-    if not wanted:
-        return {}
-    order = [(p, bucket, sorted(names)) for p in partitions for bucket, names in wanted.items()]
-    pipe = redis.pipeline(transaction=False)
-    for p, (gran, start), names in order:
-        pipe.hmget(keys.bucket(p, gran, start), names)
-    counts: dict[tuple[int, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    replies: list[Any] = await pipe.execute()
-    for (_, bucket, names), values in zip(order, replies, strict=True):
-        for name, value in zip(names, values, strict=True):
-            if value is not None:
-                counts[bucket][name] += int(value)
-    return {
-        campaign: sum(counts[bucket][name] for bucket in buckets)
-        for campaign, (name, buckets) in plan.items()
+    """Messages of each campaign delivered at or after its ``since`` (bucket-aligned).
+
+    Each partition sums its campaigns' buckets server-side (sum_since.lua): one
+    EVALSHA and one number per campaign, not one HMGET value per campaign and bucket.
+    """
+    plan = {
+        (campaign, tenant): (
+            counter_field("campaign_deliveries", {"campaign": campaign, "tenant": tenant}),
+            buckets_since(max(since_s, now_s - lookback_s), now_s, bucket_s),
+        )
+        for (campaign, tenant), since_s in since.items()
     }
+    buckets = sorted({bucket for _, needed in plan.values() for bucket in needed})
+    if not buckets:  # no campaign, or every one starting after now (a clock ahead)
+        return {}
+    at = {bucket: i for i, bucket in enumerate(buckets, start=1)}
+    args: list[str | int] = []
+    for name, needed in plan.values():
+        runs = _runs(sorted(at[bucket] for bucket in needed))
+        args += [name, len(runs), *(i for run in runs for i in run)]
+
+    def fill(pipe: StorePipeline) -> None:
+        for p in partitions:
+            bucket_keys = [keys.bucket(p, gran, start) for gran, start in buckets]
+            scripts.queue(pipe, scripts.sum_since, bucket_keys, args)
+
+    totals = [0] * len(plan)
+    for sums in await scripts.pipelined(fill):
+        for i, value in enumerate(sums):
+            totals[i] += int(value)
+    return dict(zip(plan, totals, strict=True))
+
+
+def _runs(indexes: Sequence[int]) -> list[tuple[int, int]]:
+    """Sorted indexes as inclusive (first, last) runs of consecutive ones."""
+    runs: list[tuple[int, int]] = []
+    for i in indexes:
+        if runs and runs[-1][1] == i - 1:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs

@@ -342,3 +342,48 @@ def test_a_histogram_whose_observations_were_all_taken_back_is_not_exported() ->
     }
     registry = scrape(StoreView(NOW_S, (0,), moved, {}))
     assert sample_count(registry, "collectpulse_send_to_payment_seconds_count") == 0
+
+
+def legacy_field(histogram: str, labels: Mapping[str, str], bucket: str) -> str:
+    """A response-time field as a store wrote it before histograms lost ``variant``."""
+    values = [labels.get(name, "") for name in ("channel", "campaign", "variant", "tenant")]
+    return FIELD_SEP.join((histogram, *values, bucket))
+
+
+def test_response_times_are_by_campaign_and_the_variants_share_one_series() -> None:
+    spring_a = funnel(SPRING, tenant="acme")
+    spring_b = funnel({**SPRING, "variant": "b"}, tenant="acme")
+    series = counter_field("send_to_open_seconds", spring_a)
+    # the store increments one field for both variants
+    assert counter_field("send_to_open_seconds", spring_b) == series
+    fields = {series + FIELD_SEP + "1": 5, series + FIELD_SEP + "sum_ms": 5_000_000}
+
+    registry = scrape(StoreView(NOW_S, (0,), fields, {}))
+
+    labels = {"channel": "email", "campaign": "spring", "tenant": "acme"}
+    assert registry.get_sample_value("collectpulse_send_to_open_seconds_count", labels) == 5
+    assert registry.get_sample_value("collectpulse_send_to_open_seconds_sum", labels) == 5_000
+    assert sample_count(registry, "collectpulse_send_to_open_seconds_count") == 1
+
+
+def test_fields_stored_with_a_variant_still_count_under_their_campaign() -> None:
+    """A store written before the histograms lost ``variant``: nothing observed is lost,
+    and a take-back written since cancels the observation it takes back."""
+    spring = funnel(SPRING, tenant="acme")
+    autumn = funnel(AUTUMN_SMS, tenant="acme")
+    fields = {
+        legacy_field("send_to_click_seconds", spring, "2"): 4,
+        legacy_field("send_to_click_seconds", spring, "sum_ms"): 1_000_000,
+        counter_field("send_to_click_seconds", spring) + FIELD_SEP + "2": 1,
+        counter_field("send_to_click_seconds", spring) + FIELD_SEP + "sum_ms": 250_000,
+        legacy_field("send_to_click_seconds", autumn, "4"): 1,
+        legacy_field("send_to_click_seconds", autumn, "sum_ms"): 7_000_000,
+        counter_field("send_to_click_seconds", autumn) + FIELD_SEP + "4": -1,
+        counter_field("send_to_click_seconds", autumn) + FIELD_SEP + "sum_ms": -7_000_000,
+    }
+    registry = scrape(StoreView(NOW_S, (0,), fields, {}))
+
+    labels = {"channel": "email", "campaign": "spring", "tenant": "acme"}
+    assert registry.get_sample_value("collectpulse_send_to_click_seconds_count", labels) == 5
+    assert registry.get_sample_value("collectpulse_send_to_click_seconds_sum", labels) == 1_250
+    assert sample_count(registry, "collectpulse_send_to_click_seconds_count") == 1

@@ -1,5 +1,6 @@
 """The exporter's text rendering writes exactly what prometheus_client's generate_latest
-writes, for collectpulse's families and for anything else it is handed."""
+writes, for collectpulse's plain rows, its families and anything else it is handed, and
+prometheus_client's parser reads it back."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from prometheus_client.core import (
     Metric,
     SummaryMetricFamily,
 )
+from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
 from collectpulse.exporter.collector import StoreCollector
 from collectpulse.exporter.exposition import render
+from collectpulse.exporter.families import AnyFamily, Family, HistogramFamily, to_metric
 from collectpulse.store.fields import counter_field, histogram_field
 from collectpulse.store.reader import LAST_EVENT, StoreView
 
@@ -80,3 +83,71 @@ def test_a_whole_store_view_renders_like_generate_latest() -> None:
     registry.register(StoreCollector(view))
 
     assert render(StoreCollector(view).collect()) == generate_latest(registry)
+
+
+# --- plain rows (exporter.families), the /metrics path -------------------------------------
+
+
+def row_families() -> list[AnyFamily]:
+    sent = Family("cp_sent", "counter", "Sent \\ messages\nper campaign", ("b", "a"))
+    sent.rows += [(('quote " here', "back\\slash"), 3), (("new\nline", ""), 1e10)]
+    windowed = Family("cp_windowed_sent", "gauge", "Sent in the window.", ("channel", "window"))
+    windowed.rows += [(("email", "1h"), 0.0), (("email", "24h"), -0.0), (("sms", "1h"), 2.0)]
+    only_window = Family("cp_share_ratio", "gauge", "A share.", ("window",))
+    only_window.rows += [(("1h",), 0.123456789), (("24h",), float("nan"))]
+    plain = Family("cp_workers", "gauge", "Live workers.", ())
+    plain.rows.append(((), 2))
+    zulu = Family("cp_after_window", "gauge", "A label after window.", ("zone", "window"))
+    zulu.rows += [(("eu", "1h"), 1.5e9), (("eu", "7d"), float("inf"))]
+    lag = HistogramFamily("cp_lag_seconds", "Lag.", ("topic", "campaign"))
+    lag.rows.append((("open", "x"), [("0.5", 1), ("1.0", 4), ("+Inf", 5)], 3.5))
+    lag.rows.append((("click", "x"), [("0.5", 0), ("1.0", 0), ("+Inf", 2)], 0.0))
+    bare = HistogramFamily("cp_size_bytes", "Size.", ())
+    bare.rows.append(((), [("1.0", 1), ("+Inf", 1)], 0.5))
+    return [sent, windowed, only_window, plain, zulu, lag, bare]
+
+
+def test_rows_render_byte_for_byte_like_generate_latest_of_the_same_families() -> None:
+    families = row_families()
+
+    assert render(families) == reference(*(to_metric(f) for f in families))
+
+
+def test_rows_parse_back_to_their_names_labels_values_help_and_type() -> None:
+    families = row_families()
+
+    parsed = {f.name: f for f in text_string_to_metric_families(render(families).decode())}
+
+    assert set(parsed) == {f.name for f in families}
+    for family in families:
+        got = parsed[family.name]
+        assert got.documentation == family.help
+        if isinstance(family, HistogramFamily):
+            assert got.type == "histogram"
+            want = []
+            for values, buckets, sum_value in family.rows:
+                labels = dict(zip(family.labels, values, strict=True))
+                want += [(f"{family.name}_bucket", {**labels, "le": le}, n) for le, n in buckets]
+                want += [(f"{family.name}_count", labels, buckets[-1][1])]
+                want += [(f"{family.name}_sum", labels, sum_value)]
+        else:
+            assert got.type == family.kind
+            suffix = "_total" if family.kind == "counter" else ""
+            want = [
+                (family.name + suffix, dict(zip(family.labels, values, strict=True)), value)
+                for values, value in family.rows
+            ]
+        assert [(s.name, s.labels, repr(s.value)) for s in got.samples] == [
+            (name, labels, repr(float(value))) for name, labels, value in want
+        ]
+
+
+def test_a_negative_zero_keeps_its_sign_after_a_zero() -> None:
+    gauge = Family("cp_lift_ratio", "gauge", "Lift.", ("variant",))
+    gauge.rows += [(("a",), 0.0), (("b",), -0.0), (("c",), 0.0)]
+
+    text = render([gauge]).decode()
+
+    assert 'variant="a"} 0.0\n' in text
+    assert 'variant="b"} -0.0\n' in text
+    assert 'variant="c"} 0.0\n' in text
