@@ -16,10 +16,8 @@ import asyncio
 import os
 import random
 import signal
-import socket
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -31,7 +29,8 @@ from redis.asyncio import Redis
 from collectpulse.kafka.connection import kafka_options
 from collectpulse.kafka.topics import topic_status, worker_topics
 from collectpulse.localstack import kafka_cluster, stack
-from collectpulse.localstack.processes import read_pid
+from collectpulse.localstack.kafka import LocalStackError
+from collectpulse.localstack.processes import port_in_use, read_pid
 from collectpulse.settings import LocalStackSettings, Settings
 from collectpulse.stream.app import prepare_topics
 from tests.integration.test_worker_kill import applied_so_far
@@ -61,29 +60,36 @@ def free_port_block() -> int:
     for _ in range(200):
         base = rng.randrange(20_000, 32_000)
         wanted = [base + step * kafka_cluster.PORT_STRIDE + i for step in range(3) for i in (0, 1)]
-        with ExitStack() as held:
-            try:
-                for port in wanted:
-                    sock = held.enter_context(socket.socket())
-                    sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return base
+        if not any(port_in_use(port) for port in wanted):
+            return base
     raise RuntimeError("no free block of Kafka cluster ports")
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[tuple[LocalStackSettings, str, str]]:
-    """The project's three-broker Kafka and a Redis of this module's own."""
-    base = free_port_block()
-    with own_stack_settings(
-        "test-kafka3-", kafka_brokers=3, kafka_port=base, kafka_controller_port=base + 1
-    ) as cfg:
-        try:
-            bootstrap, redis_url = stack.start(cfg)
-            yield cfg, bootstrap, redis_url
-        finally:
-            stack.stop(cfg)
+    """The project's three-broker Kafka and a Redis of this module's own.
+
+    Free ports are only known free when probed: another process may bind one of the
+    six before the brokers do. Start-up then fails with the port named, and only that
+    failure gets a new block (any other start-up failure fails the test).
+    """
+    for attempt in range(3):
+        base = free_port_block()
+        with own_stack_settings(
+            "test-kafka3-", kafka_brokers=3, kafka_port=base, kafka_controller_port=base + 1
+        ) as cfg:
+            try:
+                try:
+                    bootstrap, redis_url = stack.start(cfg)
+                except LocalStackError as exc:
+                    if attempt < 2 and "in use" in str(exc):
+                        continue
+                    raise
+                yield cfg, bootstrap, redis_url
+                return
+            finally:
+                stack.stop(cfg)
+    raise AssertionError("unreachable: the last attempt raises or yields")
 
 
 async def coordinator_node(settings: Settings) -> int:

@@ -14,7 +14,7 @@ from typing import Any
 from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaError
 
-from collectpulse.localstack.processes import read_pid, spawn, stop
+from collectpulse.localstack.processes import exit_reason, read_pid, spawn, stop
 from collectpulse.settings import LocalStackSettings
 
 KAFKA_JAR_GLOB = "kafka_2.13-*.jar"
@@ -166,8 +166,9 @@ def wait_ready(bootstrap: str, *, timeout_s: float, pid_file: Path | None = None
         if asyncio.run(metadata_ready(bootstrap_servers=bootstrap)):
             return
         if pid_file is not None and read_pid(pid_file) is None:
+            log = pid_file.parent / "kafka.log"
             raise LocalStackError(
-                f"Kafka exited during start-up; see {pid_file.parent / 'kafka.log'}"
+                f"Kafka exited during start-up: {exit_reason(log) or 'no log'} (log: {log})"
             )
         time.sleep(0.3)
     raise LocalStackError(f"Kafka at {bootstrap} did not answer within {timeout_s:.0f} s")

@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaError
 
 from collectpulse.localstack.kafka import LocalStackError, ensure_jars, java, paths
-from collectpulse.localstack.processes import read_pid, spawn, stop
+from collectpulse.localstack.processes import exit_reason, port_in_use, read_pid, spawn, stop
 from collectpulse.settings import LocalStackSettings
 
 NODES = 3
@@ -147,23 +147,37 @@ def _wait_all_registered(cfg: LocalStackSettings, cluster: list[Node], timeout_s
         for node in cluster:
             if read_pid(node.pid_file) is None:
                 raise LocalStackError(
-                    f"Kafka node {node.node_id} exited during start-up; see {node.log_file}"
+                    f"Kafka node {node.node_id} exited during start-up: "
+                    f"{exit_reason(node.log_file) or 'no log'} (log: {node.log_file})"
                 )
         time.sleep(0.3)
     raise LocalStackError(f"Kafka cluster at {servers} did not have {NODES} brokers in time")
 
 
+def _check_ports_free(starting: list[Node]) -> None:
+    """Fail with the port named before any JVM starts: a broker that cannot bind exits
+    seconds later with the reason buried in its log."""
+    for node in starting:
+        for port in (node.port, node.controller_port):
+            if port_in_use(port):
+                raise LocalStackError(
+                    f"port {port} of Kafka node {node.node_id} is in use by another process; "
+                    "free it or move the cluster with COLLECTPULSE_LOCAL_KAFKA_PORT and "
+                    "COLLECTPULSE_LOCAL_KAFKA_CONTROLLER_PORT"
+                )
+
+
 def start(cfg: LocalStackSettings, *, timeout_s: float = 120.0) -> str:
     """Start the nodes that do not run yet; return the bootstrap list of all three."""
     cluster = nodes(cfg)
+    starting = [node for node in cluster if read_pid(node.pid_file) is None]
+    _check_ports_free(starting)
     ensure_jars(paths(cfg))
     _write_configs(cfg, cluster)
     _format_once(cfg, cluster)
     p = paths(cfg)
     heap_mb = max(128, cfg.kafka_heap_mb // 2)
-    for node in cluster:
-        if read_pid(node.pid_file) is not None:
-            continue
+    for node in starting:
         argv = [
             java(),
             f"-Xmx{heap_mb}m",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -31,6 +32,38 @@ def read_pid(pid_file: Path) -> int | None:
     except ChildProcessError:
         done = 0
     return None if done == pid else pid
+
+
+_REASON_MARKERS = ("Address already in use", "FATAL", "ERROR", "Exception", "Error:")
+
+
+def exit_reason(log_file: Path, *, tail_bytes: int = 65_536) -> str:
+    """The line of a server's log that most likely says why it stopped ("" if none):
+    a bind failure first, else the last error line, else the last line."""
+    try:
+        with log_file.open("rb") as log:
+            log.seek(max(log_file.stat().st_size - tail_bytes, 0))
+            lines = log.read().decode("utf-8", "replace").splitlines()
+    except FileNotFoundError:
+        return ""
+    lines = [line.strip() for line in lines if line.strip()]
+    for marker in _REASON_MARKERS:
+        for line in reversed(lines):
+            if marker in line:
+                return line[:400]
+    return lines[-1][:400] if lines else ""
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """True when a listening server could not bind ``host:port`` now (SO_REUSEADDR set,
+    as servers do, so connections in TIME_WAIT do not count)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 def spawn(argv: Sequence[str], *, log_file: Path, pid_file: Path, cwd: Path | None = None) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 import redis
 
 from collectpulse.localstack.kafka import LocalStackError
-from collectpulse.localstack.processes import read_pid, spawn, stop
+from collectpulse.localstack.processes import exit_reason, read_pid, spawn, stop
 from collectpulse.settings import LocalStackSettings
 
 
@@ -76,8 +76,9 @@ def start(cfg: LocalStackSettings, *, timeout_s: float = 30.0) -> str:
                 return url
         except (redis.ConnectionError, redis.BusyLoadingError):
             if read_pid(_pid_file(cfg)) is None:
+                log = log_file(cfg)
                 raise LocalStackError(
-                    f"Redis exited during start-up; see {log_file(cfg)}"
+                    f"Redis exited during start-up: {exit_reason(log) or 'no log'} (log: {log})"
                 ) from None
         time.sleep(0.1)
     raise LocalStackError(f"Redis at {url} did not answer within {timeout_s:.0f} s")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
 
 from collectpulse.cli import build_parser
 from collectpulse.localstack import kafka_cluster
+from collectpulse.localstack.kafka import LocalStackError
 from collectpulse.settings import LocalStackSettings
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -79,3 +81,17 @@ def test_worker_processes_must_be_a_positive_whole_number(
             parser.parse_args(["worker", "--processes", bad])
         assert exit_.value.code == 2
         assert "--processes" in capsys.readouterr().err
+
+
+def test_a_taken_port_fails_the_start_naming_it_before_any_broker_starts(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        # node 2's controller port is the one another process holds
+        settings = cfg(tmp_path).model_copy(
+            update={"kafka_port": port - 11, "kafka_controller_port": port - 10}
+        )
+        with pytest.raises(LocalStackError, match=f"port {port} of Kafka node 2 is in use"):
+            kafka_cluster.start(settings)
+    assert not any(tmp_path.rglob("*.pid")), "no broker may have been spawned"
