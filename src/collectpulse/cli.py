@@ -14,13 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from collectpulse.settings import (
-    LocalStackSettings,
-    Settings,
-    SettingsError,
-    environment_warnings,
-    load_settings,
-)
+from collectpulse.envcheck import environment_warnings
+from collectpulse.settings import LocalStackSettings, Settings, SettingsError, load_settings
 
 USAGE_ERROR = 2
 """Exit code for a bad flag or setting (argparse's own)."""

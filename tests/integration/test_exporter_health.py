@@ -23,13 +23,9 @@ from redis.asyncio import Redis
 from collectpulse.exporter.broker import KAFKA_TIMEOUT_S
 from collectpulse.exporter.http import create_web_app
 from collectpulse.settings import Settings
+from collectpulse.store.heartbeats import HEARTBEAT_FORGET_S, HEARTBEAT_STALE_S, WorkerBeat
 from collectpulse.store.keys import Keys
-from collectpulse.store.reader import (
-    HEARTBEAT_FORGET_S,
-    HEARTBEAT_STALE_S,
-    StoreReader,
-    WorkerBeat,
-)
+from collectpulse.store.reader import StoreReader
 from collectpulse.stream.heartbeat import Heartbeat
 from collectpulse.stream.retry import DependencyState
 from tests.support import events as ev

@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from collectpulse.envcheck import known_variables, unknown_variables
 from collectpulse.settings import (
     LocalStackSettings,
     Settings,
     SettingsError,
     duration_s,
-    known_variables,
     load_settings,
-    unknown_variables,
 )
 
 

@@ -15,7 +15,8 @@ from prometheus_client.registry import Collector
 
 from collectpulse.exporter.broker import LogPositions
 from collectpulse.exporter.computed import gauge_family
-from collectpulse.store.reader import HEARTBEAT_STALE_S, StoreView, WorkerBeat
+from collectpulse.store.heartbeats import HEARTBEAT_STALE_S, WorkerBeat
+from collectpulse.store.reader import StoreView
 
 DEPENDENCIES = ("redis", "kafka")
 

@@ -31,7 +31,8 @@ from collectpulse.exporter.health import HealthCollector, Probes, readiness_prob
 from collectpulse.exporter.webconfig import WebConfig, load_web_config
 from collectpulse.settings import Settings
 from collectpulse.store.client import StoreClient, store_client
-from collectpulse.store.reader import StoreReader, StoreView, WorkerBeat
+from collectpulse.store.heartbeats import WorkerBeat
+from collectpulse.store.reader import StoreReader, StoreView
 from collectpulse.ui import routes as ui_routes
 
 log = logging.getLogger(__name__)

@@ -25,8 +25,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-import orjson
-
 from collectpulse.events.providers import PROVIDERS
 from collectpulse.kpi.ratios import CounterValues, LabelSet, labelset
 from collectpulse.settings import Settings
@@ -34,6 +32,7 @@ from collectpulse.store.client import StoreClient, StorePipeline
 from collectpulse.store.context import COARSE_BUCKET_S
 from collectpulse.store.customer_effects import STRUGGLING_WINDOW_S
 from collectpulse.store.fields import LABEL_ORDER
+from collectpulse.store.heartbeats import WorkerBeat, recent_beats
 from collectpulse.store.keys import FIELD_SEP, Keys
 from collectpulse.store.message_effects import FIRST_DELIVERED, LAST_VIEW
 from collectpulse.store.scripts import Scripts
@@ -48,13 +47,6 @@ LAST_APPLIED_MS = "last_applied_ms"
 """Total field ``last_applied_ms<SEP><topic>``: when (Unix ms) the topic last had a batch."""
 REGISTRY_LABELS = ("campaign", "variant", "segment", "tenant", "agent")
 """The cardinality-capped labels whose admitted values live in ``cp:{labels}:<label>``."""
-HEARTBEAT_INTERVAL_S = 5.0
-"""How often a worker writes its heartbeat (stream.heartbeat)."""
-HEARTBEAT_STALE_S = 3 * HEARTBEAT_INTERVAL_S
-"""A worker whose last beat is older than this (three missed beats) is not live."""
-HEARTBEAT_FORGET_S = 600
-"""Heartbeats older than this are no longer reported (a worker gone for good)."""
-
 _PROVIDER_TALLIES = {
     "skipped": "provider_events_skipped",
     "dead_lettered": "provider_records_dead_lettered",
@@ -68,50 +60,6 @@ class Struggling:
     tenant: str
     customer_id: str
     since_s: int
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerBeat:
-    """One worker's latest heartbeat (written by ``stream.heartbeat``)."""
-
-    worker: str
-    beat_s: float
-    """Wall-clock time of the beat (Unix seconds)."""
-    partitions: tuple[int, ...]
-    """Partition numbers the worker's consumer is assigned (of any collectpulse topic)."""
-    healthy: bool = True
-    """Whether the worker's last attempt at Redis / Kafka worked (``DependencyState``)."""
-    reason: str = ""
-    """Why not, e.g. ``redis: ConnectionError``."""
-    wait_timeouts: int = 0
-    """Writes since the worker started whose WAIT for replicas timed out."""
-
-    def encode(self) -> bytes:
-        return orjson.dumps(
-            {
-                "beat_s": self.beat_s,
-                "partitions": list(self.partitions),
-                "healthy": self.healthy,
-                "reason": self.reason,
-                "wait_timeouts": self.wait_timeouts,
-            }
-        )
-
-    @classmethod
-    def decode(cls, worker: str, raw: bytes | str) -> WorkerBeat | None:
-        """Parse a stored beat; None when it is not one (never raises on bad data)."""
-        try:
-            data = orjson.loads(raw)
-            return cls(
-                worker=worker,
-                beat_s=float(data["beat_s"]),
-                partitions=tuple(sorted(int(p) for p in data.get("partitions", ()))),
-                healthy=bool(data.get("healthy", True)),
-                reason=str(data.get("reason", "")),
-                wait_timeouts=int(data.get("wait_timeouts", 0)),
-            )
-        except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
-            return None
 
 
 @dataclass(frozen=True)
@@ -275,7 +223,7 @@ class StoreReader:
     async def heartbeats(self) -> tuple[WorkerBeat, ...]:
         """The workers' latest beats (those within ``HEARTBEAT_FORGET_S``), by worker id."""
         raw = await self._redis.hgetall(self._keys.heartbeats())
-        return _recent_beats(raw, self._clock())
+        return recent_beats(raw, self._clock())
 
     async def read(self) -> StoreView:
         now_s = int(self._clock())
@@ -384,7 +332,7 @@ class StoreReader:
                 for kind, value in next(it).items():
                     tallies[FIELD_SEP.join((counter, provider, _text(kind)))] += int(value)
         registries = {label: frozenset(_text(v) for v in next(it)) for label in REGISTRY_LABELS}
-        return dict(tallies), registries, _recent_beats(next(it), now_s)
+        return dict(tallies), registries, recent_beats(next(it), now_s)
 
     async def _count_uniques(
         self, unames: Mapping[int, list[str]], plans: Mapping[str, tuple[int, list[int]]]
@@ -413,12 +361,6 @@ class StoreReader:
                 for name in names:
                     out[window][name] += int(next(counts))
         return out
-
-
-def _recent_beats(raw: Mapping[Any, Any], now_s: float) -> tuple[WorkerBeat, ...]:
-    beats = (WorkerBeat.decode(_text(worker), value) for worker, value in raw.items())
-    recent = [b for b in beats if b is not None and now_s - b.beat_s <= HEARTBEAT_FORGET_S]
-    return tuple(sorted(recent, key=lambda b: b.worker))
 
 
 def _add_flat(into: dict[Any, int], flat: list[Any]) -> None:

@@ -25,8 +25,8 @@ from redis.exceptions import RedisError
 from collectpulse.dependencies import describe
 from collectpulse.settings import Settings
 from collectpulse.store.client import StoreClient
+from collectpulse.store.heartbeats import HEARTBEAT_FORGET_S, HEARTBEAT_INTERVAL_S, WorkerBeat
 from collectpulse.store.keys import Keys
-from collectpulse.store.reader import HEARTBEAT_FORGET_S, HEARTBEAT_INTERVAL_S, WorkerBeat
 from collectpulse.stream.probe import probe
 from collectpulse.stream.retry import DependencyState
 

@@ -13,7 +13,8 @@ from collectpulse.exporter.health import (
     readiness_problems,
 )
 from collectpulse.kpi.definitions import GAUGES
-from collectpulse.store.reader import HEARTBEAT_STALE_S, StoreView, WorkerBeat
+from collectpulse.store.heartbeats import HEARTBEAT_STALE_S, WorkerBeat
+from collectpulse.store.reader import StoreView
 
 NOW_S = 1_800_000_000.0
 

@@ -12,13 +12,13 @@ from collectpulse.exporter.health import Probes
 from collectpulse.kpi.definitions import ratio_by_name
 from collectpulse.kpi.ratios import evaluate_ratio, labelset
 from collectpulse.store.fields import counter_field
+from collectpulse.store.heartbeats import WorkerBeat
 from collectpulse.store.keys import FIELD_SEP
 from collectpulse.store.reader import (
     LAST_APPLIED_MS,
     LAST_EVENT,
     LAST_EVENT_MS,
     StoreView,
-    WorkerBeat,
 )
 from collectpulse.ui.headline import headline
 from collectpulse.ui.model import Filters, live_model
