@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     windows: Annotated[tuple[str, ...], NoDecode] = ("1h", "24h", "7d")
     attribution_window: str = "7d"
     dedupe_horizon: str = "7d"
+    # What the agent desktop's engagement API shows of a customer (store.engagement).
+    engagement_history: str = "30d"
     orphan_wait: str = "15m"
     # How far ahead of the worker's clock an event's occurred_at may be; further is
     # dead-lettered as future_event (docs/DESIGN.md, "Clock skew").
@@ -186,6 +188,7 @@ class Settings(BaseSettings):
         "bucket_size",
         "attribution_window",
         "dedupe_horizon",
+        "engagement_history",
         "orphan_wait",
         "future_tolerance",
         "shutdown_timeout",

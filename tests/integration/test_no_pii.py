@@ -5,7 +5,8 @@ message ids, e-mail addresses, phone numbers and URLs that are random tokens mad
 this run. It goes through real Kafka, a real worker (logging at info) and Redis to the
 exporter; then the whole /metrics body and every line of both logs are searched for each
 token and for anything shaped like an e-mail address, a phone number or a URL.
-The agents' JSON API returns customer ids by design and is not scanned.
+The agents' JSON API returns customer ids by design: its answers are not scanned, the
+logs written while it answered are.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import orjson
@@ -184,6 +186,16 @@ async def test_metrics_and_logs_carry_no_ids_emails_phones_or_urls(
         redacted = total(samples, "collectpulse_collected_amount_minor_total", agent="__redacted__")
         assert redacted > 0
         assert total(samples, "collectpulse_label_overflows_total", label="agent") >= 1
+        # the agent desktop's engagement API answers with the customer id it was asked
+        # for, by design; it must not write it (or anything else personal) to a log
+        customers = {e["customer_id"] for t, e in events if t is Topic.PAYMENT}
+        async with httpx.AsyncClient(timeout=10) as client:
+            for customer in customers:
+                path = f"/api/v1/customers/{quote(customer, safe='')}/engagement"
+                answer = await client.get(f"http://127.0.0.1:{port}{path}")
+                assert answer.status_code == 200 and answer.json()["customer_id"] == customer
+            too_long = f"/api/v1/customers/{tok.email() * 4}/engagement"
+            assert (await client.get(f"http://127.0.0.1:{port}{too_long}")).status_code == 400
 
     # both processes have stopped here, so their logs are complete
     leaks = _leaks(body, "/metrics", tok.all, set())

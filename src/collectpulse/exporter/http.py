@@ -22,6 +22,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 from redis.exceptions import RedisError
 
+from collectpulse.api import routes as api_routes
 from collectpulse.dependencies import Dependencies, describe
 from collectpulse.exporter.basicauth import BasicAuth
 from collectpulse.exporter.broker import Broker, BrokerUnavailable, LogPositions
@@ -231,6 +232,7 @@ def create_web_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/api/struggling-customers", struggling_customers)
+    api_routes.add_routes(app, client, settings)
     ui_routes.add_routes(
         app,
         ui_routes.LiveSource(app[VIEW_KEY].read, app[BROKER_KEY].positions, client, settings),

@@ -85,6 +85,8 @@ class Timing:
     max_parked_per_message: int = 100
     max_parked_messages: int = 100_000
     max_customer_messages: int = 200
+    engagement_s: int = 30 * 86_400
+    """How long a customer's engagement facts are kept for the agent desktop."""
 
 
 LabelCap = Callable[[str, str], str]

@@ -12,7 +12,7 @@ arrives first waits there for the other: payment attribution in
 from __future__ import annotations
 
 from collectpulse.events.models import PageviewEvent, PaymentEvent, PromiseEvent, Topic
-from collectpulse.store import conversion, payment_credit
+from collectpulse.store import conversion, engagement, payment_credit
 from collectpulse.store.context import BatchContext
 from collectpulse.store.customer_state import customer, forget, write
 from collectpulse.store.keys import FIELD_SEP
@@ -41,6 +41,7 @@ def apply_touch(ctx: BatchContext, touch: Touch) -> None:
     waited for it."""
     state = customer(ctx, touch.customer_id)
     if touch.kind == "view":
+        engagement.record_view(ctx, touch.customer_id, touch.at_s, touch.source)
         conversion.add_view(ctx, touch, state, payment_credit.candidates(state))
         return
     mid = touch.message_id
@@ -57,6 +58,7 @@ def apply_touch(ctx: BatchContext, touch: Touch) -> None:
     if not updates:
         return  # a repeated touch
     write(ctx, touch.customer_id, state, updates)
+    engagement.record_message(ctx, touch.customer_id, state, mid)
     if touch.kind == "opened" and moved:
         payment_credit.on_open_moved(ctx, state, mid, before)
     payment_credit.on_touch(ctx, touch.customer_id, state, mid, new=new_message)
@@ -95,6 +97,7 @@ def apply_payment(ctx: BatchContext, event: PaymentEvent, at_s: int) -> None:
     tenant = ctx.label("tenant", event.tenant or "")
     if not ctx.windowed("payment_attempts", {"tenant": tenant, "status": event.status}, at_s):
         ctx.quality("events_late", Topic.PAYMENT)
+    engagement.record_payment(ctx, event, at_s)
     state = customer(ctx, event.customer_id)
     if event.status != "succeeded":
         _record_failure(ctx, event.customer_id, tenant, state, at_s)
@@ -118,6 +121,7 @@ def apply_promise(ctx: BatchContext, event: PromiseEvent, at_s: int) -> None:
     }
     if not ctx.windowed("promises", labels, at_s):
         ctx.quality("events_late", Topic.PROMISE)
+    engagement.record_promise(ctx, event, at_s)
     if (event.kind, event.status, event.direction) != ("installment_plan", "made", "self_service"):
         return
     state = customer(ctx, event.customer_id)

@@ -27,6 +27,9 @@ Per partition ``{pN}`` (prefix ``cp`` by default):
                                        view, recent payment failures, payments held for a
                                        message not touched yet (store.customer_effects)
 ``cp:{pN}:struggling``                 sorted set of struggling customers (per tenant)
+``cp:{pN}:eng:<customer_id>:<day>``    hash: the customer's messages sent, views, payments
+                                       and promises of that day, for the agent desktop
+                                       (store.engagement; expires engagement_history later)
 ====================================  ==========================================
 
 Per provider (``{raw.<provider>}`` slot, stream.normalise): ``cp:{raw.ses}:skipped`` and
@@ -95,6 +98,10 @@ class Keys:
 
     def customer(self, partition: int, customer_id: str) -> str:
         return f"{self.tag(partition)}:cust:{customer_id}"
+
+    def engagement(self, partition: int, customer_id: str, day: int) -> str:
+        """Hash of one customer's engagement facts of one day (store.engagement)."""
+        return f"{self.tag(partition)}:eng:{customer_id}:{day}"
 
     def struggling(self, partition: int) -> str:
         """Sorted set ``<tenant>\x1f<customer_id>`` -> time the customer started struggling."""

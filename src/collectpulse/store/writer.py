@@ -243,6 +243,7 @@ class StoreWriter:
             max_parked_per_message=s.max_parked_per_message,
             max_parked_messages=s.max_parked_messages,
             max_customer_messages=s.max_customer_messages,
+            engagement_s=duration_s(s.engagement_history),
         )
 
     async def _write(
