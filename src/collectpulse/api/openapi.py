@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from collectpulse.api.agents import SORTABLE
+
 _TIME = {"type": "string", "format": "date-time"}
 _OPTIONAL_TIME = {"type": ["string", "null"], "format": "date-time"}
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
@@ -23,7 +25,41 @@ def _count() -> dict[str, Any]:
     return {"type": "integer", "minimum": 0}
 
 
+_AMOUNTS = {
+    "type": "object",
+    "description": "minor units per ISO 4217 currency",
+    "additionalProperties": {"type": "integer"},
+}
+
 SCHEMAS: dict[str, Any] = {
+    "AgentRow": _object(
+        {
+            "agent": {
+                "type": "string",
+                "description": "the agent id; __unassigned__ for what no agent earned",
+            },
+            "collected_amount_minor": _AMOUNTS,
+            "promises_made": _count(),
+            "promises_kept": _count(),
+            "promises_broken": _count(),
+            "promise_kept_ratio": {
+                "type": ["number", "null"],
+                "minimum": 0,
+                "maximum": 1,
+                "description": "kept / (kept + broken); null when none resolved",
+            },
+        }
+    ),
+    "Agents": _object(
+        {
+            "window": {"type": "string"},
+            "as_of": _TIME,
+            "total": _count(),
+            "offset": _count(),
+            "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+            "agents": {"type": "array", "items": {"$ref": "#/components/schemas/AgentRow"}},
+        }
+    ),
     "Problem": _object(
         {"title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"}}
     ),
@@ -110,6 +146,16 @@ def _answers(ok: str, *errors: int) -> dict[str, Any]:
     return answers
 
 
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
 def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -121,6 +167,38 @@ def document() -> dict[str, Any]:
             "(docs/SECURITY.md); nothing here is logged.",
         },
         "paths": {
+            "/api/v1/agents": {
+                "get": {
+                    "summary": "The complete per-agent table of one window",
+                    "description": "Every agent the store counted in the window, by its "
+                    "own id (Prometheus shows only the agents under the label cap): "
+                    "successful payments it is credited with per currency, promises it "
+                    "made and their outcomes credited to it, whoever reported them. "
+                    "Windows of up to 6 h sum minute buckets, longer ones hourly buckets "
+                    "(their start aligned to the hour), as /metrics does.",
+                    "parameters": [
+                        _query(
+                            "window",
+                            {"type": "string"},
+                            "one of COLLECTPULSE_WINDOWS; default the first",
+                        ),
+                        _query("tenant", {"type": "string"}, "only this tenant's counts"),
+                        _query(
+                            "sort",
+                            {"enum": list(SORTABLE)},
+                            "default collected_amount_minor (amounts by their sum)",
+                        ),
+                        _query("order", {"enum": ["asc", "desc"]}, "default desc"),
+                        _query(
+                            "limit",
+                            {"type": "integer", "minimum": 1, "maximum": 1000},
+                            "default 100",
+                        ),
+                        _query("offset", {"type": "integer", "minimum": 0}, "default 0"),
+                    ],
+                    "responses": _answers("Agents", 400, 503),
+                }
+            },
             "/api/v1/customers/{customer_id}/engagement": {
                 "get": {
                     "summary": "A customer's engagement, for the agent desktop before a call",

@@ -4,29 +4,35 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from http import HTTPStatus
 
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from collectpulse.api import engagement
+from collectpulse.api import agents, engagement
 from collectpulse.api.openapi import document
 from collectpulse.settings import Settings, duration_s
 from collectpulse.store.client import StoreClient
 from collectpulse.store.keys import Keys
+from collectpulse.store.scripts import Scripts
 
 MAX_ID_CHARS = 128
 """As the event contract's ids (``events.models.Id``)."""
 
 CLIENT_KEY: web.AppKey[StoreClient] = web.AppKey("api_store_client")
 SETTINGS_KEY = web.AppKey("api_settings", Settings)
+SCRIPTS_KEY = web.AppKey("api_scripts", Scripts)
 
 
 def add_routes(app: web.Application, client: StoreClient, settings: Settings) -> None:
     app[CLIENT_KEY] = client
     app[SETTINGS_KEY] = settings
+    app[SCRIPTS_KEY] = Scripts(client)
     app.router.add_get("/api/v1/openapi.json", openapi)
     app.router.add_get("/api/v1/customers/{customer_id}/engagement", customer_engagement)
+    app.router.add_get("/api/v1/agents", agents_table)
 
 
 async def openapi(request: web.Request) -> web.Response:
@@ -63,3 +69,69 @@ def _problem(kind: type[web.HTTPException], detail: str) -> web.HTTPException:
     status = HTTPStatus(kind.status_code)
     body = {"title": status.phrase, "status": status.value, "detail": detail}
     return kind(text=json.dumps(body), content_type="application/problem+json")
+
+
+async def agents_table(request: web.Request) -> web.Response:
+    """Every agent's attempts, promises and collections in one window (the complete
+    table: Prometheus shows only the agents under the label cap)."""
+    settings = request.app[SETTINGS_KEY]
+    query = request.query
+    unknown = sorted(set(query) - _AGENT_PARAMS)
+    if unknown:
+        raise _problem(web.HTTPBadRequest, f"unknown query parameters: {', '.join(unknown)}")
+    window = query.get("window", next(iter(settings.windows)))
+    if window not in settings.windows:
+        raise _problem(web.HTTPBadRequest, f"window must be one of {', '.join(settings.windows)}")
+    limit = _int_param(query, "limit", 100, 1, agents.MAX_LIMIT)
+    offset = _int_param(query, "offset", 0, 0, 10**9)
+    order = query.get("order", "desc")
+    if order not in ("asc", "desc"):
+        raise _problem(web.HTTPBadRequest, "order must be asc or desc")
+    tenant = query.get("tenant")
+    client = request.app[CLIENT_KEY]
+    keys = Keys(settings.key_prefix)
+    now_s = int(time.time())
+    try:
+        partitions = sorted(int(p) for p in await client.smembers(keys.partitions()))
+        ledger = await agents.read_ledger(
+            request.app[SCRIPTS_KEY],
+            keys,
+            partitions,
+            now_s,
+            duration_s(window),
+            settings.bucket_s,
+        )
+    except (RedisError, OSError):
+        raise _problem(web.HTTPServiceUnavailable, "store (Redis) unavailable") from None
+    rows = agents.agent_rows(ledger, tenant)
+    try:
+        shown = agents.page(
+            rows,
+            sort=query.get("sort", "collected_amount_minor"),
+            descending=order == "desc",
+            offset=offset,
+            limit=limit,
+        )
+    except agents.BadQuery as exc:
+        raise _problem(web.HTTPBadRequest, str(exc)) from None
+    body = {
+        "window": window,
+        "as_of": datetime.fromtimestamp(now_s, UTC).isoformat().replace("+00:00", "Z"),
+        "total": len(rows),
+        "offset": offset,
+        "limit": limit,
+        "agents": shown,
+    }
+    return web.json_response(body)
+
+
+_AGENT_PARAMS = frozenset({"window", "tenant", "sort", "order", "limit", "offset"})
+
+
+def _int_param(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    text = query.get(name)
+    if text is None:
+        return default
+    if not text.isascii() or not text.isdigit() or not low <= int(text) <= high:
+        raise _problem(web.HTTPBadRequest, f"{name} must be an integer from {low} to {high}")
+    return int(text)

@@ -9,6 +9,7 @@ definitions from the KPI catalog (section 5), worded for a Grafana user.
 
 from __future__ import annotations
 
+from collectpulse.kpi.agents import AGENT_COUNTERS, AGENT_RATIOS
 from collectpulse.kpi.computed import GAUGES, HISTOGRAMS
 from collectpulse.kpi.labels import (
     AGENT,
@@ -248,6 +249,7 @@ COUNTERS: tuple[Counter, ...] = (
     *LANDING_COUNTERS,
     *PAYMENT_COUNTERS,
     *PROMISE_COUNTERS,
+    *AGENT_COUNTERS,
     *QUALITY_COUNTERS,
 )
 
@@ -359,6 +361,8 @@ RATIOS: tuple[Ratio, ...] = (
         ("direction", "kind", "tenant"),
     ),
 )
+
+RATIOS += AGENT_RATIOS
 
 ALL_KPIS: tuple[Kpi, ...] = (*COUNTERS, *RATIOS, *GAUGES, *HISTOGRAMS)
 

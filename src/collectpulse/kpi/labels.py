@@ -53,7 +53,13 @@ INVALID_REASON = Label(
 """Why a canonical record was dead-lettered (``events.decode.Reason`` but ``provider_error``)."""
 LABEL_NAME = Label("label")
 STATE_LIMIT = Label(
-    "limit", ("max_parked_per_message", "max_parked_messages", "max_customer_messages")
+    "limit",
+    (
+        "max_parked_per_message",
+        "max_parked_messages",
+        "max_customer_messages",
+        "max_customer_promises",
+    ),
 )
 """The settings that bound waiting state (``Settings``, the ``# Limits`` block)."""
 

@@ -287,6 +287,11 @@ class BatchContext:
             self.plan.expire_in(key, start_s + gran_s + ttl_s - self.timing.now_s)
         return key
 
+    @property
+    def granularities(self) -> tuple[tuple[int, int], ...]:
+        """(bucket size, TTL after the bucket's end) of every bucket family, in seconds."""
+        return self._granularities
+
     def unique(self, what: str, labels: Mapping[str, str], at_s: int, member: str) -> None:
         """Add ``member`` to the HyperLogLogs of ``at_s``'s buckets."""
         if self.is_late(at_s):

@@ -12,7 +12,7 @@ arrives first waits there for the other: payment attribution in
 from __future__ import annotations
 
 from collectpulse.events.models import PageviewEvent, PaymentEvent, PromiseEvent, Topic
-from collectpulse.store import conversion, engagement, payment_credit
+from collectpulse.store import agent_ledger, conversion, engagement, payment_credit, promise_credit
 from collectpulse.store.context import BatchContext
 from collectpulse.store.customer_state import customer, forget, write
 from collectpulse.store.keys import FIELD_SEP
@@ -105,6 +105,15 @@ def apply_payment(ctx: BatchContext, event: PaymentEvent, at_s: int) -> None:
     agent = ctx.label("agent", event.agent_id or "")
     labels = {"tenant": tenant, "currency": event.currency, "agent": agent}
     ctx.windowed("collected_amount_minor", labels, at_s, event.amount_minor)
+    agent_ledger.count(
+        ctx,
+        "collected_amount_minor",
+        event.agent_id or "",
+        tenant,
+        at_s,
+        event.amount_minor,
+        event.currency,
+    )
     _record_success(ctx, event.customer_id, tenant, state, at_s)
     paid = payment_credit.Paid(at_s, event.amount_minor, event.currency)
     payment_credit.on_payment(ctx, event.customer_id, state, event.message_id, paid)
@@ -122,9 +131,10 @@ def apply_promise(ctx: BatchContext, event: PromiseEvent, at_s: int) -> None:
     if not ctx.windowed("promises", labels, at_s):
         ctx.quality("events_late", Topic.PROMISE)
     engagement.record_promise(ctx, event, at_s)
+    state = customer(ctx, event.customer_id)
+    promise_credit.apply(ctx, event.customer_id, state, event, at_s, tenant)
     if (event.kind, event.status, event.direction) != ("installment_plan", "made", "self_service"):
         return
-    state = customer(ctx, event.customer_id)
     conversion.add_plan(ctx, event.customer_id, state, at_s, tenant)
 
 

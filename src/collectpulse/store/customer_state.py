@@ -14,6 +14,9 @@ import orjson
 
 from collectpulse.store.context import BatchContext
 
+KEEP_UNTIL = "ku"
+"""Unix time until which the hash must outlive the retention (an open promise)."""
+
 
 def customer(ctx: BatchContext, customer_id: str) -> dict[str, str]:
     """The customer's fields as this batch sees them (snapshot plus this batch's writes)."""
@@ -29,7 +32,8 @@ def write(
     key = ctx.keys.customer(ctx.partition, customer_id)
     ctx.plan.hdel.get(key, set()).difference_update(updates)  # forgotten, then touched again
     ctx.plan.set_fields(key, updates)
-    ctx.plan.expire_in(key, ctx.timing.retention_s)
+    ttl_s = max(ctx.timing.retention_s, int(state.get(KEEP_UNTIL, "0")) - ctx.timing.now_s)
+    ctx.plan.expire_in(key, ttl_s)
 
 
 def forget(ctx: BatchContext, customer_id: str, state: dict[str, str], names: list[str]) -> None:

@@ -27,6 +27,8 @@ Per partition ``{pN}`` (prefix ``cp`` by default):
                                        view, recent payment failures, payments held for a
                                        message not touched yet (store.customer_effects)
 ``cp:{pN}:struggling``                 sorted set of struggling customers (per tenant)
+``cp:{pN}:ag:<gran_s>:<bucket_s>``     hash: the per-agent table's counts, agent ids uncapped
+                                       (store.agent_ledger), with the buckets' TTLs
 ``cp:{pN}:eng:<customer_id>:<day>``    hash: the customer's messages sent, views, payments
                                        and promises of that day, for the agent desktop
                                        (store.engagement; expires engagement_history later)
@@ -98,6 +100,11 @@ class Keys:
 
     def customer(self, partition: int, customer_id: str) -> str:
         return f"{self.tag(partition)}:cust:{customer_id}"
+
+    def agent_bucket(self, partition: int, gran_s: int, bucket_start_s: int) -> str:
+        """Hash ``column<SEP>agent id<SEP>tenant<SEP>currency`` -> count in that bucket: the
+        uncapped per-agent table (store.agent_ledger), read only by /api/v1/agents."""
+        return f"{self.tag(partition)}:ag:{gran_s}:{bucket_start_s}"
 
     def engagement(self, partition: int, customer_id: str, day: int) -> str:
         """Hash of one customer's engagement facts of one day (store.engagement)."""

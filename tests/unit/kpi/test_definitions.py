@@ -61,6 +61,7 @@ EXPECTED_COUNTERS = {
     "payment_attempts": (Bucketing.ACTIVITY, ["tenant", "status"]),
     "collected_amount_minor": (Bucketing.ACTIVITY, ["tenant", "currency", "agent"]),
     "promises": (Bucketing.ACTIVITY, ["direction", "kind", "tenant", "status"]),
+    "agent_promises": (Bucketing.ACTIVITY, ["status", "agent", "tenant"]),
     "events_received": (Bucketing.TOTAL, ["topic"]),
     "events_invalid": (Bucketing.TOTAL, ["topic", "reason"]),
     "events_duplicate": (Bucketing.TOTAL, ["topic"]),
@@ -122,6 +123,7 @@ def test_every_catalog_ratio_is_defined() -> None:
         "installment_request",
         "promise_kept",
         "message_payment",
+        "agent_promise_kept",
     }
 
 
