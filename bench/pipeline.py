@@ -29,6 +29,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from consumers import delete_topics_with_prefix  # bench/consumers.py, beside this script
 from redis.asyncio import Redis
+from redis_memory import measure, report  # bench/redis_memory.py
 
 from collectpulse.events.models import Topic
 from collectpulse.kpi.computed import APPLY_LAG_BUCKETS_S
@@ -307,6 +308,9 @@ async def run(args: argparse.Namespace, bootstrap: str, redis_url: str) -> Figur
         lag_after = await lag_counts(redis, keys, args.partitions)
         delta = [a - b for a, b in zip(lag_after, lag_before, strict=True)]
         rss = peak_rss_mb(worker.pid)
+        if args.by_kind:  # every key of the run, after the latency phase and its touches
+            print(f"Redis keys by kind ({settings.key_prefix}:*):")
+            report(*await measure(redis, settings.key_prefix), messages=messages)
     finally:
         worker.terminate()
         worker.wait(timeout=60)
@@ -346,6 +350,9 @@ def main() -> None:
         help="which phase the profile samples: the backlog drain or the paced stream",
     )
     parser.add_argument("--no-references", action="store_true", help="skip the reference consumers")
+    parser.add_argument(
+        "--by-kind", action="store_true", help="Redis bytes per kind of key (MEMORY USAGE)"
+    )
     parser.add_argument(
         "--heap", metavar="OUT", help="run the worker under tracemalloc; its peak snapshot to OUT"
     )
