@@ -62,9 +62,14 @@ async def messages(redis: Redis, prefix: str) -> None:
     buckets = max(1, len(keys) // 8 // PER_BUCKET)  # per partition (8 in store_path)
     for key, state in zip(keys, states, strict=True):
         tag, _, message_id = key.partition(":m:")
-        d = state.pop(b"d", b"")
-        state[b"d"] = str(dims.setdefault((tag, d), len(dims))).encode()
-        value = b"|".join(k + b"=" + v for k, v in sorted(state.items()))
+        # send time, dimensions' number and customer by position, then the other fields
+        state = dict(state)
+        head = [
+            state.pop(b"t", b""),
+            b"%d" % dims.setdefault((tag, state.pop(b"d", b"")), len(dims)),
+        ]
+        head.append(state.pop(b"c", b""))
+        value = b"\x1f".join(head + [k + b"=" + v for k, v in sorted(state.items())])
         bucket = zlib.crc32(message_id.encode()) % buckets
         packed[f"layout:{tag}:mb:{bucket}"][message_id] = value
     copied = await _write(redis, {f"layout:{k}": s for k, s in zip(keys, states, strict=True)})
