@@ -29,6 +29,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from consumers import delete_topics_with_prefix  # bench/consumers.py, beside this script
 from redis.asyncio import Redis
+from redis_memory import measure, report  # bench/redis_memory.py
 
 from collectpulse.events.models import Topic
 from collectpulse.kpi.computed import APPLY_LAG_BUCKETS_S
@@ -261,8 +262,12 @@ async def run(args: argparse.Namespace, bootstrap: str, redis_url: str) -> Figur
                 ",".join(value) if isinstance(value, tuple) else str(value)
             )
     log = open(f"/tmp/collectpulse-bench-{run_id}.log", "wb")  # noqa: SIM115
+    command = [sys.executable, "-m", "collectpulse.cli"]
+    if args.heap:  # tracemalloc, the peak's snapshot to args.heap (bench/heap_worker.py)
+        command = [sys.executable, str(ROOT / "bench/heap_worker.py")]
+        env["CP_HEAP_OUT"] = args.heap
     worker = subprocess.Popen(
-        [sys.executable, "-m", "collectpulse.cli", "worker", "-l", "warn"],
+        [*command, "worker", "-l", "warn"],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -303,6 +308,9 @@ async def run(args: argparse.Namespace, bootstrap: str, redis_url: str) -> Figur
         lag_after = await lag_counts(redis, keys, args.partitions)
         delta = [a - b for a, b in zip(lag_after, lag_before, strict=True)]
         rss = peak_rss_mb(worker.pid)
+        if args.by_kind:  # every key of the run, after the latency phase and its touches
+            print(f"Redis keys by kind ({settings.key_prefix}:*):")
+            report(*await measure(redis, settings.key_prefix), messages=messages)
     finally:
         worker.terminate()
         worker.wait(timeout=60)
@@ -342,6 +350,12 @@ def main() -> None:
         help="which phase the profile samples: the backlog drain or the paced stream",
     )
     parser.add_argument("--no-references", action="store_true", help="skip the reference consumers")
+    parser.add_argument(
+        "--by-kind", action="store_true", help="Redis bytes per kind of key (MEMORY USAGE)"
+    )
+    parser.add_argument(
+        "--heap", metavar="OUT", help="run the worker under tracemalloc; its peak snapshot to OUT"
+    )
     args = parser.parse_args()
     bootstrap, redis_url = stack.start(LocalStackSettings(root=ROOT))
     figures = asyncio.run(run(args, bootstrap, redis_url))
@@ -361,8 +375,23 @@ def main() -> None:
         f"  Redis memory          {figures.redis_bytes_per_message:>12,.0f} B per tracked message "
         f"({figures.messages} messages; includes every other key the run wrote)"
     )
+    if args.heap:
+        print_heap(args.heap)
     if not args.no_references:
         references(figures.rate_per_s)
+
+
+def print_heap(path: str, top: int = 30) -> None:
+    """The largest allocation sites (file:line) of the worker's peak heap snapshot."""
+    import tracemalloc
+
+    stats = tracemalloc.Snapshot.load(path).statistics("lineno")
+    total = sum(s.size for s in stats)
+    print(f"worker heap at its traced peak: {total / 2**20:,.1f} MiB in {len(stats):,} sites")
+    for stat in stats[:top]:
+        frame = stat.traceback[0]
+        name = frame.filename.split("site-packages/")[-1].split("/src/")[-1]
+        print(f"  {stat.size / 2**20:8.1f} MiB {stat.count:>9,} blocks  {name}:{frame.lineno}")
 
 
 def references(pipeline_rate: float) -> None:

@@ -73,10 +73,15 @@ async def run(args: argparse.Namespace) -> None:
         used = int((await redis.info("memory"))["used_memory"])
     finally:
         await redis.aclose()
-    messages, customers = count["m"], count["cust"]
+    print(f"used_memory {used / 1e6:.1f} MB")
+    report(size, count, seen_ids, messages=count["m"])
+
+
+def report(size: Counter[str], count: Counter[str], seen_ids: int, messages: int) -> None:
+    """A markdown table of bytes per kind of key, per key and per tracked message."""
     total = sum(size.values())
-    print(f"messages {messages:,}, customers {customers:,}, event ids {seen_ids:,}")
-    print(f"used_memory {used / 1e6:.1f} MB; keys {sum(count.values()):,} = {total / 1e6:.1f} MB")
+    print(f"messages {messages:,}, customers {count['cust']:,}, event ids {seen_ids:,}")
+    print(f"keys {sum(count.values()):,} = {total / 1e6:.1f} MB (MEMORY USAGE, summed)")
     print("| kind | keys | MB | bytes per key | bytes per tracked message |")
     print("|---|---:|---:|---:|---:|")
     for kind, nbytes in size.most_common():

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import orjson
-
 from collectpulse.events.decode import Invalid, decode
 from collectpulse.events.models import (
     BounceEvent,
@@ -25,7 +23,7 @@ from collectpulse.store.context import PARK_SEP, BatchContext
 from collectpulse.store.fields import counter_field
 from collectpulse.store.keys import FIELD_SEP, Keys
 from collectpulse.store.plan import WritePlan
-from collectpulse.store.touches import Touch, TouchKind
+from collectpulse.store.touches import Touch, TouchKind, dumps_exact
 
 FIRST_DELIVERED = "first_delivered_s"
 UNTRACKED_CHANNELS = frozenset({"letter"})
@@ -121,7 +119,7 @@ def _touch(
             "s": int(state["t"]),
             "d": state["d"],
         }
-        ctx.plan.outbox.append((customer_id.encode(), orjson.dumps(value)))
+        ctx.plan.outbox.append((customer_id.encode(), dumps_exact(value)))
     else:
         touch = Touch(kind, customer_id, at_s, message_id, int(state["t"]), state["d"])
         ctx.plan.outbox.append(touch.encode())

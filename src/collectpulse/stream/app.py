@@ -41,6 +41,11 @@ log = logging.getLogger(__name__)
 AGENT_QUEUE_BATCHES = 32
 """Batches queued for the agent (of all its topics): with the 64 a take() groups, at most
 96 batches of up to BATCH_MAX_RECORDS records in flight."""
+MAX_POLL_RECORDS = 10_000
+"""Records one fetch hands over (aiokafka's getmany). Unbounded (Faust's default), a
+backlog came back whole: ~1 MiB per partition of every topic, all of it Python objects
+until its last batch was queued (tracemalloc, 200k drain: ~150k records alive at the
+peak). What is not handed over yet stays in aiokafka's buffer as fetched bytes."""
 ORPHAN_SWEEP_INTERVAL_S = 30.0
 ORPHAN_SWEEP_ROUNDS = 20
 """Sweeps (of up to 500 messages each) per partition and interval: the sweep keeps up with
@@ -87,6 +92,7 @@ def create_app(settings: Settings, *, redis: StoreClient | None = None) -> faust
         # prepare_topics made them all, its leader topic too: Faust's own declare asks for
         # Create even for a topic that exists (its metadata may not list it yet)
         topic_allow_declare=False,
+        broker_max_poll_records=MAX_POLL_RECORDS,
         broker_session_timeout=settings.group_session_timeout_s,
         # five heartbeats per session: one lost or late heartbeat never ends a session
         broker_heartbeat_interval=max(settings.group_session_timeout_s / 5, 1.0),
