@@ -68,6 +68,8 @@ EXPECTED_COUNTERS = {
     "events_orphaned": (Bucketing.TOTAL, ["topic"]),
     "events_dead_lettered": (Bucketing.TOTAL, ["topic"]),
     "events_key_mismatch": (Bucketing.TOTAL, ["topic"]),
+    "account_stale_versions": (Bucketing.TOTAL, ["topic"]),
+    "currency_mismatch": (Bucketing.TOTAL, ["topic"]),
     "label_overflows": (Bucketing.TOTAL, ["label"]),
     "state_limit_hits": (Bucketing.TOTAL, ["limit"]),
     "provider_events_skipped": (Bucketing.TOTAL, ["provider", "kind"]),
