@@ -77,6 +77,9 @@ EXPECTED_COUNTERS = {
 }
 
 EXPECTED_GAUGES = {
+    "open_accounts": ["status", "dpd_bucket", "team", "agent", "tenant"],
+    "accounts_per_collector": ["team", "tenant"],
+    "receivables_minor": ["currency", "dpd_bucket", "tenant"],
     "landing_silence_seconds": ["campaign", "tenant"],
     "landing_silence_delivered_messages": ["campaign", "tenant"],
     "struggling_customers": ["tenant"],

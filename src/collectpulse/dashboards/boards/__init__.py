@@ -1,4 +1,4 @@
-"""The six collectpulse dashboards, one module each, in the order the link menu lists them."""
+"""The seven collectpulse dashboards, one module each, in the order the link menu lists them."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collectpulse.dashboards.boards import (
     funnel,
     landing_payments,
     pipeline,
+    portfolio,
     promises,
 )
 from collectpulse.dashboards.model import Board
@@ -17,6 +18,7 @@ BOARDS: tuple[Board, ...] = (
     deliverability.BOARD,
     landing_payments.BOARD,
     promises.BOARD,
+    portfolio.BOARD,
     experiments.BOARD,
     pipeline.BOARD,
 )
