@@ -28,6 +28,8 @@ from tests.support.metrics import Samples, scrape, total
 from tests.support.pipeline import run_pipeline
 
 TENANT = "t-acct"
+INVALID = "invalid-"
+"""Event id prefix of the log's invalid events (the oracle skips them)."""
 Event = dict[str, Any]
 Published = tuple[Topic, str, Event]
 
@@ -125,6 +127,8 @@ def build_log(today: date) -> Log:
     acct(two, "a6", "c1", 2, "assigned", 4_000, 0, due_in_days=-30, agent="cy", team="t2")
     # a7: keyed by its account id instead of the customer: counted, and still applied
     acct(one, "a7", "c7", 1, "placed", 900, 900, due_in_days=-61, agent="eve", key="a7")
+    # a8: a placement whose delta is not its balance: dead-lettered, never applied
+    acct(one, "a8", "c8", 1, "placed", 500, 400, due_in_days=0, event_id=f"{INVALID}a8")
     return log
 
 
@@ -142,9 +146,10 @@ def oracle(published: Sequence[Event], today: date) -> Expected:
     """The log replayed per account in version order; arrival order only for counting
     the versions that came after a higher one (stale)."""
     unique: dict[str, Event] = {}
-    for event in published:
+    valid_bodies = [e for e in published if not e["event_id"].startswith(INVALID)]
+    for event in valid_bodies:
         unique.setdefault(event["event_id"], event)
-    duplicates = len(published) - len(unique)
+    duplicates = len(valid_bodies) - len(unique)
     placed = {e["account_id"]: e["currency"] for e in unique.values() if e["change"] == "placed"}
     valid = [e for e in unique.values() if e["currency"] == placed[e["account_id"]]]
     state: dict[str, Event] = {}
@@ -281,6 +286,8 @@ def test_late_versions_duplicates_mismatches_and_wrong_keys_are_counted(run: Run
     assert total(s, "collectpulse_currency_mismatch_total", **topic) == expected.mismatches
     assert total(s, "collectpulse_events_key_mismatch_total", **topic) == 1
     assert total(s, "collectpulse_events_received_total", **topic) == len(run.published)
+    assert total(s, "collectpulse_events_invalid_total", reason="validation", **topic) == 1
+    assert total(s, "collectpulse_events_dead_lettered_total", **topic) == 1
 
 
 def test_aggregate_fields_of_accounts_no_longer_there_are_removed(run: Run) -> None:
