@@ -1,13 +1,14 @@
 """Every number is independent of arrival order (issue #15), on the real servers.
 
-One seeded log (tests/order/log.py: all seven types, raw SES webhooks on
+One seeded log (tests/order/log.py: all eight types, raw SES webhooks on
 ``raw.ses``, upstream duplicates, payments and promises with and without
 ``message_id``, four partitions) is published in four orders, each through a
 worker of its own: in event time at a steady pace (the live reference), all at
-once, topic by topic (payments and promises, then pageviews, then message
-events) and shuffled with a fixed seed. After each drain the whole /metrics
-output, without time, liveness and position series, must be the same for all
-four orders and equal to what tests/order/oracle.py computes from the log.
+once, topic by topic (account events newest version first, then payments and
+promises, then pageviews, then message events) and shuffled with a fixed seed.
+After each drain the whole /metrics output, without time, liveness and position
+series, must be the same for all four orders and equal to what tests/order/oracle.py
+computes from the log (account state in version order: tests/order/accounts.py).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ async def test_four_orders_give_the_same_metrics_and_the_oracles(
 ) -> None:
     log = generate(SEED, base_s=int(time.time()) - 60)
     assert {e.canonical_topic for e in log} == {
-        "delivery", "bounce", "open", "click", "pageview", "payment", "promise"
+        "delivery", "bounce", "open", "click", "pageview", "payment", "promise", "account"
     }  # fmt: skip
     assert any(e.topic == "raw.ses" for e in log) and any(e.duplicate for e in log)
     truth = expected(log, WINDOWS)
@@ -83,3 +84,5 @@ async def test_four_orders_give_the_same_metrics_and_the_oracles(
     # the log exercised the joins the orders could break
     for name in ("landing_paying_customers", "landing_installment_plans", "messages_paid"):
         assert any(k[0] == f"collectpulse_windowed_{name}" and v for k, v in truth.samples.items())
+    for name in ("open_accounts", "receivables_minor", "accounts_per_collector"):
+        assert any(k[0] == f"collectpulse_{name}" and v for k, v in truth.samples.items())

@@ -56,6 +56,17 @@ def _event(topic: Topic, i: int, now: datetime) -> dict[str, Any]:
             "currency": "EUR",
             "due_date": "2026-12-01",
         },
+        Topic.ACCOUNT: {
+            "account_id": f"a-{i}",
+            "customer_id": f"c-{i}",
+            "change": "placed",
+            "version": 1,
+            "balance_minor": 100,
+            "delta_minor": 100,
+            "currency": "EUR",
+            "due_date": "2026-12-01",
+            "status": "open",
+        },
     }[topic]
     return {**base, **body}
 
@@ -87,7 +98,7 @@ async def test_each_topic_count_reaches_metrics_and_poison_is_dead_lettered(
         url = f"http://127.0.0.1:{port}/metrics"
 
         def all_counted(s: dict[Any, float]) -> bool:
-            return total(s, "collectpulse_events_received_total") >= 7 * PER_TOPIC + 1
+            return total(s, "collectpulse_events_received_total") >= len(Topic) * PER_TOPIC + 1
 
         samples = await wait_for(url, all_counted, timeout_s=120, processes=[worker, exporter])
         for topic in Topic:

@@ -1,4 +1,4 @@
-"""A seeded log of all seven event types, some of it as raw SES webhooks, with duplicates.
+"""A seeded log of all eight event types, some of it as raw SES webhooks, with duplicates.
 
 Each ``Entry`` is one record to publish (topic, key, bytes) together with what it
 means canonically (``topic`` and ``body``, the canonical event as a plain dict), so
@@ -11,15 +11,19 @@ letters), most delivered, some bounced, opened (machine opens too, several opens
 and clicked; landing views by customers and anonymous visitors from email, sms and
 direct; payments (succeeded / failed / aborted, half naming a message) and
 promises (installment plans made self-service among them). A tenant ``acme`` and a
-segment ``retail`` on some. About 8 % of records are published again later with
-the same bytes. Every event time lies in the ``SPAN_S`` before ``base_s``.
+segment ``retail`` on some. Every third customer has an account whose versions
+(placement, payments, reassignments, closing, re-opening) follow in event time,
+drawn from an rng of its own so the rest of the log is the same as without them;
+due dates lie mid-bucket, so a run crossing midnight keeps every DPD bucket.
+About 8 % of records are published again later with the same bytes. Every event
+time lies in the ``SPAN_S`` before ``base_s``.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -54,8 +58,11 @@ class Entry:
 def generate(seed: int, *, base_s: int, customers: int = 300) -> list[Entry]:
     """The log for ``seed`` in event-time order (duplicates a little after their original)."""
     gen = _Gen(random.Random(seed), seed, base_s - SPAN_S)
+    accounts = random.Random(seed + 2)
     for n in range(customers):
         gen.customer(n)
+        if n % 3 == 1:
+            gen.account(accounts, f"cust-{seed}-{n}", "acme" if n % 5 == 0 else None)
     for n in range(customers // 3):
         gen.anonymous_view(n)
     entries = sorted(gen.entries, key=lambda e: e.seq)
@@ -204,6 +211,62 @@ class _Gen:
             body["tenant"] = tenant
         self.add("promise", cid, body)
 
+    def account(self, rng: random.Random, cid: str, tenant: str | None) -> None:
+        """An account's versions in event time, each carrying the full state."""
+        aid = self.id("acct")
+        today = datetime.fromtimestamp(self.start_s + SPAN_S, UTC).date()
+        currency = rng.choice(ACCOUNT_CURRENCIES)
+        balance = rng.randrange(1, 200) * 500
+        state: dict[str, Any] = {
+            "account_id": aid,
+            "customer_id": cid,
+            "currency": currency,
+            "balance_minor": 0,
+            "status": "open",
+            "agent_id": rng.choice(ACCOUNT_AGENTS),
+            "team": rng.choice(ACCOUNT_TEAMS),
+        }
+        at_s = self.at(0, SPAN_S - 600)
+        for version in range(1, rng.choice((1, 2, 3, 4, 5)) + 1):
+            change, delta = "placed", balance
+            if version > 1:
+                change = rng.choice(("payment", "charge", "assigned", "status", "write_off"))
+                delta = 0
+                if change == "payment":
+                    delta = -min(state["balance_minor"], rng.randrange(1, 40) * 500)
+                elif change == "charge":
+                    delta = rng.randrange(1, 20) * 500
+                elif change == "assigned":
+                    state["agent_id"] = rng.choice(ACCOUNT_AGENTS)
+                    state["team"] = rng.choice(ACCOUNT_TEAMS)
+                elif change == "status":  # closing, re-opening, entering a plan
+                    state["status"] = rng.choice(("open", "in_plan", "closed", "settled"))
+                else:
+                    delta = -state["balance_minor"]
+                    state["status"] = "written_off"
+            state["balance_minor"] += delta
+            dpd = rng.choice(ACCOUNT_DPD)
+            body = {
+                "event_id": f"acct-{aid}-v{version}",
+                "occurred_at": datetime.fromtimestamp(at_s, UTC).isoformat(),
+                **state,
+                "change": change,
+                "version": version,
+                "delta_minor": delta,
+                "due_date": (today - timedelta(days=dpd)).isoformat(),
+            }
+            if tenant:
+                body["tenant"] = tenant
+            self.add("account", cid, body)
+            at_s += rng.randrange(1, 60)
+
+
+ACCOUNT_CURRENCIES = ("EUR", "EUR", "USD")
+ACCOUNT_AGENTS = ("agent-1", "agent-2", "agent-3", None)
+ACCOUNT_TEAMS = ("t1", "t2", None)
+ACCOUNT_DPD = (-10, 15, 45, 75, 120)
+"""Days past due mid-bucket (current, 1_30, 31_60, 61_90, 91_plus)."""
+
 
 def event_s(body: dict[str, Any]) -> int:
     return int(datetime.fromisoformat(body["occurred_at"]).timestamp())
@@ -224,6 +287,7 @@ _TOPIC_BY_PREFIX = {
     "pv": "pageview",
     "pay": "payment",
     "ptp": "promise",
+    "acct": "account",
 }
 
 _SES_TYPE = {"sent": "Send", "dl": "Delivery", "op": "Open", "cl": "Click"}

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.faults.oracle import Key, P, histogram_samples, labels
+from tests.order import accounts
 from tests.order.log import Entry, event_s
 from tests.support.kpi_oracle import FUNNEL_RATIOS, Labels, divide, sum_by
 
@@ -113,7 +114,15 @@ def expected(entries: Iterable[Entry], windows: Sequence[str]) -> Expected:
             for source in _sources(views[body["customer_id"]], at_s):
                 t.counters["landing_installment_plans"][labels(source=source, tenant=tenant)] += 1
     struggling = _struggling(payments)
-    return _samples(t, struggling, windows)
+    modelled = _samples(t, struggling, windows)
+    # point-in-time account state: the highest valid version of each account
+    portfolio = accounts.account_samples(b for topic, b in valid if topic == "account")
+    return Expected(
+        {**modelled.samples, **portfolio},
+        modelled.approximate,
+        modelled.ratios | {f"{P}accounts_per_collector"},
+        modelled.families | accounts.FAMILIES,
+    )
 
 
 def _messages(valid: Sequence[tuple[str, dict[str, Any]]], t: _Tally) -> dict[str, _Message]:

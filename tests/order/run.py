@@ -51,8 +51,10 @@ NOT_COMPARED = (
     "live_workers",
     "dependency_up",
     "applied_offset",
+    "stale_versions",
 )
-"""Parts of sample names that measure time, liveness or position, not the events."""
+"""Parts of sample names that measure time, liveness or position, not the events (or, for
+account versions arriving after a higher one, the arrival order itself)."""
 HLL_RELATIVE_ERROR = 0.02
 MESSAGE_FIRST = ("payment", "promise", "pageview")
 
@@ -62,9 +64,15 @@ def order_event_time(log: Sequence[Entry]) -> list[Entry]:
 
 
 def order_topic_by_topic(log: Sequence[Entry]) -> list[Entry]:
-    """Payments and promises first, then pageviews, then message events (raw ones too)."""
+    """Account events newest version first (every older version is then late), then
+    payments and promises, then pageviews, then message events (raw ones too)."""
     rank = {topic: i for i, topic in enumerate(MESSAGE_FIRST)}
-    return sorted(log, key=lambda e: (rank.get(e.topic, len(rank)), e.seq))
+    accounts = sorted((e for e in log if e.topic == "account"), key=lambda e: -e.seq)
+    rest = sorted(
+        (e for e in log if e.topic != "account"),
+        key=lambda e: (rank.get(e.topic, len(rank)), e.seq),
+    )
+    return [*accounts, *rest]
 
 
 def order_shuffled(log: Sequence[Entry], seed: int) -> list[Entry]:

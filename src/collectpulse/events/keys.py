@@ -23,6 +23,8 @@ KEY_FIELD: Mapping[Topic, str] = MappingProxyType(
         Topic.PAGEVIEW: "visitor_id",
         Topic.PAYMENT: "customer_id",
         Topic.PROMISE: "customer_id",
+        # co-partitioned with payment and promise: a customer's accounts share their partition
+        Topic.ACCOUNT: "customer_id",
     }
 )
 

@@ -12,6 +12,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Annotated, ClassVar, Literal, TypeAlias
 
+from annotated_types import Ge, Le
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -19,6 +20,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
     StringConstraints,
     model_validator,
 )
@@ -37,6 +39,7 @@ class Topic(StrEnum):
     PAGEVIEW = "pageview"
     PAYMENT = "payment"
     PROMISE = "promise"
+    ACCOUNT = "account"
 
 
 def _reject_numeric_timestamp(value: object) -> object:
@@ -223,6 +226,82 @@ class PromiseEvent(EventBase):
     message_id: Id | None = None
 
 
+AccountStatus = Literal["open", "in_plan", "settled", "paid_in_full", "written_off", "closed"]
+OPEN_STATUSES: frozenset[str] = frozenset({"open", "in_plan"})
+"""The statuses in which an account is open; the others are terminal (re-opening allowed)."""
+# Changes that move no money: their delta is 0 by contract (kpi-catalog section 8).
+_NO_DELTA_CHANGES = ("assigned", "status")
+
+
+class AccountEvent(EventBase):
+    """An account's full state after one change (placement, charge, payment, assignment...)."""
+
+    topic: ClassVar[Topic] = Topic.ACCOUNT
+
+    account_id: Id
+    customer_id: Id = Field(description="Never changes for an account; the Kafka key.")
+    change: Literal[
+        "placed",
+        "charge",
+        "payment",
+        "adjustment",
+        "discount",
+        "write_off",
+        "reversal",
+        "assigned",
+        "status",
+    ] = Field(description="What this event records.")
+    version: Annotated[int, Field(strict=True, ge=1)] = Field(
+        description="Strictly increasing per account; the state is the highest version seen."
+    )
+    balance_minor: AmountMinor = Field(description="Balance after the change, minor units.")
+    delta_minor: Annotated[int, Field(strict=True)] = Field(
+        description="This event's signed balance change; 0 for assigned and status, "
+        "+balance for placed."
+    )
+    currency: Currency = Field(description="Fixed at placed; another value later is rejected.")
+    due_date: date = Field(description="Oldest unpaid due date; days past due derive from it.")
+    status: AccountStatus = Field(description="open and in_plan are open; the others terminal.")
+    agent_id: Id | None = Field(default=None, description="Current assignee; null: unassigned.")
+    team: Label | None = None
+    segment: Label | None = None
+    # annotated_types, not Field(): a Field inside a union would not be merged
+    commission_bp: Annotated[int, Strict(), Ge(0), Le(10_000)] | None = Field(
+        default=None, description="Agency fee on collections in basis points (0-10000)."
+    )
+    payment_id: Id | None = Field(
+        default=None, description="On payment / reversal: the payment event it books."
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                {
+                    "if": {
+                        "properties": {"change": {"enum": list(_NO_DELTA_CHANGES)}},
+                        "required": ["change"],
+                    },
+                    "then": {"properties": {"delta_minor": {"const": 0}}},
+                },
+            ]
+        }
+    )
+
+    @model_validator(mode="after")
+    def _delta_fits_the_change(self) -> "AccountEvent":
+        if self.change in _NO_DELTA_CHANGES and self.delta_minor != 0:
+            raise PydanticCustomError(
+                "account_delta_not_zero",
+                "delta_minor must be 0 for change {change}",
+                {"change": self.change},
+            )
+        if self.change == "placed" and self.delta_minor != self.balance_minor:
+            raise PydanticCustomError(
+                "account_placed_delta", "delta_minor of a placed account must equal balance_minor"
+            )
+        return self
+
+
 Event: TypeAlias = (
     DeliveryEvent
     | BounceEvent
@@ -231,6 +310,7 @@ Event: TypeAlias = (
     | PageviewEvent
     | PaymentEvent
     | PromiseEvent
+    | AccountEvent
 )
 
 MODEL_BY_TOPIC: Mapping[Topic, type[EventBase]] = MappingProxyType(
@@ -244,12 +324,15 @@ MODEL_BY_TOPIC: Mapping[Topic, type[EventBase]] = MappingProxyType(
             PageviewEvent,
             PaymentEvent,
             PromiseEvent,
+            AccountEvent,
         )
     }
 )
 
 __all__ = [
     "MODEL_BY_TOPIC",
+    "OPEN_STATUSES",
+    "AccountEvent",
     "BounceEvent",
     "ClickEvent",
     "DeliveryEvent",

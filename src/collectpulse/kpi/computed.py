@@ -58,6 +58,30 @@ GAUGES: tuple[Gauge, ...] = (
         windowed=True,
     ),
     Gauge(
+        "open_accounts",
+        "Open accounts (status open or in_plan) now, by days-past-due bucket of their "
+        "oldest unpaid due date (UTC date; current <= 0, then 1_30, 31_60, 61_90, 91_plus) "
+        "and current assignee (__unassigned__ when none): an account reassigned counts for "
+        "the new agent only. State = the highest account version seen.",
+        "portfolio",
+        ("status", "dpd_bucket", "team", "agent", "tenant"),
+    ),
+    Gauge(
+        "accounts_per_collector",
+        "Open accounts of the team per active collector now; without a roster, active "
+        "collectors are the agents with at least one open account of the team assigned. "
+        "Absent for a team without one.",
+        "portfolio",
+        ("team", "tenant"),
+    ),
+    Gauge(
+        "receivables_minor",
+        "Receivables now: sum of the balances (minor units) of open accounts, by currency "
+        "and days-past-due bucket of their oldest unpaid due date (UTC date).",
+        "portfolio",
+        ("currency", "dpd_bucket", "tenant"),
+    ),
+    Gauge(
         "last_event_timestamp_seconds",
         "Event time (occurred_at, Unix seconds) of the newest event applied from the topic.",
         "data_quality",

@@ -205,6 +205,17 @@ QUALITY_COUNTERS = (
         "customer_id or visitor_id): they are counted normally, but a join on their "
         "partition may miss state held by another partition. Fix the producer.",
     ),
+    _quality(
+        "account_stale_versions",
+        "Account events whose version is not above the one held for the account (a version "
+        "arriving late): counted here and changing nothing, since the state is the highest "
+        "version seen.",
+    ),
+    _quality(
+        "currency_mismatch",
+        "Account events in another currency than the account's placement (or, before the "
+        "placement is seen, than its state held): rejected, counted here and not applied.",
+    ),
     Counter(
         "provider_events_skipped",
         "Provider webhook events normalised to nothing because collectpulse does not count "

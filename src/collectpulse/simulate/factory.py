@@ -196,6 +196,10 @@ class EventFactory:
             message_id=promise.message_id,
         )
 
+    def envelope(self, at_s: float, tenant: Tenant, kind: str) -> dict[str, object]:
+        """The envelope fields of a new event (for event kinds built elsewhere)."""
+        return dict(self._envelope(at_s, tenant, kind))
+
     def _envelope(self, at_s: float, tenant: Tenant, kind: str) -> _Envelope:
         return {
             "event_id": self.new_id(kind),

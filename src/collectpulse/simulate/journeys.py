@@ -12,6 +12,7 @@ import random
 from dataclasses import replace
 from datetime import datetime
 
+from collectpulse.simulate.accounts import AccountPlanner
 from collectpulse.simulate.factory import (
     Contact,
     Direction,
@@ -67,6 +68,7 @@ class Planner:
         self._rng = rng
         self._scenario = scenario
         self._make = EventFactory(run_id=run_id, start=start, tenants=scenario.tenants)
+        self._accounts = AccountPlanner(self._make, f"accounts:{run_id}")
         self._plan: list[Planned] = []
 
     # --- arrivals -------------------------------------------------------------
@@ -113,10 +115,13 @@ class Planner:
         return self._take()
 
     def agent_call(self, at_s: float) -> list[Planned]:
-        """An outbound call by an agent: a promise to pay, or a payment taken by phone."""
+        """An outbound call by an agent about a newly placed account (its versions), and
+        a promise to pay or a payment taken by phone."""
         rng = self._rng
         contact = self._contact(self._any_tenant(), None, 1.0)
         agent = self._agent(contact.tenant)
+        colleague = f"agent-{contact.tenant.name}-{(int(agent[-2:]) % _AGENTS_PER_TENANT) + 1:02d}"
+        self._plan.extend(self._accounts.placement(at_s, contact, agent, colleague))
         if rng.random() < 0.6:
             self._promise(at_s, contact, "promise_to_pay", "outbound", agent, None)
         else:

@@ -66,6 +66,8 @@ class Snapshot:
     """Messages with parked events in the partition (size of the ``parked`` index)."""
     park_lengths: Mapping[str, int] = field(default_factory=dict)
     """Events already parked per message, for the messages of the batch without state."""
+    accounts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Account id -> its state hash (store.account_effects), for the batch's accounts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +120,8 @@ class BatchContext:
     """Messages with parked events, this batch's included (bounded by max_parked_messages)."""
     park_lengths: Mapping[str, int] = field(default_factory=dict)
     late_ids: set[str] = field(default_factory=set)
+    accounts: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Account states as this batch leaves them (the snapshot's, overlaid)."""
     _labels: dict[tuple[str, str], str] = field(default_factory=dict)
     _dims: dict[str, dict[str, str]] = field(default_factory=dict)
     _seen_keys: dict[tuple[str, int], str] = field(default_factory=dict)
@@ -149,6 +153,7 @@ class BatchContext:
             seen=set(),  # per topic: ``plan_partition`` sets it from ``snapshot.seen``
             parked_count=snapshot.parked_count,
             park_lengths=snapshot.park_lengths,
+            accounts={aid: dict(state) for aid, state in snapshot.accounts.items()},
         )
         ctx.totals_key = keys.totals(partition)
         ctx.message_prefix = keys.message(partition, "")

@@ -19,12 +19,14 @@ from collections.abc import Sequence
 
 from collectpulse.events.decode import Invalid
 from collectpulse.events.models import (
+    AccountEvent,
     EventBase,
     PageviewEvent,
     PaymentEvent,
     PromiseEvent,
     Topic,
 )
+from collectpulse.store.account_effects import apply_account
 from collectpulse.store.context import (
     COARSE_BUCKET_S,
     FUNNEL_DIMS,
@@ -165,4 +167,6 @@ def _apply_new(ctx: BatchContext, event: EventBase, raw: bytes, occurred_s: int)
         apply_payment(ctx, event, occurred_s)
     elif isinstance(event, PromiseEvent):
         apply_promise(ctx, event, occurred_s)
+    elif isinstance(event, AccountEvent):
+        apply_account(ctx, event)
     return occurred_s

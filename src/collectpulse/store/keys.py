@@ -32,6 +32,16 @@ Per partition ``{pN}`` (prefix ``cp`` by default):
 ``cp:{pN}:eng:<customer_id>:<day>``    hash: the customer's messages sent, views, payments
                                        and promises of that day, for the agent desktop
                                        (store.engagement; expires engagement_history later)
+``cp:{pN}:acct:<account_id>``          hash: an account's state at the highest version seen
+                                       and what it contributes to the aggregates below
+                                       (store.account_effects); aggregate fields below
+                                       join their parts with FIELD_SEP and drop at 0
+``cp:{pN}:acc-open``                   hash ``<tenant> <status> <team> <agent> <due_date>``
+                                       -> open accounts (labels as reported, capped)
+``cp:{pN}:acc-recv``                   hash ``<tenant> <currency> <due_date> b|n`` -> balance
+                                       (minor units) / count of open accounts
+``cp:{pN}:acc-agents``                 hash ``<tenant> <team> <agent_id>`` -> open accounts
+                                       assigned to the agent (uncapped id: active collectors)
 ====================================  ==========================================
 
 Per provider (``{raw.<provider>}`` slot, stream.normalise): ``cp:{raw.ses}:skipped`` and
@@ -109,6 +119,21 @@ class Keys:
     def engagement(self, partition: int, customer_id: str, day: int) -> str:
         """Hash of one customer's engagement facts of one day (store.engagement)."""
         return f"{self.tag(partition)}:eng:{customer_id}:{day}"
+
+    def account(self, partition: int, account_id: str) -> str:
+        return f"{self.tag(partition)}:acct:{account_id}"
+
+    def open_accounts(self, partition: int) -> str:
+        """Hash of open-account counts by labels and due date; fields at 0 are removed."""
+        return f"{self.tag(partition)}:acc-open"
+
+    def receivables(self, partition: int) -> str:
+        """Hash of open balances and counts by tenant, currency and due date."""
+        return f"{self.tag(partition)}:acc-recv"
+
+    def account_agents(self, partition: int) -> str:
+        """Hash of open assigned accounts per tenant, team and agent id."""
+        return f"{self.tag(partition)}:acc-agents"
 
     def struggling(self, partition: int) -> str:
         """Sorted set ``<tenant>\x1f<customer_id>`` -> time the customer started struggling."""

@@ -37,6 +37,13 @@ class WritePlan:
     delete: set[str] = field(default_factory=set)
     trim: dict[str, int] = field(default_factory=dict)
     expire: dict[str, int] = field(default_factory=dict)
+    net: defaultdict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    """Increments whose field is deleted when it reaches 0: aggregates of state that
+    comes and goes (an account's receivables by due date), so they stay bounded."""
+
+    def add_net(self, key: str, name: str, amount: int) -> None:
+        """``add``, and the field is removed once it sums to 0 (see ``net``)."""
+        self.net[(key, name)] += amount
 
     def add(self, key: str, counter_field: str, amount: int = 1) -> None:
         self.incr[(key, counter_field)] += amount
@@ -110,6 +117,7 @@ class WritePlan:
                 self.zrem,
                 self.delete,
                 self.expire,
+                self.net,
             )
         )
 
@@ -146,6 +154,12 @@ class WritePlan:
                     pairs += (name, str(amount))
         for key, pairs in increments.items():
             op("HINCRBYS", key, pairs, step=2)
+        netted: dict[str, list[str]] = {}
+        for (key, name), amount in self.net.items():
+            if amount:
+                netted.setdefault(key, []).extend((name, str(amount)))
+        for key, pairs in netted.items():
+            op("HINCRBYS_NET", key, pairs, step=2)
         for key, mapping in self.hset.items():
             op("HSET", key, list(chain.from_iterable(mapping.items())), step=2)
         for key, names in self.hdel.items():

@@ -26,8 +26,10 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from collectpulse.events.providers import PROVIDERS
+from collectpulse.kpi.accounts import AccountTotals
 from collectpulse.kpi.ratios import CounterValues, LabelSet, labelset
 from collectpulse.settings import Settings
+from collectpulse.store.account_reader import read_accounts
 from collectpulse.store.client import StoreClient, StorePipeline
 from collectpulse.store.context import COARSE_BUCKET_S
 from collectpulse.store.customer_effects import STRUGGLING_WINDOW_S
@@ -82,6 +84,8 @@ class StoreView:
     """Workers that beat within ``HEARTBEAT_FORGET_S``, by worker id."""
     delivered_since_view: Mapping[tuple[str, str], int] = field(default_factory=dict)
     """(campaign, tenant) -> messages delivered since its last landing view (store.silence)."""
+    accounts: AccountTotals = field(default_factory=AccountTotals)
+    """Open accounts and receivables by due date, summed over partitions (K9, K18)."""
 
 
 def parse_counter_fields(raw: Mapping[str, int]) -> dict[str, dict[LabelSet, float]]:
@@ -250,7 +254,7 @@ class StoreReader:
         for name, value in tallies.items():
             partial.totals[name] = partial.totals.get(name, 0) + value
         # both need only the first reply: sent side by side, one round trip
-        uniques, delivered_since = await asyncio.gather(
+        uniques, delivered_since, accounts = await asyncio.gather(
             self._count_uniques(partial.unames, plans),
             deliveries_since(
                 self._scripts,
@@ -261,6 +265,7 @@ class StoreReader:
                 bucket_s=self._settings.bucket_s,
                 lookback_s=max(self._settings.windows_s.values()),
             ),
+            read_accounts(self._redis, self._keys, partitions),
         )
         parsed = {}
         for window in plans:
@@ -278,6 +283,7 @@ class StoreReader:
             label_values=registries,
             heartbeats=beats,
             delivered_since_view=delivered_since,
+            accounts=accounts,
         )
 
     def _queue_partition(self, pipe: StorePipeline, p: int, now_s: int, segments: Segments) -> None:

@@ -26,6 +26,7 @@ import orjson
 
 from collectpulse.events.decode import Invalid
 from collectpulse.events.models import (
+    AccountEvent,
     BounceEvent,
     ClickEvent,
     DeliveryEvent,
@@ -77,6 +78,7 @@ class _Wanted:
     customers: dict[str, None] = field(default_factory=dict)
     may_park: dict[str, None] = field(default_factory=dict)
     """Messages with a non-sent event: parked if they have no state (bounds need counts)."""
+    accounts: dict[str, None] = field(default_factory=dict)
 
 
 class StoreWriter:
@@ -270,6 +272,7 @@ class StoreWriter:
         at = declared.index
         message_keys = [k.message(partition, mid) for mid in wanted.messages]
         customer_keys = [k.customer(partition, cid) for cid in wanted.customers]
+        account_keys = [k.account(partition, aid) for aid in wanted.accounts]
         seen_sets = [
             (topic, key, ids)
             for topic, by_key in wanted.seen.items()
@@ -277,7 +280,7 @@ class StoreWriter:
         ]
         request: dict[str, Any] = {
             "seen": [[at(key), ids] for _, key, ids in seen_sets],
-            "hashes": [at(key) for key in (*message_keys, *customer_keys)],
+            "hashes": [at(key) for key in (*message_keys, *customer_keys, *account_keys)],
         }
         if wanted.sent:
             parked = [[mid, at(k.park(partition, mid))] for mid in dict.fromkeys(wanted.sent)]
@@ -297,7 +300,8 @@ class StoreWriter:
         if self._settings.unsafe_test_disable_dedupe:
             seen = {topic: set() for topic in seen}
         hashes = [_pairs(h) for h in _as_list(reply["hashes"])]
-        n_messages = len(message_keys)
+        n_messages, n_customers = len(message_keys), len(customer_keys)
+        n_people = n_messages + n_customers
         return Snapshot(
             version=str(reply["ver"]),
             applied={stream: int(offset) for stream, offset in _pairs(reply["off"]).items()},
@@ -306,7 +310,8 @@ class StoreWriter:
             parked={
                 mid: [e.encode() for e in entries] for mid, entries in _as_list(reply["parked"])
             },
-            customers=dict(zip(wanted.customers, hashes[n_messages:], strict=True)),
+            customers=dict(zip(wanted.customers, hashes[n_messages:n_people], strict=True)),
+            accounts=dict(zip(wanted.accounts, hashes[n_people:], strict=True)),
             parked_count=int(reply.get("parked_count", 0)),
             park_lengths={mid: int(n) for mid, n in _as_list(reply.get("park_len"))},
         )
@@ -368,6 +373,8 @@ def _label_values(event: EventBase) -> tuple[tuple[str, str | None], ...]:
         )
     if isinstance(event, PaymentEvent):
         return (("tenant", event.tenant), ("agent", event.agent_id))
+    if isinstance(event, AccountEvent):
+        return (("tenant", event.tenant), ("agent", event.agent_id), ("team", event.team))
     return (("tenant", event.tenant),)
 
 
@@ -394,6 +401,8 @@ def _add_wanted(
                 wanted.may_park[event.message_id] = None
         elif isinstance(event, PaymentEvent | PromiseEvent):
             wanted.customers[event.customer_id] = None
+        elif isinstance(event, AccountEvent):
+            wanted.accounts[event.account_id] = None
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -69,9 +69,9 @@ def recording_rules() -> dict[str, str]:
     return {rule["record"]: rule["expr"] for group in loaded["groups"] for rule in group["rules"]}
 
 
-def test_there_are_the_seven_dashboards_with_unique_uids() -> None:
+def test_there_are_the_eight_dashboards_with_unique_uids() -> None:
     uids = [board.uid for board in BOARDS]
-    assert len(uids) == 7 == len(set(uids))
+    assert len(uids) == 8 == len(set(uids))
     titles = {board.title.split(" / ")[1] for board in BOARDS}
     assert titles == {
         "Campaign funnel",
@@ -79,6 +79,7 @@ def test_there_are_the_seven_dashboards_with_unique_uids() -> None:
         "Landing page & payments",
         "Promises to pay",
         "Agents",
+        "Portfolio",
         "Experiments",
         "Pipeline health",
     }

@@ -67,8 +67,9 @@ def valid_values(annotation: Any, metadata: list[Any], field: str) -> st.SearchS
     if annotation is date:
         return st.dates(min_value=date(1, 1, 1)).map(date.isoformat)
     if annotation is int:
-        low = next(m.ge for m in metadata if isinstance(m, annotated_types.Ge))
-        return st.integers(min_value=low, max_value=2**63 - 1) | st.just(low)
+        low = next((m.ge for m in metadata if isinstance(m, annotated_types.Ge)), -(2**63))
+        high = next((m.le for m in metadata if isinstance(m, annotated_types.Le)), 2**63 - 1)
+        return st.integers(min_value=low, max_value=high) | st.just(low) | st.just(high)
     if annotation is str and any(isinstance(m, AfterValidator) for m in metadata):
         assert field == "currency", f"no valid values known for {field}"
         return st.sampled_from(sorted(ACTIVE_CURRENCY_CODES))
@@ -103,6 +104,10 @@ def valid_events(draw: st.DrawFn) -> tuple[Topic, dict[str, Any]]:
         for name in ("campaign", "variant", "customer_id"):
             if data.get(name) is None:
                 data[name] = draw(labels)
+    if topic is Topic.ACCOUNT and data["change"] == "placed":
+        data["delta_minor"] = data["balance_minor"]
+    elif topic is Topic.ACCOUNT and data["change"] in ("assigned", "status"):
+        data["delta_minor"] = 0
     return topic, data
 
 

@@ -63,6 +63,19 @@ VALID_PAYLOADS: dict[Topic, dict[str, Any]] = {
         "currency": "GBP",
         "due_date": "2025-03-15",
     },
+    Topic.ACCOUNT: {
+        "event_id": "evt-account-1",
+        "occurred_at": "2025-03-01T08:00:00Z",
+        "account_id": "acct-0001",
+        "customer_id": "cust-0001",
+        "change": "placed",
+        "version": 1,
+        "balance_minor": 80000,
+        "delta_minor": 80000,
+        "currency": "EUR",
+        "due_date": "2025-01-31",
+        "status": "open",
+    },
 }
 
 

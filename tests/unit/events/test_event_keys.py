@@ -27,6 +27,12 @@ def test_payments_and_promises_are_keyed_by_customer() -> None:
     assert partition_key(_event(Topic.PROMISE)) == b"cust-0001"
 
 
+def test_accounts_are_keyed_by_customer_to_co_partition_with_payments() -> None:
+    assert partition_key(_event(Topic.ACCOUNT)) == b"cust-0001"
+    problem = key_mismatch(_event(Topic.ACCOUNT), b"acct-0001")
+    assert problem is not None and "customer_id" in problem
+
+
 def test_pageviews_are_keyed_by_visitor() -> None:
     assert partition_key(_event(Topic.PAGEVIEW)) == b"visitor-0001"
 

@@ -49,6 +49,30 @@ def test_the_catalog_example_of_each_topic_is_valid(topic: Topic) -> None:
     assert event.tenant is None
 
 
+@pytest.mark.parametrize(
+    ("changes", "error_type"),
+    [
+        ({"delta_minor": 79999}, "account_placed_delta"),
+        ({"change": "assigned", "delta_minor": 5}, "account_delta_not_zero"),
+        ({"change": "status", "delta_minor": -1}, "account_delta_not_zero"),
+        ({"version": 0}, "greater_than_equal"),
+        ({"version": "2"}, "int_type"),
+        ({"balance_minor": -1}, "greater_than_equal"),
+        ({"status": "pending"}, "literal_error"),
+        ({"change": "transfer"}, "literal_error"),
+        ({"commission_bp": 10_001}, "less_than_equal"),
+        ({"currency": "XYZ"}, "currency_unknown"),
+    ],
+)
+def test_an_account_event_states_what_is_wrong(changes: dict[str, Any], error_type: str) -> None:
+    assert error_type in _error_types(Topic.ACCOUNT, payload(Topic.ACCOUNT, **changes))
+
+
+def test_an_account_change_may_carry_a_negative_delta() -> None:
+    data = payload(Topic.ACCOUNT, change="payment", version=2, balance_minor=500, delta_minor=-700)
+    assert _validate(Topic.ACCOUNT, data).model_dump()["delta_minor"] == -700
+
+
 def test_events_are_frozen() -> None:
     event = _validate(Topic.OPEN, VALID_PAYLOADS[Topic.OPEN])
     with pytest.raises(ValidationError):

@@ -79,13 +79,13 @@ def test_the_worker_topics_are_the_canonical_ones_dlq_touch_raw_and_faust_leader
     co_partitioned = {name for name, spec in specs.items() if spec.co_partitioned}
     assert co_partitioned == {
         "x.delivery", "x.bounce", "x.open", "x.click", "x.pageview", "x.payment", "x.promise",
-        "x.dlq", "x.customer-touch",
+        "x.account", "x.dlq", "x.customer-touch",
     }  # fmt: skip
     # the very names the normaliser agents subscribe to
     assert {raw_topic(SETTINGS, p) for p in PROVIDERS} <= specs.keys()
     assert all(specs[raw_topic(SETTINGS, p)].partitions == 6 for p in PROVIDERS)
     assert specs["g-__assignor-__leader"].partitions == 1
-    assert len(specs) == 9 + len(PROVIDERS) + 1
+    assert len(specs) == 10 + len(PROVIDERS) + 1
 
 
 def test_replication_is_min_3_brokers_unless_set_and_never_more_than_the_brokers() -> None:

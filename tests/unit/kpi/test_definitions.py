@@ -69,6 +69,8 @@ EXPECTED_COUNTERS = {
     "events_orphaned": (Bucketing.TOTAL, ["topic"]),
     "events_dead_lettered": (Bucketing.TOTAL, ["topic"]),
     "events_key_mismatch": (Bucketing.TOTAL, ["topic"]),
+    "account_stale_versions": (Bucketing.TOTAL, ["topic"]),
+    "currency_mismatch": (Bucketing.TOTAL, ["topic"]),
     "label_overflows": (Bucketing.TOTAL, ["label"]),
     "state_limit_hits": (Bucketing.TOTAL, ["limit"]),
     "provider_events_skipped": (Bucketing.TOTAL, ["provider", "kind"]),
@@ -76,6 +78,9 @@ EXPECTED_COUNTERS = {
 }
 
 EXPECTED_GAUGES = {
+    "open_accounts": ["status", "dpd_bucket", "team", "agent", "tenant"],
+    "accounts_per_collector": ["team", "tenant"],
+    "receivables_minor": ["currency", "dpd_bucket", "tenant"],
     "landing_silence_seconds": ["campaign", "tenant"],
     "landing_silence_delivered_messages": ["campaign", "tenant"],
     "struggling_customers": ["tenant"],

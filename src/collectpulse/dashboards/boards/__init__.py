@@ -1,4 +1,4 @@
-"""The seven collectpulse dashboards, one module each, in the order the link menu lists them."""
+"""The eight collectpulse dashboards, one module each, in the order the link menu lists them."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collectpulse.dashboards.boards import (
     funnel,
     landing_payments,
     pipeline,
+    portfolio,
     promises,
 )
 from collectpulse.dashboards.model import Board
@@ -19,6 +20,7 @@ BOARDS: tuple[Board, ...] = (
     landing_payments.BOARD,
     promises.BOARD,
     agents.BOARD,
+    portfolio.BOARD,
     experiments.BOARD,
     pipeline.BOARD,
 )

@@ -38,6 +38,13 @@ for _, o in ipairs(ops) do
     for j = 3, #o, 2 do
       redis.call('HINCRBY', key, o[j], o[j + 1])
     end
+  elseif name == 'HINCRBYS_NET' then
+    -- aggregates of state that comes and goes: a field summing to 0 is removed
+    for j = 3, #o, 2 do
+      if redis.call('HINCRBY', key, o[j], o[j + 1]) == 0 then
+        redis.call('HDEL', key, o[j])
+      end
+    end
   elseif name == 'ZADDNX' then
     redis.call('ZADD', key, 'NX', unpack(o, 3))
   elseif name == 'HMAX' or name == 'HMIN' then

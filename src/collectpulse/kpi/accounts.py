@@ -1,0 +1,107 @@
+"""Point-in-time portfolio KPIs from the account aggregates: pure arithmetic, no I/O.
+
+The store keeps, per partition, open accounts and receivables by due date
+(``store.account_effects``); days past due (DPD) and their buckets are computed
+here at read time (kpi-catalog section 9), so an account moves from ``current``
+to ``1_30`` at local midnight without any timer or write.
+
+DPD of an account on local date ``today`` = ``today - due_date`` in days; past due
+means DPD >= 1. Buckets: ``current`` (DPD <= 0), ``1_30``, ``31_60``, ``61_90``,
+``91_plus``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+DPD_EDGES: tuple[int, ...] = (0, 30, 60, 90)
+"""Inclusive upper DPD of every bucket but the last."""
+DPD_BUCKETS: tuple[str, ...] = ("current", "1_30", "31_60", "61_90", "91_plus")
+
+
+def local_date(now_s: float, zone: str = "UTC") -> date:
+    """The date at ``now_s`` (Unix seconds) in time zone ``zone`` (IANA name)."""
+    tz = UTC if zone == "UTC" else ZoneInfo(zone)
+    return datetime.fromtimestamp(now_s, tz).date()
+
+
+def days_past_due(due: date, today: date) -> int:
+    """Days past due on ``today``: negative before the due date, 0 on it."""
+    return (today - due).days
+
+
+def dpd_bucket(dpd: int) -> str:
+    """The bucket name of a DPD value."""
+    for edge, name in zip(DPD_EDGES, DPD_BUCKETS, strict=False):
+        if dpd <= edge:
+            return name
+    return DPD_BUCKETS[-1]
+
+
+@dataclass(frozen=True)
+class AccountTotals:
+    """The account aggregates summed over partitions (see ``store.account_reader``)."""
+
+    open: Mapping[tuple[str, str, str, str, str], int] = field(default_factory=dict)
+    """(tenant, status, team, agent, due_date ISO) -> open accounts."""
+    receivables: Mapping[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
+    """(tenant, currency, due_date ISO) -> (balance in minor units, open accounts)."""
+    collectors: Mapping[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    """(tenant, team) -> agent ids with at least one open account assigned."""
+
+
+def open_accounts(totals: AccountTotals, today: date) -> dict[tuple[str, str, str, str, str], int]:
+    """K9: (status, dpd_bucket, team, agent, tenant) -> open accounts on ``today``."""
+    out: dict[tuple[str, str, str, str, str], int] = defaultdict(int)
+    for (tenant, status, team, agent, due), count in totals.open.items():
+        bucket = dpd_bucket(days_past_due(date.fromisoformat(due), today))
+        out[(status, bucket, team, agent, tenant)] += count
+    return {labels: count for labels, count in out.items() if count}
+
+
+def receivables(totals: AccountTotals, today: date) -> dict[tuple[str, str, str], int]:
+    """K18: (currency, dpd_bucket, tenant) -> open balance (minor units) on ``today``.
+
+    A bucket whose open accounts all have a zero balance reports 0; a bucket
+    without open accounts reports nothing.
+    """
+    out: dict[tuple[str, str, str], int] = defaultdict(int)
+    for (tenant, currency, due), (balance, count) in totals.receivables.items():
+        if count:
+            bucket = dpd_bucket(days_past_due(date.fromisoformat(due), today))
+            out[(currency, bucket, tenant)] += balance
+    return dict(out)
+
+
+def accounts_per_collector(totals: AccountTotals) -> dict[tuple[str, str], float]:
+    """K9: (team, tenant) -> open accounts of the team / its active collectors.
+
+    Without a roster, the active collectors of a team are the agents with at least
+    one open account of that team assigned to them; the numerator counts every open
+    account of the team, assigned or not. Absent for a team without collectors.
+    """
+    accounts: dict[tuple[str, str], int] = defaultdict(int)
+    for (tenant, _status, team, _agent, _due), count in totals.open.items():
+        accounts[(team, tenant)] += count
+    out = {}
+    for (tenant, team), agents in totals.collectors.items():
+        if agents:
+            out[(team, tenant)] = accounts.get((team, tenant), 0) / len(agents)
+    return out
+
+
+__all__ = [
+    "DPD_BUCKETS",
+    "DPD_EDGES",
+    "AccountTotals",
+    "accounts_per_collector",
+    "days_past_due",
+    "dpd_bucket",
+    "local_date",
+    "open_accounts",
+    "receivables",
+]

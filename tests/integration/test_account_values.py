@@ -1,0 +1,299 @@
+"""K9 and K18 on the real pipeline: account state follows version, not arrival.
+
+A known account log goes through real Kafka, a real worker and exporter, in two
+phases (the second after the first is applied, so versions meet both in one batch
+and across batches). The expected values come from an oracle written here: it
+replays the log in version order per account (duplicates dropped, events in
+another currency than the placement rejected) and buckets days past due from the
+scrape's UTC date, without collectpulse code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from collectpulse.events.models import Topic
+from collectpulse.store.keys import Keys
+from tests.integration.kpi_value_run import drained, publish_in_order, value_test_settings
+from tests.support.kafka import create_topics
+from tests.support.metrics import Samples, scrape, total
+from tests.support.pipeline import run_pipeline
+
+TENANT = "t-acct"
+INVALID = "invalid-"
+"""Event id prefix of the log's invalid events (the oracle skips them)."""
+Event = dict[str, Any]
+Published = tuple[Topic, str, Event]
+
+
+def _bucket(dpd: int) -> str:
+    if dpd <= 0:
+        return "current"
+    if dpd <= 30:
+        return "1_30"
+    if dpd <= 60:
+        return "31_60"
+    if dpd <= 90:
+        return "61_90"
+    return "91_plus"
+
+
+@dataclass
+class Log:
+    today: date
+    phase1: list[Published]
+    phase2: list[Published]
+
+    def account(
+        self,
+        phase: list[Published],
+        account_id: str,
+        customer_id: str,
+        version: int,
+        change: str,
+        balance: int,
+        delta: int,
+        *,
+        due_in_days: int,
+        status: str = "open",
+        currency: str = "EUR",
+        agent: str | None = None,
+        team: str | None = None,
+        key: str | None = None,
+        event_id: str | None = None,
+    ) -> Event:
+        event = {
+            "event_id": event_id or f"{account_id}-v{version}",
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "tenant": TENANT,
+            "account_id": account_id,
+            "customer_id": customer_id,
+            "change": change,
+            "version": version,
+            "balance_minor": balance,
+            "delta_minor": delta,
+            "currency": currency,
+            "due_date": (self.today + timedelta(days=due_in_days)).isoformat(),
+            "status": status,
+            "agent_id": agent,
+            "team": team,
+        }
+        phase.append((Topic.ACCOUNT, key or customer_id, event))
+        return event
+
+
+def build_log(today: date) -> Log:
+    log = Log(today, [], [])
+    one, two, acct = log.phase1, log.phase2, log.account
+    # a1: reassigned (v3) and charged (v4); v2 arrives after v3: stale, changes nothing
+    acct(one, "a1", "c1", 1, "placed", 10_000, 10_000, due_in_days=-40, agent="ann", team="t1")
+    acct(one, "a1", "c1", 3, "assigned", 6_000, 0, due_in_days=-40, agent="bob", team="t1")
+    acct(one, "a1", "c1", 2, "payment", 6_000, -4_000, due_in_days=-40, agent="ann", team="t1")
+    acct(two, "a1", "c1", 4, "charge", 7_000, 1_000, due_in_days=-10, agent="bob", team="t1")
+    # a2: leaves the open statuses (settled), then re-opens in the next phase
+    acct(one, "a2", "c2", 1, "placed", 5_000, 5_000, due_in_days=0)
+    acct(one, "a2", "c2", 2, "payment", 0, -5_000, due_in_days=0, status="settled")
+    acct(two, "a2", "c2", 3, "reversal", 2_000, 2_000, due_in_days=-95, agent="cy", team="t2")
+    # a3: a charge in another currency than the placement's is rejected
+    acct(one, "a3", "c3", 1, "placed", 3_000, 3_000, due_in_days=5, currency="USD", agent="ann")
+    acct(one, "a3", "c3", 2, "charge", 9_000, 6_000, due_in_days=5, agent="ann", team="t1")
+    acct(
+        two, "a3", "c3", 3, "adjustment", 2_500, -500, due_in_days=-31, currency="USD",
+        agent="ann", team="t1",
+    )  # fmt: skip
+    # a4: v2 first and twice (a duplicate), its placement last: stale
+    for phase in (one, one):
+        acct(
+            phase, "a4", "c4", 2, "status", 7_000, 0, due_in_days=-1, status="in_plan",
+            agent="dan", team="t2",
+        )  # fmt: skip
+    acct(two, "a4", "c4", 1, "placed", 7_000, 7_000, due_in_days=-1, agent="ann", team="t1")
+    # a5: written off: no longer open
+    acct(one, "a5", "c5", 1, "placed", 1_200, 1_200, due_in_days=-61, currency="GBP", agent="cy")
+    acct(
+        two, "a5", "c5", 2, "write_off", 0, -1_200, due_in_days=-61, currency="GBP",
+        status="written_off", agent="cy", team="t2",
+    )  # fmt: skip
+    # a6: the customer's second account, moved to another team: counts for cy only
+    acct(one, "a6", "c1", 1, "placed", 4_000, 4_000, due_in_days=-30, agent="ann", team="t1")
+    acct(two, "a6", "c1", 2, "assigned", 4_000, 0, due_in_days=-30, agent="cy", team="t2")
+    # a7: keyed by its account id instead of the customer: counted, and still applied
+    acct(one, "a7", "c7", 1, "placed", 900, 900, due_in_days=-61, agent="eve", key="a7")
+    # a8: a placement whose delta is not its balance: dead-lettered, never applied
+    acct(one, "a8", "c8", 1, "placed", 500, 400, due_in_days=0, event_id=f"{INVALID}a8")
+    return log
+
+
+@dataclass(frozen=True)
+class Expected:
+    open_accounts: dict[tuple[str, ...], float]
+    receivables: dict[tuple[str, ...], float]
+    per_collector: dict[tuple[str, ...], float]
+    duplicates: int
+    stale: int
+    mismatches: int
+
+
+def oracle(published: Sequence[Event], today: date) -> Expected:
+    """The log replayed per account in version order; arrival order only for counting
+    the versions that came after a higher one (stale)."""
+    unique: dict[str, Event] = {}
+    valid_bodies = [e for e in published if not e["event_id"].startswith(INVALID)]
+    for event in valid_bodies:
+        unique.setdefault(event["event_id"], event)
+    duplicates = len(valid_bodies) - len(unique)
+    placed = {e["account_id"]: e["currency"] for e in unique.values() if e["change"] == "placed"}
+    valid = [e for e in unique.values() if e["currency"] == placed[e["account_id"]]]
+    state: dict[str, Event] = {}
+    for event in sorted(valid, key=lambda e: e["version"]):
+        state[event["account_id"]] = event
+    highest: dict[str, int] = {}
+    stale = 0
+    for event in unique.values():  # dict order = first arrival
+        if event in valid:
+            stale += event["version"] < highest.get(event["account_id"], 0)
+            highest[event["account_id"]] = max(
+                highest.get(event["account_id"], 0), event["version"]
+            )
+    opened: dict[tuple[str, ...], float] = defaultdict(float)
+    balances: dict[tuple[str, ...], float] = defaultdict(float)
+    team_accounts: dict[str, int] = defaultdict(int)
+    collectors: dict[str, set[str]] = defaultdict(set)
+    for e in state.values():
+        if e["status"] not in ("open", "in_plan"):
+            continue
+        bucket = _bucket((today - date.fromisoformat(e["due_date"])).days)
+        team, agent = e["team"] or "__unassigned__", e["agent_id"] or "__unassigned__"
+        opened[(e["status"], bucket, team, agent)] += 1
+        balances[(e["currency"], bucket)] += e["balance_minor"]
+        team_accounts[team] += 1
+        if e["agent_id"]:
+            collectors[team].add(e["agent_id"])
+    return Expected(
+        dict(opened),
+        dict(balances),
+        {(team,): team_accounts[team] / len(agents) for team, agents in collectors.items()},
+        duplicates,
+        stale,
+        len(unique) - len(valid),
+    )
+
+
+@dataclass(frozen=True)
+class Run:
+    samples: Samples
+    today: date
+    published: list[Event]
+    aggregates: list[dict[bytes, bytes]]
+    """Every partition's acc-open, acc-recv and acc-agents hashes as Redis holds them."""
+
+
+@pytest.fixture(scope="module")
+async def run(
+    local_stack: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Run]:
+    logs = tmp_path_factory.mktemp("account-values")
+    settings = value_test_settings(*local_stack, logs)
+    log = build_log(datetime.now(UTC).date())
+    await create_topics(settings)
+    await publish_in_order(settings, log.phase1)
+    with run_pipeline(settings, logs) as pipe:
+        url = pipe.url("/metrics")
+        await drained(settings, url, len(log.phase1), pipe.processes)
+        await publish_in_order(settings, log.phase2)
+        await drained(settings, url, len(log.phase1) + len(log.phase2), pipe.processes)
+        while True:  # the exporter's date and ours must be the same day
+            before = datetime.now(UTC).date()
+            samples = await scrape(url)
+            if datetime.now(UTC).date() == before:
+                break
+            await asyncio.sleep(1)
+    keys, client = Keys(settings.key_prefix), Redis.from_url(settings.redis_url.get_secret_value())
+    try:
+        aggregates = [
+            await client.hgetall(key(p))
+            for p in range(settings.topic_partitions)
+            for key in (keys.open_accounts, keys.receivables, keys.account_agents)
+        ]
+    finally:
+        await client.aclose()
+    published = [body for _, _, body in (*log.phase1, *log.phase2)]
+    yield Run(samples, before, published, aggregates)
+
+
+def gauge(samples: Samples, name: str, *labels: str) -> dict[tuple[str, ...], float]:
+    out = {}
+    for (sample, got), value in samples.items():
+        values = dict(got)
+        if sample == name and values.get("tenant") == TENANT:
+            out[tuple(values[label] for label in labels)] = value
+    return out
+
+
+def test_open_accounts_follow_the_highest_version_whatever_the_arrival(run: Run) -> None:
+    expected = oracle(run.published, run.today)
+    got = gauge(run.samples, "collectpulse_open_accounts", "status", "dpd_bucket", "team", "agent")
+    assert got == expected.open_accounts
+    # by hand: a1 bob/t1 1_30 (v4), a2 cy/t2 91_plus (re-opened), a3 ann/t1 31_60 (v3),
+    # a4 dan/t2 in_plan 1_30 (v2; its late placement is stale), a6 cy/t2 1_30 (moved),
+    # a7 eve/__unassigned__ 61_90 (wrong key, applied); a5 written off
+    assert got == {
+        ("open", "1_30", "t1", "bob"): 1,
+        ("open", "91_plus", "t2", "cy"): 1,
+        ("open", "31_60", "t1", "ann"): 1,
+        ("in_plan", "1_30", "t2", "dan"): 1,
+        ("open", "1_30", "t2", "cy"): 1,
+        ("open", "61_90", "__unassigned__", "eve"): 1,
+    }
+
+
+def test_receivables_by_currency_and_dpd_bucket(run: Run) -> None:
+    expected = oracle(run.published, run.today)
+    got = gauge(run.samples, "collectpulse_receivables_minor", "currency", "dpd_bucket")
+    assert got == expected.receivables
+    # EUR 1_30: a1 7000 + a4 7000 + a6 4000; a3's rejected EUR charge is not there
+    assert got == {
+        ("EUR", "1_30"): 18_000,
+        ("EUR", "91_plus"): 2_000,
+        ("USD", "31_60"): 2_500,
+        ("EUR", "61_90"): 900,
+    }
+
+
+def test_accounts_per_collector_counts_the_new_assignee_only(run: Run) -> None:
+    expected = oracle(run.published, run.today)
+    got = gauge(run.samples, "collectpulse_accounts_per_collector", "team")
+    assert got == expected.per_collector
+    # t1: a1 (bob), a3 (ann) / {bob, ann}; t2: a2, a6 (cy), a4 (dan) / {cy, dan};
+    # __unassigned__ team: a7 (eve) / {eve}
+    assert got == {("t1",): 1.0, ("t2",): 1.5, ("__unassigned__",): 1.0}
+
+
+def test_late_versions_duplicates_mismatches_and_wrong_keys_are_counted(run: Run) -> None:
+    expected = oracle(run.published, run.today)
+    s, topic = run.samples, {"topic": "account"}
+    assert (expected.stale, expected.duplicates, expected.mismatches) == (2, 1, 1)
+    assert total(s, "collectpulse_account_stale_versions_total", **topic) == expected.stale
+    assert total(s, "collectpulse_events_duplicate_total", **topic) == expected.duplicates
+    assert total(s, "collectpulse_currency_mismatch_total", **topic) == expected.mismatches
+    assert total(s, "collectpulse_events_key_mismatch_total", **topic) == 1
+    assert total(s, "collectpulse_events_received_total", **topic) == len(run.published)
+    assert total(s, "collectpulse_events_invalid_total", reason="validation", **topic) == 1
+    assert total(s, "collectpulse_events_dead_lettered_total", **topic) == 1
+
+
+def test_aggregate_fields_of_accounts_no_longer_there_are_removed(run: Run) -> None:
+    # a2's settled state, a5's write-off, a1's and a6's old assignees left fields at 0
+    fields = [(name, value) for hashed in run.aggregates for name, value in hashed.items()]
+    assert fields, "the aggregates were not found"
+    assert [name for name, value in fields if int(value) == 0] == []
+    # 6 open accounts: one open field each at most; receivables b and n per due date
+    assert sum(int(v) for h in run.aggregates[0::3] for v in h.values()) == 6
