@@ -103,6 +103,13 @@ def valid_events(draw: st.DrawFn) -> tuple[Topic, dict[str, Any]]:
         for name in ("campaign", "variant", "customer_id"):
             if data.get(name) is None:
                 data[name] = draw(labels)
+    if topic is Topic.CONTACT:
+        # started_at <= occurred_at; outbound names its customer; inbound reaches a party
+        data["started_at"] = data["occurred_at"]
+        if data["direction"] == "outbound" and data.get("customer_id") is None:
+            data["customer_id"] = draw(labels)
+        if data["direction"] == "inbound":
+            data["outcome"] = draw(st.sampled_from(["right_party", "wrong_party"]))
     return topic, data
 
 
