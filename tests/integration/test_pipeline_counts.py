@@ -1,4 +1,4 @@
-"""Events of all seven types go through real Kafka, the worker and Redis to /metrics."""
+"""Events of every canonical type go through real Kafka, the worker and Redis to /metrics."""
 
 from __future__ import annotations
 
@@ -56,6 +56,15 @@ def _event(topic: Topic, i: int, now: datetime) -> dict[str, Any]:
             "currency": "EUR",
             "due_date": "2026-12-01",
         },
+        Topic.CONTACT: {
+            "contact_id": f"k-{i}",
+            "customer_id": f"c-{i}",
+            "direction": "outbound",
+            "channel": "call",
+            "outcome": "no_answer",
+            "started_at": (now - timedelta(seconds=i + 30)).isoformat(),
+            "duration_s": 0,
+        },
     }[topic]
     return {**base, **body}
 
@@ -87,7 +96,7 @@ async def test_each_topic_count_reaches_metrics_and_poison_is_dead_lettered(
         url = f"http://127.0.0.1:{port}/metrics"
 
         def all_counted(s: dict[Any, float]) -> bool:
-            return total(s, "collectpulse_events_received_total") >= 7 * PER_TOPIC + 1
+            return total(s, "collectpulse_events_received_total") >= len(Topic) * PER_TOPIC + 1
 
         samples = await wait_for(url, all_counted, timeout_s=120, processes=[worker, exporter])
         for topic in Topic:

@@ -10,6 +10,7 @@ definitions from the KPI catalog (section 5), worded for a Grafana user.
 from __future__ import annotations
 
 from collectpulse.kpi.computed import GAUGES, HISTOGRAMS
+from collectpulse.kpi.contacts import CONTACT_COUNTERS, CONTACT_RATIOS
 from collectpulse.kpi.labels import (
     AGENT,
     BOUNCE_TYPE,
@@ -162,6 +163,15 @@ PAYMENT_COUNTERS = (
         (TENANT, CURRENCY, AGENT),
         Bucketing.ACTIVITY,
     ),
+    Counter(
+        "reversed_amount_minor",
+        "Sum of amount_minor of reversed payments (refunds and chargebacks of an earlier "
+        "succeeded payment, status reversed) per currency, and per agent when named; "
+        "windowed by reversal time. Reversals are not payment attempts.",
+        "payments",
+        (TENANT, CURRENCY, AGENT),
+        Bucketing.ACTIVITY,
+    ),
 )
 
 PROMISE_COUNTERS = (
@@ -248,6 +258,7 @@ COUNTERS: tuple[Counter, ...] = (
     *LANDING_COUNTERS,
     *PAYMENT_COUNTERS,
     *PROMISE_COUNTERS,
+    *CONTACT_COUNTERS,
     *QUALITY_COUNTERS,
 )
 
@@ -358,7 +369,9 @@ RATIOS: tuple[Ratio, ...] = (
         "Share of the promises resolved in the window (kept or broken) that were kept.",
         ("direction", "kind", "tenant"),
     ),
+    *CONTACT_RATIOS,
 )
+
 
 ALL_KPIS: tuple[Kpi, ...] = (*COUNTERS, *RATIOS, *GAUGES, *HISTOGRAMS)
 

@@ -69,15 +69,16 @@ def recording_rules() -> dict[str, str]:
     return {rule["record"]: rule["expr"] for group in loaded["groups"] for rule in group["rules"]}
 
 
-def test_there_are_the_six_dashboards_with_unique_uids() -> None:
+def test_there_are_the_seven_dashboards_with_unique_uids() -> None:
     uids = [board.uid for board in BOARDS]
-    assert len(uids) == 6 == len(set(uids))
+    assert len(uids) == 7 == len(set(uids))
     titles = {board.title.split(" / ")[1] for board in BOARDS}
     assert titles == {
         "Campaign funnel",
         "Deliverability",
         "Landing page & payments",
         "Promises to pay",
+        "Agents",
         "Experiments",
         "Pipeline health",
     }

@@ -1,8 +1,9 @@
-"""The six collectpulse dashboards, one module each, in the order the link menu lists them."""
+"""The seven collectpulse dashboards, one module each, in the order the link menu lists them."""
 
 from __future__ import annotations
 
 from collectpulse.dashboards.boards import (
+    agents,
     deliverability,
     experiments,
     funnel,
@@ -17,6 +18,7 @@ BOARDS: tuple[Board, ...] = (
     deliverability.BOARD,
     landing_payments.BOARD,
     promises.BOARD,
+    agents.BOARD,
     experiments.BOARD,
     pipeline.BOARD,
 )
