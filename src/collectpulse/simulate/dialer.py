@@ -93,7 +93,7 @@ class Dialer:
             call = _Call("outbound", "call", result, agent, bridged, talk_s, campaign)
             planned.append(self._event(at_s, contact.tenant, customer, call))
             if result == "right_party":
-                return planned, agent, at_s + talk_s
+                return planned, agent, at_s
             if result in _FINAL:
                 break
             at_s += self._delay(REDIAL_S)
@@ -112,11 +112,13 @@ class Dialer:
     def _event(
         self, at_s: float, tenant: Tenant, customer_id: str | None, call: _Call
     ) -> tuple[float, ContactEvent]:
+        # ``at_s`` is when the outcome is known (the event time); the attempt started
+        # a ring and the talk before, so a plan is emitted without waiting for a call
         make, ring_s = self._make, 20 + self._rng.random() * 25
-        end_s = at_s + ring_s + call.talk_s
-        return end_s, ContactEvent(
+        started_s = at_s - ring_s - call.talk_s
+        return at_s, ContactEvent(
             event_id=make.new_id("cx"),
-            occurred_at=make.local_time(end_s, tenant),
+            occurred_at=make.local_time(at_s, tenant),
             tenant=tenant.name,
             contact_id=make.new_id("contact"),
             customer_id=customer_id,
@@ -125,7 +127,7 @@ class Dialer:
             outcome=call.outcome,
             agent_id=call.agent.agent_id if call.bridged else None,
             team=call.agent.team,
-            started_at=make.local_time(at_s, tenant),
+            started_at=make.local_time(started_s, tenant),
             duration_s=call.talk_s,
             dialer_campaign=call.campaign,
         )
