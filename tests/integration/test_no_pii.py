@@ -1,6 +1,6 @@
 """No personal data leaves the pipeline through /metrics or the logs.
 
-A scenario of all seven event types (plus poison) carries customer ids, visitor ids,
+A scenario of every canonical event type (plus poison) carries customer ids, visitor ids,
 message ids, e-mail addresses, phone numbers and URLs that are random tokens made for
 this run. It goes through real Kafka, a real worker (logging at info) and Redis to the
 exporter; then the whole /metrics body and every line of both logs are searched for each
@@ -97,6 +97,16 @@ def _scenario(tok: Tokens, now: datetime) -> list[tuple[Topic, dict[str, Any]]]:
             Topic.PROMISE,
             {"promise_id": tok.id("ptp"), "customer_id": customer, **promise, **money}
             | {"due_date": "2027-01-31", "agent_id": agent},
+        )
+        # contacts label team, agent and dialer campaign: personal-looking ones are redacted
+        call = {"direction": "outbound", "channel": "call", "outcome": "right_party"}
+        at(
+            Topic.CONTACT,
+            {"contact_id": [tok.id("cx"), tok.email(), tok.phone()][n], "customer_id": customer}
+            | call
+            | {"agent_id": agent, "team": ["early", tok.email(), tok.phone()][n]}
+            | {"dialer_campaign": ["dpd-30", tok.phone(), tok.email()][n], "duration_s": 60}
+            | {"started_at": (now - timedelta(seconds=900)).isoformat()},
         )
         bounced = tok.id("msg")
         at(Topic.DELIVERY, {"message_id": bounced, **sent, "campaign": "dunning", "variant": "b"})
@@ -196,6 +206,10 @@ async def test_metrics_and_logs_carry_no_ids_emails_phones_or_urls(
                 assert answer.status_code == 200 and answer.json()["customer_id"] == customer
             too_long = f"/api/v1/customers/{tok.email() * 4}/engagement"
             assert (await client.get(f"http://127.0.0.1:{port}{too_long}")).status_code == 400
+        # and the contacts whose team and dialer campaign look personal count redacted
+        attempts = "collectpulse_contact_attempts_total"
+        assert total(samples, attempts, team="__redacted__") == 2
+        assert total(samples, attempts, dialer_campaign="__redacted__") == 2
 
     # both processes have stopped here, so their logs are complete
     leaks = _leaks(body, "/metrics", tok.all, set())

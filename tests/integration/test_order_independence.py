@@ -1,6 +1,6 @@
 """Every number is independent of arrival order (issue #15), on the real servers.
 
-One seeded log (tests/order/log.py: all eight types, raw SES webhooks on
+One seeded log (tests/order/log.py: every canonical type, raw SES webhooks on
 ``raw.ses``, upstream duplicates, payments and promises with and without
 ``message_id``, four partitions) is published in four orders, each through a
 worker of its own: in event time at a steady pace (the live reference), all at
@@ -53,7 +53,8 @@ async def test_four_orders_give_the_same_metrics_and_the_oracles(
 ) -> None:
     log = generate(SEED, base_s=int(time.time()) - 60)
     assert {e.canonical_topic for e in log} == {
-        "delivery", "bounce", "open", "click", "pageview", "payment", "promise", "account"
+        "delivery", "bounce", "open", "click", "pageview", "payment", "promise", "account",
+        "contact",
     }  # fmt: skip
     assert any(e.topic == "raw.ses" for e in log) and any(e.duplicate for e in log)
     truth = expected(log, WINDOWS)
@@ -86,3 +87,7 @@ async def test_four_orders_give_the_same_metrics_and_the_oracles(
         assert any(k[0] == f"collectpulse_windowed_{name}" and v for k, v in truth.samples.items())
     for name in ("open_accounts", "receivables_minor", "accounts_per_collector"):
         assert any(k[0] == f"collectpulse_{name}" and v for k, v in truth.samples.items())
+    # and the contact rules: duplicates by contact id, unidentified inbound callers
+    contacts = [e.body for e in log if e.canonical_topic == "contact"]
+    assert len({b["event_id"] for b in contacts}) > len({b["contact_id"] for b in contacts})
+    assert any(b["customer_id"] is None for b in contacts)

@@ -1,4 +1,4 @@
-"""Events of all seven types go through real Kafka, the worker and Redis to /metrics."""
+"""Events of every canonical type go through real Kafka, the worker and Redis to /metrics."""
 
 from __future__ import annotations
 
@@ -66,6 +66,15 @@ def _event(topic: Topic, i: int, now: datetime) -> dict[str, Any]:
             "currency": "EUR",
             "due_date": "2026-12-01",
             "status": "open",
+        },
+        Topic.CONTACT: {
+            "contact_id": f"k-{i}",
+            "customer_id": f"c-{i}",
+            "direction": "outbound",
+            "channel": "call",
+            "outcome": "no_answer",
+            "started_at": (now - timedelta(seconds=i + 30)).isoformat(),
+            "duration_s": 0,
         },
     }[topic]
     return {**base, **body}

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from collectpulse.kafka.connection import kafka_options
 from collectpulse.kafka.topics import topic_status, worker_topics
@@ -61,8 +62,8 @@ async def test_the_worker_creates_every_topic_it_reads_or_writes(
     settings: Settings, tmp_path: Path
 ) -> None:
     names = {spec.name for spec in worker_topics(settings)}
-    # 7 canonical, dlq, customer-touch, 5 raw.<provider>, Faust's leader topic
-    assert len(names) == 15
+    # 8 canonical, dlq, customer-touch, 5 raw.<provider>, agent and target, Faust's leader
+    assert len(names) == 18
     assert settings.topic("raw.twilio") in names and settings.topic("customer-touch") in names
     assert await layout(settings) == {}
     configured = settings.model_copy(update={"topic_replication_factor": 1})
@@ -71,6 +72,25 @@ async def test_the_worker_creates_every_topic_it_reads_or_writes(
     assert found == expected_layout(settings)
     assert all(found[settings.topic(f"raw.{p}")] == (4, 1) for p in ("ses", "twilio"))
     assert "not found in cluster metadata" not in (tmp_path / "w.log").read_text()
+    # the roster and targets are log-compacted, the canonical topics are not
+    policies = await cleanup_policies(settings, ["agent", "target", "contact"])
+    assert policies == {"agent": "compact", "target": "compact", "contact": "delete"}
+
+
+async def cleanup_policies(settings: Settings, names: list[str]) -> dict[str, str]:
+    admin = await admin_client(settings)
+    try:
+        resources = [ConfigResource(ConfigResourceType.TOPIC, settings.topic(n)) for n in names]
+        responses = await admin.describe_configs(resources)
+    finally:
+        await admin.close()
+    found = {}
+    for response in responses:
+        for resource in response.to_object()["resources"]:
+            configs = {c["config_names"]: c["config_value"] for c in resource["config_entries"]}
+            name = resource["resource_name"].removeprefix(settings.topic(""))
+            found[name] = configs["cleanup.policy"]
+    return found
 
 
 async def test_topics_create_makes_them_all_once_and_check_reports_them(
@@ -78,16 +98,16 @@ async def test_topics_create_makes_them_all_once_and_check_reports_them(
 ) -> None:
     before = topics_command(settings, "check")
     assert before.returncode == 1, before.stderr
-    assert statuses(before.stdout)["missing"] == 15, before.stdout
+    assert statuses(before.stdout)["missing"] == 18, before.stdout
 
     first = topics_command(settings, "create")
     assert first.returncode == 0, first.stderr
-    assert statuses(first.stdout)["created"] == 15, first.stdout
+    assert statuses(first.stdout)["created"] == 18, first.stdout
     assert await layout(settings) == expected_layout(settings)
 
     again = topics_command(settings, "create")
     assert again.returncode == 0, again.stderr
-    assert statuses(again.stdout) == {"exists": 15}, again.stdout
+    assert statuses(again.stdout) == {"exists": 18}, again.stdout
 
     after = topics_command(settings, "check")
     assert after.returncode == 0, after.stderr

@@ -1,4 +1,4 @@
-"""A seeded log of all eight event types, some of it as raw SES webhooks, with duplicates.
+"""A seeded log of every canonical event type, some of it as raw SES webhooks, with duplicates.
 
 Each ``Entry`` is one record to publish (topic, key, bytes) together with what it
 means canonically (``topic`` and ``body``, the canonical event as a plain dict), so
@@ -15,8 +15,12 @@ segment ``retail`` on some. Every third customer has an account whose versions
 (placement, payments, reassignments, closing, re-opening) follow in event time,
 drawn from an rng of its own so the rest of the log is the same as without them;
 due dates lie mid-bucket, so a run crossing midnight keeps every DPD bucket.
-About 8 % of records are published again later with the same bytes. Every event
-time lies in the ``SPAN_S`` before ``base_s``.
+Contact attempts (drawn from their own generator, so the
+rest of the log is what it was without them): outbound dialer attempts of the usual
+outcome mix by a few agents and teams, inbound calls, some from unidentified callers
+(keyed by contact id), and some contacts published again under a new event id (a
+duplicate by ``contact_id``). About 8 % of records are published again later with
+the same bytes. Every event time lies in the ``SPAN_S`` before ``base_s``.
 """
 
 from __future__ import annotations
@@ -65,6 +69,9 @@ def generate(seed: int, *, base_s: int, customers: int = 300) -> list[Entry]:
             gen.account(accounts, f"cust-{seed}-{n}", "acme" if n % 5 == 0 else None)
     for n in range(customers // 3):
         gen.anonymous_view(n)
+    contacts = random.Random(seed + 2)
+    for n in range(customers // 2):
+        gen.contact(contacts, f"cust-{seed}-{contacts.randrange(customers)}", n)
     entries = sorted(gen.entries, key=lambda e: e.seq)
     rng = random.Random(seed + 1)
     out = list(entries)
@@ -260,12 +267,55 @@ class _Gen:
             self.add("account", cid, body)
             at_s += rng.randrange(1, 60)
 
+    def contact(self, rng: random.Random, cid: str, n: int) -> None:
+        """One contact attempt (a sixth inbound, a third of those unidentified)."""
+        at_s = self.start_s + rng.randrange(60, SPAN_S - 1)
+        agent = rng.choice(AGENTS)
+        if n % 6 == 5:
+            customer = cid if rng.random() < 0.66 else None
+            outcome = rng.choice(("right_party", "right_party", "wrong_party"))
+            body = _contact(self.id("cx"), at_s, customer, "inbound", outcome)
+            body.update(channel=rng.choice(("call", "chat", "email_reply")), agent_id=agent)
+        else:
+            outcome = rng.choices(OUTCOMES, OUTCOME_WEIGHTS)[0]
+            body = _contact(self.id("cx"), at_s, cid, "outbound", outcome)
+            body["dialer_campaign"] = rng.choice(("dpd-30", "dpd-60"))
+            if outcome in ("right_party", "wrong_party") or rng.random() < 0.3:
+                body["agent_id"] = agent
+        if body.get("agent_id"):
+            body["team"] = "early" if body["agent_id"] in AGENTS[:2] else "late"
+        if n % 9 == 0:
+            body["tenant"] = "acme"
+        key = body["customer_id"] or body["contact_id"]
+        self.add("contact", key, body)
+        if n % 11 == 4:  # the attempt published again under another event id
+            self.add("contact", key, {**body, "event_id": self.id("cx")})
+
 
 ACCOUNT_CURRENCIES = ("EUR", "EUR", "USD")
 ACCOUNT_AGENTS = ("agent-1", "agent-2", "agent-3", None)
 ACCOUNT_TEAMS = ("t1", "t2", None)
 ACCOUNT_DPD = (-10, 15, 45, 75, 120)
 """Days past due mid-bucket (current, 1_30, 31_60, 61_90, 91_plus)."""
+AGENTS = ("agent-1", "agent-2", "agent-3")
+OUTCOMES = ("no_answer", "voicemail", "right_party", "wrong_party", "busy", "invalid_number")
+OUTCOME_WEIGHTS = (45, 20, 15, 5, 10, 5)
+
+
+def _contact(
+    event_id: str, at_s: int, customer: str | None, direction: str, outcome: str
+) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "occurred_at": ev.iso(at_s),
+        "contact_id": f"contact-{event_id}",
+        "customer_id": customer,
+        "direction": direction,
+        "channel": "call",
+        "outcome": outcome,
+        "started_at": ev.iso(at_s - 40),
+        "duration_s": 0,
+    }
 
 
 def event_s(body: dict[str, Any]) -> int:
@@ -288,6 +338,7 @@ _TOPIC_BY_PREFIX = {
     "pay": "payment",
     "ptp": "promise",
     "acct": "account",
+    "cx": "contact",
 }
 
 _SES_TYPE = {"sent": "Send", "dl": "Delivery", "op": "Open", "cl": "Click"}

@@ -3,7 +3,8 @@
 Input: the log's entries (canonical meaning of each record). Rules, all by event
 time, so none depends on the order records arrive in (issue #15's join semantics):
 
-- a (topic, event_id) seen before is a duplicate and nothing else;
+- a (topic, event_id) seen before is a duplicate and nothing else (a contact: a
+  contact_id seen before, whatever its event_id);
 - a message counts once per funnel kind in its send labels; histograms
   ``send_to_open`` / ``send_to_click`` use its earliest open / click;
 - a message reaches the customer when it was delivered, opened or clicked, or
@@ -17,6 +18,9 @@ time, so none depends on the order records arrive in (issue #15's join semantics
 - a succeeded payment makes its customer a paying customer of every source the
   customer viewed from in [P - attr, P] (labels: the payment's tenant); an
   installment plan made self-service at T counts once per such source in [T - attr, T];
+- a contact counts once in ``contact_attempts`` under its direction, channel, outcome
+  and the team, agent, dialer campaign and tenant it names; the rpc, contact and
+  wrong-number ratios divide outbound attempts of those outcomes by all outbound ones;
 - struggling: 3 or more failed or aborted attempts in the 24 h before the latest
   one with no success after the first of them.
 
@@ -84,10 +88,11 @@ def expected(entries: Iterable[Entry], windows: Sequence[str]) -> Expected:
     for e in entries:
         topic = e.canonical_topic
         t.counters["events_received"][labels(topic=topic)] += 1
-        if (topic, e.body["event_id"]) in seen:
+        dedupe = e.body["contact_id"] if topic == "contact" else e.body["event_id"]
+        if (topic, dedupe) in seen:
             t.counters["events_duplicate"][labels(topic=topic)] += 1
             continue
-        seen.add((topic, e.body["event_id"]))
+        seen.add((topic, dedupe))
         valid.append((topic, e.body))
     messages = _messages(valid, t)
     views: dict[str, list[tuple[int, str]]] = defaultdict(list)
@@ -113,6 +118,8 @@ def expected(entries: Iterable[Entry], windows: Sequence[str]) -> Expected:
         ):
             for source in _sources(views[body["customer_id"]], at_s):
                 t.counters["landing_installment_plans"][labels(source=source, tenant=tenant)] += 1
+    for body in (b for topic, b in valid if topic == "contact"):
+        t.counters["contact_attempts"][_contact_labels(body, CONTACT)] += 1
     struggling = _struggling(payments)
     modelled = _samples(t, struggling, windows)
     # point-in-time account state: the highest valid version of each account
@@ -123,6 +130,19 @@ def expected(entries: Iterable[Entry], windows: Sequence[str]) -> Expected:
         modelled.ratios | {f"{P}accounts_per_collector"},
         modelled.families | accounts.FAMILIES,
     )
+
+
+CONTACT = ("tenant", "direction", "channel", "outcome", "team", "agent", "dialer_campaign")
+CONTACT_RATIO = ("channel", "team", "agent", "dialer_campaign", "tenant")
+CONTACT_RATIOS = {
+    "rpc": ("right_party",),
+    "contact": ("right_party", "wrong_party"),
+    "wrong_number": ("wrong_party", "invalid_number"),
+}
+
+
+def _contact_labels(body: dict[str, Any], names: Sequence[str]) -> Labels:
+    return labels(**{name: body.get("agent_id" if name == "agent" else name) for name in names})
 
 
 def _messages(valid: Sequence[tuple[str, dict[str, Any]]], t: _Tally) -> dict[str, _Message]:
@@ -316,6 +336,13 @@ def _ratios(t: _Tally) -> dict[str, dict[Labels, float]]:
     paying = {ls: float(len(v)) for ls, v in t.uniques["landing_paying_customers"].items()}
     out["landing_conversion"] = divide(paying, visitors)
     out["installment_request"] = divide(c["landing_installment_plans"], visitors)
+    outbound = {"direction": "outbound"}
+    attempts = sum_by(c["contact_attempts"], CONTACT_RATIO, outbound)
+    for name, outcomes in CONTACT_RATIOS.items():
+        hits: Counter[Labels] = Counter()
+        for outcome in outcomes:
+            hits += sum_by(c["contact_attempts"], CONTACT_RATIO, {**outbound, "outcome": outcome})
+        out[name] = divide(hits, attempts)
     return out
 
 

@@ -232,7 +232,8 @@ def _side(terms: Sequence[Term], by: Sequence[str], selection: Selection) -> str
     """One side of a ratio: its terms as one selector on their shared counter.
 
     ``kept + broken`` becomes ``status=~"broken|kept"``: one sum, so a group
-    with only one of the two still has a denominator.
+    with only one of the two still has a denominator. Terms may share other
+    pinned labels (``direction="outbound"``) as long as exactly one label varies.
     """
     counters = {t.counter for t in terms}
     if len(counters) != 1:
@@ -241,7 +242,12 @@ def _side(terms: Sequence[Term], by: Sequence[str], selection: Selection) -> str
     for t in terms:
         for label, value in t.where:
             pinned.setdefault(label, set()).add(value)
-    if len(terms) > 1 and (len(pinned) != 1 or any(len(t.where) != 1 for t in terms)):
+    varying = [label for label, values in pinned.items() if len(values) > 1]
+    if len(terms) > 1 and (
+        len(varying) != 1
+        or any(len(t.where) != len(pinned) for t in terms)
+        or len(set(terms)) != len(terms)
+    ):
         raise PromQLError(f"terms {terms} do not differ in exactly one label")
     where = tuple((label, tuple(sorted(values))) for label, values in sorted(pinned.items()))
     counter = counter_by_name(terms[0].counter)

@@ -40,6 +40,7 @@ class Topic(StrEnum):
     PAYMENT = "payment"
     PROMISE = "promise"
     ACCOUNT = "account"
+    CONTACT = "contact"
 
 
 def _reject_numeric_timestamp(value: object) -> object:
@@ -192,6 +193,11 @@ class PageviewEvent(EventBase):
     customer_id: Id | None = None
     message_id: Id | None = None
     page: Text | None = None
+    # schema_version 2 (kpi-catalog section 8): landing UX by device
+    device: Literal["mobile", "desktop", "tablet", "other"] | None = None
+    load_ms: Annotated[int, Strict(), Ge(0)] | None = Field(
+        default=None, description="Page load time in milliseconds (schema_version 2)."
+    )
 
 
 class PaymentEvent(EventBase):
@@ -201,12 +207,30 @@ class PaymentEvent(EventBase):
 
     payment_id: Id
     customer_id: Id
-    status: Literal["succeeded", "failed", "aborted"]
+    status: Literal["succeeded", "failed", "aborted", "reversed"] = Field(
+        description="`reversed` (schema_version 2): a refund or chargeback of an earlier "
+        "succeeded payment_id, amount_minor at most the original's."
+    )
     amount_minor: AmountMinor = Field(description="Amount in the currency's minor unit.")
     currency: Currency
     message_id: Id | None = Field(default=None, description="Wins over inferred attribution.")
     agent_id: Id | None = None
     plan: Literal["full", "installment"] | None = None
+    # schema_version 2 (kpi-catalog section 8)
+    account_id: Id | None = None
+    initiated_by: Literal["self_service", "agent", "scheduled"] | None = Field(
+        default=None,
+        description="Who started the payment; when absent: agent if agent_id is set, "
+        "else self_service.",
+    )
+    contact_id: Id | None = Field(default=None, description="The contact it was taken on.")
+
+    @property
+    def initiator(self) -> Literal["self_service", "agent", "scheduled"]:
+        """``initiated_by``, or its default (kpi-catalog section 8) when absent."""
+        if self.initiated_by is not None:
+            return self.initiated_by
+        return "agent" if self.agent_id is not None else "self_service"
 
 
 class PromiseEvent(EventBase):
@@ -224,6 +248,73 @@ class PromiseEvent(EventBase):
     due_date: date
     agent_id: Id | None = None
     message_id: Id | None = None
+    # schema_version 2 (kpi-catalog section 8)
+    account_id: Id | None = None
+    contact_id: Id | None = Field(default=None, description="The contact it was made on.")
+
+
+ContactOutcome = Literal[
+    "right_party", "wrong_party", "no_answer", "voicemail", "busy", "invalid_number"
+]
+_INBOUND_OUTCOMES = ("right_party", "wrong_party")
+
+
+class ContactEvent(EventBase):
+    """One finished contact attempt (call, chat, e-mail reply) from the agent desktop / dialer.
+
+    A redial is a new contact; a second event with the same ``contact_id`` is a
+    duplicate. Windows use ``occurred_at``, the time the outcome was known.
+    """
+
+    topic: ClassVar[Topic] = Topic.CONTACT
+
+    contact_id: Id = Field(description="One per attempt; the dedupe key of this topic.")
+    customer_id: Id | None = Field(
+        default=None, description="Required for outbound; null only for an unidentified inbound."
+    )
+    account_id: Id | None = None
+    direction: Literal["inbound", "outbound"]
+    channel: Literal["call", "chat", "email_reply"]
+    outcome: ContactOutcome = Field(
+        description="Final outcome; an inbound contact is right_party or wrong_party."
+    )
+    agent_id: Id | None = Field(default=None, description="Null when no agent was bridged.")
+    team: Label | None = None
+    started_at: EventTime = Field(description="When the attempt started; at most occurred_at.")
+    duration_s: Annotated[int, Field(strict=True, ge=0)] = Field(
+        description="Talk time in seconds; 0 unless connected."
+    )
+    dialer_campaign: Label | None = None
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                {
+                    "if": {"properties": {"direction": {"const": "inbound"}}},
+                    "then": {"properties": {"outcome": {"enum": list(_INBOUND_OUTCOMES)}}},
+                    "else": {
+                        "required": ["customer_id"],
+                        "properties": {"customer_id": {"type": "string"}},
+                    },
+                }
+            ]
+        }
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ContactEvent":
+        if self.direction == "inbound":
+            if self.outcome not in _INBOUND_OUTCOMES:
+                raise PydanticCustomError(
+                    "inbound_outcome", "an inbound contact is right_party or wrong_party"
+                )
+        elif self.customer_id is None:
+            raise PydanticCustomError(
+                "outbound_customer", "an outbound contact requires customer_id"
+            )
+        if self.started_at > self.occurred_at:
+            raise PydanticCustomError("started_after_outcome", "started_at is after occurred_at")
+        return self
 
 
 AccountStatus = Literal["open", "in_plan", "settled", "paid_in_full", "written_off", "closed"]
@@ -311,6 +402,7 @@ Event: TypeAlias = (
     | PaymentEvent
     | PromiseEvent
     | AccountEvent
+    | ContactEvent
 )
 
 MODEL_BY_TOPIC: Mapping[Topic, type[EventBase]] = MappingProxyType(
@@ -325,6 +417,7 @@ MODEL_BY_TOPIC: Mapping[Topic, type[EventBase]] = MappingProxyType(
             PaymentEvent,
             PromiseEvent,
             AccountEvent,
+            ContactEvent,
         )
     }
 )
@@ -335,6 +428,7 @@ __all__ = [
     "AccountEvent",
     "BounceEvent",
     "ClickEvent",
+    "ContactEvent",
     "DeliveryEvent",
     "Event",
     "EventBase",

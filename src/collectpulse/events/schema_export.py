@@ -6,23 +6,32 @@ longer match them.
 """
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final
 
-from collectpulse.events.models import MODEL_BY_TOPIC, Topic
+from collectpulse.events.models import MODEL_BY_TOPIC, EventBase, Topic
+from collectpulse.events.roster import REFERENCE_MODELS, ReferenceTopic
 
 SCHEMA_SUFFIX: Final = ".schema.json"
 _DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
+_MODELS: dict[Topic | ReferenceTopic, type[EventBase]] = {
+    **{topic: model for topic, model in MODEL_BY_TOPIC.items()},
+    **{topic: model for topic, model in REFERENCE_MODELS.items()},
+}
+SCHEMA_MODELS: Mapping[Topic | ReferenceTopic, type[EventBase]] = MappingProxyType(_MODELS)
+"""Every published topic's model: the canonical ones and the compacted reference topics."""
 
 
-def schema_file_name(topic: Topic) -> str:
+def schema_file_name(topic: Topic | ReferenceTopic) -> str:
     """Return the file name of `topic`'s schema, e.g. `delivery.schema.json`."""
     return f"{topic.value}{SCHEMA_SUFFIX}"
 
 
-def render_schema(topic: Topic) -> str:
+def render_schema(topic: Topic | ReferenceTopic) -> str:
     """Return the exact text of `topic`'s schema file (stable: sorted keys, 2-space indent)."""
-    model = MODEL_BY_TOPIC[topic]
+    model = SCHEMA_MODELS[topic]
     # Validation mode: the schema describes what producers may send, e.g.
     # fields with defaults are optional.
     schema: dict[str, Any] = model.model_json_schema(mode="validation")
@@ -44,7 +53,7 @@ def export_schemas(out_dir: Path) -> list[Path]:
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for topic in MODEL_BY_TOPIC:
+    for topic in SCHEMA_MODELS:
         path = out_dir / schema_file_name(topic)
         text = render_schema(topic)
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
@@ -58,7 +67,7 @@ def schema_drift(out_dir: Path) -> list[str]:
 
     An empty list means the checked-in schemas match the models.
     """
-    expected = {schema_file_name(topic): render_schema(topic) for topic in MODEL_BY_TOPIC}
+    expected = {schema_file_name(topic): render_schema(topic) for topic in SCHEMA_MODELS}
     drifted = [
         name
         for name, text in expected.items()

@@ -6,7 +6,9 @@ they all get ``settings.topic_partitions`` partitions; an existing one with
 another count is an error to fix by hand, never altered silently. The
 ``raw.<provider>`` topics are re-keyed by the normalisers and Faust's leader
 topic uses partition 0 only, so their partition count is created the same but
-never checked.
+never checked. The reference topics (``agent``, ``target``: kpi-catalog
+section 8) are log-compacted and read by the exporter, never joined, so their
+count is not checked either.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from aiokafka.errors import for_code
 
 from collectpulse.events.models import Topic
 from collectpulse.events.providers import PROVIDERS
+from collectpulse.events.roster import ReferenceTopic
 from collectpulse.kafka.errors import BrokerUnavailableError, KafkaSetupError, TopicLayoutError
 from collectpulse.preflight import faust_leader_topic
 from collectpulse.settings import Settings
@@ -48,6 +51,8 @@ class TopicSpec:
     name: str
     partitions: int
     co_partitioned: bool
+    compacted: bool = False
+    """``cleanup.policy=compact``: the latest value per key is the state (a roster)."""
 
 
 def raw_topic_names(settings: Settings) -> tuple[str, ...]:
@@ -60,8 +65,9 @@ def worker_topics(settings: Settings) -> tuple[TopicSpec, ...]:
     n = settings.topic_partitions
     shared = [TopicSpec(settings.topic(name), n, True) for name in (*TOPIC_NAMES, TOUCH_TOPIC)]
     raw = [TopicSpec(name, n, False) for name in raw_topic_names(settings)]
+    reference = [TopicSpec(settings.topic(t.value), n, False, True) for t in ReferenceTopic]
     leader = TopicSpec(faust_leader_topic(settings.consumer_group), 1, False)
-    return (*shared, *raw, leader)
+    return (*shared, *raw, *reference, leader)
 
 
 def replication_factor(settings: Settings, brokers: int) -> int:
@@ -144,12 +150,19 @@ async def create_missing(
     brokers = len((await admin.describe_cluster())["brokers"])
     replication = replication_factor(settings, brokers)
     response = await admin.create_topics(
-        [NewTopic(spec.name, spec.partitions, replication) for spec in missing],
+        [
+            NewTopic(spec.name, spec.partitions, replication, topic_configs=_configs(spec))
+            for spec in missing
+        ],
         timeout_ms=int(timeout_s * 1000),
     )
     _raise_for_errors(response.to_object()["topic_errors"], replication)
     await _wait_for_leaders(admin, missing, timeout_s)
     return tuple(spec.name for spec in missing)
+
+
+def _configs(spec: TopicSpec) -> dict[str, str]:
+    return {"cleanup.policy": "compact"} if spec.compacted else {}
 
 
 def _check_layout(statuses: Iterable[TopicStatus]) -> None:

@@ -63,6 +63,24 @@ STATE_LIMIT = Label(
 )
 """The settings that bound waiting state (``Settings``, the ``# Limits`` block)."""
 
+# Contacts (kpi-catalog sections 8 and 9): their own closed sets under shared names.
+CONTACT_DIRECTION = Label("direction", ("inbound", "outbound"))
+CONTACT_CHANNEL = Label("channel", ("call", "chat", "email_reply"))
+CONTACT_OUTCOME = Label(
+    "outcome", ("right_party", "wrong_party", "no_answer", "voicemail", "busy", "invalid_number")
+)
+TEAM = Label("team", optional=True)
+DIALER_CAMPAIGN = Label("dialer_campaign", optional=True)
+CONTACT_LABELS = (
+    TENANT,
+    CONTACT_DIRECTION,
+    CONTACT_CHANNEL,
+    CONTACT_OUTCOME,
+    TEAM,
+    AGENT,
+    DIALER_CAMPAIGN,
+)
+
 FUNNEL_LABELS = (CHANNEL, CAMPAIGN, VARIANT, SEGMENT, TENANT)
 """Every funnel counter's dimensions, inherited from the message's sent event."""
 LANDING_LABELS = (SOURCE, TENANT)

@@ -1,5 +1,8 @@
 """Plan everything one arrival leads to: a campaign message, a direct visit, an agent call.
 
+Agent calls are dialer attempts (``dialer``): only one that reaches the right party
+leads to a promise or a payment; inbound calls after a message are contacts too.
+
 Pure: a plan draws only from the `random.Random` it is given and returns the
 events with their event time in seconds since the simulation start, the
 arrival's first event first. The generator decides when to emit them.
@@ -13,6 +16,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from collectpulse.simulate.accounts import AccountPlanner
+from collectpulse.simulate.dialer import Dialer
 from collectpulse.simulate.factory import (
     Contact,
     Direction,
@@ -55,7 +59,10 @@ _EXPIRED: dict[SimChannel, tuple[str, str]] = {
     "sms": ("undelivered after retries", "30008"),
     "letter": ("returned: undeliverable", "RTS-UNDL"),
 }
-_AGENTS_PER_TENANT = 12
+# Agent calls that are a customer calling in, and the share of those callers the
+# agent desktop cannot identify (contact volumes only).
+_INBOUND_CALLS = 0.2
+_UNIDENTIFIED_CALLERS = 0.25
 _INSTALLMENTS = (3, 6, 12)
 # A scanned QR code on a letter carries the message; a typed address does not.
 _LETTER_QR_SHARE = 0.7
@@ -69,6 +76,7 @@ class Planner:
         self._scenario = scenario
         self._make = EventFactory(run_id=run_id, start=start, tenants=scenario.tenants)
         self._accounts = AccountPlanner(self._make, f"accounts:{run_id}")
+        self._dialer = Dialer(rng, self._make, self._delay)
         self._plan: list[Planned] = []
 
     # --- arrivals -------------------------------------------------------------
@@ -96,8 +104,9 @@ class Planner:
         if rng.random() < scenario.inbound_call:
             called_s = delivered_s + self._delay(6 * 3600.0)
             named = message_id if rng.random() < 0.5 else None
-            agent = self._agent(contact.tenant)
-            self._promise(called_s, contact, "promise_to_pay", "inbound", agent, named)
+            agent = self._dialer.agent(contact.tenant)
+            self._add(self._dialer.inbound(called_s, contact, agent))
+            self._promise(called_s, contact, "promise_to_pay", "inbound", agent.agent_id, named)
         return self._take()
 
     def direct_visit(self, at_s: float) -> list[Planned]:
@@ -115,19 +124,33 @@ class Planner:
         return self._take()
 
     def agent_call(self, at_s: float) -> list[Planned]:
-        """An outbound call by an agent about a newly placed account (its versions), and
-        a promise to pay or a payment taken by phone."""
-        rng = self._rng
+        """Outbound dialer attempts; on reaching the right party, a newly placed account
+        (its versions) and a promise to pay or a payment taken by phone. Or a customer
+        calling in, who may promise to pay."""
+        rng, dialer = self._rng, self._dialer
         contact = self._contact(self._any_tenant(), None, 1.0)
-        agent = self._agent(contact.tenant)
-        colleague = f"agent-{contact.tenant.name}-{(int(agent[-2:]) % _AGENTS_PER_TENANT) + 1:02d}"
-        self._plan.extend(self._accounts.placement(at_s, contact, agent, colleague))
+        if rng.random() < _INBOUND_CALLS:
+            agent = dialer.agent(contact.tenant)
+            known = rng.random() >= _UNIDENTIFIED_CALLERS
+            ended_s, call = dialer.inbound(at_s, contact, agent, known=known)
+            self._add((ended_s, call))
+            if known and call.outcome == "right_party" and rng.random() < 0.5:
+                self._promise(ended_s, contact, "promise_to_pay", "inbound", agent.agent_id, None)
+            return self._take()
+        attempts, reached, at_s = dialer.outbound(at_s, contact)
+        self._plan.extend(attempts)
+        if reached is None:
+            return self._take()
+        agent_id = reached.agent_id
+        # the call was about a newly placed account, sometimes handed to a colleague
+        colleague = dialer.agent(contact.tenant).agent_id
+        self._plan.extend(self._accounts.placement(at_s, contact, agent_id, colleague))
         if rng.random() < 0.6:
-            self._promise(at_s, contact, "promise_to_pay", "outbound", agent, None)
+            self._promise(at_s, contact, "promise_to_pay", "outbound", agent_id, None)
         else:
             status: PaymentStatus = "succeeded" if rng.random() < 0.85 else "failed"
             amount = contact.balance_minor
-            self._add(self._make.payment(at_s, contact, status, amount, "full", agent_id=agent))
+            self._add(self._make.payment(at_s, contact, status, amount, "full", agent_id=agent_id))
         return self._take()
 
     # --- the message lifecycle ------------------------------------------------
@@ -293,9 +316,6 @@ class Planner:
     def _any_tenant(self) -> Tenant:
         tenants = self._scenario.tenants
         return self._rng.choices(tenants, [tenant.customers for tenant in tenants])[0]
-
-    def _agent(self, tenant: Tenant) -> str:
-        return f"agent-{tenant.name}-{self._rng.randint(1, _AGENTS_PER_TENANT):02d}"
 
     def _delay(self, median_s: float, *, sigma: float = 1.0) -> float:
         return median_s * self._scenario.delay_scale * math.exp(sigma * self._rng.gauss(0.0, 1.0))

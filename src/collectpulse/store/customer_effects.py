@@ -95,6 +95,13 @@ def _forget_old_messages(ctx: BatchContext, customer_id: str, state: dict[str, s
 
 def apply_payment(ctx: BatchContext, event: PaymentEvent, at_s: int) -> None:
     tenant = ctx.label("tenant", event.tenant or "")
+    if event.status == "reversed":
+        # a refund or chargeback of an earlier success: not an attempt, not a failure
+        agent = ctx.label("agent", event.agent_id or "")
+        labels = {"tenant": tenant, "currency": event.currency, "agent": agent}
+        if not ctx.windowed("reversed_amount_minor", labels, at_s, event.amount_minor):
+            ctx.quality("events_late", Topic.PAYMENT)
+        return
     if not ctx.windowed("payment_attempts", {"tenant": tenant, "status": event.status}, at_s):
         ctx.quality("events_late", Topic.PAYMENT)
     engagement.record_payment(ctx, event, at_s)

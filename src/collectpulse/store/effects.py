@@ -9,7 +9,8 @@ Rules (kpi-catalog sections 3-6): every record counts as received; an invalid
 one as invalid and dead-lettered; an ``event_id`` already seen within the
 dedupe horizon as a duplicate and nothing else. Valid events then follow the
 message-join rules (``message_effects``) or the landing / payment / promise
-rules (``customer_effects``); events whose bucket is past retention count in
+rules (``customer_effects``) or the contact rules (``contact_effects``; a
+contact is deduped on its ``contact_id``); events whose bucket is past retention count in
 totals and ``events_late`` only.
 """
 
@@ -18,8 +19,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from collectpulse.events.decode import Invalid
+from collectpulse.events.keys import dedupe_id
 from collectpulse.events.models import (
     AccountEvent,
+    ContactEvent,
     EventBase,
     PageviewEvent,
     PaymentEvent,
@@ -27,6 +30,7 @@ from collectpulse.events.models import (
     Topic,
 )
 from collectpulse.store.account_effects import apply_account
+from collectpulse.store.contact_effects import apply_contact
 from collectpulse.store.context import (
     COARSE_BUCKET_S,
     FUNNEL_DIMS,
@@ -152,13 +156,15 @@ def _plan_touches(ctx: BatchContext, touches: Sequence[Touch | None]) -> None:
 
 
 def _apply_new(ctx: BatchContext, event: EventBase, raw: bytes, occurred_s: int) -> int:
-    """Dedupe on event_id, then apply the event's rules; returns its event time (s)."""
+    """Dedupe on event_id (a contact: contact_id), then apply the event's rules; returns its
+    event time (s)."""
     topic = event.topic
-    if event.event_id in ctx.seen:
+    seen_id = dedupe_id(event)
+    if seen_id in ctx.seen:
         ctx.quality("events_duplicate", topic)
         return occurred_s
-    ctx.seen.add(event.event_id)
-    ctx.plan.remember(ctx.seen_key(topic.value, occurred_s), event.event_id)
+    ctx.seen.add(seen_id)
+    ctx.plan.remember(ctx.seen_key(topic.value, occurred_s), seen_id)
     if topic in MESSAGE_TOPICS:
         apply_message_event(ctx, event, raw, occurred_s)
     elif isinstance(event, PageviewEvent):
@@ -169,4 +175,6 @@ def _apply_new(ctx: BatchContext, event: EventBase, raw: bytes, occurred_s: int)
         apply_promise(ctx, event, occurred_s)
     elif isinstance(event, AccountEvent):
         apply_account(ctx, event)
+    elif isinstance(event, ContactEvent):
+        apply_contact(ctx, event, occurred_s)
     return occurred_s

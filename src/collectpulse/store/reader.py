@@ -47,7 +47,7 @@ LAST_EVENT_MS = "last_event_ms"
 """Total field ``last_event_ms<SEP><topic>``: ``last_event_s`` in milliseconds (keep_max)."""
 LAST_APPLIED_MS = "last_applied_ms"
 """Total field ``last_applied_ms<SEP><topic>``: when (Unix ms) the topic last had a batch."""
-REGISTRY_LABELS = ("campaign", "variant", "segment", "tenant", "agent")
+REGISTRY_LABELS = ("campaign", "variant", "segment", "tenant", "agent", "team", "dialer_campaign")
 """The cardinality-capped labels whose admitted values live in ``cp:{labels}:<label>``."""
 _PROVIDER_TALLIES = {
     "skipped": "provider_events_skipped",

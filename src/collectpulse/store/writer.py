@@ -25,12 +25,12 @@ from typing import Any
 import orjson
 
 from collectpulse.events.decode import Invalid
+from collectpulse.events.keys import dedupe_id
 from collectpulse.events.models import (
     AccountEvent,
     BounceEvent,
     ClickEvent,
     DeliveryEvent,
-    EventBase,
     OpenEvent,
     PaymentEvent,
     PromiseEvent,
@@ -42,6 +42,7 @@ from collectpulse.store.client import StoreClient
 from collectpulse.store.context import PARK_SEP, Record, Snapshot, Timing
 from collectpulse.store.effects import plan_orphans, plan_partition
 from collectpulse.store.errors import WriteConflict
+from collectpulse.store.event_labels import label_values
 from collectpulse.store.keys import DAY_S, FIELD_SEP, Keys
 from collectpulse.store.plan import WritePlan
 from collectpulse.store.replication import ReplicatedWrites
@@ -324,7 +325,7 @@ class StoreWriter:
             event = record.event
             if isinstance(event, Invalid):
                 continue
-            for label, value in _label_values(event):
+            for label, value in label_values(event):
                 if value and value not in admitted[label]:
                     wanted[label].add(value)
         for label, values in wanted.items():
@@ -362,22 +363,6 @@ class _KeyList:
         return at
 
 
-def _label_values(event: EventBase) -> tuple[tuple[str, str | None], ...]:
-    """The capped label values an event brings (only a sent names a campaign)."""
-    if isinstance(event, DeliveryEvent) and event.status == "sent":
-        return (
-            ("campaign", event.campaign),
-            ("variant", event.variant),
-            ("segment", event.segment),
-            ("tenant", event.tenant),
-        )
-    if isinstance(event, PaymentEvent):
-        return (("tenant", event.tenant), ("agent", event.agent_id))
-    if isinstance(event, AccountEvent):
-        return (("tenant", event.tenant), ("agent", event.agent_id), ("team", event.team))
-    return (("tenant", event.tenant),)
-
-
 def _add_wanted(
     wanted: _Wanted, topic: Topic, partition: int, records: Sequence[Record], keys: Keys
 ) -> None:
@@ -392,7 +377,7 @@ def _add_wanted(
         ids = seen_keys.get(day)
         if ids is None:
             ids = seen_keys[day] = by_key[keys.seen(partition, topic.value, day * DAY_S)]
-        ids.append(event.event_id)
+        ids.append(dedupe_id(event))
         if isinstance(event, DeliveryEvent | BounceEvent | OpenEvent | ClickEvent):
             wanted.messages[event.message_id] = None
             if isinstance(event, DeliveryEvent) and event.status == "sent":

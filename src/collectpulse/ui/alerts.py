@@ -31,6 +31,10 @@ THRESHOLDS: Mapping[str, float] = {
     "open_ratio_drop": 0.5,
     "open_ratio_min_delivered": 100,
     "baseline_min_history_hours": 24,
+    "rpc_ratio_min": 0.04,
+    "rpc_min_attempts": 200,
+    "wrong_number_ratio": 0.25,
+    "wrong_number_min_attempts": 200,
     "dead_letter_records_15m": 10,
     "pipeline_stall_seconds": 1800,
     "consumer_lag_records": 10000,
@@ -91,6 +95,40 @@ def bounce_alerts(windows: Mapping[str, CounterValues]) -> list[Alert]:
                     f"{'hard-' if bounce else ''}bounced",
                 )
             )
+    return alerts
+
+
+def contact_alerts(hour: CounterValues | None) -> list[Alert]:
+    """CollectpulseRpcRatioCollapse and CollectpulseWrongNumberShareSpike (1h), per
+    dialer campaign and tenant, over outbound contact attempts."""
+    if hour is None:
+        return []
+    by = ("dialer_campaign", "tenant")
+    outbound = {"direction": "outbound"}
+    series = hour.get("contact_attempts", {})
+    attempts = _sum_by(series, by, where=outbound)
+    reached = {
+        outcome: _sum_by(series, by, where={**outbound, "outcome": outcome})
+        for outcome in ("right_party", "wrong_party", "invalid_number")
+    }
+    alerts = []
+    for key, n in sorted(attempts.items()):
+        campaign = key[0] or "(none)"
+        labels = dict(zip(by, key, strict=True))
+        rpc = ratio(reached["right_party"].get(key, 0.0), n)
+        limit = THRESHOLDS["rpc_ratio_min"]
+        if rpc is not None and n >= THRESHOLDS["rpc_min_attempts"] and rpc < limit:
+            summary = f"Dialer campaign {campaign}: right-party contact rate {rpc:.1%}"
+            alerts.append(
+                _alert("CollectpulseRpcRatioCollapse", "warning", labels, rpc, limit, summary)
+            )
+        wrong = reached["wrong_party"].get(key, 0.0) + reached["invalid_number"].get(key, 0.0)
+        share = ratio(wrong, n)
+        limit = THRESHOLDS["wrong_number_ratio"]
+        if share is not None and n >= THRESHOLDS["wrong_number_min_attempts"] and share > limit:
+            summary = f"Dialer campaign {campaign}: {share:.1%} wrong party or invalid number"
+            name = "CollectpulseWrongNumberShareSpike"
+            alerts.append(_alert(name, "warning", labels, share, limit, summary))
     return alerts
 
 

@@ -111,6 +111,7 @@ def live_model(
             "active": [
                 *alerts.bounce_alerts(view.windows),
                 *alerts.silence_alerts(view.totals, view.windows.get("1h"), view.now_s),
+                *alerts.contact_alerts(view.windows.get("1h")),
                 *alerts.pipeline_alerts(health, view.now_s),
             ],
             "not_evaluated": list(alerts.NOT_EVALUATED),

@@ -8,6 +8,7 @@ import pytest
 from collectpulse.dashboards import promql, recorded
 from collectpulse.dashboards.promql import ALL, UNFILTERED, PromQLError, Selection
 from collectpulse.kpi.definitions import GAUGES, HISTOGRAMS, counter_by_name, ratio_by_name
+from collectpulse.kpi.model import Ratio, term
 
 SENT = counter_by_name("messages_sent")
 PROMISES = counter_by_name("promises")
@@ -56,6 +57,35 @@ def test_ratio_with_a_sum_of_terms_becomes_one_selector_per_side() -> None:
     assert 'status="kept"' in expr
     assert expr.count('status=~"broken|kept"') == 2
     assert "+" not in expr
+
+
+def test_terms_sharing_a_pinned_label_become_one_selector_varying_in_the_other() -> None:
+    tenant_only = Selection(filters=("tenant",))
+    expr = promql.ratio(ratio_by_name("wrong_number"), ("team",), tenant_only)
+    attempts = "collectpulse_windowed_contact_attempts"
+    outbound = 'tenant=~"$tenant",direction="outbound"'
+    wrong = f'{attempts}{{{outbound},outcome=~"invalid_number|wrong_party",window="$window"}}'
+    every = f'{attempts}{{{outbound},window="$window"}}'
+    numerator = f"sum by (team) (max without (instance) ({wrong}))"
+    denominator = f"sum by (team) (max without (instance) ({every}))"
+    assert expr == f"({numerator} or {denominator} * 0) / ({denominator} > 0)"
+
+
+def test_terms_differing_in_two_labels_cannot_be_one_selector() -> None:
+    # direction=outbound,outcome=busy + direction=inbound,outcome=wrong_party would
+    # also sum outbound wrong_party and inbound busy as one selector
+    mixed = Ratio(
+        "mixed",
+        (
+            term("contact_attempts", direction="outbound", outcome="busy"),
+            term("contact_attempts", direction="inbound", outcome="wrong_party"),
+        ),
+        (term("contact_attempts"),),
+        "help",
+        ("tenant",),
+    )
+    with pytest.raises(PromQLError, match="exactly one label"):
+        promql.ratio(mixed)
 
 
 def test_the_narrowest_recording_rule_that_keeps_the_needed_labels_is_used() -> None:

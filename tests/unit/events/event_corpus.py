@@ -108,6 +108,13 @@ def valid_events(draw: st.DrawFn) -> tuple[Topic, dict[str, Any]]:
         data["delta_minor"] = data["balance_minor"]
     elif topic is Topic.ACCOUNT and data["change"] in ("assigned", "status"):
         data["delta_minor"] = 0
+    if topic is Topic.CONTACT:
+        # started_at <= occurred_at; outbound names its customer; inbound reaches a party
+        data["started_at"] = data["occurred_at"]
+        if data["direction"] == "outbound" and data.get("customer_id") is None:
+            data["customer_id"] = draw(labels)
+        if data["direction"] == "inbound":
+            data["outcome"] = draw(st.sampled_from(["right_party", "wrong_party"]))
     return topic, data
 
 

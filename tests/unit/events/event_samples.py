@@ -76,6 +76,20 @@ VALID_PAYLOADS: dict[Topic, dict[str, Any]] = {
         "due_date": "2025-01-31",
         "status": "open",
     },
+    Topic.CONTACT: {
+        "event_id": "evt-contact-1",
+        "occurred_at": "2025-03-01T14:05:00+01:00",
+        "contact_id": "call-0001",
+        "customer_id": "cust-0001",
+        "direction": "outbound",
+        "channel": "call",
+        "outcome": "right_party",
+        "agent_id": "agent-7",
+        "team": "early-stage",
+        "started_at": "2025-03-01T14:01:30+01:00",
+        "duration_s": 185,
+        "dialer_campaign": "dpd-30",
+    },
 }
 
 

@@ -12,6 +12,7 @@ from jsonschema import Draft202012Validator
 from collectpulse.events.decode import Invalid, decode
 from collectpulse.events.keys import partition_key
 from collectpulse.events.models import Topic
+from collectpulse.events.roster import REFERENCE_MODELS, ReferenceTopic, reference_key
 from collectpulse.events.schema_export import (
     export_schemas,
     render_schema,
@@ -20,9 +21,10 @@ from collectpulse.events.schema_export import (
 )
 
 SCHEMAS_DIR = Path(__file__).resolve().parents[3] / "schemas"
+PUBLISHED: list[Topic | ReferenceTopic] = [*Topic, *ReferenceTopic]
 
 
-def _validator(topic: Topic) -> Draft202012Validator:
+def _validator(topic: Topic | ReferenceTopic) -> Draft202012Validator:
     return Draft202012Validator(json.loads(render_schema(topic)))
 
 
@@ -33,12 +35,12 @@ def test_checked_in_schemas_match_the_models() -> None:
 
 def test_export_writes_one_schema_per_topic(tmp_path: Path) -> None:
     written = export_schemas(tmp_path / "schemas")
-    assert sorted(path.name for path in written) == sorted(schema_file_name(t) for t in Topic)
+    assert sorted(path.name for path in written) == sorted(schema_file_name(t) for t in PUBLISHED)
     assert schema_drift(tmp_path / "schemas") == []
 
 
-@pytest.mark.parametrize("topic", list(Topic))
-def test_schema_files_are_stable_and_self_describing(topic: Topic) -> None:
+@pytest.mark.parametrize("topic", PUBLISHED)
+def test_schema_files_are_stable_and_self_describing(topic: Topic | ReferenceTopic) -> None:
     text = render_schema(topic)
     schema = json.loads(text)
     assert text == json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -81,6 +83,12 @@ def test_schema_accepts_what_the_model_accepts(topic: Topic) -> None:
         (Topic.PAYMENT, payload(Topic.PAYMENT, currency="XYZ")),
         (Topic.PAYMENT, payload(Topic.PAYMENT, amount_minor=-5)),
         (Topic.PROMISE, payload(Topic.PROMISE, direction="sideways")),
+        (Topic.CONTACT, payload(Topic.CONTACT, customer_id=None)),
+        (Topic.CONTACT, payload(Topic.CONTACT, direction="inbound", outcome="voicemail")),
+        (Topic.CONTACT, payload(Topic.CONTACT, channel="fax")),
+        (Topic.CONTACT, payload(Topic.CONTACT, duration_s=-1)),
+        (Topic.PAYMENT, payload(Topic.PAYMENT, initiated_by="robot")),
+        (Topic.PAGEVIEW, payload(Topic.PAGEVIEW, load_ms=-3)),
     ],
 )
 def test_schema_rejects_what_the_model_rejects(topic: Topic, data: dict[str, Any]) -> None:
@@ -95,7 +103,15 @@ def _readme_examples() -> dict[str, tuple[str, dict[str, Any]]]:
 
 
 def test_the_producer_guide_has_one_example_per_topic() -> None:
-    assert sorted(_readme_examples()) == sorted(topic.value for topic in Topic)
+    assert sorted(_readme_examples()) == sorted(topic.value for topic in PUBLISHED)
+
+
+@pytest.mark.parametrize("topic", list(ReferenceTopic))
+def test_each_reference_topic_example_is_valid_and_shows_its_key(topic: ReferenceTopic) -> None:
+    key, example = _readme_examples()[topic.value]
+    event = REFERENCE_MODELS[topic].model_validate_json(json.dumps(example))
+    assert reference_key(event) == key.encode()  # type: ignore[arg-type]
+    assert list(_validator(topic).iter_errors(example)) == []
 
 
 @pytest.mark.parametrize("topic", list(Topic))

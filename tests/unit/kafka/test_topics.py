@@ -43,6 +43,7 @@ class FakeAdmin:
         self.brokers = brokers
         self.refuse = refuse or {}
         self.created: list[tuple[str, int, int]] = []
+        self.configs: dict[str, dict[str, str]] = {}
 
     async def list_topics(self) -> list[str]:
         return list(self.topics)
@@ -70,6 +71,7 @@ class FakeAdmin:
             if not code:
                 self.topics[topic.name] = topic.num_partitions
                 self.created.append((topic.name, topic.num_partitions, topic.replication_factor))
+                self.configs[topic.name] = dict(topic.topic_configs)
             errors.append({"topic": topic.name, "error_code": code, "error_message": None})
         return _Response(errors)
 
@@ -79,13 +81,23 @@ def test_the_worker_topics_are_the_canonical_ones_dlq_touch_raw_and_faust_leader
     co_partitioned = {name for name, spec in specs.items() if spec.co_partitioned}
     assert co_partitioned == {
         "x.delivery", "x.bounce", "x.open", "x.click", "x.pageview", "x.payment", "x.promise",
-        "x.account", "x.dlq", "x.customer-touch",
+        "x.account", "x.contact", "x.dlq", "x.customer-touch",
     }  # fmt: skip
+    # the roster and targets are compacted (latest value per key), never joined
+    assert {name for name, spec in specs.items() if spec.compacted} == {"x.agent", "x.target"}
     # the very names the normaliser agents subscribe to
     assert {raw_topic(SETTINGS, p) for p in PROVIDERS} <= specs.keys()
     assert all(specs[raw_topic(SETTINGS, p)].partitions == 6 for p in PROVIDERS)
     assert specs["g-__assignor-__leader"].partitions == 1
-    assert len(specs) == 10 + len(PROVIDERS) + 1
+    assert len(specs) == 11 + len(PROVIDERS) + 2 + 1
+
+
+async def test_the_roster_and_target_topics_are_created_compacted() -> None:
+    admin = FakeAdmin({}, brokers=1)
+    await create_missing(admin, SETTINGS, worker_topics(SETTINGS))
+    compacted = {name for name, c in admin.configs.items() if c == {"cleanup.policy": "compact"}}
+    assert compacted == {"x.agent", "x.target"}
+    assert admin.configs["x.contact"] == {}
 
 
 def test_replication_is_min_3_brokers_unless_set_and_never_more_than_the_brokers() -> None:

@@ -62,6 +62,11 @@ EXPECTED_COUNTERS = {
     "collected_amount_minor": (Bucketing.ACTIVITY, ["tenant", "currency", "agent"]),
     "promises": (Bucketing.ACTIVITY, ["direction", "kind", "tenant", "status"]),
     "agent_promises": (Bucketing.ACTIVITY, ["status", "agent", "tenant"]),
+    "reversed_amount_minor": (Bucketing.ACTIVITY, ["tenant", "currency", "agent"]),
+    "contact_attempts": (
+        Bucketing.ACTIVITY,
+        ["tenant", "direction", "channel", "outcome", "team", "agent", "dialer_campaign"],
+    ),
     "events_received": (Bucketing.TOTAL, ["topic"]),
     "events_invalid": (Bucketing.TOTAL, ["topic", "reason"]),
     "events_duplicate": (Bucketing.TOTAL, ["topic"]),
@@ -129,7 +134,26 @@ def test_every_catalog_ratio_is_defined() -> None:
         "promise_kept",
         "message_payment",
         "agent_promise_kept",
+        "rpc",
+        "contact",
+        "wrong_number",
     }
+
+
+def test_the_contact_ratios_are_outbound_with_every_attempt_in_the_denominator() -> None:
+    outbound = 'contact_attempts{direction="outbound"'
+    assert ratio_by_name("rpc").formula() == (f'{outbound},outcome="right_party"}} / {outbound}}}')
+    assert ratio_by_name("wrong_number").formula() == (
+        f'({outbound},outcome="wrong_party"}} + {outbound},outcome="invalid_number"}})'
+        f" / {outbound}}}"
+    )
+    assert ratio_by_name("contact").labels == (
+        "channel",
+        "team",
+        "agent",
+        "dialer_campaign",
+        "tenant",
+    )
 
 
 def test_promise_kept_ratio_divides_by_kept_plus_broken() -> None:
@@ -149,7 +173,11 @@ def test_summing_counters_export_an_all_time_total_and_a_windowed_gauge() -> Non
 
 def test_money_is_exported_in_minor_units_per_currency() -> None:
     money = [c for c in COUNTERS if "amount" in c.name]
-    assert {c.name for c in money} == {"attributed_amount_minor", "collected_amount_minor"}
+    assert {c.name for c in money} == {
+        "attributed_amount_minor",
+        "collected_amount_minor",
+        "reversed_amount_minor",
+    }
     for counter in money:
         assert metric_name(counter).endswith("_amount_minor_total")
         assert "currency" in [label.name for label in counter.labels]
@@ -299,7 +327,8 @@ def test_help_texts_are_single_lines_a_grafana_user_can_read() -> None:
         assert len(kpi.help) >= 30, kpi.name
 
 
-def test_optional_labels_are_the_tenant_and_agent_only() -> None:
+def test_optional_labels_are_the_tenant_agent_team_and_dialer_campaign_only() -> None:
     optional = {label.name for c in COUNTERS for label in c.labels if label.optional}
-    assert optional == {"tenant", "agent"}
+    # team and dialer campaign: null when the dialer never bridged an agent / no campaign
+    assert optional == {"tenant", "agent", "team", "dialer_campaign"}
     assert Label("x").values == ()

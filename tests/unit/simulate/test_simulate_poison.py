@@ -40,7 +40,7 @@ def test_poison_records_have_keys_and_spread_over_topics() -> None:
     maker = PoisonMaker(1, max_event_bytes=MAX_EVENT_BYTES)
     records = [maker.make() for _ in range(300)]
     assert all(record.key for record in records)
-    assert len({record.topic for record in records}) == len(Topic)
+    assert {record.topic for record in records} == set(Topic)
 
 
 def test_mixing_poison_keeps_the_valid_stream_and_adds_the_asked_share() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from collectpulse.ui.alerts import THRESHOLDS, pipeline_alerts
+from collectpulse.ui.alerts import THRESHOLDS, contact_alerts, pipeline_alerts
 
 RULES = Path(__file__).parents[3] / "deploy" / "prometheus" / "rules" / "thresholds.yml"
 
@@ -33,3 +33,38 @@ def test_a_stalled_pipeline_and_a_deep_backlog_are_flagged() -> None:
     }
     names = {a["alert"] for a in pipeline_alerts(health, now_s=3600)}
     assert names == {"CollectpulsePipelineStalled", "CollectpulseConsumerLagGrowing"}
+
+
+def test_a_dialer_campaign_reaching_nobody_or_wrong_numbers_is_flagged() -> None:
+    def attempts(
+        campaign: str, outcome: str, direction: str = "outbound"
+    ) -> tuple[tuple[str, str], ...]:
+        return (
+            ("dialer_campaign", campaign),
+            ("direction", direction),
+            ("outcome", outcome),
+            ("tenant", "acme"),
+        )
+
+    hour = {
+        "contact_attempts": {
+            # 5 of 405 right party: collapsed
+            attempts("dpd-30", "no_answer"): 400.0,
+            attempts("dpd-30", "right_party"): 5.0,
+            # inbound calls are not dialer attempts
+            attempts("dpd-30", "right_party", "inbound"): 500.0,
+            # 90 of 220 wrong party or invalid number; 30 right party (13.6%)
+            attempts("stale", "no_answer"): 100.0,
+            attempts("stale", "right_party"): 30.0,
+            attempts("stale", "wrong_party"): 40.0,
+            attempts("stale", "invalid_number"): 50.0,
+            # too few attempts to tell
+            attempts("pilot", "invalid_number"): 100.0,
+        }
+    }
+    found = {(a["alert"], a["labels"]["dialer_campaign"]) for a in contact_alerts(hour)}
+    assert found == {
+        ("CollectpulseRpcRatioCollapse", "dpd-30"),
+        ("CollectpulseWrongNumberShareSpike", "stale"),
+    }
+    assert contact_alerts(None) == []

@@ -121,6 +121,17 @@ def _payments_row() -> Row:
                 describe(_COLLECTED, note=_MINOR),
             ),
             Panel(
+                "Amount reversed by currency (minor units)",
+                PanelKind.TIMESERIES,
+                (
+                    Query(
+                        promql.windowed_sum(counter("reversed_amount_minor"), ("currency",)),
+                        legend(("currency",)),
+                    ),
+                ),
+                describe(counter("reversed_amount_minor"), note=_MINOR),
+            ),
+            Panel(
                 "Top agents by amount collected (minor units)",
                 PanelKind.BAR_GAUGE,
                 (
