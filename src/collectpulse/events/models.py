@@ -12,6 +12,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Annotated, ClassVar, Literal, TypeAlias
 
+from annotated_types import Gt, Le
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -37,6 +38,16 @@ class Topic(StrEnum):
     PAGEVIEW = "pageview"
     PAYMENT = "payment"
     PROMISE = "promise"
+
+
+class ReferenceTopic(StrEnum):
+    """Small compacted topics read beside the partition agent, never joined in the hot path.
+
+    Not co-partitioned and not part of ``Topic``: their records configure how
+    the exporter reads the counts (kpi-catalog sections 8 and 10).
+    """
+
+    EXPERIMENT = "experiment"
 
 
 def _reject_numeric_timestamp(value: object) -> object:
@@ -223,6 +234,51 @@ class PromiseEvent(EventBase):
     message_id: Id | None = None
 
 
+# bare constraints: a Field() inside a dict's value type would not be one of them
+Weight = Annotated[float, Gt(0), Le(1)]
+WEIGHT_SUM_TOLERANCE = 1e-9
+
+
+class ExperimentEvent(EventBase):
+    """An experiment's split and analysis settings (kpi-catalog section 10), keyed by campaign.
+
+    The latest record of a campaign is its configuration; the counts are
+    cumulative since ``started_at``. Not a ``Topic``: it has no ``topic``.
+    """
+
+    campaign: Label
+    variants: Annotated[dict[Label, Weight], Field(min_length=2, max_length=20)] = Field(
+        description="Variant name -> share of the customers assigned to it; shares sum to 1."
+    )
+    control: Label = Field(description="The variant every other one is compared with.")
+    started_at: EventTime = Field(
+        description="Start of the experiment: exposures before it are not counted."
+    )
+    alpha: Annotated[float, Field(gt=0, lt=1)] = Field(
+        default=0.05, description="Significance level (split over the k - 1 comparisons)."
+    )
+    tuning_n: Annotated[int, Field(strict=True, ge=1)] = Field(
+        default=5000, description="Total units around which the confidence sequence is tightest."
+    )
+
+    @model_validator(mode="after")
+    def _consistent_split(self) -> "ExperimentEvent":
+        total = sum(self.variants.values())
+        if abs(total - 1) > WEIGHT_SUM_TOLERANCE:
+            raise PydanticCustomError(
+                "weights_sum", "variant weights must sum to 1, got {total}", {"total": total}
+            )
+        if self.control not in self.variants:
+            raise PydanticCustomError(
+                "unknown_control", "control must be one of the variants' names"
+            )
+        if self.started_at > self.occurred_at:
+            raise PydanticCustomError(
+                "start_in_future", "started_at must not be after the record's occurred_at"
+            )
+        return self
+
+
 Event: TypeAlias = (
     DeliveryEvent
     | BounceEvent
@@ -248,16 +304,24 @@ MODEL_BY_TOPIC: Mapping[Topic, type[EventBase]] = MappingProxyType(
     }
 )
 
+REFERENCE_MODELS: Mapping[ReferenceTopic, type[EventBase]] = MappingProxyType(
+    {ReferenceTopic.EXPERIMENT: ExperimentEvent}
+)
+"""The reference topics' models: decoded and dead-lettered like the canonical ones."""
+
 __all__ = [
     "MODEL_BY_TOPIC",
+    "REFERENCE_MODELS",
     "BounceEvent",
     "ClickEvent",
     "DeliveryEvent",
     "Event",
     "EventBase",
+    "ExperimentEvent",
     "OpenEvent",
     "PageviewEvent",
     "PaymentEvent",
     "PromiseEvent",
+    "ReferenceTopic",
     "Topic",
 ]

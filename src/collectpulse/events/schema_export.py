@@ -9,20 +9,31 @@ import json
 from pathlib import Path
 from typing import Any, Final
 
-from collectpulse.events.models import MODEL_BY_TOPIC, Topic
+from collectpulse.events.models import (
+    MODEL_BY_TOPIC,
+    REFERENCE_MODELS,
+    EventBase,
+    ReferenceTopic,
+    Topic,
+)
 
 SCHEMA_SUFFIX: Final = ".schema.json"
+_MODELS: Final[dict[Topic | ReferenceTopic, type[EventBase]]] = {
+    **{topic: model for topic, model in MODEL_BY_TOPIC.items()},
+    **{topic: model for topic, model in REFERENCE_MODELS.items()},
+}
+"""Every topic producers publish to: the canonical ones and the reference ones."""
 _DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
 
 
-def schema_file_name(topic: Topic) -> str:
+def schema_file_name(topic: Topic | ReferenceTopic) -> str:
     """Return the file name of `topic`'s schema, e.g. `delivery.schema.json`."""
     return f"{topic.value}{SCHEMA_SUFFIX}"
 
 
-def render_schema(topic: Topic) -> str:
+def render_schema(topic: Topic | ReferenceTopic) -> str:
     """Return the exact text of `topic`'s schema file (stable: sorted keys, 2-space indent)."""
-    model = MODEL_BY_TOPIC[topic]
+    model = _MODELS[topic]
     # Validation mode: the schema describes what producers may send, e.g.
     # fields with defaults are optional.
     schema: dict[str, Any] = model.model_json_schema(mode="validation")
@@ -44,7 +55,7 @@ def export_schemas(out_dir: Path) -> list[Path]:
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for topic in MODEL_BY_TOPIC:
+    for topic in _MODELS:
         path = out_dir / schema_file_name(topic)
         text = render_schema(topic)
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
@@ -58,7 +69,7 @@ def schema_drift(out_dir: Path) -> list[str]:
 
     An empty list means the checked-in schemas match the models.
     """
-    expected = {schema_file_name(topic): render_schema(topic) for topic in MODEL_BY_TOPIC}
+    expected = {schema_file_name(topic): render_schema(topic) for topic in _MODELS}
     drifted = [
         name
         for name, text in expected.items()

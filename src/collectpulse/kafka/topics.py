@@ -20,7 +20,7 @@ from typing import Any, Final, Literal
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import for_code
 
-from collectpulse.events.models import Topic
+from collectpulse.events.models import ReferenceTopic, Topic
 from collectpulse.events.providers import PROVIDERS
 from collectpulse.kafka.errors import BrokerUnavailableError, KafkaSetupError, TopicLayoutError
 from collectpulse.preflight import faust_leader_topic
@@ -48,6 +48,17 @@ class TopicSpec:
     name: str
     partitions: int
     co_partitioned: bool
+    config: tuple[tuple[str, str], ...] = ()
+    """Topic configs set at creation, e.g. ``cleanup.policy=compact``."""
+
+
+COMPACTED: Final = (("cleanup.policy", "compact"),)
+
+
+def reference_topics(settings: Settings) -> tuple[TopicSpec, ...]:
+    """The compacted reference topics (``experiment``), keyed by their subject, any count."""
+    n = settings.topic_partitions
+    return tuple(TopicSpec(settings.topic(t.value), n, False, COMPACTED) for t in ReferenceTopic)
 
 
 def raw_topic_names(settings: Settings) -> tuple[str, ...]:
@@ -61,7 +72,7 @@ def worker_topics(settings: Settings) -> tuple[TopicSpec, ...]:
     shared = [TopicSpec(settings.topic(name), n, True) for name in (*TOPIC_NAMES, TOUCH_TOPIC)]
     raw = [TopicSpec(name, n, False) for name in raw_topic_names(settings)]
     leader = TopicSpec(faust_leader_topic(settings.consumer_group), 1, False)
-    return (*shared, *raw, leader)
+    return (*shared, *raw, *reference_topics(settings), leader)
 
 
 def replication_factor(settings: Settings, brokers: int) -> int:
@@ -144,7 +155,10 @@ async def create_missing(
     brokers = len((await admin.describe_cluster())["brokers"])
     replication = replication_factor(settings, brokers)
     response = await admin.create_topics(
-        [NewTopic(spec.name, spec.partitions, replication) for spec in missing],
+        [
+            NewTopic(spec.name, spec.partitions, replication, topic_configs=dict(spec.config))
+            for spec in missing
+        ],
         timeout_ms=int(timeout_s * 1000),
     )
     _raise_for_errors(response.to_object()["topic_errors"], replication)
@@ -222,6 +236,7 @@ __all__ = [
     "create_missing",
     "ensure_topics",
     "raw_topic_names",
+    "reference_topics",
     "replication_factor",
     "topic_status",
     "worker_topics",

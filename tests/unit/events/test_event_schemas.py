@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 
 from collectpulse.events.decode import Invalid, decode
 from collectpulse.events.keys import partition_key
-from collectpulse.events.models import Topic
+from collectpulse.events.models import ExperimentEvent, ReferenceTopic, Topic
 from collectpulse.events.schema_export import (
     export_schemas,
     render_schema,
@@ -22,7 +22,7 @@ from collectpulse.events.schema_export import (
 SCHEMAS_DIR = Path(__file__).resolve().parents[3] / "schemas"
 
 
-def _validator(topic: Topic) -> Draft202012Validator:
+def _validator(topic: Topic | ReferenceTopic) -> Draft202012Validator:
     return Draft202012Validator(json.loads(render_schema(topic)))
 
 
@@ -33,7 +33,8 @@ def test_checked_in_schemas_match_the_models() -> None:
 
 def test_export_writes_one_schema_per_topic(tmp_path: Path) -> None:
     written = export_schemas(tmp_path / "schemas")
-    assert sorted(path.name for path in written) == sorted(schema_file_name(t) for t in Topic)
+    every = [*Topic, *ReferenceTopic]
+    assert sorted(path.name for path in written) == sorted(schema_file_name(t) for t in every)
     assert schema_drift(tmp_path / "schemas") == []
 
 
@@ -95,7 +96,8 @@ def _readme_examples() -> dict[str, tuple[str, dict[str, Any]]]:
 
 
 def test_the_producer_guide_has_one_example_per_topic() -> None:
-    assert sorted(_readme_examples()) == sorted(topic.value for topic in Topic)
+    every = [*Topic, *ReferenceTopic]
+    assert sorted(_readme_examples()) == sorted(topic.value for topic in every)
 
 
 @pytest.mark.parametrize("topic", list(Topic))
@@ -105,3 +107,11 @@ def test_each_producer_guide_example_is_valid_and_shows_its_key(topic: Topic) ->
     assert not isinstance(event, Invalid), event
     assert partition_key(event) == key.encode()
     assert list(_validator(topic).iter_errors(example)) == []
+
+
+def test_the_experiment_example_is_valid_and_keyed_by_campaign() -> None:
+    key, example = _readme_examples()[ReferenceTopic.EXPERIMENT.value]
+    event = decode(ReferenceTopic.EXPERIMENT, json.dumps(example).encode(), max_bytes=65536)
+    assert isinstance(event, ExperimentEvent), event
+    assert event.campaign == key
+    assert list(_validator(ReferenceTopic.EXPERIMENT).iter_errors(example)) == []

@@ -43,6 +43,7 @@ class FakeAdmin:
         self.brokers = brokers
         self.refuse = refuse or {}
         self.created: list[tuple[str, int, int]] = []
+        self.configs: dict[str, dict[str, str]] = {}
 
     async def list_topics(self) -> list[str]:
         return list(self.topics)
@@ -70,6 +71,7 @@ class FakeAdmin:
             if not code:
                 self.topics[topic.name] = topic.num_partitions
                 self.created.append((topic.name, topic.num_partitions, topic.replication_factor))
+                self.configs[topic.name] = dict(topic.topic_configs)
             errors.append({"topic": topic.name, "error_code": code, "error_message": None})
         return _Response(errors)
 
@@ -85,7 +87,10 @@ def test_the_worker_topics_are_the_canonical_ones_dlq_touch_raw_and_faust_leader
     assert {raw_topic(SETTINGS, p) for p in PROVIDERS} <= specs.keys()
     assert all(specs[raw_topic(SETTINGS, p)].partitions == 6 for p in PROVIDERS)
     assert specs["g-__assignor-__leader"].partitions == 1
-    assert len(specs) == 9 + len(PROVIDERS) + 1
+    # the experiment config: compacted (the latest record per campaign), any partition count
+    assert specs["x.experiment"].config == (("cleanup.policy", "compact"),)
+    assert not specs["x.experiment"].co_partitioned
+    assert len(specs) == 9 + len(PROVIDERS) + 1 + 1
 
 
 def test_replication_is_min_3_brokers_unless_set_and_never_more_than_the_brokers() -> None:
@@ -108,6 +113,8 @@ async def test_only_missing_topics_are_created_and_a_raw_topic_may_differ() -> N
     specs = worker_topics(SETTINGS)
     admin = FakeAdmin({"x.delivery": 6, "x.raw.ses": 2}, brokers=3)
     created = await create_missing(admin, SETTINGS, specs)
+    assert admin.configs["x.experiment"] == {"cleanup.policy": "compact"}
+    assert admin.configs["x.payment"] == {}
     assert "x.delivery" not in created and "x.raw.ses" not in created
     assert len(created) == len(specs) - 2
     assert {replicas for _, _, replicas in admin.created} == {3}
