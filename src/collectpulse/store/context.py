@@ -85,6 +85,7 @@ class Timing:
     max_parked_per_message: int = 100
     max_parked_messages: int = 100_000
     max_customer_messages: int = 200
+    experiment_horizon_s: int = 7 * 86_400
 
 
 LabelCap = Callable[[str, str], str]

@@ -12,7 +12,7 @@ arrives first waits there for the other: payment attribution in
 from __future__ import annotations
 
 from collectpulse.events.models import PageviewEvent, PaymentEvent, PromiseEvent, Topic
-from collectpulse.store import conversion, payment_credit
+from collectpulse.store import conversion, experiment_units, payment_credit
 from collectpulse.store.context import BatchContext
 from collectpulse.store.customer_state import customer, forget, write
 from collectpulse.store.keys import FIELD_SEP
@@ -43,6 +43,7 @@ def apply_touch(ctx: BatchContext, touch: Touch) -> None:
     if touch.kind == "view":
         conversion.add_view(ctx, touch, state, payment_credit.candidates(state))
         return
+    experiment_units.on_touch(ctx, touch, state)
     mid = touch.message_id
     updates: dict[str, str] = {}
     new_message = f"m:{mid}" not in state
@@ -106,6 +107,7 @@ def apply_payment(ctx: BatchContext, event: PaymentEvent, at_s: int) -> None:
     paid = payment_credit.Paid(at_s, event.amount_minor, event.currency)
     payment_credit.on_payment(ctx, event.customer_id, state, event.message_id, paid)
     conversion.add_payment(ctx, event.customer_id, state, at_s, tenant)
+    experiment_units.on_payment(ctx, event.customer_id, state, at_s)
 
 
 def apply_promise(ctx: BatchContext, event: PromiseEvent, at_s: int) -> None:

@@ -243,6 +243,7 @@ class StoreWriter:
             max_parked_per_message=s.max_parked_per_message,
             max_parked_messages=s.max_parked_messages,
             max_customer_messages=s.max_customer_messages,
+            experiment_horizon_s=duration_s(s.experiment_horizon),
         )
 
     async def _write(
