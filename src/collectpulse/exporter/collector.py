@@ -16,6 +16,7 @@ from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
 from collectpulse.exporter import computed
+from collectpulse.exporter.experiments import customer_experiments
 from collectpulse.exporter.families import AnyFamily, Family, HistogramFamily, to_metric
 from collectpulse.exporter.known import known_label_sets
 from collectpulse.kpi.definitions import COUNTERS, HISTOGRAMS, RATIOS
@@ -36,6 +37,7 @@ def kpi_families(
     yield from _ratios(view)
     yield from _histograms(view)
     yield from computed.experiments(view, experiment_min_sample)
+    yield from customer_experiments(view)
     yield from computed.landing_silence(view)
     yield from computed.struggling(view)
     yield from computed.pipeline(view)

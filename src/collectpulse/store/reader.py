@@ -33,6 +33,7 @@ from collectpulse.settings import Settings
 from collectpulse.store.client import StoreClient, StorePipeline
 from collectpulse.store.context import COARSE_BUCKET_S
 from collectpulse.store.customer_effects import STRUGGLING_WINDOW_S
+from collectpulse.store.experiment_reader import ExperimentResult, read_experiments
 from collectpulse.store.fields import LABEL_ORDER
 from collectpulse.store.keys import FIELD_SEP, Keys
 from collectpulse.store.message_effects import FIRST_DELIVERED, LAST_VIEW
@@ -134,6 +135,8 @@ class StoreView:
     """Workers that beat within ``HEARTBEAT_FORGET_S``, by worker id."""
     delivered_since_view: Mapping[tuple[str, str], int] = field(default_factory=dict)
     """(campaign, tenant) -> messages delivered since its last landing view (store.silence)."""
+    experiments: tuple[ExperimentResult, ...] = ()
+    """Customer-level experiments evaluated at this read (store.experiment_reader)."""
 
 
 def parse_counter_fields(raw: Mapping[str, int]) -> dict[str, dict[LabelSet, float]]:
@@ -302,7 +305,7 @@ class StoreReader:
         for name, value in tallies.items():
             partial.totals[name] = partial.totals.get(name, 0) + value
         # both need only the first reply: sent side by side, one round trip
-        uniques, delivered_since = await asyncio.gather(
+        uniques, delivered_since, experiments = await asyncio.gather(
             self._count_uniques(partial.unames, plans),
             deliveries_since(
                 self._scripts,
@@ -313,6 +316,7 @@ class StoreReader:
                 bucket_s=self._settings.bucket_s,
                 lookback_s=max(self._settings.windows_s.values()),
             ),
+            read_experiments(self._redis, self._settings, partitions, now_s),
         )
         parsed = {}
         for window in plans:
@@ -330,6 +334,7 @@ class StoreReader:
             label_values=registries,
             heartbeats=beats,
             delivered_since_view=delivered_since,
+            experiments=experiments,
         )
 
     def _queue_partition(self, pipe: StorePipeline, p: int, now_s: int, segments: Segments) -> None:
