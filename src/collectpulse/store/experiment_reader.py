@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from collectpulse.kpi.experiment import Arm
 from collectpulse.kpi.sequential import ArmResult, evaluate_arms
@@ -51,13 +52,14 @@ class ExperimentResult:
 
 
 def counts_by_experiment(
-    raw: Sequence[Mapping[bytes | str, bytes | str]],
+    raw: Sequence[Mapping[Any, Any]],
     configs: Mapping[str, ExperimentConfig],
     *,
     now_s: int,
     horizon_s: int,
 ) -> dict[tuple[str, str], tuple[dict[str, ArmCounts], int]]:
-    """(campaign, tenant) -> (arm -> counts, crossovers), summed over the partitions' hashes."""
+    """(campaign, tenant) -> (arm -> counts, crossovers), summed over the partitions' hashes
+    (``HGETALL`` replies: field and count as bytes or str)."""
     bucket_s = exposure_bucket_s(horizon_s)
     out: dict[tuple[str, str], tuple[dict[str, ArmCounts], int]] = {}
     crossovers: dict[tuple[str, str], int] = defaultdict(int)
