@@ -3,8 +3,8 @@
 Each publishes a backdated week (customers exposed more than the 7-day horizon ago
 have matured) and its experiment's configuration; /metrics must then show what the
 scenario promises: ab-winner `significant`, ab-null `inconclusive`, ab-broken-split the
-SRM flag and the verdict `srm`. Slow (a ~430,000-record history each): about a minute
-per scenario on a developer machine.
+SRM flag, the verdict `srm` and the pending SRM alert on a real Prometheus. Slow (a
+~430,000-record history each): about a minute per scenario on a developer machine.
 """
 
 from __future__ import annotations
@@ -21,6 +21,10 @@ from collectpulse.settings import Settings
 from tests.support.kafka import create_topics
 from tests.support.metrics import Samples, value, wait_for
 from tests.support.processes import collectpulse_process, free_port, settings_env
+from tests.support.prometheus import start_prometheus
+
+RULES = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "rules"
+RULE_FILES = [RULES / "thresholds.yml", RULES / "recording.yml", RULES / "alerts.yml"]
 
 LABELS = {"campaign": "reminder-d10", "variant": "empathetic", "control": "control"}
 TENANT = {"tenant": "northbank"}
@@ -101,3 +105,27 @@ async def test_an_experiment_scenario_reaches_its_verdict(
             assert p_value > 0.05 and flag == 0
         else:
             assert flag == 1
+            await _srm_alert_pending(url, tmp_path)
+
+
+async def _srm_alert_pending(url: str, tmp_path: Path) -> None:
+    """A real Prometheus with the shipped rules scrapes the exporter: the SRM alert becomes
+    pending for the campaign (it fires after its 15 min hold: promtool tests that part)."""
+    target = url.removeprefix("http://").removesuffix("/metrics")
+    with start_prometheus(
+        {"collectpulse": [target]}, workdir=tmp_path / "prometheus", rule_files=RULE_FILES
+    ) as prom:
+        prom.wait_for_targets_up()
+
+        def srm_alerts() -> list[dict[str, str]]:
+            return [
+                a["labels"]
+                for a in prom.alerts()
+                if a["labels"]["alertname"] == "CollectpulseExperimentSampleRatioMismatch"
+            ]
+
+        found = await prom.await_until(srm_alerts, bool, timeout_s=60, what="the SRM alert pending")
+        assert [(a["campaign"], a["tenant"], a["severity"]) for a in found] == [
+            ("reminder-d10", "northbank", "warning")
+        ]
+        assert prom.rule_errors() == {}
