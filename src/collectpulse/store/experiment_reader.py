@@ -23,7 +23,13 @@ from collectpulse.kpi.srm import SrmResult, srm_check
 from collectpulse.settings import Settings, duration_s
 from collectpulse.store.client import StoreClient
 from collectpulse.store.experiment_config import ExperimentConfig, ExperimentStore, minimum_field
-from collectpulse.store.experiment_units import CONVERTED, CROSSOVER, UNITS, exposure_bucket_s
+from collectpulse.store.experiment_units import (
+    CONVERTED,
+    CROSSOVER,
+    UNITS,
+    exposure_bucket_s,
+    units_key,
+)
 from collectpulse.store.keys import FIELD_SEP, Keys
 
 
@@ -106,7 +112,8 @@ async def read_experiments(
     keys = Keys(settings.key_prefix)
     pipe = client.pipeline(transaction=False)
     for p in partitions:
-        pipe.hgetall(f"{keys.tag(p)}:xp")
+        for campaign in configs:
+            pipe.hgetall(units_key(keys.tag(p), campaign))
     raw = await pipe.execute() if partitions else []
     horizon_s = duration_s(settings.experiment_horizon)
     counted = counts_by_experiment(raw, configs, now_s=now_s, horizon_s=horizon_s)

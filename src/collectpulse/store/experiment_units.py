@@ -17,12 +17,15 @@ touch or payment changes no state and so no count. A change (an earlier
 delivery, a second arm, a payment) takes back what was counted and counts the
 new state: exactly the diff, in the same atomic write as the touch.
 
-Counts live in ``cp:{pN}:xp`` (one hash per partition, in its slot), by
-campaign, arm, tenant, kind (``u`` exposed units, ``c`` converted units,
-``x`` crossovers) and exposure bucket (an hour; a minute for horizons under a
-day). The exporter sums partitions and reads a bucket's units as matured once
-the bucket's end is a horizon old, and counts buckets from the experiment's
-``started_at`` (rounded up to a bucket) on: cumulative, never windowed.
+Counts live in ``cp:{pN}:xp:<campaign>`` (one hash per partition and campaign, in
+the partition's slot), by campaign, arm, tenant, kind (``u`` exposed units, ``c``
+converted units, ``x`` crossovers) and exposure bucket (an hour; a minute for
+horizons under a day). The worker does not know which campaigns are experiments, so
+every campaign is counted; a campaign's hash expires ``UNITS_TTL_S`` after its last
+change, and the exporter reads only the configured campaigns' hashes. It sums the
+partitions, reads a bucket's units as matured once the bucket's end is a horizon old,
+and counts buckets from the experiment's ``started_at`` (rounded up to a bucket) on:
+cumulative, never windowed.
 """
 
 from __future__ import annotations
@@ -50,8 +53,14 @@ def exposure_bucket_s(horizon_s: int) -> int:
     return 3600 if horizon_s >= 86_400 else 60
 
 
-def units_key(ctx: BatchContext) -> str:
-    return f"{ctx.keys.tag(ctx.partition)}:xp"
+UNITS_TTL_S = 180 * 86_400
+"""A campaign's counts live this long after their last change (an experiment still read
+then has had no new exposure or outcome for half a year)."""
+
+
+def units_key(tag: str, campaign: str) -> str:
+    """``cp:{pN}:xp:<campaign>`` for the partition's hash tag ``tag`` (``Keys.tag``)."""
+    return f"{tag}:xp:{campaign}"
 
 
 def count_field(campaign: str, arm: str, tenant: str, kind: str, bucket_s: int) -> str:
@@ -126,11 +135,12 @@ def _settle(
         return  # a repeated touch or payment
     old = _counted(ctx, campaign, before) if before else {}
     new = _counted(ctx, campaign, after)
-    key = units_key(ctx)
+    key = units_key(ctx.keys.tag(ctx.partition), campaign)
     for name in old.keys() | new.keys():
         change = new.get(name, 0) - old.get(name, 0)
         if change:
             ctx.plan.incr[(key, name)] += change
+    ctx.plan.expire_in(key, UNITS_TTL_S)
     write(ctx, customer_id, state, {PREFIX + campaign: orjson.dumps(after).decode()})
 
 

@@ -33,7 +33,7 @@ TIMING = Timing(
     max_event_bytes=65536,
     experiment_horizon_s=7 * DAY,
 )
-UNITS_KEY = f"{KEYS.tag(P)}:xp"
+UNITS_KEY = f"{KEYS.tag(P)}:xp:tone"
 Item = Touch | tuple[str, str, int]
 """A touch, or a succeeded payment (customer, payment id, at)."""
 
@@ -71,6 +71,7 @@ def apply(items: Sequence[Item]) -> Counter[str]:
         for (key, name), amount in plan.incr.items():
             if key == UNITS_KEY:
                 counts[name] += amount
+                assert plan.expire[key] == 180 * DAY
         prefix = KEYS.customer(P, "")
         for key, values in plan.hset.items():
             if key.startswith(prefix):
