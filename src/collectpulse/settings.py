@@ -122,6 +122,8 @@ class Settings(BaseSettings):
     fetch_max_wait_ms: int = Field(default=250, ge=0, le=30_000)
     struggling_min_failures: int = Field(default=3, ge=1, le=100)
     experiment_min_sample: int = Field(default=100, ge=1)
+    # A customer's outcome: a succeeded payment within this after exposure (section 10).
+    experiment_horizon: str = "7d"
     # Bounds on state that waits for something (docs/OPERATIONS.md, "Bounded state"): past
     # one, the event or touch is counted in state_limit_hits{limit} instead of kept.
     max_parked_per_message: int = Field(default=100, ge=1, le=100_000)
@@ -191,6 +193,7 @@ class Settings(BaseSettings):
         "engagement_history",
         "orphan_wait",
         "future_tolerance",
+        "experiment_horizon",
         "shutdown_timeout",
         "group_session_timeout",
         "gateway_timestamp_tolerance",

@@ -183,6 +183,54 @@ def scripted_records(settings: Settings, now: float) -> dict[str, list[tuple[byt
     return by_topic
 
 
+def scripted_experiments(settings: Settings, now: float) -> dict[str, list[tuple[bytes, bytes]]]:
+    """A customer-level experiment on every simulated campaign (control against its first
+    other variant), its customers exposed 8 days ago: matured, past the guards (12 per arm,
+    6 payers each), so every experiment panel has data whichever campaign is picked."""
+    by_topic: dict[str, list[tuple[bytes, bytes]]] = {}
+    exposed = now - 8 * 86400
+    for campaign in DEFAULT_SCENARIO.campaigns:
+        arms = (CONTROL, next(v.name for v in campaign.variants if v.name != CONTROL))
+        config = {
+            "event_id": f"script-exp-{campaign.name}",
+            "occurred_at": ev.iso(now),
+            "campaign": campaign.name,
+            "variants": dict.fromkeys(arms, 0.5),
+            "control": CONTROL,
+            "started_at": ev.iso(exposed - 3600),
+        }
+        by_topic.setdefault(settings.topic("experiment"), []).append(_keyed(campaign.name, config))
+        for arm in arms:
+            for n in range(12):
+                customer, mid = (
+                    f"script-x-{campaign.name}-{arm}-{n}",
+                    f"script-xm-{campaign.name}-{arm}-{n}",
+                )
+                sent = ev.sent(
+                    mid,
+                    exposed,
+                    campaign=campaign.name,
+                    variant=arm,
+                    channel=campaign.channel,
+                    customer_id=customer,
+                )
+                delivered = ev.delivered(mid, exposed + 60, channel=campaign.channel)
+                messages = by_topic.setdefault(settings.topic(Topic.DELIVERY.value), [])
+                messages += [
+                    _keyed(mid, {**sent, "tenant": campaign.tenant}),
+                    _keyed(mid, delivered),
+                ]
+                if n % 2:
+                    paid = {
+                        **ev.payment(customer, exposed + 3600, "succeeded", 1000),
+                        "tenant": campaign.tenant,
+                    }
+                    by_topic.setdefault(settings.topic(Topic.PAYMENT.value), []).append(
+                        _keyed(customer, paid)
+                    )
+    return by_topic
+
+
 PAID_MESSAGES = ("script-paid-1", "script-paid-2")
 PAID_CUSTOMER = "script-paid-customer"
 
@@ -372,6 +420,7 @@ def test_every_panel_query_parses_and_returns_data(
         post_webhooks(f"http://127.0.0.1:{gateway_port}")
         asyncio.run(publish_script(settings, scripted_records(settings, start)))
         asyncio.run(publish_script(settings, scripted_journeys(settings, start)))
+        asyncio.run(publish_script(settings, scripted_experiments(settings, start)))
         with collectpulse_process(settings, *SIMULATE_ARGS, log=tmp_path / "sim.log") as simulator:
             code = simulator.wait(timeout=SIMULATE_TIMEOUT_S)
         assert code == 0, (tmp_path / "sim.log").read_text()

@@ -62,8 +62,9 @@ async def test_the_worker_creates_every_topic_it_reads_or_writes(
     settings: Settings, tmp_path: Path
 ) -> None:
     names = {spec.name for spec in worker_topics(settings)}
-    # 8 canonical, dlq, customer-touch, 5 raw.<provider>, agent and target, Faust's leader
-    assert len(names) == 19
+    # 8 canonical, dlq, customer-touch, 5 raw.<provider>, agent, target and experiment, Faust's
+    # leader
+    assert len(names) == 20
     assert settings.topic("raw.twilio") in names and settings.topic("customer-touch") in names
     assert await layout(settings) == {}
     configured = settings.model_copy(update={"topic_replication_factor": 1})
@@ -98,16 +99,16 @@ async def test_topics_create_makes_them_all_once_and_check_reports_them(
 ) -> None:
     before = topics_command(settings, "check")
     assert before.returncode == 1, before.stderr
-    assert statuses(before.stdout)["missing"] == 19, before.stdout
+    assert statuses(before.stdout)["missing"] == 20, before.stdout
 
     first = topics_command(settings, "create")
     assert first.returncode == 0, first.stderr
-    assert statuses(first.stdout)["created"] == 19, first.stdout
+    assert statuses(first.stdout)["created"] == 20, first.stdout
     assert await layout(settings) == expected_layout(settings)
 
     again = topics_command(settings, "create")
     assert again.returncode == 0, again.stderr
-    assert statuses(again.stdout) == {"exists": 19}, again.stdout
+    assert statuses(again.stdout) == {"exists": 20}, again.stdout
 
     after = topics_command(settings, "check")
     assert after.returncode == 0, after.stderr

@@ -43,8 +43,9 @@ from pydantic.fields import FieldInfo
 from pydantic.types import Strict
 from pydantic_core import PydanticUndefined
 
-from collectpulse.events import models
-from collectpulse.events.models import MODEL_BY_TOPIC, EventBase, Topic
+from collectpulse.events import base
+from collectpulse.events.models import MODEL_BY_TOPIC, EventBase, ReferenceTopic, Topic
+from collectpulse.events.roster import REFERENCE_MODELS
 
 CompiledDecoder = Callable[[bytes], EventBase | None]
 """Record value -> the validated model instance, or None: let pydantic decide."""
@@ -56,7 +57,7 @@ class UnsupportedContract(TypeError):
 
 # BeforeValidators whose refusals msgspec's own strictness already implies:
 # a msgspec datetime is decoded from a JSON string only, never from a number.
-_IMPLIED_BY_MSGSPEC: Final = frozenset({models._reject_numeric_timestamp})
+_IMPLIED_BY_MSGSPEC: Final = frozenset({base._reject_numeric_timestamp})
 # Config keys that change no accept/reject decision (``extra`` is checked apart).
 _NEUTRAL_CONFIG: Final = frozenset(
     {"frozen", "extra", "hide_input_in_errors", "cache_strings", "json_schema_extra", "title"}
@@ -84,18 +85,26 @@ def msgspec_type(annotation: Any, metadata: list[Any] | tuple[Any, ...] = ()) ->
         _refuse_metadata(annotation, metadata)
         options = tuple(msgspec_type(option) for option in get_args(annotation))
         return Union[options]  # noqa: UP007 - built from a tuple of types
+    if get_origin(annotation) is dict:
+        key, value = get_args(annotation)
+        mapping: Any = dict[msgspec_type(key), msgspec_type(value)]  # type: ignore[misc]
+        return _constrained(mapping, metadata, lengths=True)
     if get_origin(annotation) is Literal or annotation in (bool, date, NoneType):
         _refuse_metadata(annotation, metadata)
         return annotation
     if annotation is AwareDatetime:
         _refuse_metadata(annotation, [m for m in metadata if not _implied(m)])
         return Annotated[datetime, msgspec.Meta(tz=True)]
-    if annotation in (str, int):
+    if annotation in (str, int, float):
         return _constrained(annotation, metadata)
     raise UnsupportedContract(f"no msgspec translation for {annotation!r}")
 
 
-def _constrained(annotation: type, metadata: list[Any] | tuple[Any, ...]) -> Any:
+def _constrained(
+    annotation: Any, metadata: list[Any] | tuple[Any, ...], *, lengths: bool = False
+) -> Any:
+    """``annotation`` with its bounds; ``lengths``: a container's (min/max items)."""
+    sized = annotation is str or lengths
     bounds: dict[str, Any] = {}
     for item in metadata:
         if isinstance(item, Strict):
@@ -103,10 +112,10 @@ def _constrained(annotation: type, metadata: list[Any] | tuple[Any, ...]) -> Any
         if isinstance(item, StringConstraints) and annotation is str:
             _refuse_string_options(item)
             bounds.update({k: v for k, v in _string_bounds(item).items() if v is not None})
-        elif isinstance(item, _LENGTHS) and annotation is str:
+        elif isinstance(item, _LENGTHS) and sized:
             name = "min_length" if isinstance(item, annotated_types.MinLen) else "max_length"
             bounds[name] = getattr(item, name)
-        elif isinstance(item, _BOUNDS) and annotation is int:
+        elif isinstance(item, _BOUNDS) and annotation in (int, float):
             name = type(item).__name__.lower()
             bounds[name] = getattr(item, name)
         else:
@@ -114,7 +123,7 @@ def _constrained(annotation: type, metadata: list[Any] | tuple[Any, ...]) -> Any
     return Annotated[annotation, msgspec.Meta(**bounds)] if bounds else annotation
 
 
-_SHAREABLE_DEFAULTS: Final = (str, int, bool, NoneType, type(PydanticUndefined))
+_SHAREABLE_DEFAULTS: Final = (str, int, float, bool, NoneType, type(PydanticUndefined))
 _BOUNDS: Final = (annotated_types.Ge, annotated_types.Gt, annotated_types.Le, annotated_types.Lt)
 _LENGTHS: Final = (annotated_types.MinLen, annotated_types.MaxLen)
 
@@ -271,6 +280,7 @@ def _model_validators(model: type[BaseModel]) -> list[Callable[[Any], Any]]:
     return checks
 
 
-COMPILED: Mapping[Topic, CompiledDecoder] = MappingProxyType(
+COMPILED: Mapping[Topic | ReferenceTopic, CompiledDecoder] = MappingProxyType(
     {topic: compile_model(model) for topic, model in MODEL_BY_TOPIC.items()}
+    | {topic: compile_model(model) for topic, model in REFERENCE_MODELS.items()}
 )

@@ -18,7 +18,8 @@ from typing import Any, Final, Literal
 from pydantic import ValidationError
 
 from collectpulse.events.compiled import COMPILED
-from collectpulse.events.models import MODEL_BY_TOPIC, EventBase, Topic
+from collectpulse.events.models import MODEL_BY_TOPIC, EventBase, ReferenceTopic, Topic
+from collectpulse.events.roster import REFERENCE_MODELS
 
 Reason = Literal[
     "too_large", "not_json", "not_object", "validation", "empty", "future_event", "provider_error"
@@ -46,13 +47,16 @@ class Invalid:
 
 # Bound once at import: the fallback is a dict lookup and one call into
 # pydantic-core, which parses and validates the JSON in one pass.
-_VALIDATE_JSON: Mapping[Topic, Callable[[bytes], Any]] = MappingProxyType(
+_VALIDATE_JSON: Mapping[Topic | ReferenceTopic, Callable[[bytes], Any]] = MappingProxyType(
     {topic: model.__pydantic_validator__.validate_json for topic, model in MODEL_BY_TOPIC.items()}
+    | {t: model.__pydantic_validator__.validate_json for t, model in REFERENCE_MODELS.items()}
 )
 _EMPTY: Final = Invalid("empty", "empty", "record has no value")
 
 
-def decode(topic: Topic, value: bytes | None, *, max_bytes: int) -> EventBase | Invalid:
+def decode(
+    topic: Topic | ReferenceTopic, value: bytes | None, *, max_bytes: int
+) -> EventBase | Invalid:
     """Validate one record value of `topic` into its model, or say why it is invalid."""
     if not value:
         return _EMPTY
@@ -64,7 +68,7 @@ def decode(topic: Topic, value: bytes | None, *, max_bytes: int) -> EventBase | 
     return decode_with_pydantic(topic, value)
 
 
-def decode_with_pydantic(topic: Topic, value: bytes) -> EventBase | Invalid:
+def decode_with_pydantic(topic: Topic | ReferenceTopic, value: bytes) -> EventBase | Invalid:
     """``decode`` by the models alone: the reference the compiled decoder is tested against."""
     try:
         event: EventBase = _VALIDATE_JSON[topic](value)
@@ -116,8 +120,9 @@ def _from_validation_error(exc: ValidationError) -> Invalid:
 
 
 def _describe(loc: tuple[int | str, ...], error_type: str, message: str) -> str:
-    # Our models have no dict or list fields, so every loc part is a field
-    # name we declared, never a key taken from the input.
+    # Our models have no list fields and one dict (an experiment's variants, keyed
+    # by variant name, a label): a loc part is a field name or a variant name,
+    # never a customer id or address taken from the input.
     where = ".".join(str(part) for part in loc)
     text = f"{message} [{error_type}]"
     return f"{where}: {text}" if where else text

@@ -8,108 +8,36 @@ kept. The JSON Schemas under `schemas/` are generated from these classes.
 
 from collections.abc import Mapping
 from datetime import date
-from enum import StrEnum
 from types import MappingProxyType
 from typing import Annotated, ClassVar, Literal, TypeAlias
 
 from annotated_types import Ge, Le
 from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     Strict,
-    StringConstraints,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from collectpulse.events.currencies import ACTIVE_CURRENCY_CODES, is_active_currency
+from collectpulse.events.base import (
+    AmountMinor,
+    Channel,
+    Currency,
+    EventBase,
+    EventTime,
+    Id,
+    Label,
+    ProviderCode,
+    ReferenceTopic,
+    Text,
+    Topic,
+    require_active_currency,
+)
 
-
-class Topic(StrEnum):
-    """The canonical topics, without the configurable prefix (default `collections.`)."""
-
-    DELIVERY = "delivery"
-    BOUNCE = "bounce"
-    OPEN = "open"
-    CLICK = "click"
-    PAGEVIEW = "pageview"
-    PAYMENT = "payment"
-    PROMISE = "promise"
-    ACCOUNT = "account"
-    CONTACT = "contact"
-
-
-def _reject_numeric_timestamp(value: object) -> object:
-    # pydantic would read a number as Unix seconds and call it UTC; the contract
-    # asks producers for an explicit offset, so a bare number is refused.
-    if value.__class__ is str:
-        return value  # the usual case, checked first: this runs for every event
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        raise PydanticCustomError(
-            "timestamp_not_rfc3339", "must be an RFC 3339 timestamp with offset, not a number"
-        )
-    return value
-
-
-def _require_active_currency(code: str) -> str:
-    if not is_active_currency(code):
-        raise PydanticCustomError("currency_unknown", "must be an active ISO 4217 currency code")
-    return code
-
-
-Id = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-Label = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Text = Annotated[str, StringConstraints(max_length=2048)]
-ProviderCode = Annotated[str, StringConstraints(max_length=256)]
-# The schema pattern asks producers for strict RFC 3339; pydantic itself is a
-# little more lenient (e.g. `+0200`), but never without an offset.
-_RFC3339_WITH_OFFSET = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
-EventTime = Annotated[
-    AwareDatetime,
-    BeforeValidator(_reject_numeric_timestamp),
-    Field(json_schema_extra={"pattern": _RFC3339_WITH_OFFSET}),
-]
-# strict: an amount of money is a JSON integer, never "100", 100.0 or true.
-AmountMinor = Annotated[int, Field(strict=True, ge=0)]
-Currency = Annotated[
-    str,
-    AfterValidator(_require_active_currency),
-    Field(json_schema_extra={"enum": sorted(ACTIVE_CURRENCY_CODES)}),
-]
-Channel = Literal["email", "sms", "letter", "push", "voice"]
 # The mailer's own `sent` event is the only one that knows these; every KPI
 # dimension is inherited from it through the message join.
 _SENT_REQUIRES = ("campaign", "variant", "customer_id")
-
-
-class EventBase(BaseModel):
-    """The envelope every canonical event carries."""
-
-    model_config = ConfigDict(
-        frozen=True,
-        extra="ignore",
-        # Inputs may hold customer ids, e-mail addresses and phone numbers:
-        # keep them out of exception text that ends up in logs.
-        hide_input_in_errors=True,
-        # Most values are unique ids: caching every string (the default) costs
-        # a lookup per value and rarely hits; field names repeat in every event.
-        cache_strings="keys",
-    )
-
-    topic: ClassVar[Topic]
-
-    event_id: Id = Field(description="Unique per real-world event; the dedupe key.")
-    occurred_at: EventTime = Field(
-        description="Event time, RFC 3339 with offset; every window uses it."
-    )
-    schema_version: Annotated[int, Field(strict=True, ge=1)] = 1
-    tenant: Label | None = Field(
-        default=None, description="Creditor or portfolio; used as a label."
-    )
 
 
 class DeliveryEvent(EventBase):
@@ -393,6 +321,7 @@ class AccountEvent(EventBase):
         return self
 
 
+# bare constraints: a Field() inside a dict's value type would not be one of them
 Event: TypeAlias = (
     DeliveryEvent
     | BounceEvent
@@ -422,19 +351,30 @@ MODEL_BY_TOPIC: Mapping[Topic, type[EventBase]] = MappingProxyType(
     }
 )
 
+
 __all__ = [
     "MODEL_BY_TOPIC",
     "OPEN_STATUSES",
     "AccountEvent",
+    "AmountMinor",
     "BounceEvent",
+    "Channel",
     "ClickEvent",
     "ContactEvent",
+    "Currency",
     "DeliveryEvent",
     "Event",
     "EventBase",
+    "EventTime",
+    "Id",
+    "Label",
     "OpenEvent",
     "PageviewEvent",
     "PaymentEvent",
     "PromiseEvent",
+    "ProviderCode",
+    "ReferenceTopic",
+    "Text",
     "Topic",
+    "require_active_currency",
 ]

@@ -1,4 +1,4 @@
-"""Reference data the agent desktop publishes: the agent roster and agent/team targets.
+"""Reference data: the agent roster, agent/team targets (and the experiment settings).
 
 These topics are small, log-compacted and read by the exporter (kpi-catalog
 section 8), never joined in the hot path, so they are not ``Topic`` members
@@ -8,22 +8,21 @@ The envelope is the one every event carries (``EventBase``).
 
 from collections.abc import Mapping
 from datetime import date
-from enum import StrEnum
 from types import MappingProxyType
 from typing import Annotated, ClassVar, Literal
 
-from annotated_types import Ge
+from annotated_types import Ge, Gt, Le
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from collectpulse.events.models import Currency, EventBase, Id, Label
-
-
-class ReferenceTopic(StrEnum):
-    """Compacted reference topics, without the configurable prefix."""
-
-    AGENT = "agent"
-    TARGET = "target"
+from collectpulse.events.base import (
+    EventBase,
+    EventTime,
+    Id,
+    Label,
+    ReferenceTopic,
+    require_active_currency,
+)
 
 
 class AgentEvent(EventBase):
@@ -55,11 +54,18 @@ class TargetEvent(EventBase):
     metric: TargetMetric
     period: Literal["day", "week", "month"]
     value: Annotated[float, Ge(0)] = Field(description="The target; a ratio in [0, 1].")
-    currency: Currency | None = Field(default=None, description="Required for money metrics.")
+    # not ``Currency | None``: the compiled decoder translates no validator inside a union,
+    # so the ISO 4217 check is in the model validator below
+    currency: str | None = Field(
+        default=None, description="Active ISO 4217 code; required for money metrics."
+    )
+
     valid_from: date
 
     @model_validator(mode="after")
     def _money_has_currency(self) -> "TargetEvent":
+        if self.currency is not None:
+            require_active_currency(self.currency)
         if self.metric in MONEY_METRICS and self.currency is None:
             raise PydanticCustomError("target_currency", "a money target requires currency")
         if self.metric in RATIO_METRICS and self.value > 1:
@@ -67,15 +73,66 @@ class TargetEvent(EventBase):
         return self
 
 
+Weight = Annotated[float, Gt(0), Le(1)]
+WEIGHT_SUM_TOLERANCE = 1e-9
+
+
+class ExperimentEvent(EventBase):
+    """An experiment's split and analysis settings (kpi-catalog section 10), keyed by campaign.
+
+    The latest record of a campaign is its configuration; the counts are
+    cumulative since ``started_at``. Not a ``Topic``: it has no ``topic``.
+    """
+
+    campaign: Label
+    variants: Annotated[dict[Label, Weight], Field(min_length=2, max_length=20)] = Field(
+        description="Variant name -> share of the customers assigned to it; shares sum to 1."
+    )
+    control: Label = Field(description="The variant every other one is compared with.")
+    started_at: EventTime = Field(
+        description="Start of the experiment: exposures before it are not counted."
+    )
+    alpha: Annotated[float, Field(gt=0, lt=1)] = Field(
+        default=0.05, description="Significance level (split over the k - 1 comparisons)."
+    )
+    tuning_n: Annotated[int, Field(strict=True, ge=1)] = Field(
+        default=5000, description="Total units around which the confidence sequence is tightest."
+    )
+
+    @model_validator(mode="after")
+    def _consistent_split(self) -> "ExperimentEvent":
+        total = sum(self.variants.values())
+        if abs(total - 1) > WEIGHT_SUM_TOLERANCE:
+            raise PydanticCustomError(
+                "weights_sum", "variant weights must sum to 1, got {total}", {"total": total}
+            )
+        if self.control not in self.variants:
+            raise PydanticCustomError(
+                "unknown_control", "control must be one of the variants' names"
+            )
+        if self.started_at > self.occurred_at:
+            raise PydanticCustomError(
+                "start_in_future", "started_at must not be after the record's occurred_at"
+            )
+        return self
+
+
 REFERENCE_MODELS: Mapping[ReferenceTopic, type[EventBase]] = MappingProxyType(
-    {ReferenceTopic.AGENT: AgentEvent, ReferenceTopic.TARGET: TargetEvent}
+    {
+        ReferenceTopic.AGENT: AgentEvent,
+        ReferenceTopic.TARGET: TargetEvent,
+        ReferenceTopic.EXPERIMENT: ExperimentEvent,
+    }
 )
+"""The reference topics' models: decoded and dead-lettered like the canonical ones."""
 
 
-def reference_key(event: AgentEvent | TargetEvent) -> bytes:
+def reference_key(event: AgentEvent | TargetEvent | ExperimentEvent) -> bytes:
     """The Kafka key of a reference record: compaction keeps the latest value per key."""
     if isinstance(event, AgentEvent):
         return event.agent_id.encode()
+    if isinstance(event, ExperimentEvent):
+        return event.campaign.encode()
     return f"{event.scope}:{event.scope_id}:{event.metric}:{event.period}".encode()
 
 
@@ -83,7 +140,9 @@ __all__ = [
     "MONEY_METRICS",
     "RATIO_METRICS",
     "REFERENCE_MODELS",
+    "WEIGHT_SUM_TOLERANCE",
     "AgentEvent",
+    "ExperimentEvent",
     "ReferenceTopic",
     "TargetEvent",
     "reference_key",

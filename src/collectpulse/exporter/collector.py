@@ -17,6 +17,7 @@ from prometheus_client.registry import Collector
 
 from collectpulse.exporter import computed
 from collectpulse.exporter.accounts import portfolio
+from collectpulse.exporter.experiments import customer_experiments
 from collectpulse.exporter.families import AnyFamily, Family, HistogramFamily, to_metric
 from collectpulse.exporter.known import known_label_sets
 from collectpulse.kpi.definitions import COUNTERS, HISTOGRAMS, RATIOS
@@ -37,6 +38,7 @@ def kpi_families(
     yield from _ratios(view)
     yield from _histograms(view)
     yield from computed.experiments(view, experiment_min_sample)
+    yield from customer_experiments(view)
     yield from computed.landing_silence(view)
     yield from computed.struggling(view)
     yield from portfolio(view)

@@ -22,9 +22,8 @@ from typing import Any, Final, Literal
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import for_code
 
-from collectpulse.events.models import Topic
+from collectpulse.events.models import ReferenceTopic, Topic
 from collectpulse.events.providers import PROVIDERS
-from collectpulse.events.roster import ReferenceTopic
 from collectpulse.kafka.errors import BrokerUnavailableError, KafkaSetupError, TopicLayoutError
 from collectpulse.preflight import faust_leader_topic
 from collectpulse.settings import Settings
@@ -51,8 +50,18 @@ class TopicSpec:
     name: str
     partitions: int
     co_partitioned: bool
-    compacted: bool = False
-    """``cleanup.policy=compact``: the latest value per key is the state (a roster)."""
+    config: tuple[tuple[str, str], ...] = ()
+    """Topic configs set at creation, e.g. ``cleanup.policy=compact``."""
+
+
+COMPACTED: Final = (("cleanup.policy", "compact"),)
+
+
+def reference_topics(settings: Settings) -> tuple[TopicSpec, ...]:
+    """The compacted reference topics (roster, targets, experiments), keyed by their
+    subject, any partition count."""
+    n = settings.topic_partitions
+    return tuple(TopicSpec(settings.topic(t.value), n, False, COMPACTED) for t in ReferenceTopic)
 
 
 def raw_topic_names(settings: Settings) -> tuple[str, ...]:
@@ -65,9 +74,8 @@ def worker_topics(settings: Settings) -> tuple[TopicSpec, ...]:
     n = settings.topic_partitions
     shared = [TopicSpec(settings.topic(name), n, True) for name in (*TOPIC_NAMES, TOUCH_TOPIC)]
     raw = [TopicSpec(name, n, False) for name in raw_topic_names(settings)]
-    reference = [TopicSpec(settings.topic(t.value), n, False, True) for t in ReferenceTopic]
     leader = TopicSpec(faust_leader_topic(settings.consumer_group), 1, False)
-    return (*shared, *raw, *reference, leader)
+    return (*shared, *raw, *reference_topics(settings), leader)
 
 
 def replication_factor(settings: Settings, brokers: int) -> int:
@@ -151,7 +159,7 @@ async def create_missing(
     replication = replication_factor(settings, brokers)
     response = await admin.create_topics(
         [
-            NewTopic(spec.name, spec.partitions, replication, topic_configs=_configs(spec))
+            NewTopic(spec.name, spec.partitions, replication, topic_configs=dict(spec.config))
             for spec in missing
         ],
         timeout_ms=int(timeout_s * 1000),
@@ -159,10 +167,6 @@ async def create_missing(
     _raise_for_errors(response.to_object()["topic_errors"], replication)
     await _wait_for_leaders(admin, missing, timeout_s)
     return tuple(spec.name for spec in missing)
-
-
-def _configs(spec: TopicSpec) -> dict[str, str]:
-    return {"cleanup.policy": "compact"} if spec.compacted else {}
 
 
 def _check_layout(statuses: Iterable[TopicStatus]) -> None:
@@ -235,6 +239,7 @@ __all__ = [
     "create_missing",
     "ensure_topics",
     "raw_topic_names",
+    "reference_topics",
     "replication_factor",
     "topic_status",
     "worker_topics",

@@ -11,6 +11,11 @@ from collectpulse.kpi.model import Gauge, Histogram
 
 _EXPERIMENT = ("campaign", "variant", "control", "tenant")
 _BELOW_MINIMUM = "absent while either arm has fewer delivered messages than the minimum sample"
+_FIXED_HORIZON = "Fixed-horizon, not for decisions (messages as units, a rolling window): "
+_ARM = ("campaign", "arm", "control", "tenant")
+_EXPERIMENT_SPLIT = ("campaign", "control", "tenant")
+_CUMULATIVE = "cumulative since the experiment's started_at (experiment topic)"
+_AV = "absent until both arms meet the guards (minimum sample, 5 payers, 5 non-payers)"
 
 GAUGES: tuple[Gauge, ...] = (
     Gauge(
@@ -35,7 +40,7 @@ GAUGES: tuple[Gauge, ...] = (
     ),
     Gauge(
         "experiment_lift_ratio",
-        "Relative lift of the variant's message payment ratio over control's: "
+        f"{_FIXED_HORIZON}relative lift of the variant's message payment ratio over control's: "
         f"(variant - control) / control; {_BELOW_MINIMUM} or when control's ratio is 0.",
         "experiment",
         _EXPERIMENT,
@@ -43,7 +48,8 @@ GAUGES: tuple[Gauge, ...] = (
     ),
     Gauge(
         "experiment_p_value",
-        "Two-sided p-value of a pooled two-proportion z-test of the variant's message "
+        f"{_FIXED_HORIZON}two-sided p-value of a pooled two-proportion z-test of the "
+        "variant's message "
         f"payment ratio against control's; {_BELOW_MINIMUM}.",
         "experiment",
         _EXPERIMENT,
@@ -51,7 +57,8 @@ GAUGES: tuple[Gauge, ...] = (
     ),
     Gauge(
         "experiment_beat_control_probability",
-        "Posterior probability that the variant's message payment ratio exceeds control's "
+        f"{_FIXED_HORIZON}posterior probability that the variant's message payment ratio "
+        "exceeds control's "
         f"(Beta(1 + paid, 1 + unpaid) posteriors); {_BELOW_MINIMUM}.",
         "experiment",
         _EXPERIMENT,
@@ -80,6 +87,89 @@ GAUGES: tuple[Gauge, ...] = (
         "and days-past-due bucket of their oldest unpaid due date (UTC date).",
         "portfolio",
         ("currency", "dpd_bucket", "tenant"),
+    ),
+    Gauge(
+        "experiment_units",
+        f"Matured customers of the arm (first delivered message at least the horizon ago), "
+        f"{_CUMULATIVE}; the unit of the always-valid test.",
+        "experiment",
+        _ARM,
+    ),
+    Gauge(
+        "experiment_conversions",
+        f"Matured customers of the arm who made a succeeded payment within the horizon "
+        f"(default 7 d) after exposure, {_CUMULATIVE}.",
+        "experiment",
+        _ARM,
+    ),
+    Gauge(
+        "experiment_exposed_units",
+        f"Customers exposed to the arm, matured or not (crossovers apart), {_CUMULATIVE}; "
+        "the sample-ratio check's counts.",
+        "experiment",
+        _ARM,
+    ),
+    Gauge(
+        "experiment_crossover_customers",
+        f"Customers delivered messages of two or more arms: dropped from every arm, {_CUMULATIVE}.",
+        "experiment",
+        _EXPERIMENT_SPLIT,
+    ),
+    Gauge(
+        "experiment_av_p_value",
+        "Always-valid p-value of the variant against control: the running minimum since the "
+        f"start, kept in the store; valid however often it is watched; {_AV}.",
+        "experiment",
+        _EXPERIMENT,
+    ),
+    Gauge(
+        "experiment_diff_lower",
+        "Lower bound of the confidence sequence on the variant's payment rate minus "
+        f"control's (customers, matured); holds at every look; {_AV}.",
+        "experiment",
+        _EXPERIMENT,
+    ),
+    Gauge(
+        "experiment_diff_upper",
+        "Upper bound of the confidence sequence on the variant's payment rate minus "
+        f"control's (customers, matured); holds at every look; {_AV}.",
+        "experiment",
+        _EXPERIMENT,
+    ),
+    Gauge(
+        "experiment_lift_lower",
+        "Lower bound of the variant's relative lift over control (descriptive only, the "
+        f"verdict uses the difference); {_AV} or when control's rate is 0.",
+        "experiment",
+        _EXPERIMENT,
+    ),
+    Gauge(
+        "experiment_lift_upper",
+        "Upper bound of the variant's relative lift over control (descriptive only, the "
+        f"verdict uses the difference); {_AV} or when control's rate is 0.",
+        "experiment",
+        _EXPERIMENT,
+    ),
+    Gauge(
+        "experiment_srm_p_value",
+        "Sample-ratio mismatch: chi-square p-value of the exposed customers per arm against "
+        "the configured split; absent until every expected count is at least 5.",
+        "experiment",
+        _EXPERIMENT_SPLIT,
+    ),
+    Gauge(
+        "experiment_srm_flag",
+        "1 when the arms' sizes contradict the configured split (SRM p < 0.001): a broken "
+        "randomiser or an arm that fails to deliver; no verdict is given then. Else 0.",
+        "experiment",
+        _EXPERIMENT_SPLIT,
+    ),
+    Gauge(
+        "experiment_verdict",
+        "1 for the variant's current verdict against control: collecting (guards not met), "
+        "significant (always-valid p <= alpha / (arms - 1)), inconclusive, or srm.",
+        "experiment",
+        (*_EXPERIMENT, "verdict"),
     ),
     Gauge(
         "last_event_timestamp_seconds",

@@ -60,6 +60,32 @@ its retries count in `events_duplicate_total`.
 """
 
 
+_EXPERIMENTS = """## Reading an experiment (for a collections lead)
+
+Decide on the customer-level figures (`collectpulse_experiment_units`, `_av_p_value`,
+`_diff_lower`/`_upper`, `_verdict`), never on the windowed z-test gauges above them, which
+count messages in a rolling window and are "fixed-horizon, not for decisions". A customer
+joins the arm of their first delivered message of the campaign and counts once matured
+(exposed at least `COLLECTPULSE_EXPERIMENT_HORIZON`, default 7d, ago); they converted if
+they paid within that horizon. Counts run from the experiment's `started_at` (the
+`experiment` topic: split, control, alpha, tuning size).
+
+- **Always valid**: watch as often as you like and stop whenever you like (an early win,
+  futility, a deadline): the chance of ever declaring a variant that is no better than
+  control a winner stays within alpha. The price is a wider interval than a one-look test.
+- **Stop and roll out** when the verdict is `significant`: the p-value (the lowest since
+  the start, so it never rises) is at most alpha / (arms - 1) and the difference interval
+  excludes 0; its lower bound is the smallest gain the data supports.
+- **Stop for futility** when the whole difference interval lies below the smallest gain
+  worth the change. `inconclusive` at a deadline means "no difference shown".
+- **Stop and fix** on `srm` (`collectpulse_experiment_srm_flag` = 1, alert
+  `CollectpulseExperimentSampleRatioMismatch`): the arms' sizes contradict the split, so
+  every comparison is biased.
+
+More, with a worked example: [EXPERIMENTS.md](EXPERIMENTS.md).
+"""
+
+
 def render_markdown() -> str:
     """Render every counter, ratio, gauge and histogram definition as one Markdown document."""
     sections = [
@@ -68,6 +94,7 @@ def render_markdown() -> str:
         _section("Ratios", ("Metric", "Formula", "Labels", "Definition"), _ratio_rows()),
         _section("Gauges", ("Metric", "Labels", "Definition"), _gauge_rows()),
         _section("Histograms", ("Metric", "Labels", "Buckets (le)", "Definition"), _hist_rows()),
+        _EXPERIMENTS,
     ]
     return "\n".join(sections)
 

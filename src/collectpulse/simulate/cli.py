@@ -157,6 +157,7 @@ async def _run(
             on_progress=lambda report: _say(out, report.summary()),
             on_live=lambda report: _say(out, f"history published ({report.total} records), live"),
             progress_every_s=PROGRESS_EVERY_S,
+            experiments=named.experiments,
         )
 
 

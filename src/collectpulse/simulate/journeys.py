@@ -28,7 +28,14 @@ from collectpulse.simulate.factory import (
     Promise,
     PromiseKind,
 )
-from collectpulse.simulate.scenario import Campaign, ChannelBehaviour, Scenario, SimChannel, Tenant
+from collectpulse.simulate.scenario import (
+    Campaign,
+    ChannelBehaviour,
+    Scenario,
+    SimChannel,
+    Tenant,
+    Variant,
+)
 
 # (reason, provider_code): SMTP enhanced status codes for e-mail, Twilio
 # ErrorCodes for SMS, the print house's return codes for letters.
@@ -68,6 +75,12 @@ _INSTALLMENTS = (3, 6, 12)
 _LETTER_QR_SHARE = 0.7
 
 
+def assigned_variant(campaign: Campaign, customer_id: str) -> Variant:
+    """The customer's arm of a customer-level experiment: the same in every message and run."""
+    draw = random.Random(f"{campaign.name}:{customer_id}")
+    return draw.choices(campaign.variants, [v.weight for v in campaign.variants])[0]
+
+
 class Planner:
     """Plans the arrivals of one run, drawing from the run's random generator."""
 
@@ -90,6 +103,11 @@ class Planner:
         lift = scenario.segment_pay_lift[segment] * variant.pay_lift
         message_id = self._make.new_id("m")
         contact = self._contact(scenario.tenant(campaign.tenant), message_id, lift)
+        if campaign.assign_by_customer:
+            # drawn after the shared stream's draws, so other campaigns' streams stay as they were
+            variant = assigned_variant(campaign, contact.customer_id)
+            lift = scenario.segment_pay_lift[segment] * variant.pay_lift
+            contact = replace(contact, pay_lift=lift)
         channel = campaign.channel
         self._add(self._make.sent(at_s, contact, channel, campaign.name, variant.name, segment))
         # Drawn only for a stale list, so every other scenario's stream stays as it was.

@@ -11,10 +11,12 @@ delivery within seconds.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from types import MappingProxyType
 
+from collectpulse.events.roster import ExperimentEvent
 from collectpulse.simulate.exceptions import ScenarioError
 from collectpulse.simulate.scenario import (
     CONTROL,
@@ -42,6 +44,19 @@ class History:
 
 
 @dataclass(frozen=True, slots=True)
+class ExperimentSplit:
+    """An experiment the scenario configures on the `experiment` topic: its declared split.
+
+    The declared split may differ from the campaign's real assignment weights: that is
+    how a broken randomiser (a sample-ratio mismatch) is simulated.
+    """
+
+    campaign: str
+    weights: tuple[tuple[str, float], ...]
+    tuning_n: int = 5000
+
+
+@dataclass(frozen=True, slots=True)
 class NamedScenario:
     """A scenario a user asks for by name; `alerts` are the alert names it makes fire."""
 
@@ -50,6 +65,25 @@ class NamedScenario:
     alerts: tuple[str, ...]
     scenario: Scenario
     history: History | None = None
+    experiments: tuple[ExperimentSplit, ...] = ()
+
+
+def experiment_configs(
+    splits: Sequence[ExperimentSplit], started_at: datetime, now: datetime
+) -> list[ExperimentEvent]:
+    """The `experiment` records of ``splits``, started at ``started_at`` (the history's start)."""
+    return [
+        ExperimentEvent(
+            event_id=f"sim-experiment-{split.campaign}-{int(started_at.timestamp())}",
+            occurred_at=max(now, started_at),
+            campaign=split.campaign,
+            variants=dict(split.weights),
+            control=CONTROL,
+            started_at=started_at,
+            tuning_n=split.tuning_n,
+        )
+        for split in splits
+    ]
 
 
 def with_tenant_prefix(scenario: Scenario, prefix: str) -> Scenario:
@@ -86,6 +120,27 @@ def _page_down(scenario: Scenario, tenant: str) -> Scenario:
 
 
 STEADY = _steady()
+HALVES = (("control", 0.5), ("empathetic", 0.5))
+# Outcomes count once matured: a customer's first delivery at least the experiment horizon
+# (default 7 d) ago. A backdated history of 7 d + 1 h plus 12 h of matured exposures, dense
+# enough for ~2,500 customers per arm, is published first (~430,000 records, about a
+# minute); the live traffic after it matures only a week later.
+_MATURED_HISTORY = History(duration_s=7 * 86_400 + 3600 + 12 * 3600.0, events_per_s=0.65)
+
+
+def _customer_test(
+    scenario: Scenario, challenger: Variant, control_weight: float = 1.0
+) -> Scenario:
+    """reminder-d10 as a customer-level test of control against ``challenger``."""
+    return _changed_campaign(
+        scenario,
+        "reminder-d10",
+        weight=20.0,
+        assign_by_customer=True,
+        variants=(Variant(CONTROL, weight=control_weight), challenger),
+    )
+
+
 # Enough history, at a modest density, to fill an hour's window past the alerts' minimum
 # volumes in a few seconds of publishing.
 _HOUR_OF_HISTORY = History(duration_s=70 * 60.0, events_per_s=3.0)
@@ -135,17 +190,38 @@ _ALL = (
     ),
     NamedScenario(
         "ab-winner",
-        "Campaign reminder-d10 runs a 50/50 test of control against 'empathetic', which "
-        "gets more clicks and twice the payments. Within minutes the experiment panel "
-        "shows empathetic's lift with an interval above zero, a small p-value and a "
-        "probability to beat control near 100%. No alert fires.",
+        "Campaign reminder-d10 runs a customer-level 50/50 test of control against "
+        "'empathetic', which gets more clicks and twice the payments. A backdated week of "
+        "it is published first, so customers exposed more than the 7-day horizon ago have "
+        "matured: within minutes the customer-level experiment table (and /metrics) shows "
+        "empathetic 'significant', with a difference interval above zero, an always-valid "
+        "p-value below 0.05 and a clean split. No alert fires.",
         (),
-        _changed_campaign(
-            STEADY,
-            "reminder-d10",
-            weight=6.0,
-            variants=(Variant(CONTROL), Variant("empathetic", click_lift=1.3, pay_lift=2.0)),
-        ),
+        _customer_test(STEADY, Variant("empathetic", click_lift=1.3, pay_lift=2.0)),
+        _MATURED_HISTORY,
+        (ExperimentSplit("reminder-d10", HALVES),),
+    ),
+    NamedScenario(
+        "ab-null",
+        "Campaign reminder-d10 runs a customer-level 50/50 test of control against "
+        "'empathetic', which performs exactly like control (an A/A test). After the same "
+        "backdated week as ab-winner, the experiment table shows 'inconclusive' and an "
+        "always-valid p-value that stays above 0.05 however long you watch. No alert fires.",
+        (),
+        _customer_test(STEADY, Variant("empathetic")),
+        _MATURED_HISTORY,
+        (ExperimentSplit("reminder-d10", HALVES),),
+    ),
+    NamedScenario(
+        "ab-broken-split",
+        "Campaign reminder-d10's test is configured 50/50, but the randomiser assigns 55% "
+        "of customers to control. The experiment table shows the sample-ratio mismatch "
+        "flag and the verdict 'srm' (the numbers, never a winner), and "
+        "CollectpulseExperimentSampleRatioMismatch fires after its 15 min hold.",
+        ("CollectpulseExperimentSampleRatioMismatch",),
+        _customer_test(STEADY, Variant("empathetic"), control_weight=55 / 45),
+        _MATURED_HISTORY,
+        (ExperimentSplit("reminder-d10", HALVES),),
     ),
     NamedScenario(
         "backlog",
@@ -189,9 +265,11 @@ __all__ = [
     "DEMO_DELAY_SCALE",
     "SCENARIOS",
     "STEADY",
+    "ExperimentSplit",
     "History",
     "NamedScenario",
     "describe_scenarios",
+    "experiment_configs",
     "named_scenario",
     "with_tenant_prefix",
 ]

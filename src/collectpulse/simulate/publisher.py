@@ -14,7 +14,7 @@ import itertools
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -25,13 +25,14 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from collectpulse.events.models import Topic
+from collectpulse.events.models import ReferenceTopic, Topic
+from collectpulse.events.roster import ExperimentEvent
 from collectpulse.kafka.connection import kafka_options
-from collectpulse.kafka.topics import ensure_topics
+from collectpulse.kafka.topics import create_missing, ensure_topics, reference_topics
 from collectpulse.settings import Settings
 from collectpulse.simulate.exceptions import BrokerUnavailableError, PublishError
 from collectpulse.simulate.generator import EventGenerator, GeneratorStats
-from collectpulse.simulate.named import History
+from collectpulse.simulate.named import ExperimentSplit, History, experiment_configs
 from collectpulse.simulate.pacing import TokenBucket, chunk_size
 from collectpulse.simulate.poison import PoisonMaker
 from collectpulse.simulate.records import Record, to_record
@@ -83,6 +84,7 @@ async def publish(
     on_progress: Callable[[PublishReport], None] | None = None,
     progress_every_s: float = 10.0,
     on_live: Callable[[PublishReport], None] | None = None,
+    experiments: Sequence[ExperimentSplit] = (),
 ) -> PublishReport:
     """Publish generated records to `settings.topic(...)` until `total`, `duration_s` or `stop`.
 
@@ -91,7 +93,8 @@ async def publish(
     propagates. `start` is the event time live traffic starts at (default:
     now); a `history` before it is published first, at `CATCH_UP_RATE_PER_S`
     (`total` and `duration_s` include it; `on_live` hears when it is
-    acknowledged, before live traffic starts). Raises
+    acknowledged, before live traffic starts). ``experiments`` are configured first on the
+    ``experiment`` topic, started at the history's start. Raises
     `BrokerUnavailableError` when Kafka cannot be reached, `TopicLayoutError`
     when existing topics are not co-partitioned, `PublishError` when a record
     is not acknowledged.
@@ -109,7 +112,7 @@ async def publish(
         seed, max_event_bytes=settings.max_event_bytes, max_record_bytes=MAX_REQUEST_BYTES
     )
     source = poison.mix(map(to_record, generator), rate=poison_rate)
-    created = await _prepare_topics(settings)
+    created = await _prepare_topics(settings, experiments=bool(experiments))
     producer = AIOKafkaProducer(
         **kafka_options(settings),
         client_id=CLIENT_ID,
@@ -121,6 +124,7 @@ async def publish(
     tally = _Tally(generator.stats, created)
     try:
         await _start(producer, settings)
+        await _configure(producer, settings, experiment_configs(experiments, first, live_at()))
         pump = _Pump(producer, settings, tally, stop or asyncio.Event())
         pump.start(duration_s, on_progress, progress_every_s)
         sent = 0
@@ -175,11 +179,26 @@ def _check_arguments(
         raise ValueError(f"progress_every_s must be positive, got {progress_every_s}")
 
 
-async def _prepare_topics(settings: Settings) -> tuple[str, ...]:
+async def _configure(
+    producer: AIOKafkaProducer, settings: Settings, configs: Sequence[ExperimentEvent]
+) -> None:
+    """Publish the experiments' configurations (keyed by campaign) and wait for the broker."""
+    topic = settings.topic(ReferenceTopic.EXPERIMENT.value)
+    sent = [
+        await producer.send(topic, config.model_dump_json().encode(), config.campaign.encode())
+        for config in configs
+    ]
+    await asyncio.gather(*sent)
+
+
+async def _prepare_topics(settings: Settings, *, experiments: bool) -> tuple[str, ...]:
     admin = AIOKafkaAdminClient(**kafka_options(settings), client_id=CLIENT_ID)
     try:
         await admin.start()
-        return await ensure_topics(admin, settings)
+        created = await ensure_topics(admin, settings)
+        if experiments:  # the compacted experiment topic, only for a scenario that has one
+            created += await create_missing(admin, settings, reference_topics(settings))
+        return created
     except KafkaError as exc:
         raise _unreachable(settings, exc) from exc
     finally:

@@ -47,6 +47,9 @@ class Campaign:
     # Share of the list that is stale (wrong address or number): hard-bounces at once,
     # on top of the channel's own bounces. A wrongly uploaded list shows up here.
     stale_contacts: float = 0.0
+    # A customer-level experiment: each customer's arm is drawn once (from the variants'
+    # weights, seeded by campaign and customer), so all their messages share it.
+    assign_by_customer: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,6 +89,7 @@ class Timing:
     max_customer_messages: int = 200
     engagement_s: int = 30 * 86_400
     """How long a customer's engagement facts are kept for the agent desktop."""
+    experiment_horizon_s: int = 7 * 86_400
 
 
 LabelCap = Callable[[str, str], str]

@@ -12,7 +12,14 @@ arrives first waits there for the other: payment attribution in
 from __future__ import annotations
 
 from collectpulse.events.models import PageviewEvent, PaymentEvent, PromiseEvent, Topic
-from collectpulse.store import agent_ledger, conversion, engagement, payment_credit, promise_credit
+from collectpulse.store import (
+    agent_ledger,
+    conversion,
+    engagement,
+    experiment_units,
+    payment_credit,
+    promise_credit,
+)
 from collectpulse.store.context import BatchContext
 from collectpulse.store.customer_state import customer, forget, write
 from collectpulse.store.keys import FIELD_SEP
@@ -44,6 +51,7 @@ def apply_touch(ctx: BatchContext, touch: Touch) -> None:
         engagement.record_view(ctx, touch.customer_id, touch.at_s, touch.source)
         conversion.add_view(ctx, touch, state, payment_credit.candidates(state))
         return
+    experiment_units.on_touch(ctx, touch, state)
     mid = touch.message_id
     updates: dict[str, str] = {}
     new_message = f"m:{mid}" not in state
@@ -125,6 +133,7 @@ def apply_payment(ctx: BatchContext, event: PaymentEvent, at_s: int) -> None:
     paid = payment_credit.Paid(at_s, event.amount_minor, event.currency)
     payment_credit.on_payment(ctx, event.customer_id, state, event.message_id, paid)
     conversion.add_payment(ctx, event.customer_id, state, at_s, tenant)
+    experiment_units.on_payment(ctx, event.customer_id, state, at_s)
 
 
 def apply_promise(ctx: BatchContext, event: PromiseEvent, at_s: int) -> None:

@@ -33,6 +33,7 @@ from collectpulse.store.account_reader import read_accounts
 from collectpulse.store.client import StoreClient, StorePipeline
 from collectpulse.store.context import COARSE_BUCKET_S
 from collectpulse.store.customer_effects import STRUGGLING_WINDOW_S
+from collectpulse.store.experiment_reader import ExperimentResult, read_experiments
 from collectpulse.store.fields import LABEL_ORDER
 from collectpulse.store.heartbeats import WorkerBeat, recent_beats
 from collectpulse.store.keys import FIELD_SEP, Keys
@@ -86,6 +87,8 @@ class StoreView:
     """(campaign, tenant) -> messages delivered since its last landing view (store.silence)."""
     accounts: AccountTotals = field(default_factory=AccountTotals)
     """Open accounts and receivables by due date, summed over partitions (K9, K18)."""
+    experiments: tuple[ExperimentResult, ...] = ()
+    """Customer-level experiments evaluated at this read (store.experiment_reader)."""
 
 
 def parse_counter_fields(raw: Mapping[str, int]) -> dict[str, dict[LabelSet, float]]:
@@ -254,7 +257,7 @@ class StoreReader:
         for name, value in tallies.items():
             partial.totals[name] = partial.totals.get(name, 0) + value
         # both need only the first reply: sent side by side, one round trip
-        uniques, delivered_since, accounts = await asyncio.gather(
+        uniques, delivered_since, accounts, experiments = await asyncio.gather(
             self._count_uniques(partial.unames, plans),
             deliveries_since(
                 self._scripts,
@@ -266,6 +269,7 @@ class StoreReader:
                 lookback_s=max(self._settings.windows_s.values()),
             ),
             read_accounts(self._redis, self._keys, partitions),
+            read_experiments(self._redis, self._settings, partitions, now_s),
         )
         parsed = {}
         for window in plans:
@@ -284,6 +288,7 @@ class StoreReader:
             heartbeats=beats,
             delivered_since_view=delivered_since,
             accounts=accounts,
+            experiments=experiments,
         )
 
     def _queue_partition(self, pipe: StorePipeline, p: int, now_s: int, segments: Segments) -> None:

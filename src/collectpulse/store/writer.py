@@ -247,6 +247,7 @@ class StoreWriter:
             max_parked_messages=s.max_parked_messages,
             max_customer_messages=s.max_customer_messages,
             engagement_s=duration_s(s.engagement_history),
+            experiment_horizon_s=duration_s(s.experiment_horizon),
         )
 
     async def _write(

@@ -31,6 +31,7 @@ from collectpulse.store.writer import StoreWriter
 from collectpulse.stream import transport
 from collectpulse.stream.agents import make_partition_agent
 from collectpulse.stream.deadletter import DLQ_TOPIC
+from collectpulse.stream.experiment_agent import add_experiment_agent
 from collectpulse.stream.heartbeat import install_heartbeat
 from collectpulse.stream.normalise import add_normalisers
 from collectpulse.stream.retry import RETRIABLE, DependencyState, until_done
@@ -141,6 +142,7 @@ def create_app(settings: Settings, *, redis: StoreClient | None = None) -> faust
     )
     app.agent(source, name="collectpulse.partitions")(body)
     add_normalisers(app, settings, client, dependencies)
+    add_experiment_agent(app, settings, client, send_dlq, dependencies)
     # prepare_topics creates it (worker_topics); declared here for Faust to produce to it.
     app.topic(dlq)
 

@@ -18,6 +18,7 @@ from collectpulse.kpi.model import metric_name
 from collectpulse.store.reader import StoreView
 from collectpulse.store.series import BucketSeries
 from collectpulse.ui import alerts
+from collectpulse.ui.customer_experiments import customer_panel
 from collectpulse.ui.experiments import experiment_panel
 from collectpulse.ui.experiments import metrics as experiment_metrics
 from collectpulse.ui.health import pipeline_health
@@ -69,11 +70,13 @@ def live_model(
     min_sample: int,
     series: BucketSeries | None = None,
     probes: Probes | None = None,
+    horizon: str = "7d",
 ) -> dict[str, Any]:
     """The whole page for ``window`` (one of the view's windows) and ``filters``.
 
     ``series``: the per-minute buckets (``store.series``), None to leave charts empty;
-    ``probes``: what the exporter found of Redis and Kafka, None when Kafka was not asked.
+    ``probes``: what the exporter found of Redis and Kafka, None when Kafka was not asked;
+    ``horizon``: the experiments' outcome horizon (``COLLECTPULSE_EXPERIMENT_HORIZON``).
     """
     if window not in view.windows:
         raise BadQuery(f"window must be one of {', '.join(view.windows)}; got {window!r}")
@@ -105,6 +108,7 @@ def live_model(
             "min_sample": min_sample,
             "metrics": experiment_metrics(),
             "campaigns": experiment_panel(values, min_sample=min_sample, keep=keep),
+            "customers": customer_panel(view, keep, horizon),
         },
         "series": minute_series(series, keep),
         "alerts": {

@@ -110,6 +110,7 @@ def live_fragment(model: Mapping[str, Any]) -> str:
         f"{escape(fmt(model['as_of'], 'time'))}</time>, window {escape(window)}.</p>",
         alerts_section(model["alerts"]),
         *(kpi_table(table, window) for table in model["tables"]),
+        customer_experiments_section(model["experiments"]["customers"]),
         experiments_section(model["experiments"], window),
         pipeline_section(model["pipeline"], model["struggling_customers"]),
     ]
@@ -164,6 +165,62 @@ def alerts_section(alerts: Mapping[str, Any]) -> str:
     )
 
 
+def customer_experiments_section(panel: Mapping[str, Any]) -> str:
+    """Customer-level, always-valid results: the figures to decide on (section 10)."""
+    m, horizon = panel["metrics"], panel["horizon"]
+    blocks = []
+    for exp in panel["campaigns"]:
+        split = {"campaign": exp["campaign"], "control": exp["control"], "tenant": exp["tenant"]}
+        arms = "".join(
+            f'<tr><th scope="row">{escape(a["arm"])}</th><td class="num">{a["weight"]:.3g}</td>'
+            + "".join(
+                num(a[key], "count", m[key], {**split, "arm": a["arm"]})
+                for key in ("exposed", "units", "conversions")
+            )
+            + num(a["rate"], "ratio")
+            + "</tr>"
+            for a in exp["arms"]
+        )
+        rows = "".join(
+            f'<tr><th scope="row">{escape(c["variant"])}</th>'
+            + num(c["diff_low"], "lift", m["diff_low"], labels)
+            + num(c["diff_high"], "lift", m["diff_high"], labels)
+            + num(c["lift_low"], "lift", m["lift_low"], labels)
+            + num(c["lift_high"], "lift", m["lift_high"], labels)
+            + num(c["p_value"], "p", m["p_value"], labels)
+            + f'<td class="verdict">{escape(c["verdict"])} (alpha {c["alpha"]:.3g})</td></tr>'
+            for c in exp["comparisons"]
+            for labels in ({**split, "variant": c["variant"]},)
+        )
+        srm = "SRM: the split is broken, no verdict" if exp["srm_flag"] else "split as configured"
+        blocks.append(
+            f"<h3>{escape(exp['campaign'])}</h3><table><caption>Customers since "
+            f"{escape(fmt(exp['started_s'], 'time'))}; matured = first delivered at least "
+            f"{escape(horizon)} ago; control {escape(exp['control'])}; crossovers "
+            + num(exp["crossovers"], "count", m["crossovers"], split, tag="span")
+            + f"; {srm} (p "
+            + num(exp["srm_p_value"], "p", m["srm_p_value"], split, tag="span")
+            + ", flag "
+            + num(exp["srm_flag"], "count", m["srm_flag"], split, tag="span")
+            + ')</caption><thead><tr><th scope="col">arm</th><th scope="col">weight</th>'
+            '<th scope="col">exposed</th><th scope="col">matured</th>'
+            '<th scope="col">paid within horizon</th><th scope="col">rate</th></tr></thead>'
+            f"<tbody>{arms}</tbody></table><table><caption>Against control, always valid: "
+            "watch any time, stop any time</caption><thead><tr>"
+            '<th scope="col">variant</th><th scope="col">difference from</th>'
+            '<th scope="col">to</th><th scope="col">lift from</th><th scope="col">to</th>'
+            '<th scope="col">p-value</th><th scope="col">verdict</th></tr></thead>'
+            f"<tbody>{rows}</tbody></table>"
+        )
+    body = "".join(blocks) or (
+        "<p>No experiment configured (publish one to the <code>experiment</code> topic).</p>"
+    )
+    return (
+        '<section aria-labelledby="cexp-h"><h2 id="cexp-h">Experiments: customers, '
+        f"always valid (outcome: a payment within {escape(horizon)})</h2>{body}</section>"
+    )
+
+
 def experiments_section(experiments: Mapping[str, Any], window: str) -> str:
     metrics = experiments["metrics"]
     blocks = []
@@ -202,7 +259,10 @@ def experiments_section(experiments: Mapping[str, Any], window: str) -> str:
             f"<tbody>{comparisons}</tbody></table>"
         )
     body = "".join(blocks) or "<p>No campaign has two variants in the window.</p>"
-    return f'<section aria-labelledby="exp-h"><h2 id="exp-h">Experiments</h2>{body}</section>'
+    return (
+        '<section aria-labelledby="exp-h"><h2 id="exp-h">Experiments: messages in the window '
+        f"(fixed-horizon, not for decisions)</h2>{body}</section>"
+    )
 
 
 def _comparison_row(

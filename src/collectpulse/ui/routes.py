@@ -89,6 +89,7 @@ class LiveSource:
             window=window,
             filters=Filters.from_query(query),
             min_sample=self.settings.experiment_min_sample,
+            horizon=self.settings.experiment_horizon,
             series=series,
             probes=probes,
         )

@@ -12,7 +12,12 @@ from jsonschema import Draft202012Validator
 from collectpulse.events.decode import Invalid, decode
 from collectpulse.events.keys import partition_key
 from collectpulse.events.models import Topic
-from collectpulse.events.roster import REFERENCE_MODELS, ReferenceTopic, reference_key
+from collectpulse.events.roster import (
+    REFERENCE_MODELS,
+    ExperimentEvent,
+    ReferenceTopic,
+    reference_key,
+)
 from collectpulse.events.schema_export import (
     export_schemas,
     render_schema,
@@ -35,7 +40,8 @@ def test_checked_in_schemas_match_the_models() -> None:
 
 def test_export_writes_one_schema_per_topic(tmp_path: Path) -> None:
     written = export_schemas(tmp_path / "schemas")
-    assert sorted(path.name for path in written) == sorted(schema_file_name(t) for t in PUBLISHED)
+    every = [*Topic, *ReferenceTopic]
+    assert sorted(path.name for path in written) == sorted(schema_file_name(t) for t in every)
     assert schema_drift(tmp_path / "schemas") == []
 
 
@@ -121,3 +127,11 @@ def test_each_producer_guide_example_is_valid_and_shows_its_key(topic: Topic) ->
     assert not isinstance(event, Invalid), event
     assert partition_key(event) == key.encode()
     assert list(_validator(topic).iter_errors(example)) == []
+
+
+def test_the_experiment_example_is_valid_and_keyed_by_campaign() -> None:
+    key, example = _readme_examples()[ReferenceTopic.EXPERIMENT.value]
+    event = decode(ReferenceTopic.EXPERIMENT, json.dumps(example).encode(), max_bytes=65536)
+    assert isinstance(event, ExperimentEvent), event
+    assert event.campaign == key
+    assert list(_validator(ReferenceTopic.EXPERIMENT).iter_errors(example)) == []

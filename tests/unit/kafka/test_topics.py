@@ -11,6 +11,7 @@ from collectpulse.events.providers import PROVIDERS
 from collectpulse.kafka.errors import KafkaSetupError, TopicLayoutError
 from collectpulse.kafka.topic_command import describe
 from collectpulse.kafka.topics import (
+    COMPACTED,
     TopicCreationRefusedError,
     TopicSpec,
     TopicStatus,
@@ -83,20 +84,23 @@ def test_the_worker_topics_are_the_canonical_ones_dlq_touch_raw_and_faust_leader
         "x.delivery", "x.bounce", "x.open", "x.click", "x.pageview", "x.payment", "x.promise",
         "x.account", "x.contact", "x.dlq", "x.customer-touch",
     }  # fmt: skip
-    # the roster and targets are compacted (latest value per key), never joined
-    assert {name for name, spec in specs.items() if spec.compacted} == {"x.agent", "x.target"}
+    # the roster, targets and experiment settings are compacted (latest value per key),
+    # never joined, any partition count
+    compacted = {name for name, spec in specs.items() if spec.config == COMPACTED}
+    assert compacted == {"x.agent", "x.target", "x.experiment"}
+    assert not any(specs[name].co_partitioned for name in compacted)
     # the very names the normaliser agents subscribe to
     assert {raw_topic(SETTINGS, p) for p in PROVIDERS} <= specs.keys()
     assert all(specs[raw_topic(SETTINGS, p)].partitions == 6 for p in PROVIDERS)
     assert specs["g-__assignor-__leader"].partitions == 1
-    assert len(specs) == 11 + len(PROVIDERS) + 2 + 1
+    assert len(specs) == 11 + len(PROVIDERS) + 3 + 1
 
 
-async def test_the_roster_and_target_topics_are_created_compacted() -> None:
+async def test_the_reference_topics_are_created_compacted() -> None:
     admin = FakeAdmin({}, brokers=1)
     await create_missing(admin, SETTINGS, worker_topics(SETTINGS))
     compacted = {name for name, c in admin.configs.items() if c == {"cleanup.policy": "compact"}}
-    assert compacted == {"x.agent", "x.target"}
+    assert compacted == {"x.agent", "x.target", "x.experiment"}
     assert admin.configs["x.contact"] == {}
 
 
@@ -120,6 +124,8 @@ async def test_only_missing_topics_are_created_and_a_raw_topic_may_differ() -> N
     specs = worker_topics(SETTINGS)
     admin = FakeAdmin({"x.delivery": 6, "x.raw.ses": 2}, brokers=3)
     created = await create_missing(admin, SETTINGS, specs)
+    assert admin.configs["x.experiment"] == {"cleanup.policy": "compact"}
+    assert admin.configs["x.payment"] == {}
     assert "x.delivery" not in created and "x.raw.ses" not in created
     assert len(created) == len(specs) - 2
     assert {replicas for _, _, replicas in admin.created} == {3}

@@ -6,11 +6,13 @@ import functools
 import itertools
 import re
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from tests.unit.simulate.conftest import START
 
+from collectpulse.events.decode import decode
 from collectpulse.events.models import (
     BounceEvent,
     ClickEvent,
@@ -19,16 +21,20 @@ from collectpulse.events.models import (
     PageviewEvent,
     PaymentEvent,
     PromiseEvent,
+    ReferenceTopic,
 )
 from collectpulse.simulate import EventGenerator, ScenarioError
 from collectpulse.simulate.named import (
     DEFAULT_NAME,
     SCENARIOS,
     STEADY,
+    NamedScenario,
     describe_scenarios,
+    experiment_configs,
     named_scenario,
     with_tenant_prefix,
 )
+from collectpulse.simulate.scenario import Campaign
 
 ALERTS_YML = Path(__file__).resolve().parents[3] / "deploy/prometheus/rules/alerts.yml"
 
@@ -47,7 +53,8 @@ def events(name: str, seconds: float, *, events_per_s: float = 25.0) -> tuple[Ev
 
 def test_the_issue_s_scenarios_exist_with_steady_the_default() -> None:
     assert set(SCENARIOS) >= {
-        "steady", "bounce-spike", "broken-link", "conversion-drop", "ab-winner", "backlog"
+        "steady", "bounce-spike", "broken-link", "conversion-drop", "ab-winner", "backlog",
+        "ab-null", "ab-broken-split",
     }  # fmt: skip
     assert DEFAULT_NAME == "steady"
 
@@ -169,3 +176,53 @@ def test_histories_put_the_alert_windows_in_the_past() -> None:
     broken = SCENARIOS["broken-link"].history
     assert broken is not None and broken.duration_s > 3600, "silence must pass the 1 h threshold"
     assert SCENARIOS["steady"].history is None
+
+
+def _arms_by_customer(name: str, seconds: float) -> dict[str, set[str]]:
+    arms: dict[str, set[str]] = {}
+    for e in events(name, seconds):
+        if isinstance(e, DeliveryEvent) and e.status == "sent" and e.campaign == "reminder-d10":
+            assert e.customer_id is not None and e.variant is not None
+            arms.setdefault(e.customer_id, set()).add(e.variant)
+    return arms
+
+
+@pytest.mark.parametrize("name", ["ab-winner", "ab-null", "ab-broken-split"])
+def test_customer_level_tests_keep_each_customer_in_one_arm(name: str) -> None:
+    arms = _arms_by_customer(name, 900)
+    assert len(arms) > 300
+    assert all(len(seen) == 1 for seen in arms.values()), "a crossover in a randomised test"
+
+
+def test_the_broken_split_assigns_55_percent_to_control_against_a_declared_half() -> None:
+    arms = _arms_by_customer("ab-broken-split", 900)
+    control = sum("control" in seen for seen in arms.values()) / len(arms)
+    assert 0.52 < control < 0.58, control
+    (split,) = SCENARIOS["ab-broken-split"].experiments
+    assert dict(split.weights) == {"control": 0.5, "empathetic": 0.5}
+
+
+@pytest.mark.parametrize("name", ["ab-winner", "ab-null", "ab-broken-split"])
+def test_experiment_scenarios_configure_a_valid_experiment_started_with_their_history(
+    name: str,
+) -> None:
+    item = SCENARIOS[name]
+    assert item.history is not None
+    # customers exposed more than the 7-day horizon (and its hour bucket) ago have matured
+    assert item.history.duration_s > 7 * 86_400 + 3600
+    live = datetime(2026, 3, 1, tzinfo=UTC)
+    started = live - timedelta(seconds=item.history.duration_s)
+    (config,) = experiment_configs(item.experiments, started, live)
+    raw = config.model_dump_json().encode()
+    decoded = decode(ReferenceTopic.EXPERIMENT, raw, max_bytes=65536)
+    assert decoded == config
+    assert (config.campaign, config.control, config.started_at) == (
+        "reminder-d10",
+        "control",
+        started,
+    )
+    assert set(config.variants) == {v.name for v in _campaign(item, "reminder-d10").variants}
+
+
+def _campaign(item: NamedScenario, name: str) -> Campaign:
+    return next(c for c in item.scenario.campaigns if c.name == name)

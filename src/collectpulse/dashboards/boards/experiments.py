@@ -1,4 +1,5 @@
-"""Experiments: per-variant ratios, lift over control, p-value and probability to beat control."""
+"""Experiments: customer-level anytime-valid results (for decisions) and the fixed-horizon
+per-message figures (not for decisions)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ _LIFT = gauge("experiment_lift_ratio")
 _P_VALUE = gauge("experiment_p_value")
 _BEAT = gauge("experiment_beat_control_probability")
 _VS = "{{campaign}} {{variant}} vs {{control}}"
+ARM = ("campaign", "arm", "control")
+SPLIT = ("campaign", "control")
 
 
 def _ratio(name: str) -> str:
@@ -30,7 +33,7 @@ def _variants_row() -> Row:
         ("click-through ratio", _ratio("click_through")),
     )
     return Row(
-        "Variants (messages sent in the window)",
+        "Variants (messages sent in the window; fixed-horizon, not for decisions)",
         (
             Panel(
                 "Per-variant results",
@@ -56,7 +59,7 @@ def _verdict_row() -> Row:
         return Query(promql.gauge(gauge(kpi_name), VERSUS, EXPERIMENT), _VS)
 
     return Row(
-        "Against control (absent below the minimum sample per arm)",
+        "Against control, messages as units (fixed-horizon, not for decisions)",
         (
             Panel(
                 "Lift over control",
@@ -95,13 +98,90 @@ def _verdict_row() -> Row:
     )
 
 
+def _anytime_rows() -> tuple[Row, Row]:
+    def arm(name: str) -> Query:
+        return Query(promql.gauge(gauge(name), ARM, EXPERIMENT), name.removeprefix("experiment_"))
+
+    def versus(name: str) -> Query:
+        return Query(
+            promql.gauge(gauge(name), VERSUS, EXPERIMENT), name.removeprefix("experiment_")
+        )
+
+    def split(name: str) -> Query:
+        return Query(promql.gauge(gauge(name), SPLIT, EXPERIMENT), name.removeprefix("experiment_"))
+
+    verdict = promql.gauge(gauge("experiment_verdict"), (*VERSUS, "verdict"), EXPERIMENT)
+    interval = ("experiment_diff_lower", "experiment_diff_upper")
+    lift = ("experiment_lift_lower", "experiment_lift_upper")
+    arms = Row(
+        "Customers since the start (always valid: watch any time, stop any time)",
+        (
+            Panel(
+                "Per arm: matured customers and payers within the horizon",
+                PanelKind.TABLE,
+                tuple(arm(n) for n in ("experiment_units", "experiment_conversions")),
+                describe(gauge("experiment_units"), gauge("experiment_conversions")),
+                width=12,
+            ),
+            Panel(
+                "Exposed customers (sample-ratio check)",
+                PanelKind.TABLE,
+                (arm("experiment_exposed_units"), split("experiment_crossover_customers")),
+                describe(
+                    gauge("experiment_exposed_units"), gauge("experiment_crossover_customers")
+                ),
+                width=12,
+            ),
+            Panel(
+                "Sample-ratio mismatch",
+                PanelKind.TABLE,
+                (split("experiment_srm_flag"), split("experiment_srm_p_value")),
+                describe(gauge("experiment_srm_flag"), gauge("experiment_srm_p_value")),
+                Unit.NONE,
+                width=24,
+            ),
+        ),
+    )
+    against = Row(
+        "Against control, customers as units (for decisions)",
+        (
+            Panel(
+                "Verdict",
+                PanelKind.TABLE,
+                (Query(f"{verdict} == 1", "verdict"),),
+                describe(gauge("experiment_verdict")),
+                Unit.NONE,
+                width=8,
+            ),
+            Panel(
+                "Always-valid p-value (running minimum)",
+                PanelKind.BAR_GAUGE,
+                (Query(promql.gauge(gauge("experiment_av_p_value"), VERSUS, EXPERIMENT), _VS),),
+                describe(gauge("experiment_av_p_value")),
+                Unit.NONE,
+                width=8,
+            ),
+            Panel(
+                "Difference and lift intervals",
+                PanelKind.TABLE,
+                tuple(versus(n) for n in (*interval, *lift)),
+                describe(*(gauge(n) for n in (*interval, *lift))),
+                Unit.NONE,
+                width=8,
+            ),
+        ),
+    )
+    return arms, against
+
+
 BOARD = Board(
     uid="collectpulse-experiments",
     title="collectpulse / Experiments",
     description=(
-        "A/B tests per campaign: each variant's message payment ratio (the target), its lift "
-        "over control, the z-test p-value and the Bayesian probability to beat control."
+        "A/B tests per campaign. For decisions: customers since the start, the always-valid "
+        "p-value, the difference interval, the verdict and the sample-ratio check. Below, "
+        "the fixed-horizon per-message figures (not for decisions)."
     ),
-    rows=(_variants_row(), _verdict_row()),
+    rows=(*_anytime_rows(), _variants_row(), _verdict_row()),
     tags=("experiments",),
 )
