@@ -18,8 +18,9 @@ issue #15: every join is decided by event times, never by arrival order):
   ``send_to_*_seconds``; a delivery counts in ``campaign_deliveries``;
 - views count by source, distinct visitors by source; payments by status,
   successful amounts by currency and agent; promises by status, direction,
-  kind; a customer with 3 or more failed or aborted attempts since its last
-  success is struggling;
+  kind, and by status for the agent of the promise's first made event (K7); a
+  customer with 3 or more failed or aborted attempts since its last success is
+  struggling;
 - a view naming a customer is that customer's view from its source at V. A
   successful payment at P makes its customer a paying customer of *every*
   source with a view of that customer in [P - 7 d, P]; an installment plan made
@@ -217,6 +218,7 @@ def _effects(
     successes: list[tuple[int, dict[str, Any]]] = []
     views: dict[str, list[tuple[int, str]]] = defaultdict(list)
     plans: list[tuple[int, str]] = []
+    promise_events: list[dict[str, Any]] = []
     for topic, body in valid:
         at_s = _seconds(body)
         if topic in (Topic.DELIVERY, Topic.BOUNCE, Topic.OPEN, Topic.CLICK):
@@ -264,8 +266,20 @@ def _effects(
         else:
             ls = labels(status=body["status"], direction=body["direction"], kind=body["kind"])
             counters["promises"][ls] += 1
+            promise_events.append(body)
             if (body["kind"], body["status"], body["direction"]) == LANDING_PLAN:
                 plans.append((at_s, body["customer_id"]))
+
+    # K7: each promise and its outcomes count for the agent of its first made event
+    makers: dict[str, str | None] = {}
+    for body in promise_events:
+        if body["status"] == "made" and body["promise_id"] not in makers:
+            makers[body["promise_id"]] = body.get("agent_id")
+            counters["agent_promises"][labels(status="made", agent=body.get("agent_id"))] += 1
+    for body in promise_events:
+        if body["status"] != "made" and body["promise_id"] in makers:
+            ls = labels(status=body["status"], agent=makers[body["promise_id"]])
+            counters["agent_promises"][ls] += 1
 
     histograms: dict[str, dict[Labels, list[int]]] = defaultdict(lambda: defaultdict(list))
     for m in messages.values():
@@ -376,6 +390,9 @@ def _ratios(
     kept = sum_by(c.get("promises", {}), ("direction", "kind"), {"status": "kept"})
     broken = sum_by(c.get("promises", {}), ("direction", "kind"), {"status": "broken"})
     out["promise_kept"] = divide(kept, kept + broken)
+    kept = sum_by(c.get("agent_promises", {}), ("agent",), {"status": "kept"})
+    broken = sum_by(c.get("agent_promises", {}), ("agent",), {"status": "broken"})
+    out["agent_promise_kept"] = divide(kept, kept + broken)
     visitors = {ls: float(len(v)) for ls, v in uniques.get("landing_unique_visitors", {}).items()}
     paying = {ls: float(len(v)) for ls, v in uniques.get("landing_paying_customers", {}).items()}
     out["landing_conversion"] = divide(paying, visitors)
