@@ -2,9 +2,11 @@
 
 Five agents (the label cap is 3), promises made, kept, broken and cancelled, outcomes
 reported by another agent or before their ``made``, a promise made twice, payments with
-and without an agent: published shuffled, every event twice, through real Kafka, a real
-worker and Redis to a real exporter. ``/metrics`` must sum to the oracle's totals
-(which agents get a label of their own depends on arrival; the sums do not), and
+and without an agent, dialer attempts (some bridged to no agent) and inbound calls,
+accounts placed, handed to another agent and closed: published shuffled, every event
+twice, through real Kafka, a real worker and Redis to a real exporter. ``/metrics`` must
+sum to the oracle's totals (which agents get a label of their own depends on arrival;
+the sums do not), and
 ``GET /api/v1/agents`` must list every agent exactly as the oracle computes it from the
 log, page and sort as documented, match its OpenAPI schema, and never answer 5xx.
 """
@@ -67,6 +69,45 @@ def _log(now: float, rng: random.Random) -> list[tuple[Topic, dict[str, Any]]]:
         if n % 6 != 5:
             payment["agent_id"] = AGENTS[n % len(AGENTS)]
         log.append((Topic.PAYMENT, payment))
+    outcomes = ("no_answer", "voicemail", "right_party", "wrong_party", "busy")
+    for n in range(60):
+        at = now - 3000 + n * 15
+        contact = {
+            "event_id": f"cx-ag-{n}",
+            "occurred_at": ev.iso(at),
+            "contact_id": f"call-ag-{n}",
+            "customer_id": f"cust-ag-{n % 13}",
+            "direction": "inbound" if n % 10 == 0 else "outbound",
+            "channel": "call",
+            "outcome": "right_party" if n % 10 == 0 else outcomes[n % 5],
+            "started_at": ev.iso(at - 30),
+            "duration_s": 0,
+        }
+        if n % 7 != 3:  # else the dialer bridged nobody
+            contact["agent_id"] = AGENTS[n % len(AGENTS)]
+        log.append((Topic.CONTACT, contact))
+    for n in range(12):  # accounts: placed, some handed over, some closed (version order)
+        versions = [("placed", "open", AGENTS[n % len(AGENTS)])]
+        if n % 3 == 1:
+            versions.append(("assigned", "open", AGENTS[(n + 1) % len(AGENTS)]))
+        if n % 4 == 2:
+            versions.append(("status", "closed", versions[-1][2]))
+        for version, (change, status, agent) in enumerate(versions, start=1):
+            account = {
+                "event_id": f"acct-ag-{n}-v{version}",
+                "occurred_at": ev.iso(now - 2000 + n * 10 + version),
+                "account_id": f"acct-ag-{n}",
+                "customer_id": f"cust-ag-{n % 13}",
+                "change": change,
+                "version": version,
+                "balance_minor": 5000,
+                "delta_minor": 5000 if change == "placed" else 0,
+                "currency": "EUR",
+                "due_date": "2026-11-01",
+                "status": status,
+                "agent_id": agent,
+            }
+            log.append((Topic.ACCOUNT, account))
     return log
 
 
@@ -82,6 +123,9 @@ def oracle(log: list[tuple[Topic, dict[str, Any]]]) -> dict[str, dict[str, Any]]
             "promises_kept": 0,
             "promises_broken": 0,
             "collected_amount_minor": {},
+            "outbound_attempts": 0,
+            "outbound_rpcs": 0,
+            "open_accounts": 0,
         }
     )
     for agent in maker.values():
@@ -92,11 +136,26 @@ def oracle(log: list[tuple[Topic, dict[str, Any]]]) -> dict[str, dict[str, Any]]
         if topic is Topic.PAYMENT and p["status"] == "succeeded":
             amounts = rows[p.get("agent_id") or UNASSIGNED]["collected_amount_minor"]
             amounts[p["currency"]] = amounts.get(p["currency"], 0) + p["amount_minor"]
+        if topic is Topic.CONTACT and p["direction"] == "outbound":
+            row = rows[p.get("agent_id") or UNASSIGNED]
+            row["outbound_attempts"] += 1
+            row["outbound_rpcs"] += p["outcome"] == "right_party"
+    latest: dict[str, dict[str, Any]] = {}
+    for topic, p in log:
+        if topic is Topic.ACCOUNT and p["version"] > latest.get(p["account_id"], {}).get(
+            "version", 0
+        ):
+            latest[p["account_id"]] = p
+    for account in latest.values():
+        if account["status"] in ("open", "in_plan"):
+            rows[account["agent_id"]]["open_accounts"] += 1
     out = {}
     for agent, row in rows.items():
         resolved = row["promises_kept"] + row["promises_broken"]
         ratio = row["promises_kept"] / resolved if resolved else None
-        out[agent] = {"agent": agent, **row, "promise_kept_ratio": ratio}
+        attempts = row["outbound_attempts"]
+        rpc = row["outbound_rpcs"] / attempts if attempts else None
+        out[agent] = {"agent": agent, **row, "promise_kept_ratio": ratio, "rpc_ratio": rpc}
     return out
 
 
@@ -114,7 +173,7 @@ async def test_promises_count_for_their_maker_and_the_table_lists_every_agent(
     shuffled = [*log, *log]
     rng.shuffle(shuffled)
     await create_topics(settings)
-    for topic in (Topic.PROMISE, Topic.PAYMENT):
+    for topic in (Topic.PROMISE, Topic.PAYMENT, Topic.CONTACT, Topic.ACCOUNT):
         batch = [
             (str(p[KEY_FIELD[topic]]).encode(), orjson.dumps(p)) for t, p in shuffled if t is topic
         ]

@@ -27,6 +27,7 @@ from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
 from collectpulse.events.models import Topic
 from collectpulse.exporter.http import create_web_app
 from collectpulse.settings import Settings
+from tests.integration import contact_log
 from tests.integration.kpi_value_log import build
 from tests.integration.kpi_value_run import drained, publish_in_order, value_test_settings
 from tests.support import events as ev
@@ -53,11 +54,13 @@ async def live(
     logs = tmp_path_factory.mktemp("live-page")
     settings = value_test_settings(*local_stack, logs)
     log = build(int(time.time()))
+    contacts = contact_log.build(int(time.time()))  # fills the contacts table
+    records = log.phase1 + log.phase2 + contacts.phase1 + contacts.phase2
     await create_topics(settings)
-    await publish_in_order(settings, log.phase1 + log.phase2)
+    await publish_in_order(settings, records)
     with ExitStack() as stack:
         pipe = stack.enter_context(run_pipeline(settings, logs))
-        published = len(log.phase1) + len(log.phase2)
+        published = len(records)
         await drained(settings, pipe.url("/metrics"), published, pipe.processes)
         yield Live(settings, pipe, published)
 
@@ -170,6 +173,9 @@ async def test_every_number_on_the_page_equals_its_metrics_sample(live: Live, pa
         "collectpulse_landing_conversion_ratio",
         "collectpulse_windowed_collected_amount_minor",
         "collectpulse_promise_kept_ratio",
+        "collectpulse_windowed_agent_promises",
+        "collectpulse_windowed_contact_attempts",
+        "collectpulse_rpc_ratio",
         "collectpulse_experiment_p_value",
         "collectpulse_processing_lag_seconds",
         "collectpulse_consumer_lag_records",

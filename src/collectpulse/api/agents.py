@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from collectpulse.store.agent_ledger import COLUMNS
+from collectpulse.store.client import StoreClient
 from collectpulse.store.keys import FIELD_SEP, Keys
 from collectpulse.store.reader import window_buckets
 from collectpulse.store.scripts import Scripts
@@ -21,9 +22,12 @@ MAX_LIMIT = 1000
 PER_CURRENCY = frozenset({"collected_amount_minor"})
 """Answered as ``{currency: amount}``: amounts in different currencies never add."""
 COUNTS = tuple(c for c in COLUMNS if c not in PER_CURRENCY)
-RATIOS = {"promise_kept_ratio": ("promises_kept", ("promises_kept", "promises_broken"))}
-"""Ratio column -> (numerator, denominator terms), as the Prometheus ratio of K7."""
-SORTABLE = ("agent", *COUNTS, *RATIOS, "collected_amount_minor")
+RATIOS = {
+    "rpc_ratio": ("outbound_rpcs", ("outbound_attempts",)),
+    "promise_kept_ratio": ("promises_kept", ("promises_kept", "promises_broken")),
+}
+"""Ratio column -> (numerator, denominator terms), as the Prometheus ratios K2 and K7."""
+SORTABLE = ("agent", *COUNTS, *RATIOS, "collected_amount_minor", "open_accounts")
 
 
 class BadQuery(ValueError):
@@ -55,10 +59,33 @@ async def read_ledger(
     return sums
 
 
-def agent_rows(ledger: Mapping[str, int], tenant: str | None) -> list[dict[str, Any]]:
-    """One row per agent id counted in the window (``__unassigned__``: what no agent
-    earned), ``tenant`` filtering when given."""
+async def read_open_accounts(
+    client: StoreClient, keys: Keys, partitions: Iterable[int]
+) -> dict[tuple[str, str], int]:
+    """(tenant, agent id) -> open accounts assigned to the agent now (account state)."""
+    pipe = client.pipeline(transaction=False)
+    for p in partitions:
+        pipe.hgetall(keys.account_agents(p))
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for reply in await pipe.execute():
+        for name, value in reply.items():
+            # the agent id is last and uncapped: it may itself contain the separator
+            tenant, _team, agent = _text(name).split(FIELD_SEP, 2)
+            counts[(tenant, agent)] += int(value)
+    return counts
+
+
+def agent_rows(
+    ledger: Mapping[str, int],
+    tenant: str | None,
+    open_accounts: Mapping[tuple[str, str], int] | None = None,
+) -> list[dict[str, Any]]:
+    """One row per agent id counted in the window or holding open accounts now
+    (``__unassigned__``: what no agent earned), ``tenant`` filtering when given."""
     rows: dict[str, dict[str, Any]] = {}
+    for (row_tenant, agent), count in (open_accounts or {}).items():
+        if count and (tenant is None or row_tenant == tenant):
+            rows.setdefault(agent, _empty(agent))["open_accounts"] += count
     for name, value in ledger.items():
         column, agent, row_tenant, currency = name.split(FIELD_SEP)
         if column not in COLUMNS or (tenant is not None and row_tenant != tenant):
@@ -77,7 +104,7 @@ def agent_rows(ledger: Mapping[str, int], tenant: str | None) -> list[dict[str, 
 
 
 def _empty(agent: str) -> dict[str, Any]:
-    row: dict[str, Any] = {"agent": agent}
+    row: dict[str, Any] = {"agent": agent, "open_accounts": 0}
     for column in COLUMNS:
         row[column] = {} if column in PER_CURRENCY else 0
     return row

@@ -39,6 +39,18 @@ SCHEMAS: dict[str, Any] = {
                 "description": "the agent id; __unassigned__ for what no agent earned",
             },
             "collected_amount_minor": _AMOUNTS,
+            "outbound_attempts": _count(),
+            "outbound_rpcs": {**_count(), "description": "outbound right-party contacts"},
+            "rpc_ratio": {
+                "type": ["number", "null"],
+                "minimum": 0,
+                "maximum": 1,
+                "description": "outbound RPCs / outbound attempts; null without attempts",
+            },
+            "open_accounts": {
+                **_count(),
+                "description": "open accounts assigned to the agent now (any window)",
+            },
             "promises_made": _count(),
             "promises_kept": _count(),
             "promises_broken": _count(),
@@ -172,8 +184,10 @@ def document() -> dict[str, Any]:
                     "summary": "The complete per-agent table of one window",
                     "description": "Every agent the store counted in the window, by its "
                     "own id (Prometheus shows only the agents under the label cap): "
-                    "successful payments it is credited with per currency, promises it "
-                    "made and their outcomes credited to it, whoever reported them. "
+                    "outbound attempts and right-party contacts it made, successful "
+                    "payments it is credited with per currency, promises it made and "
+                    "their outcomes credited to it whoever reported them, and the open "
+                    "accounts assigned to it now. "
                     "Windows of up to 6 h sum minute buckets, longer ones hourly buckets "
                     "(their start aligned to the hour), as /metrics does.",
                     "parameters": [

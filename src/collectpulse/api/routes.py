@@ -93,6 +93,7 @@ async def agents_table(request: web.Request) -> web.Response:
     now_s = int(time.time())
     try:
         partitions = sorted(int(p) for p in await client.smembers(keys.partitions()))
+        open_accounts = await agents.read_open_accounts(client, keys, partitions)
         ledger = await agents.read_ledger(
             request.app[SCRIPTS_KEY],
             keys,
@@ -103,7 +104,7 @@ async def agents_table(request: web.Request) -> web.Response:
         )
     except (RedisError, OSError):
         raise _problem(web.HTTPServiceUnavailable, "store (Redis) unavailable") from None
-    rows = agents.agent_rows(ledger, tenant)
+    rows = agents.agent_rows(ledger, tenant, open_accounts)
     try:
         shown = agents.page(
             rows,

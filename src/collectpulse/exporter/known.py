@@ -12,7 +12,8 @@ cardinality stays bounded by the label cap:
 - tenant-level counters: every tenant seen in a count or admitted in the tenant
   registry (``cp:{labels}:tenant``); money: the currencies that tenant has used;
 - provider tallies: the providers that have tallied anything;
-- ``label_overflows``: every capped label.
+- ``label_overflows``: every capped label;
+- contact attempts: every counted series, with every outcome.
 
 Open labels the store never saw (an agent without payments, a currency nobody paid
 in) get no zero series. Response-time histograms are not pre-initialised: one per
@@ -49,6 +50,10 @@ _PER_COUNTER: Mapping[tuple[str, str], tuple[str, ...]] = {
     ("provider_events_skipped", "kind"): SKIP_KINDS,
     ("label_overflows", "label"): REGISTRY_LABELS,
 }
+_SPREAD: Mapping[str, str] = {"contact_attempts": "outcome"}
+"""Counters with open labels (team, dialer campaign) whose known series are the ones
+counted, each spread over every value of one closed label: a dialer campaign with
+right-party contacts shows 0 wrong numbers rather than no series."""
 _OPTIONAL_EMPTY = frozenset({"agent"})
 """Open optional labels pre-initialised only as "" (no agent), never per value."""
 
@@ -64,8 +69,20 @@ def known_label_sets(view: StoreView, totals: CounterValues) -> dict[str, frozen
     providers = _values_of(seen, "provider")
     out: dict[str, frozenset[LabelSet]] = {}
     for counter in COUNTERS:
+        spread = _SPREAD.get(counter.name)
+        if spread is not None:
+            out[counter.name] = frozenset(_spread(counter, spread, seen.get(counter.name, set())))
+            continue
         out[counter.name] = frozenset(_label_sets(counter, funnel, tenants, currencies, providers))
     return out
+
+
+def _spread(counter: Counter, name: str, counted: set[LabelSet]) -> Iterable[LabelSet]:
+    values = next(label.values for label in counter.labels if label.name == name)
+    for series in counted:
+        base = tuple(pair for pair in series if pair[0] != name)
+        for value in values:
+            yield tuple(sorted((*base, (name, value))))
 
 
 def _label_sets(

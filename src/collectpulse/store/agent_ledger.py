@@ -6,7 +6,8 @@ few per-agent facts are also counted, by uncapped agent id, in bucket hashes of 
 own (``cp:{pN}:ag:<gran>:<start>``, the counters' bucket sizes and TTLs): a scrape never
 reads them, the API sums a window's buckets on request. Credit follows catalog §9: a
 payment to its ``agent_id``, a promise and its outcome to the agent who made it; what
-no agent earned is ``__unassigned__``.
+no agent earned is ``__unassigned__``; a contact to its ``agent_id`` (a dialer attempt
+no agent was bridged to is ``__unassigned__``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from collectpulse.store.context import BatchContext
 from collectpulse.store.keys import FIELD_SEP
 
 UNASSIGNED = "__unassigned__"
-COLUMNS = ("collected_amount_minor", "promises_made", "promises_kept", "promises_broken")
+COLUMNS = (
+    "collected_amount_minor",
+    "promises_made",
+    "promises_kept",
+    "promises_broken",
+    "outbound_attempts",
+    "outbound_rpcs",
+)
 """The facts counted per agent (``column`` of a field)."""
 
 

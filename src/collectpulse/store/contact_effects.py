@@ -12,6 +12,7 @@ counts in the volumes like any other.
 from __future__ import annotations
 
 from collectpulse.events.models import ContactEvent, Topic
+from collectpulse.store import agent_ledger
 from collectpulse.store.context import BatchContext
 
 
@@ -27,3 +28,8 @@ def apply_contact(ctx: BatchContext, event: ContactEvent, at_s: int) -> None:
     }
     if not ctx.windowed("contact_attempts", labels, at_s):
         ctx.quality("events_late", Topic.CONTACT)
+    if event.direction == "outbound":
+        agent, tenant = event.agent_id or "", labels["tenant"]
+        agent_ledger.count(ctx, "outbound_attempts", agent, tenant, at_s)
+        if event.outcome == "right_party":
+            agent_ledger.count(ctx, "outbound_rpcs", agent, tenant, at_s)

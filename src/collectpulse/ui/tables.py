@@ -143,6 +143,40 @@ TABLES: tuple[Table, ...] = (
         ),
         "Promise-to-pay and installment-plan status changes in the window.",
     ),
+    Table(
+        "agent_promises",
+        "Promises by agent",
+        ("agent", "tenant"),
+        (
+            count("agent_promises", "made", status="made"),
+            count("agent_promises", "kept", status="kept"),
+            count("agent_promises", "broken", status="broken"),
+            count("agent_promises", "cancelled", status="cancelled"),
+        ),
+        "Promises made in the window by each agent, and their outcomes in the window "
+        "credited to the agent who made them; agents past the label cap as __other__ "
+        "(every agent: GET /api/v1/agents).",
+    ),
+    Table(
+        "contacts",
+        "Outbound contact attempts",
+        ("channel", "team", "agent", "dialer_campaign", "tenant"),
+        tuple(
+            count(
+                "contact_attempts", outcome.replace("_", " "), direction="outbound", outcome=outcome
+            )
+            for outcome in (
+                "right_party",
+                "wrong_party",
+                "no_answer",
+                "voicemail",
+                "busy",
+                "invalid_number",
+            )
+        ),
+        "Outbound dialer attempts in the window by outcome, and the right-party, contact "
+        "and wrong-number ratios (the channel here is the contact's: call, chat, e-mail reply).",
+    ),
 )
 
 
