@@ -366,7 +366,7 @@ def _ratios(
         out[name] = divide(
             sum_by(c.get(num, {}), MESSAGE_DIMS, where), sum_by(c.get(den, {}), MESSAGE_DIMS)
         )
-    arm = ("campaign", "variant")
+    arm = ("campaign", "variant", "segment")
     out["message_payment"] = divide(
         sum_by(c.get("messages_paid", {}), arm), sum_by(c.get("messages_delivered", {}), arm)
     )

@@ -321,7 +321,7 @@ def _ratios(t: _Tally) -> dict[str, dict[Labels, float]]:
     out = {}
     for name, (num, where, den) in FUNNEL_RATIOS.items():
         out[name] = divide(sum_by(c[num], FUNNEL, where), sum_by(c[den], FUNNEL))
-    arm = ("campaign", "variant", "tenant")
+    arm = ("campaign", "variant", "segment", "tenant")
     out["message_payment"] = divide(
         sum_by(c["messages_paid"], arm), sum_by(c["messages_delivered"], arm)
     )

@@ -258,8 +258,9 @@ RATIOS: tuple[Ratio, ...] = (
         (term("messages_paid"),),
         (_DELIVERED_ONE,),
         "Share of the delivered messages sent in the window with a successful payment "
-        "attributed to them; the A/B-test target.",
-        ("campaign", "variant", "tenant"),
+        "attributed to them, by segment (sum the segments for the variant's figure); "
+        "the A/B-test target.",
+        ("campaign", "variant", "segment", "tenant"),
     ),
     Ratio(
         "landing_conversion",
