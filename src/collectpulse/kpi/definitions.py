@@ -18,6 +18,7 @@ from collectpulse.kpi.labels import (
     CURRENCY,
     FUNNEL_LABELS,
     LANDING_LABELS,
+    PAGEVIEW_LABELS,
     PAYMENT_STATUS,
     PROMISE_LABELS,
     PROMISE_STATUS,
@@ -104,9 +105,10 @@ LANDING_COUNTERS = (
     ),
     Counter(
         "landing_pageviews",
-        "Landing-page views by traffic source; windowed by view time.",
+        "Landing-page views by traffic source and device (empty device: the view does not "
+        "say, schema_version 1); windowed by view time.",
         "landing",
-        LANDING_LABELS,
+        PAGEVIEW_LABELS,
         Bucketing.ACTIVITY,
     ),
     Counter(
