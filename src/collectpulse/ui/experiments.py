@@ -29,7 +29,6 @@ def metrics() -> dict[str, str]:
     """The sample names of the panel's tagged numbers."""
     return {
         "delivered": "collectpulse_windowed_messages_delivered",
-        "conversion": metric_name(PAYMENT_RATIO),
         "lift": metric_name(_GAUGES["experiment_lift_ratio"]),
         "p_value": metric_name(_GAUGES["experiment_p_value"]),
         "beat_control": metric_name(_GAUGES["experiment_beat_control_probability"]),
