@@ -140,7 +140,7 @@ class Planner:
             self._landing(at_s, contact, source)
         else:
             visitor_id = self._make.new_id("v")
-            ux = landing_ux(self._rng, source)
+            ux = landing_ux(_ux_rng(visitor_id, at_s), source)
             self._add(self._make.pageview(at_s, tenant, source, visitor_id, "/", ux=ux))
         return self._take()
 
@@ -243,7 +243,8 @@ class Planner:
         visitor_id = f"v-{contact.customer_id}"
         ids = (contact.customer_id, contact.message_id)
         # one device for the visit; each page of it loads in its own time
-        device, load_ms = landing_ux(rng, source)
+        ux_rng = _ux_rng(visitor_id, at_s)
+        device, load_ms = landing_ux(ux_rng, source)
         self._add(
             self._make.pageview(
                 at_s, contact.tenant, source, visitor_id, "/", *ids, ux=(device, load_ms)
@@ -253,7 +254,7 @@ class Planner:
         draw = rng.random()
         if draw < pay:
             at_s += self._delay(20.0)
-            pay_ux = (device, draw_load_ms(rng, device))
+            pay_ux = (device, draw_load_ms(ux_rng, device))
             self._add(
                 self._make.pageview(
                     at_s, contact.tenant, source, visitor_id, "/pay", *ids, ux=pay_ux
@@ -366,3 +367,9 @@ def _capped(probability: float) -> float:
 
 
 __all__ = ["Planner"]
+
+
+def _ux_rng(visitor_id: str, at_s: float) -> random.Random:
+    """The view's own stream for device and load time: drawing them from the journey's
+    would shift every later draw, and with them the outcomes of seeded scenarios."""
+    return random.Random(f"ux:{visitor_id}:{at_s}")
