@@ -247,7 +247,8 @@ def _effects(
                 m.flags.add("clicked")
                 m.first_click_s = at_s if m.first_click_s is None else min(m.first_click_s, at_s)
         elif topic is Topic.PAGEVIEW:
-            counters["landing_pageviews"][labels(source=body["source"])] += 1
+            by_device = labels(source=body["source"], device=body.get("device"))
+            counters["landing_pageviews"][by_device] += 1
             uniques["landing_unique_visitors"][labels(source=body["source"])].add(
                 body["visitor_id"]
             )
@@ -380,7 +381,7 @@ def _ratios(
         out[name] = divide(
             sum_by(c.get(num, {}), MESSAGE_DIMS, where), sum_by(c.get(den, {}), MESSAGE_DIMS)
         )
-    arm = ("campaign", "variant")
+    arm = ("campaign", "variant", "segment")
     out["message_payment"] = divide(
         sum_by(c.get("messages_paid", {}), arm), sum_by(c.get("messages_delivered", {}), arm)
     )

@@ -35,6 +35,7 @@ def build(now: int) -> Log:
     _conversion(now, log)
     _installments(now, log)
     _segment_and_tenant(now, log)
+    _landing_ux(now, log)
     _experiment(now, log)
     _struggling(now, log)
     _promises(now, log)
@@ -158,6 +159,28 @@ def _segment_and_tenant(now: int, log: Log) -> None:
         sent("seg-3", s + 2, "sms"),
         (Topic.BOUNCE, "seg-3", ev.bounce("seg-3", s + 12, "hard")),
     ]
+
+
+LANDING_UX = (  # visitor, source, device, load_ms, phase; None: the view does not say
+    ("u1", "sms", "mobile", 2300, 1),
+    ("u2", "sms", "mobile", 800, 1),
+    ("u3", "email", "desktop", 1200, 1),
+    ("u4", "email", "desktop", None, 1),  # schema_version 2 with a device, no load time
+    ("u5", "email", None, None, 1),  # schema_version 1: neither
+    ("u6", "sms", "mobile", 12_000, 2),
+    ("u7", "direct", "tablet", 2500, 2),  # on a bucket bound (le is inclusive)
+)
+
+
+def _landing_ux(now: int, log: Log) -> None:
+    """Tenant t-ux (K22): anonymous views by device, some with their page load time."""
+    for visitor, source, device, load_ms, phase in LANDING_UX:
+        body: dict[str, Any] = {**ev.pageview(visitor, now - 40 * MIN, source), "tenant": "t-ux"}
+        if device is not None:
+            body |= {"schema_version": 2, "device": device}
+        if load_ms is not None:
+            body["load_ms"] = load_ms
+        (log.phase1 if phase == 1 else log.phase2).append((Topic.PAGEVIEW, visitor, body))
 
 
 EXPERIMENT_ARMS = {  # variant: (messages delivered, of which paid, sent but not delivered)

@@ -100,6 +100,47 @@ def test_installment_request_ratio_counts_self_service_plans_made_by_source(run:
         }, window
 
 
+def test_landing_views_by_device_and_load_time_histogram(run: Run) -> None:
+    # t-ux (K22): sms u1 u2 u6 mobile; email u3 u4 desktop, u5 says no device; direct u7 tablet
+    s, t = run.samples, "t-ux"
+    views = {
+        L(source="sms", device="mobile"): 3,
+        L(source="email", device="desktop"): 2,
+        L(source="email"): 1,  # schema_version 1: the empty device
+        L(source="direct", device="tablet"): 1,
+    }
+    assert counts(s, "collectpulse_landing_pageviews_total", tenant=t) == views
+    for window in WINDOWS:
+        w = {"tenant": t, "window": window}
+        assert counts(s, "collectpulse_windowed_landing_pageviews", **w) == views, window
+        # distinct visitors stay by source only: the device does not split them
+        visitors = counts(s, "collectpulse_windowed_landing_unique_visitors", **w)
+        assert visitors == by_source(3, 3, 1), window
+
+    # load times (s): sms/mobile 2.3, 0.8, 12.0; email/desktop 1.2 (u4, u5 observe nothing);
+    # direct/tablet 2.5, on the 2.5 bound
+    bounds = ("0.25", "0.5", "1.0", "1.5", "2.0", "2.5", "3.0", "4.0", "5.0", "7.5", "10.0")
+    bounds += ("20.0", "+Inf")
+    cumulative = {
+        L(source="sms", device="mobile"): (0, 0, 1, 1, 1, 2, 2, 2, 2, 2, 2, 3, 3),
+        L(source="email", device="desktop"): (0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+        L(source="direct", device="tablet"): (0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
+    }
+    expected = {
+        series | {("le", le)}: count
+        for series, counts_le in cumulative.items()
+        for le, count in zip(bounds, counts_le, strict=True)
+    }
+    h = "collectpulse_landing_load_seconds"
+    assert series(s, f"{h}_bucket", tenant=t) == expected
+    assert series(s, f"{h}_count", tenant=t) == {k: v[-1] for k, v in cumulative.items()}
+    assert series(s, f"{h}_sum", tenant=t) == {
+        L(source="sms", device="mobile"): pytest.approx(2.3 + 0.8 + 12.0),
+        L(source="email", device="desktop"): pytest.approx(1.2),
+        L(source="direct", device="tablet"): pytest.approx(2.5),
+    }
+
+
 def z_test_p_value(paid_a: int, n_a: int, paid_b: int, n_b: int) -> float:
     """Two-sided p-value of the pooled two-proportion z-test."""
     pooled = (paid_a + paid_b) / (n_a + n_b)
@@ -150,7 +191,9 @@ def test_experiment_lift_p_value_and_probability_to_beat_control(run: Run) -> No
         assert got["p_value"] == {arm: pytest.approx(p_value, abs=1e-6)}, window
         assert got["beat_control_probability"] == {arm: pytest.approx(beat, abs=1e-6)}, window
         paid = series(s, "collectpulse_message_payment_ratio", **match)
-        assert paid == {L(variant="control"): 4 / 20, L(variant="b"): 10 / 25}, window
+        # by segment (K23): these sent events name none, so the arms report "default"
+        arms = {"control": 4 / 20, "b": 10 / 25}
+        assert paid == {L(variant=v, segment="default"): r for v, r in arms.items()}, window
 
 
 def test_struggling_customers_count_and_json_list(run: Run) -> None:
@@ -240,8 +283,8 @@ def test_segment_and_tenant_of_the_sent_event_label_every_funnel_series(run: Run
         for ratio, expected in SEGMENT_RATIOS.items():
             got = series(s, f"collectpulse_{ratio}_ratio", **with_segment, window=window)
             assert got == expected, (ratio, window)
-        # 1 paid of 2 delivered (seg-3 was never delivered)
-        paid = series(s, "collectpulse_message_payment_ratio", **funnel, window=window)
+        # 1 paid of 2 delivered (seg-3 was never delivered), under its segment (K23)
+        paid = series(s, "collectpulse_message_payment_ratio", **with_segment, window=window)
         assert paid == {frozenset(): 1 / 2}, window
         delivered = series(
             s, "collectpulse_windowed_campaign_deliveries", campaign=SEGMENT_CAMPAIGN

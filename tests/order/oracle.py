@@ -99,7 +99,10 @@ def expected(entries: Iterable[Entry], windows: Sequence[str]) -> Expected:
     for topic, body in valid:
         if topic == "pageview":
             ls = labels(source=body["source"], tenant=body.get("tenant"))
-            t.counters["landing_pageviews"][ls] += 1
+            by_device = labels(
+                source=body["source"], device=body.get("device"), tenant=body.get("tenant")
+            )
+            t.counters["landing_pageviews"][by_device] += 1
             t.uniques["landing_unique_visitors"][ls].add(body["visitor_id"])
             if body.get("customer_id"):
                 views[body["customer_id"]].append((event_s(body), body["source"]))
@@ -321,7 +324,7 @@ def _ratios(t: _Tally) -> dict[str, dict[Labels, float]]:
     out = {}
     for name, (num, where, den) in FUNNEL_RATIOS.items():
         out[name] = divide(sum_by(c[num], FUNNEL, where), sum_by(c[den], FUNNEL))
-    arm = ("campaign", "variant", "tenant")
+    arm = ("campaign", "variant", "segment", "tenant")
     out["message_payment"] = divide(
         sum_by(c["messages_paid"], arm), sum_by(c["messages_delivered"], arm)
     )

@@ -255,6 +255,23 @@ APPLY_LAG_BUCKETS_S: tuple[float, ...] = (
 )
 """Upper bounds (seconds) of the publish -> applied lag histogram."""
 
+LANDING_LOAD_BUCKETS_S: tuple[float, ...] = (
+    0.25,
+    0.5,
+    1.0,
+    1.5,
+    2.0,
+    2.5,
+    3.0,
+    4.0,
+    5.0,
+    7.5,
+    10.0,
+    20.0,
+)
+"""Upper bounds (seconds) of the landing-page load time histogram: fine around the 2.5 s
+that page-speed guidance calls good, coarse past the 10 s where visitors have left."""
+
 _RESPONSE = ("channel", "campaign", "tenant")
 """Response times by campaign, not by variant: 18 samples per series made the histograms a
 third of a scrape at 5 variants per campaign, and an A/B test is decided on the message
@@ -296,5 +313,13 @@ HISTOGRAMS: tuple[Histogram, ...] = (
         "pipeline",
         ("topic",),
         APPLY_LAG_BUCKETS_S,
+    ),
+    Histogram(
+        "landing_load_seconds",
+        "Seconds the landing page took to load (the pageview's load_ms), by traffic source "
+        "and device; views that do not report it (schema_version 1) are not observed.",
+        "landing",
+        ("source", "device", "tenant"),
+        LANDING_LOAD_BUCKETS_S,
     ),
 )

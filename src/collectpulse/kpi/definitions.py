@@ -18,6 +18,7 @@ from collectpulse.kpi.labels import (
     CURRENCY,
     FUNNEL_LABELS,
     LANDING_LABELS,
+    PAGEVIEW_LABELS,
     PAYMENT_STATUS,
     PROMISE_LABELS,
     PROMISE_STATUS,
@@ -104,9 +105,10 @@ LANDING_COUNTERS = (
     ),
     Counter(
         "landing_pageviews",
-        "Landing-page views by traffic source; windowed by view time.",
+        "Landing-page views by traffic source and device (empty device: the view does not "
+        "say, schema_version 1); windowed by view time.",
         "landing",
-        LANDING_LABELS,
+        PAGEVIEW_LABELS,
         Bucketing.ACTIVITY,
     ),
     Counter(
@@ -258,8 +260,9 @@ RATIOS: tuple[Ratio, ...] = (
         (term("messages_paid"),),
         (_DELIVERED_ONE,),
         "Share of the delivered messages sent in the window with a successful payment "
-        "attributed to them; the A/B-test target.",
-        ("campaign", "variant", "tenant"),
+        "attributed to them, by segment (sum the segments for the variant's figure); "
+        "the A/B-test target.",
+        ("campaign", "variant", "segment", "tenant"),
     ),
     Ratio(
         "landing_conversion",

@@ -84,4 +84,7 @@ CONTACT_LABELS = (
 FUNNEL_LABELS = (CHANNEL, CAMPAIGN, VARIANT, SEGMENT, TENANT)
 """Every funnel counter's dimensions, inherited from the message's sent event."""
 LANDING_LABELS = (SOURCE, TENANT)
+DEVICE = Label("device", ("mobile", "desktop", "tablet", "other"), optional=True)
+"""The pageview's device (schema_version 2); a view that does not say reports ``""``."""
+PAGEVIEW_LABELS = (SOURCE, DEVICE, TENANT)
 PROMISE_LABELS = (DIRECTION, PROMISE_KIND, TENANT)

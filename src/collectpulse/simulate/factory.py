@@ -21,6 +21,7 @@ from collectpulse.events.models import (
     PaymentEvent,
     PromiseEvent,
 )
+from collectpulse.simulate.landing_ux import Device
 from collectpulse.simulate.scenario import SimChannel, Tenant
 
 Planned = tuple[float, EventBase]
@@ -146,14 +147,21 @@ class EventFactory:
         page: str,
         customer_id: str | None = None,
         message_id: str | None = None,
+        *,
+        ux: tuple[Device, int] | None = None,
     ) -> Planned:
+        """``ux``: the view's device and load time in ms (schema_version 2 fields)."""
+        device, load_ms = ux if ux is not None else (None, None)
         return at_s, PageviewEvent(
             **self._envelope(at_s, tenant, "view"),
+            schema_version=1 if ux is None else 2,
             visitor_id=visitor_id,
             source=source,
             customer_id=customer_id,
             message_id=message_id,
             page=page,
+            device=device,
+            load_ms=load_ms,
         )
 
     def payment(

@@ -28,6 +28,7 @@ from collectpulse.simulate.factory import (
     Promise,
     PromiseKind,
 )
+from collectpulse.simulate.landing_ux import draw_load_ms, landing_ux
 from collectpulse.simulate.scenario import (
     Campaign,
     ChannelBehaviour,
@@ -138,7 +139,9 @@ class Planner:
             contact = self._contact(tenant, None, 1.0)
             self._landing(at_s, contact, source)
         else:
-            self._add(self._make.pageview(at_s, tenant, source, self._make.new_id("v"), "/"))
+            visitor_id = self._make.new_id("v")
+            ux = landing_ux(_ux_rng(visitor_id, at_s), source)
+            self._add(self._make.pageview(at_s, tenant, source, visitor_id, "/", ux=ux))
         return self._take()
 
     def agent_call(self, at_s: float) -> list[Planned]:
@@ -239,12 +242,24 @@ class Planner:
             return
         visitor_id = f"v-{contact.customer_id}"
         ids = (contact.customer_id, contact.message_id)
-        self._add(self._make.pageview(at_s, contact.tenant, source, visitor_id, "/", *ids))
+        # one device for the visit; each page of it loads in its own time
+        ux_rng = _ux_rng(visitor_id, at_s)
+        device, load_ms = landing_ux(ux_rng, source)
+        self._add(
+            self._make.pageview(
+                at_s, contact.tenant, source, visitor_id, "/", *ids, ux=(device, load_ms)
+            )
+        )
         pay = _capped(scenario.pay_after_landing * contact.pay_lift)
         draw = rng.random()
         if draw < pay:
             at_s += self._delay(20.0)
-            self._add(self._make.pageview(at_s, contact.tenant, source, visitor_id, "/pay", *ids))
+            pay_ux = (device, draw_load_ms(ux_rng, device))
+            self._add(
+                self._make.pageview(
+                    at_s, contact.tenant, source, visitor_id, "/pay", *ids, ux=pay_ux
+                )
+            )
             self._payment_session(at_s + self._delay(60.0), contact)
         elif draw < pay + scenario.installment_after_landing:
             made_s = at_s + self._delay(120.0)
@@ -352,3 +367,9 @@ def _capped(probability: float) -> float:
 
 
 __all__ = ["Planner"]
+
+
+def _ux_rng(visitor_id: str, at_s: float) -> random.Random:
+    """The view's own stream for device and load time: drawing them from the journey's
+    would shift every later draw, and with them the outcomes of seeded scenarios."""
+    return random.Random(f"ux:{visitor_id}:{at_s}")

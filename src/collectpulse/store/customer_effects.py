@@ -35,8 +35,12 @@ clicked, paid, held payments (each ``<field>:<message_id>``)."""
 
 def apply_pageview(ctx: BatchContext, event: PageviewEvent, at_s: int) -> None:
     labels = {"source": event.source, "tenant": ctx.label("tenant", event.tenant or "")}
-    if not ctx.windowed("landing_pageviews", labels, at_s):
+    # device is optional (schema_version 2): "" like every absent optional label
+    by_device = {**labels, "device": event.device or ""}
+    if not ctx.windowed("landing_pageviews", by_device, at_s):
         ctx.quality("events_late", Topic.PAGEVIEW)
+    if event.load_ms is not None:
+        ctx.observe("landing_load_seconds", by_device, event.load_ms / 1000)
     ctx.unique("landing_unique_visitors", labels, at_s, event.visitor_id)
     if event.customer_id:
         touch = Touch("view", event.customer_id, at_s, event.message_id or "", source=event.source)

@@ -45,6 +45,28 @@ series without the dropped labels, so nothing observed is lost, and an observati
 taken back after the change cancels the one it took back."""
 
 
+LEGACY_COUNTER_LABELS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {"landing_pageviews": ("source", "tenant")}
+)
+"""Label orders a counter's fields had before: views gained ``device`` (K22). Fields written
+before read as ``device=""``, like a view that does not say its device."""
+
+
+def counter_series(name: str, values: list[str]) -> dict[str, str] | None:
+    """A counter field's labels in today's order (a legacy layout gets ``""`` for the labels
+    it lacked), or None for an unknown counter or a field that fits neither layout."""
+    order = LABEL_ORDER.get(name)
+    if order is None:
+        return None
+    if len(values) == len(order):
+        return dict(zip(order, values, strict=True))
+    legacy = LEGACY_COUNTER_LABELS.get(name)
+    if legacy is None or len(values) != len(legacy):
+        return None
+    by_name = dict(zip(legacy, values, strict=True))
+    return {label: by_name.get(label, "") for label in order}
+
+
 def histogram_series(name: str, values: tuple[str, ...]) -> tuple[str, ...] | None:
     """A histogram field's label values in today's order (a legacy layout projected onto
     it), or None when ``values`` fits neither layout."""

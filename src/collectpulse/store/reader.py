@@ -34,7 +34,7 @@ from collectpulse.store.client import StoreClient, StorePipeline
 from collectpulse.store.context import COARSE_BUCKET_S
 from collectpulse.store.customer_effects import STRUGGLING_WINDOW_S
 from collectpulse.store.experiment_reader import ExperimentResult, read_experiments
-from collectpulse.store.fields import LABEL_ORDER
+from collectpulse.store.fields import counter_series
 from collectpulse.store.heartbeats import WorkerBeat, recent_beats
 from collectpulse.store.keys import FIELD_SEP, Keys
 from collectpulse.store.message_effects import FIRST_DELIVERED, LAST_VIEW
@@ -92,14 +92,19 @@ class StoreView:
 
 
 def parse_counter_fields(raw: Mapping[str, int]) -> dict[str, dict[LabelSet, float]]:
-    """Group raw counter fields into ``counter -> label set -> value``; others are skipped."""
+    """Group raw counter fields into ``counter -> label set -> value``; others are skipped.
+
+    A legacy field and today's may land on one label set (``store.fields``): they add up.
+    """
     out: dict[str, dict[LabelSet, float]] = defaultdict(dict)
     for name_and_labels, value in raw.items():
         name, *values = name_and_labels.split(FIELD_SEP)
-        order = LABEL_ORDER.get(name)
-        if order is None or len(values) != len(order):
+        labels = counter_series(name, values)
+        if labels is None:
             continue
-        out[name][labelset(dict(zip(order, values, strict=True)))] = float(value)
+        series = out[name]
+        key = labelset(labels)
+        series[key] = series.get(key, 0.0) + float(value)
     return out
 
 

@@ -8,6 +8,7 @@ The arms are the exporter's (``exporter.computed.experiment_arms``) and the stat
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +20,8 @@ from collectpulse.kpi.model import metric_name
 from collectpulse.kpi.ratios import CounterValues, evaluate_ratio, labelset
 
 PAYMENT_RATIO = ratio_by_name("message_payment")
+_ARM_PAYMENT_RATIO = dataclasses.replace(PAYMENT_RATIO, labels=("campaign", "variant", "tenant"))
+"""The arm's payment ratio over all its segments (the exported ratio is by segment, K23)."""
 _GAUGES = {g.name: g for g in GAUGES}
 
 
@@ -26,7 +29,6 @@ def metrics() -> dict[str, str]:
     """The sample names of the panel's tagged numbers."""
     return {
         "delivered": "collectpulse_windowed_messages_delivered",
-        "conversion": metric_name(PAYMENT_RATIO),
         "lift": metric_name(_GAUGES["experiment_lift_ratio"]),
         "p_value": metric_name(_GAUGES["experiment_p_value"]),
         "beat_control": metric_name(_GAUGES["experiment_beat_control_probability"]),
@@ -38,7 +40,7 @@ def experiment_panel(
 ) -> list[dict[str, Any]]:
     """Every campaign with two or more variants in the window that ``keep`` lets through
     (its tenant and campaign; a variant filter keeps that variant's comparison)."""
-    conversion = evaluate_ratio(PAYMENT_RATIO, values)
+    conversion = evaluate_ratio(_ARM_PAYMENT_RATIO, values)
     panels = []
     for (campaign, tenant), arms in sorted(experiment_arms(values).items()):
         if keep.get("campaign", campaign) != campaign or keep.get("tenant", tenant) != tenant:

@@ -235,12 +235,8 @@ def experiments_section(experiments: Mapping[str, Any], window: str) -> str:
                 {**base, "variant": a["variant"], "window": window},
                 agg="sum",
             )
-            + num(
-                a["conversion"],
-                "ratio",
-                metrics["conversion"],
-                {**base, "variant": a["variant"], "window": window},
-            )
+            # untagged: the exported ratio is by segment (K23), this is the arm's over all
+            + num(a["conversion"], "ratio")
             + f"<td>{'yes' if a['sufficient_sample'] else 'not yet'}</td></tr>"
             for a in exp["arms"]
         )

@@ -106,12 +106,18 @@ TABLES: tuple[Table, ...] = (
         "Landing page by source",
         ("source", "tenant"),
         (
-            count("landing_pageviews", "views"),
             count("landing_unique_visitors", "unique visitors"),
             count("landing_paying_customers", "paying customers"),
             count("landing_installment_plans", "installment plans"),
         ),
         "Landing-page traffic and conversion in the window, by traffic source.",
+    ),
+    Table(
+        "landing_devices",
+        "Landing-page views by device",
+        ("source", "device", "tenant"),
+        (count("landing_pageviews", "views"),),
+        "Landing-page views in the window by source and device (empty: not reported).",
     ),
     Table(
         "payments",

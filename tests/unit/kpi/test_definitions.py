@@ -54,7 +54,7 @@ EXPECTED_COUNTERS = {
     "messages_paid": (Bucketing.COHORT, FUNNEL),
     "attributed_amount_minor": (Bucketing.COHORT, [*FUNNEL, "currency"]),
     "campaign_deliveries": (Bucketing.ACTIVITY, ["campaign", "tenant"]),
-    "landing_pageviews": (Bucketing.ACTIVITY, ["source", "tenant"]),
+    "landing_pageviews": (Bucketing.ACTIVITY, ["source", "device", "tenant"]),
     "landing_unique_visitors": (Bucketing.ACTIVITY, ["source", "tenant"]),
     "landing_paying_customers": (Bucketing.ACTIVITY, ["source", "tenant"]),
     "landing_installment_plans": (Bucketing.ACTIVITY, ["source", "tenant"]),
@@ -166,6 +166,25 @@ def test_the_contact_ratios_are_outbound_with_every_attempt_in_the_denominator()
         "dialer_campaign",
         "tenant",
     )
+
+
+def test_message_payment_ratio_is_by_segment() -> None:
+    # K23: segment results; the terms' counters carry segment, so the ratio can keep it
+    ratio = ratio_by_name("message_payment")
+    assert ratio.labels == ("campaign", "variant", "segment", "tenant")
+    for t in (*ratio.numerator, *ratio.denominator):
+        assert "segment" in {label.name for label in counter_by_name(t.counter).labels}
+
+
+def test_landing_load_time_is_a_sub_second_histogram_by_source_device_and_tenant() -> None:
+    # K22: page load times, fine around the 2.5 s a page should load in
+    (load,) = (h for h in HISTOGRAMS if h.name == "landing_load_seconds")
+    assert metric_name(load) == "collectpulse_landing_load_seconds"
+    assert load.labels == ("source", "device", "tenant")
+    assert load.buckets_s[0] == 0.25 and 2.5 in load.buckets_s and load.buckets_s[-1] == 20.0
+    assert list(load.buckets_s) == sorted(set(load.buckets_s))
+    device = {label.name: label for label in counter_by_name("landing_pageviews").labels}["device"]
+    assert device.values == ("mobile", "desktop", "tablet", "other") and device.optional
 
 
 def test_promise_kept_ratio_divides_by_kept_plus_broken() -> None:
@@ -339,8 +358,9 @@ def test_help_texts_are_single_lines_a_grafana_user_can_read() -> None:
         assert len(kpi.help) >= 30, kpi.name
 
 
-def test_optional_labels_are_the_tenant_agent_team_and_dialer_campaign_only() -> None:
+def test_optional_labels_are_tenant_agent_team_dialer_campaign_and_device_only() -> None:
     optional = {label.name for c in COUNTERS for label in c.labels if label.optional}
-    # team and dialer campaign: null when the dialer never bridged an agent / no campaign
-    assert optional == {"tenant", "agent", "team", "dialer_campaign"}
+    # team and dialer campaign: null when the dialer never bridged an agent / no campaign;
+    # device: a schema_version 1 pageview does not say
+    assert optional == {"tenant", "agent", "team", "dialer_campaign", "device"}
     assert Label("x").values == ()

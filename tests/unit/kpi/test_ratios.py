@@ -54,16 +54,21 @@ def test_payment_ratios_divide_by_attempts_of_every_status() -> None:
     assert evaluate_ratio(ratio_by_name("payment_abort"), values) == {labelset(tenant="t1"): 0.1}
 
 
-def test_message_payment_ratio_sums_over_channels_and_segments() -> None:
-    sms = {**EMAIL, "channel": "sms", "segment": "high_balance"}
+def test_message_payment_ratio_sums_over_channels_by_segment() -> None:
+    sms = {**EMAIL, "channel": "sms"}
+    vip = {**EMAIL, "channel": "sms", "segment": "high_balance"}
     values = {
-        "messages_paid": {labelset(EMAIL): 2, labelset(sms): 3},
-        "messages_delivered": {labelset(EMAIL): 10, labelset(sms): 40},
+        "messages_paid": {labelset(EMAIL): 2, labelset(sms): 3, labelset(vip): 1},
+        "messages_delivered": {labelset(EMAIL): 10, labelset(sms): 40, labelset(vip): 4},
     }
 
     result = evaluate_ratio(ratio_by_name("message_payment"), values)
 
-    assert result == {labelset(campaign="c1", variant="a", tenant=""): 0.1}
+    arm = {"campaign": "c1", "variant": "a", "tenant": ""}
+    assert result == {
+        labelset(**arm, segment=EMAIL["segment"]): 0.1,
+        labelset(**arm, segment="high_balance"): 0.25,
+    }
 
 
 def test_group_with_a_zero_denominator_reports_none() -> None:

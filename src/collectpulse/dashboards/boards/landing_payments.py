@@ -1,4 +1,5 @@
-"""Landing page and payments: visitors and conversion by source, attempts, aborts, amounts."""
+"""Landing page and payments: visitors and conversion by source, load time and views by
+device, attempts, aborts, amounts."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collectpulse.dashboards.boards.common import (
     counter,
     describe,
     gauge,
+    histogram,
     legend,
     ratio,
     ratio_panel,
@@ -17,6 +19,7 @@ from collectpulse.dashboards.promql import ALL, Selection
 SOURCE = ("source",)
 STATUS = ("status",)
 CAMPAIGN = ("campaign",)
+DEVICE = ("device",)
 _VISITORS = counter("landing_unique_visitors")
 _VIEWS = counter("landing_pageviews")
 _DELIVERIES = counter("campaign_deliveries")
@@ -25,6 +28,7 @@ _COLLECTED = counter("collected_amount_minor")
 _SILENCE = gauge("landing_silence_seconds")
 _SILENT_DELIVERED = gauge("landing_silence_delivered_messages")
 _STRUGGLING = gauge("struggling_customers")
+_LOAD = histogram("landing_load_seconds")
 _MINOR = "Amounts are in minor currency units (cents), one series per currency."
 
 
@@ -63,6 +67,51 @@ def _landing_row() -> Row:
                 PanelKind.TIMESERIES,
                 (Query(promql.windowed_sum(_DELIVERIES, CAMPAIGN), legend(CAMPAIGN)),),
                 describe(_DELIVERIES),
+                width=8,
+            ),
+        ),
+    )
+
+
+def _landing_ux_row() -> Row:
+    quantiles = tuple(
+        Query(promql.quantile(_LOAD, q, DEVICE), f"{{{{device}}}} p{round(q * 100)}")
+        for q in (0.5, 0.9)
+    )
+    note = (
+        "Median and 90th percentile of the load times observed in the dashboard's range; "
+        "an empty device is a view that did not report one."
+    )
+    return Row(
+        "Landing page experience (K22)",
+        (
+            Panel(
+                "Page load time by device (p50, p90)",
+                PanelKind.BAR_GAUGE,
+                quantiles,
+                describe(_LOAD, note=note),
+                Unit.SECONDS,
+                width=8,
+            ),
+            Panel(
+                "Page load time p90 by device over time",
+                PanelKind.TIMESERIES,
+                (
+                    Query(
+                        promql.quantile(_LOAD, 0.9, DEVICE, over=promql.RATE_INTERVAL),
+                        legend(DEVICE),
+                    ),
+                ),
+                describe(_LOAD),
+                Unit.SECONDS,
+                width=8,
+            ),
+            Panel(
+                "Page views by device",
+                PanelKind.TIMESERIES,
+                (Query(promql.windowed_sum(_VIEWS, DEVICE), legend(DEVICE)),),
+                describe(_VIEWS, note="An empty device is a view that did not report one."),
+                stacked=True,
                 width=8,
             ),
         ),
@@ -166,6 +215,6 @@ BOARD = Board(
         "Landing-page visitors and conversion by traffic source, payment outcomes and amounts "
         "in the window, and the broken-link signal (landing silence) per campaign."
     ),
-    rows=(_landing_row(), _payments_row()),
+    rows=(_landing_row(), _landing_ux_row(), _payments_row()),
     tags=("landing", "payments"),
 )
