@@ -158,10 +158,14 @@ def scripted_records(settings: Settings, now: float) -> dict[str, list[tuple[byt
 
     for tenant in (t.name for t in DEFAULT_SCENARIO.tenants):
         for direction in ("inbound", "outbound", "self_service"):
-            for status in ("made", "kept", "broken", "cancelled"):
-                customer = f"script-{tenant}-{direction}"
-                body = {**ev.promise(customer, now, status, direction), "tenant": tenant}
-                put(settings.topic(Topic.PROMISE.value), customer, body)
+            customer = f"script-{tenant}-{direction}"
+            for outcome in ("kept", "broken", "cancelled"):
+                # one promise per outcome, made by an agent: the outcome is credited to it
+                promise = {"tenant": tenant, "promise_id": f"{customer}-{outcome}"}
+                for status in ("made", outcome):
+                    body = {**ev.promise(customer, now, status, direction), **promise}
+                    body["agent_id"] = "script-agent-0"
+                    put(settings.topic(Topic.PROMISE.value), customer, body)
         for n in range(LABEL_CAP + 5):  # more agents than the cap: label overflows
             customer = f"script-payer-{tenant}-{n}"
             body = {
