@@ -18,24 +18,14 @@ import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
 import orjson
 
 from collectpulse.events.decode import Invalid
-from collectpulse.events.keys import dedupe_id
-from collectpulse.events.models import (
-    AccountEvent,
-    BounceEvent,
-    ClickEvent,
-    DeliveryEvent,
-    OpenEvent,
-    PaymentEvent,
-    PromiseEvent,
-    Topic,
-)
+from collectpulse.events.models import Topic
 from collectpulse.kpi.labels import OTHER_VALUE, REDACTED_VALUE, looks_personal
 from collectpulse.settings import Settings, duration_s
 from collectpulse.store.client import StoreClient
@@ -43,8 +33,9 @@ from collectpulse.store.context import PARK_SEP, Record, Snapshot, Timing
 from collectpulse.store.effects import plan_orphans, plan_partition
 from collectpulse.store.errors import WriteConflict
 from collectpulse.store.event_labels import label_values
-from collectpulse.store.keys import DAY_S, FIELD_SEP, Keys
+from collectpulse.store.keys import FIELD_SEP, Keys
 from collectpulse.store.plan import WritePlan
+from collectpulse.store.read_set import Wanted, add_wanted
 from collectpulse.store.replication import ReplicatedWrites
 from collectpulse.store.scripts import Scripts
 from collectpulse.store.touches import TOUCH_TOPIC, Touch, decode_touches
@@ -64,22 +55,6 @@ class ApplyResult:
     """Records past the applied offset whose effects were written."""
     skipped: int
     """Records at or before the applied offset (a redelivery): no effect."""
-
-
-@dataclass
-class _Wanted:
-    """What the read phase must fetch for one batch."""
-
-    seen: dict[str, defaultdict[str, list[str]]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(list))
-    )
-    """Topic -> seen-set key -> the event ids to look up in it."""
-    messages: dict[str, None] = field(default_factory=dict)
-    sent: list[str] = field(default_factory=list)
-    customers: dict[str, None] = field(default_factory=dict)
-    may_park: dict[str, None] = field(default_factory=dict)
-    """Messages with a non-sent event: parked if they have no state (bounds need counts)."""
-    accounts: dict[str, None] = field(default_factory=dict)
 
 
 class StoreWriter:
@@ -152,9 +127,9 @@ class StoreWriter:
             offsets[TOUCH_TOPIC] = [o for o, _ in touches]
         if not offsets:
             return ApplyResult(0, 0)
-        wanted = _Wanted()
+        wanted = Wanted()
         for topic, records in parts.items():
-            _add_wanted(wanted, topic, partition, records, self._keys)
+            add_wanted(wanted, topic, partition, records, self._keys)
         per_touch = [decode_touches(value) for _, value in touches]
         for ts in per_touch:
             wanted.customers.update((t.customer_id, None) for t in ts if t is not None)
@@ -196,7 +171,7 @@ class StoreWriter:
         self,
         partition: int,
         offsets: Mapping[str, Sequence[int]],
-        wanted: _Wanted,
+        wanted: Wanted,
         plan: Callable[[Snapshot, Stale], WritePlan],
     ) -> ApplyResult:
         await self._register_partition(partition)
@@ -262,7 +237,7 @@ class StoreWriter:
         )
         return int(reply[0])
 
-    async def _read(self, partition: int, wanted: _Wanted) -> Snapshot:
+    async def _read(self, partition: int, wanted: Wanted) -> Snapshot:
         """One read.lua call: version first, then everything the plan needs.
 
         The snapshot holds the applied offset per stream and the wanted event
@@ -362,33 +337,6 @@ class _KeyList:
             self.keys.append(key)
             at = self._at[key] = len(self.keys)
         return at
-
-
-def _add_wanted(
-    wanted: _Wanted, topic: Topic, partition: int, records: Sequence[Record], keys: Keys
-) -> None:
-    """Add what planning ``records`` of ``topic`` needs to read."""
-    seen_keys: dict[int, list[str]] = {}
-    by_key = wanted.seen[topic.value]
-    for record in records:
-        event = record.event
-        if isinstance(event, Invalid):
-            continue
-        day = record.event_s(event) // DAY_S
-        ids = seen_keys.get(day)
-        if ids is None:
-            ids = seen_keys[day] = by_key[keys.seen(partition, topic.value, day * DAY_S)]
-        ids.append(dedupe_id(event))
-        if isinstance(event, DeliveryEvent | BounceEvent | OpenEvent | ClickEvent):
-            wanted.messages[event.message_id] = None
-            if isinstance(event, DeliveryEvent) and event.status == "sent":
-                wanted.sent.append(event.message_id)
-            else:
-                wanted.may_park[event.message_id] = None
-        elif isinstance(event, PaymentEvent | PromiseEvent):
-            wanted.customers[event.customer_id] = None
-        elif isinstance(event, AccountEvent):
-            wanted.accounts[event.account_id] = None
 
 
 def _as_list(value: Any) -> list[Any]:
