@@ -207,7 +207,11 @@ def _applied_to(
 async def _publish(
     settings: Settings, records: Sequence[Published], rate_per_s: float | None
 ) -> None:
-    producer = AIOKafkaProducer(**kafka_options(settings), acks="all", linger_ms=5)
+    # idempotent, as the gateway is: a batch retried after a broker dies is written once
+    # (a plain producer may write it twice, an upstream duplicate the oracle does not model)
+    producer = AIOKafkaProducer(
+        **kafka_options(settings), acks="all", enable_idempotence=True, linger_ms=5
+    )
     await producer.start()
     try:
         begin = time.monotonic()

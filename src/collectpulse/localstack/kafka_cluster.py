@@ -155,16 +155,20 @@ def _wait_all_registered(cfg: LocalStackSettings, cluster: list[Node], timeout_s
 
 
 def _check_ports_free(starting: list[Node]) -> None:
-    """Fail with the port named before any JVM starts: a broker that cannot bind exits
-    seconds later with the reason buried in its log."""
-    for node in starting:
-        for port in (node.port, node.controller_port):
-            if port_in_use(port):
-                raise LocalStackError(
-                    f"port {port} of Kafka node {node.node_id} is in use by another process; "
-                    "free it or move the cluster with COLLECTPULSE_LOCAL_KAFKA_PORT and "
-                    "COLLECTPULSE_LOCAL_KAFKA_CONTROLLER_PORT"
-                )
+    """Fail with every taken port named before any JVM starts: a broker that cannot
+    bind exits seconds later with the reason buried in its log."""
+    taken = [
+        f"{port} (node {node.node_id} {role})"
+        for node in starting
+        for port, role in ((node.port, "broker"), (node.controller_port, "controller"))
+        if port_in_use(port)
+    ]
+    if taken:
+        raise LocalStackError(
+            f"Kafka cluster ports in use by another process: {', '.join(taken)}; free them "
+            "or move the cluster with COLLECTPULSE_LOCAL_KAFKA_PORT and "
+            "COLLECTPULSE_LOCAL_KAFKA_CONTROLLER_PORT"
+        )
 
 
 def start(cfg: LocalStackSettings, *, timeout_s: float = 120.0) -> str:
