@@ -22,6 +22,8 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from redis.asyncio.connection import parse_url as parse_redis_url
 
+from collectpulse.zones import parse_tenant_zones, zone
+
 _UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -103,6 +105,9 @@ class Settings(BaseSettings):
     # How far ahead of the worker's clock an event's occurred_at may be; further is
     # dead-lettered as future_event (docs/DESIGN.md, "Clock skew").
     future_tolerance: str = "5m"
+    # Local dates and hours per tenant (collectpulse.zones): DPD, periods, send hour.
+    tenant_time_zones: Annotated[dict[str, str], NoDecode] = {}
+    default_time_zone: str = "UTC"
 
     # Lifecycle
     # How long a worker may take after SIGTERM to finish its in-flight batches and exit.
@@ -228,6 +233,22 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"window {window} is not a multiple of COLLECTPULSE_BUCKET_SIZE ({bucket})"
                 )
+        return value
+
+    @field_validator("tenant_time_zones", mode="before")
+    @classmethod
+    def _parse_zones(cls, value: object) -> object:
+        if isinstance(value, str):
+            return parse_tenant_zones(value)
+        if isinstance(value, dict):
+            for name in value.values():
+                zone(str(name))
+        return value
+
+    @field_validator("default_time_zone")
+    @classmethod
+    def _is_zone(cls, value: str) -> str:
+        zone(value)
         return value
 
     @field_validator("gateway_unsigned_providers")

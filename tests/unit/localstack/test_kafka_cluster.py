@@ -93,6 +93,8 @@ def test_a_taken_port_fails_the_start_naming_it_before_any_broker_starts(tmp_pat
         settings = cfg(tmp_path).model_copy(
             update={"kafka_port": port - 11, "kafka_controller_port": port - 10}
         )
-        with pytest.raises(LocalStackError, match=rf"in use by another process: .*\b{port} \(node 2 controller\)"):
+        with pytest.raises(
+            LocalStackError, match=rf"in use by another process: .*\b{port} \(node 2 controller\)"
+        ):
             kafka_cluster.start(settings)
     assert not any(tmp_path.rglob("*.pid")), "no broker may have been spawned"
