@@ -8,6 +8,7 @@ zones (``acme=Europe/Berlin,globex=America/New_York``); a tenant not named reads
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -27,7 +28,18 @@ def zone(name: str) -> tzinfo:
 
 
 def parse_tenant_zones(text: str) -> dict[str, str]:
-    """``tenant=Zone,tenant=Zone`` to a mapping, every zone checked."""
+    """``tenant=Zone,tenant=Zone`` (or a JSON object, as settings are serialised for child
+    processes) to a mapping, every zone checked."""
+    if text.lstrip().startswith("{"):
+        try:
+            loaded = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not a JSON object of tenant to zone: {exc}") from exc
+        if not isinstance(loaded, dict) or not all(isinstance(v, str) for v in loaded.values()):
+            raise ValueError("a JSON value must map each tenant to a zone name")
+        for name in loaded.values():
+            zone(name)
+        return {str(k): v for k, v in loaded.items()}
     out: dict[str, str] = {}
     for part in (p.strip() for p in text.split(",")):
         if not part:

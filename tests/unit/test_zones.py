@@ -33,6 +33,8 @@ def test_the_setting_maps_tenants_to_zones_and_others_read_in_the_default() -> N
         ("acme", "'acme' is not tenant=Zone"),
         ("acme=UTC,acme=Europe/Paris", "tenant 'acme' is given two zones"),
         ("=UTC", "is not tenant=Zone"),
+        ('{"acme": 3}', "must map each tenant to a zone name"),
+        ('{"acme": "Moon/Base"}', "unknown time zone 'Moon/Base'"),
     ],
 )
 def test_a_bad_mapping_is_refused_with_the_part_named(text: str, message: str) -> None:
@@ -53,3 +55,9 @@ def test_the_environment_sets_the_mapping(monkeypatch: pytest.MonkeyPatch) -> No
     s = Settings()
     assert s.tenant_time_zones == {"acme": "Asia/Kolkata"}
     assert zones.hour_and_weekday(SPRING, zones.zone(s.default_time_zone)) == (0, 7)
+
+
+def test_the_json_form_child_processes_get_is_read_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    for value, wanted in (("{}", {}), ('{"acme": "Europe/Berlin"}', {"acme": "Europe/Berlin"})):
+        monkeypatch.setenv("COLLECTPULSE_TENANT_TIME_ZONES", value)
+        assert Settings().tenant_time_zones == wanted

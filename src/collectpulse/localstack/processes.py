@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -148,6 +149,8 @@ def settings_env(settings: BaseSettings, **extra: str) -> dict[str, str]:
             value = value.get_secret_value()
         if isinstance(value, tuple):
             value = ",".join(value)
+        elif isinstance(value, dict):
+            value = json.dumps(value)  # a mapping setting reads JSON back (zones)
         env[f"{prefix}{name.upper()}"] = str(value)
     env.update(extra)
     return env
