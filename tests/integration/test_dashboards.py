@@ -14,6 +14,11 @@ twice: as the dashboard opens (All) and with the tenant, campaign and channel
 whose control arm has most paid messages, checked against the variables' own
 label_values queries. Each must parse
 (API status success) and return at least one finite value.
+
+The same run then feeds the checks that need only some simulated run
+(tests/support/run_checks.py): every recording rule has a sample without an
+evaluation error, and ``promtool check metrics`` finds no problem in the
+exporter's output, whose families the KPI table all documents.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from tests.support.prometheus import (  # noqa: F401 (prometheus_factory is a fi
     PrometheusServer,
     prometheus_factory,
 )
+from tests.support.run_checks import check_exposition, check_recording_rules
 from tests.unit.providers.provider_samples import ses_event
 
 pytestmark = pytest.mark.integration
@@ -384,8 +390,8 @@ SIMULATE_ARGS = (
 )
 
 
-@pytest.mark.timeout(175)  # every wait is bounded: < 3 minutes in all
-def test_every_panel_query_parses_and_returns_data(
+@pytest.mark.timeout(210)  # every wait is bounded: < 3.5 minutes in all
+def test_every_panel_query_parses_and_returns_data_and_the_run_passes_promtool(
     settings: Settings,
     tmp_path: Path,
     boards: dict[str, dict[str, Any]],
@@ -439,3 +445,6 @@ def test_every_panel_query_parses_and_returns_data(
 
         picked = busiest(defs, prom, opened)
         check_empty(wait_for_data(prom, all_targets, picked, start), all_targets, str(picked))
+        # the same run serves the checks that once had a run each
+        check_recording_rules(prom)
+        check_exposition(f"http://127.0.0.1:{port}/metrics")
