@@ -148,6 +148,8 @@ def settings_env(settings: BaseSettings, **extra: str) -> dict[str, str]:
             value = value.get_secret_value()
         if isinstance(value, tuple):
             value = ",".join(value)
+        if isinstance(value, dict):  # tenant=Zone pairs, as the setting's parser reads them
+            value = ",".join(f"{k}={v}" for k, v in value.items())
         env[f"{prefix}{name.upper()}"] = str(value)
     env.update(extra)
     return env
