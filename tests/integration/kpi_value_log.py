@@ -36,6 +36,7 @@ def build(now: int) -> Log:
     _installments(now, log)
     _segment_and_tenant(now, log)
     _landing_ux(now, log)
+    _devices(now, log)
     _experiment(now, log)
     _struggling(now, log)
     _promises(now, log)
@@ -43,9 +44,11 @@ def build(now: int) -> Log:
     return log
 
 
-def view(customer: str, source: str, at_s: int, tenant: str) -> Record:
+def view(customer: str, source: str, at_s: int, tenant: str, device: str | None = None) -> Record:
     """A landing view by a known customer (visitor id = customer id)."""
     body = {**ev.pageview(customer, at_s, source), "customer_id": customer, "tenant": tenant}
+    if device is not None:
+        body |= {"schema_version": 2, "device": device}
     return Topic.PAGEVIEW, customer, body
 
 
@@ -181,6 +184,37 @@ def _landing_ux(now: int, log: Log) -> None:
         if load_ms is not None:
             body["load_ms"] = load_ms
         (log.phase1 if phase == 1 else log.phase2).append((Topic.PAGEVIEW, visitor, body))
+
+
+def _devices(now: int, log: Log) -> None:
+    """Tenant t-dev (K22): conversion and installment requests by the viewing device."""
+    t, v, at = "t-dev", now - 45 * MIN, now - 30 * MIN
+    paid_twice = pay("d6", at, t)
+    log.phase1 += [
+        view("d1", "email", v, t, "mobile"),  # pays in phase 2
+        pay("d2", at, t),  # its view (desktop, before the payment) only comes in phase 2
+        pay("d3", at, t),  # published before its two views, same batch
+        view("d3", "email", v, t, "mobile"),
+        view("d3", "email", v + MIN, t, "desktop"),
+        view("d4", "sms", v, t),  # schema_version 1: no device; pays in phase 2
+        view("d5", "sms", v, t, "mobile"),  # never pays
+        view("d6", "email", v, t, "mobile"),
+        paid_twice,
+        view("d7", "sms", v, t, "mobile"),  # makes a plan in phase 2
+        promise("d8", at, t, "self_service", "installment_plan", "made"),  # views in phase 2
+        view("d9", "email", v, t, "desktop"),  # its payment fails
+    ]
+    log.phase2 += [
+        pay("d1", at, t),
+        view("d2", "email", v, t, "desktop"),
+        pay("d4", at, t),
+        paid_twice,  # the same event again: a duplicate
+        view("d6", "email", v, t, "mobile"),  # a second view from the same pair
+        promise("d7", at, t, "self_service", "installment_plan", "made"),
+        view("d8", "sms", v, t, "mobile"),
+        view("d8", "sms", v + MIN, t, "desktop"),
+        pay("d9", at, t, "failed"),
+    ]
 
 
 EXPERIMENT_ARMS = {  # variant: (messages delivered, of which paid, sent but not delivered)

@@ -51,8 +51,11 @@ class Log:
     now: int
     records: list[Record] = field(default_factory=list)
 
-    def message(self, mid: str, customer: str, variant: str, at_s: int) -> None:
+    def message(
+        self, mid: str, customer: str, variant: str, at_s: int, segment: str = "std"
+    ) -> None:
         sent = ev.sent(mid, at_s - 60, campaign=CAMPAIGN, variant=variant, customer_id=customer)
+        sent["segment"] = segment
         self.records.append((Topic.DELIVERY, mid, sent))
         self.records.append((Topic.DELIVERY, mid, ev.delivered(mid, at_s)))
 
@@ -60,30 +63,34 @@ class Log:
         self.records.append((Topic.PAYMENT, customer, ev.payment(customer, at_s, status, 1000)))
 
 
-def oracle(records: list[Record], now: int, started_s: int) -> dict[str, dict[str, int]]:
-    """Per arm: exposed, matured, converted customers; and the crossovers (section 10)."""
-    owner: dict[str, tuple[str, str]] = {}
+def oracle(
+    records: list[Record], now: int, started_s: int, segment: str | None = None
+) -> dict[str, dict[str, int]]:
+    """Per arm: exposed, matured, converted customers; and the crossovers (section 10).
+    With ``segment``: only the customers whose exposing message (the earliest delivered;
+    ties: the smaller segment) is of that segment (K23)."""
+    owner: dict[str, tuple[str, str, str]] = {}
     delivered: dict[str, int] = {}
     paid: dict[str, list[int]] = defaultdict(list)
     for topic, _, body in records:
         at = int(datetime.fromisoformat(body["occurred_at"]).timestamp())
         if topic == Topic.DELIVERY and body["status"] == "sent":
-            owner[body["message_id"]] = (body["customer_id"], body["variant"])
+            owner[body["message_id"]] = (body["customer_id"], body["variant"], body["segment"])
         elif topic == Topic.DELIVERY:
             delivered[body["message_id"]] = min(at, delivered.get(body["message_id"], at))
         elif topic == Topic.PAYMENT and body["status"] == "succeeded":
             paid[body["customer_id"]].append(at)
-    exposure: dict[str, int] = {}
+    exposure: dict[str, tuple[int, str]] = {}
     arms: dict[str, set[str]] = defaultdict(set)
     for mid, at in delivered.items():
-        customer, variant = owner[mid]
-        exposure[customer] = min(at, exposure.get(customer, at))
+        customer, variant, seg = owner[mid]
+        exposure[customer] = min((at, seg), exposure.get(customer, (at, seg)))
         arms[customer].add(variant)
     first_bucket = math.ceil(started_s / HOUR) * HOUR  # counted from the start's hour on
     out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for customer, at in exposure.items():
+    for customer, (at, seg) in exposure.items():
         bucket = at - at % HOUR
-        if bucket < first_bucket:
+        if bucket < first_bucket or segment not in (None, seg):
             continue
         if len(arms[customer]) > 1:
             out["crossover"]["customers"] += 1
@@ -117,9 +124,11 @@ def build(now: int) -> tuple[Log, Log, Log, Log]:
     early, messages, payments, extra = Log(now), Log(now), Log(now), Log(now)
     base = now - 11 * DAY
     for i in range(40):
+        # two segments of 20 customers per arm, each above the guards (5 payers, 5 not)
+        segment = "vip" if i < 20 else "std"
         for arm, converts in (("control", i % 4 == 0), ("social", i % 4 != 3)):
             customer, at = f"{arm}-{i}", base + i * 600
-            messages.message(f"m-{customer}", customer, arm, at)
+            messages.message(f"m-{customer}", customer, arm, at, segment)
             if converts and i % 8 == 0:
                 early.pay(customer, at + HOUR)  # applied before its delivery arrives
             elif converts:
@@ -130,16 +139,17 @@ def build(now: int) -> tuple[Log, Log, Log, Log]:
             elif arm == "social":
                 payments.pay(customer, at + HORIZON + HOUR)  # after the horizon
                 if i % 8 == 3:  # a later message of the same arm does not move exposure
-                    messages.message(f"m2-{customer}", customer, arm, at + 2 * DAY)
+                    # ... nor its segment
+                    messages.message(f"m2-{customer}", customer, arm, at + 2 * DAY, "other")
     for i in range(5):  # crossovers: both arms delivered, paid, counted nowhere
         customer, at = f"cross-{i}", base + i * 900
-        early.message(f"mc-{customer}", customer, "control", at)
-        messages.message(f"ms-{customer}", customer, "social", at + 2 * HOUR)
+        early.message(f"mc-{customer}", customer, "control", at, "vip")
+        messages.message(f"ms-{customer}", customer, "social", at + 2 * HOUR)  # std: later
         payments.pay(customer, at + DAY)
     for i in range(6):  # exposed two days ago: in the SRM counts, not matured
         for arm in ("control", "social"):
             customer = f"young-{arm}-{i}"
-            messages.message(f"m-{customer}", customer, arm, now - 2 * DAY + i * 60)
+            messages.message(f"m-{customer}", customer, arm, now - 2 * DAY + i * 60, "vip")
             payments.pay(customer, now - DAY)
     for i in range(3):  # first delivered before the start: not part of the experiment
         customer = f"early-{i}"
@@ -190,6 +200,16 @@ async def send(settings: Settings, log: Log) -> None:
 
 def arm_value(samples: Samples, name: str, arm: str) -> float | None:
     return value(samples, name, campaign=CAMPAIGN, arm=arm, control="control", tenant="")
+
+
+def segment_value(
+    samples: Samples, name: str, segment: str, arm: str | None = None
+) -> float | None:
+    """A per-segment sample: of ``arm``, else of the social variant against control."""
+    who = {"arm": arm} if arm is not None else {"variant": "social"}
+    return value(
+        samples, name, campaign=CAMPAIGN, control="control", segment=segment, tenant="", **who
+    )
 
 
 def versus(samples: Samples, name: str) -> float | None:
@@ -290,6 +310,44 @@ async def test_customer_level_experiment_counts_and_running_minimum(
         ]
         assert {h["cp-source-topic"] for _, _, h in dead} == {experiment_topic.encode()}
 
+        # K23: the same by the exposing message's segment, descriptive (no verdict)
+        by_segment = {seg: oracle(logged, now, now - 12 * DAY, seg) for seg in ("vip", "std")}
+        assert by_segment["vip"]["crossover"]["customers"] == 5
+        assert [by_segment[seg]["social"]["converted"] for seg in ("vip", "std")] == [15, 15]
+        for seg, want in by_segment.items():
+            for arm in ("control", "social"):
+                got = {
+                    kind: segment_value(
+                        samples, f"collectpulse_experiment_segment_{name}", seg, arm
+                    )
+                    for kind, name in (
+                        ("exposed", "exposed_units"),
+                        ("matured", "units"),
+                        ("converted", "conversions"),
+                    )
+                }
+                assert got == {k: want[arm][k] for k in got}, (seg, arm)
+            crossed = value(
+                samples,
+                "collectpulse_experiment_segment_crossover_customers",
+                **split,
+                segment=seg,
+            )
+            assert crossed == want["crossover"]["customers"], seg
+            seg_stats = statistics((5, 20), (15, 20))
+            for name, key in (
+                ("av_p_value", "p"),
+                ("diff_lower", "lower"),
+                ("diff_upper", "upper"),
+            ):
+                got_value = segment_value(samples, f"collectpulse_experiment_segment_{name}", seg)
+                assert got_value == pytest.approx(seg_stats[key], rel=1e-9), (seg, name)
+        assert not [
+            k
+            for k in samples
+            if k[0] == "collectpulse_experiment_verdict" and ("segment", "vip") in k[1]
+        ]
+
         # more control payers: the current p-value rises, the reported one does not
         await send(settings, extra)
         await drained(settings, url, published + len(extra.records), procs)
@@ -316,3 +374,13 @@ async def test_customer_level_experiment_counts_and_running_minimum(
         (comparison,) = result.comparisons
         assert comparison.p_value == reported
         assert result.arms["control"].matured == 70
+        # the std segment got the late control payers: its own minimum stays put too
+        std = next(seg for seg in result.segments if seg.segment == "std")
+        assert std.arms["control"].matured == 50
+        assert statistics((35, 50), (15, 20))["p"] > seg_stats["p"]
+        (std_comparison,) = std.comparisons
+        assert std_comparison.p_value is not None
+        assert std_comparison.p_value <= seg_stats["p"] * (1 + 1e-9)
+        assert segment_value(samples, "collectpulse_experiment_segment_av_p_value", "std") == (
+            pytest.approx(std_comparison.p_value, rel=1e-9)
+        )

@@ -100,6 +100,55 @@ def test_installment_request_ratio_counts_self_service_plans_made_by_source(run:
         }, window
 
 
+def test_landing_conversion_by_device_credits_the_viewing_devices_in_any_order(
+    run: Run,
+) -> None:
+    # t-dev (K22): distinct visitors by (source, device):
+    #   email/mobile d1 d3 d6 = 3; email/desktop d2 d3 d9 = 3; sms/"" d4 = 1;
+    #   sms/mobile d5 d7 d8 = 3; sms/desktop d8 = 1
+    # paying (succeeded payment at P, a view from the pair in [P - 7d, P]), whatever came
+    # first (d2 payment a phase before its view, d3 payment published before its views),
+    # d6's duplicate payment and repeated view once, d9's failed payment not at all:
+    #   email/mobile d1 d3 d6 = 3; email/desktop d2 d3 = 2; sms/"" d4 = 1
+    # by source the customer counts once: email d1 d2 d3 d6 = 4, sms d4 = 1
+    # plans: d7 sms/mobile (view first), d8 sms/mobile and sms/desktop (plan first): sms 2
+    s, t = run.samples, "t-dev"
+    email_mobile, email_desktop = (
+        L(source="email", device="mobile"),
+        L(source="email", device="desktop"),
+    )
+    sms_none, sms_mobile = L(source="sms"), L(source="sms", device="mobile")
+    sms_desktop = L(source="sms", device="desktop")
+    assert counts(s, "collectpulse_landing_installment_plans_by_device_total", tenant=t) == {
+        sms_mobile: 2,
+        sms_desktop: 1,
+    }
+    for window in WINDOWS:
+        w = {"tenant": t, "window": window}
+        got = {
+            "visitors": counts(s, "collectpulse_windowed_landing_unique_visitors_by_device", **w),
+            "paying": counts(s, "collectpulse_windowed_landing_paying_customers_by_device", **w),
+            "paying by source": counts(s, "collectpulse_windowed_landing_paying_customers", **w),
+            "plans by source": counts(s, "collectpulse_windowed_landing_installment_plans", **w),
+            "ratio": counts(s, "collectpulse_landing_conversion_by_device_ratio", **w),
+            "plan ratio": counts(s, "collectpulse_installment_request_by_device_ratio", **w),
+        }
+        assert got == {
+            "visitors": {
+                email_mobile: 3,
+                email_desktop: 3,
+                sms_none: 1,
+                sms_mobile: 3,
+                sms_desktop: 1,
+            },
+            "paying": {email_mobile: 3, email_desktop: 2, sms_none: 1},
+            "paying by source": {L(source="email"): 4, L(source="sms"): 1},
+            "plans by source": {L(source="sms"): 2},
+            "ratio": {email_mobile: 1.0, email_desktop: round(2 / 3, 9), sms_none: 1.0},
+            "plan ratio": {sms_mobile: round(2 / 3, 9), sms_desktop: 1.0},
+        }, window
+
+
 def test_landing_views_by_device_and_load_time_histogram(run: Run) -> None:
     # t-ux (K22): sms u1 u2 u6 mobile; email u3 u4 desktop, u5 says no device; direct u7 tablet
     s, t = run.samples, "t-ux"

@@ -26,6 +26,7 @@ the same bytes. Every event time lies in the ``SPAN_S`` before ``base_s``.
 from __future__ import annotations
 
 import random
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,6 +39,7 @@ SPAN_S = 5400
 CAMPAIGNS = ("spring", "winback")
 VARIANTS = ("control", "b")
 SOURCES = ("email", "sms", "direct")
+DEVICES = (None, "mobile", "desktop")
 DUPLICATE_SHARE = 0.08
 RAW_SES_SHARE = 0.2
 """Share of e-mail messages whose events all arrive as raw SES webhooks."""
@@ -172,6 +174,10 @@ class _Gen:
     def view(self, cid: str | None, tenant: str | None, visitor: str) -> None:
         at_s = self.at()
         body = ev.pageview(visitor, at_s, self.rng.choice(SOURCES), event_id=self.id("pv"))
+        # from the event id, not the log's rng: every other draw of the log stays as it was
+        device = DEVICES[zlib.crc32(body["event_id"].encode()) % len(DEVICES)]
+        if device is not None:  # K22: conversion by device; None: a schema_version 1 view
+            body |= {"schema_version": 2, "device": device}
         if cid:
             body["customer_id"] = cid
         if tenant:

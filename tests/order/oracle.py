@@ -95,7 +95,7 @@ def expected(entries: Iterable[Entry], windows: Sequence[str]) -> Expected:
         seen.add((topic, dedupe))
         valid.append((topic, e.body))
     messages = _messages(valid, t)
-    views: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    views: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
     for topic, body in valid:
         if topic == "pageview":
             ls = labels(source=body["source"], tenant=body.get("tenant"))
@@ -104,8 +104,10 @@ def expected(entries: Iterable[Entry], windows: Sequence[str]) -> Expected:
             )
             t.counters["landing_pageviews"][by_device] += 1
             t.uniques["landing_unique_visitors"][ls].add(body["visitor_id"])
+            t.uniques["landing_unique_visitors_by_device"][by_device].add(body["visitor_id"])
             if body.get("customer_id"):
-                views[body["customer_id"]].append((event_s(body), body["source"]))
+                view = (event_s(body), body["source"], body.get("device") or "")
+                views[body["customer_id"]].append(view)
     payments = [b for topic, b in valid if topic == "payment"]
     _payments(payments, messages, views, t)
     for body in (b for topic, b in valid if topic == "promise"):
@@ -119,8 +121,12 @@ def expected(entries: Iterable[Entry], windows: Sequence[str]) -> Expected:
             "made",
             "self_service",
         ):
-            for source in _sources(views[body["customer_id"]], at_s):
+            pairs = _pairs(views[body["customer_id"]], at_s)
+            for source in {source for source, _ in pairs}:
                 t.counters["landing_installment_plans"][labels(source=source, tenant=tenant)] += 1
+            for source, device in pairs:
+                ls = labels(source=source, device=device, tenant=tenant)
+                t.counters["landing_installment_plans_by_device"][ls] += 1
     for body in (b for topic, b in valid if topic == "contact"):
         t.counters["contact_attempts"][_contact_labels(body, CONTACT)] += 1
     struggling = _struggling(payments)
@@ -203,7 +209,7 @@ def _messages(valid: Sequence[tuple[str, dict[str, Any]]], t: _Tally) -> dict[st
 def _payments(
     payments: Sequence[dict[str, Any]],
     messages: Mapping[str, _Message],
-    views: Mapping[str, list[tuple[int, str]]],
+    views: Mapping[str, list[tuple[int, str, str]]],
     t: _Tally,
 ) -> None:
     by_customer: dict[str, list[str]] = defaultdict(list)
@@ -217,10 +223,14 @@ def _payments(
             continue
         ls = labels(currency=body["currency"], agent=body.get("agent_id"), tenant=tenant)
         t.counters["collected_amount_minor"][ls] += body["amount_minor"]
-        for source in _sources(views.get(customer, []), at_s):
+        pairs = _pairs(views.get(customer, []), at_s)
+        for source in {source for source, _ in pairs}:
             t.uniques["landing_paying_customers"][labels(source=source, tenant=tenant)].add(
                 customer
             )
+        for source, device in pairs:
+            ls = labels(source=source, device=device, tenant=tenant)
+            t.uniques["landing_paying_customers_by_device"][ls].add(customer)
         named: str | None = body.get("message_id")
         paid = named or _inferred(messages, by_customer[customer], at_s)
         if paid is None or paid not in messages or not messages[paid].reached_customer():
@@ -253,8 +263,9 @@ def _inferred(messages: Mapping[str, _Message], mids: Sequence[str], at_s: int) 
     return None
 
 
-def _sources(views: Sequence[tuple[int, str]], at_s: int) -> set[str]:
-    return {source for view_s, source in views if at_s - ATTRIBUTION_S <= view_s <= at_s}
+def _pairs(views: Sequence[tuple[int, str, str]], at_s: int) -> set[tuple[str, str]]:
+    """(source, device) of the views in the attribution window before ``at_s`` (K22)."""
+    return {(src, dev) for view_s, src, dev in views if at_s - ATTRIBUTION_S <= view_s <= at_s}
 
 
 def _struggling(payments: Sequence[dict[str, Any]]) -> Counter[Labels]:
@@ -311,6 +322,8 @@ def _samples(t: _Tally, struggling: Counter[Labels], windows: Sequence[str]) -> 
         families.add(f"{P}{name}_total")
     approximate = {f"{P}windowed_{name}" for name in t.uniques}
     approximate |= {f"{P}landing_conversion_ratio", f"{P}installment_request_ratio"}
+    approximate |= {f"{P}landing_conversion_by_device_ratio"}
+    approximate |= {f"{P}installment_request_by_device_ratio"}
     return Expected(
         samples,
         frozenset(approximate),
@@ -339,6 +352,17 @@ def _ratios(t: _Tally) -> dict[str, dict[Labels, float]]:
     paying = {ls: float(len(v)) for ls, v in t.uniques["landing_paying_customers"].items()}
     out["landing_conversion"] = divide(paying, visitors)
     out["installment_request"] = divide(c["landing_installment_plans"], visitors)
+    uniques = t.uniques
+    device_visitors = {
+        ls: float(len(v)) for ls, v in uniques["landing_unique_visitors_by_device"].items()
+    }
+    device_paying = {
+        ls: float(len(v)) for ls, v in uniques["landing_paying_customers_by_device"].items()
+    }
+    out["landing_conversion_by_device"] = divide(device_paying, device_visitors)
+    out["installment_request_by_device"] = divide(
+        c["landing_installment_plans_by_device"], device_visitors
+    )
     outbound = {"direction": "outbound"}
     attempts = sum_by(c["contact_attempts"], CONTACT_RATIO, outbound)
     for name, outcomes in CONTACT_RATIOS.items():

@@ -270,14 +270,20 @@ def differences_from(expected: Expected, got: Mapping[Key, float]) -> list[str]:
                 e is not None and a is not None and math.isclose(e, a, rel_tol=_tol(expected, key))
             )
         else:
-            same = math.isclose(e or 0.0, a or 0.0, rel_tol=_tol(expected, key), abs_tol=1e-9)
+            # a distinct count's estimate may also miss by one whole member at small counts
+            # (two members in one HyperLogLog register: 34 for 35 is 2.9 %)
+            near = 1.0 if key[0] in expected.approximate else 1e-9
+            same = math.isclose(e or 0.0, a or 0.0, rel_tol=_tol(expected, key), abs_tol=near)
         if not same:
             out.append(f"{show(key)}: expected {_num(e)}, got {_num(a)}")
     return out
 
 
 def _tol(expected: Expected, key: Key) -> float:
-    return HLL_RELATIVE_ERROR if key[0] in expected.approximate else 1e-9
+    if key[0] not in expected.approximate:
+        return 1e-9
+    # a ratio of two estimates (tests/faults/compare.py: ESTIMATED_RATIO_ERROR)
+    return 2 * HLL_RELATIVE_ERROR + 0.001 if key[0] in expected.ratios else HLL_RELATIVE_ERROR
 
 
 def show(key: Key) -> str:

@@ -64,3 +64,37 @@ def customer_experiments(view: StoreView) -> Iterator[Metric]:
                 value = 1.0 if cmp.verdict == verdict else 0.0
                 family["experiment_verdict"].add_metric([*labels, verdict], value)
     yield from family.values()
+    yield from _segments(view)
+
+
+def _segments(view: StoreView) -> Iterator[Metric]:
+    """The same counts and comparisons per customer segment (K23): descriptive, no verdict."""
+    names = (
+        "experiment_segment_units",
+        "experiment_segment_conversions",
+        "experiment_segment_exposed_units",
+        "experiment_segment_crossover_customers",
+        "experiment_segment_av_p_value",
+        "experiment_segment_diff_lower",
+        "experiment_segment_diff_upper",
+    )
+    family: dict[str, GaugeMetricFamily] = {name: gauge_family(name) for name in names}
+    for result in view.experiments:
+        control = result.config.control
+        for seg in result.segments:
+            for arm, counts in seg.arms.items():
+                labels = [result.campaign, arm, control, seg.segment, result.tenant]
+                family["experiment_segment_units"].add_metric(labels, counts.matured)
+                family["experiment_segment_conversions"].add_metric(labels, counts.converted)
+                family["experiment_segment_exposed_units"].add_metric(labels, counts.exposed)
+            split = [result.campaign, control, seg.segment, result.tenant]
+            family["experiment_segment_crossover_customers"].add_metric(split, seg.crossovers)
+            for cmp in seg.comparisons:
+                labels = [result.campaign, cmp.variant.variant, control, seg.segment, result.tenant]
+                if cmp.p_value is not None:
+                    family["experiment_segment_av_p_value"].add_metric(labels, cmp.p_value)
+                stats = cmp.statistics
+                if stats is not None and stats.diff is not None:
+                    family["experiment_segment_diff_lower"].add_metric(labels, stats.diff.lower)
+                    family["experiment_segment_diff_upper"].add_metric(labels, stats.diff.upper)
+    yield from family.values()

@@ -14,6 +14,13 @@ _BELOW_MINIMUM = "absent while either arm has fewer delivered messages than the 
 _FIXED_HORIZON = "Fixed-horizon, not for decisions (messages as units, a rolling window): "
 _ARM = ("campaign", "arm", "control", "tenant")
 _EXPERIMENT_SPLIT = ("campaign", "control", "tenant")
+_SEGMENT_ARM = ("campaign", "arm", "control", "segment", "tenant")
+_SEGMENT_VERSUS = ("campaign", "variant", "control", "segment", "tenant")
+_BY_SEGMENT = (
+    "by the customer's segment (the exposing message's; K23): descriptive, not for decisions "
+    "(not corrected for the number of segments, no SRM check, no verdict) unless the segment "
+    "was registered before the start"
+)
 _CUMULATIVE = "cumulative since the experiment's started_at (experiment topic)"
 _AV = "absent until both arms meet the guards (minimum sample, 5 payers, 5 non-payers)"
 
@@ -170,6 +177,52 @@ GAUGES: tuple[Gauge, ...] = (
         "significant (always-valid p <= alpha / (arms - 1)), inconclusive, or srm.",
         "experiment",
         (*_EXPERIMENT, "verdict"),
+    ),
+    Gauge(
+        "experiment_segment_units",
+        f"Matured customers of the arm, {_CUMULATIVE}, {_BY_SEGMENT}.",
+        "experiment",
+        _SEGMENT_ARM,
+    ),
+    Gauge(
+        "experiment_segment_conversions",
+        f"Matured customers of the arm who paid within the horizon after exposure, "
+        f"{_CUMULATIVE}, {_BY_SEGMENT}.",
+        "experiment",
+        _SEGMENT_ARM,
+    ),
+    Gauge(
+        "experiment_segment_exposed_units",
+        f"Customers exposed to the arm, matured or not, {_CUMULATIVE}, {_BY_SEGMENT}.",
+        "experiment",
+        _SEGMENT_ARM,
+    ),
+    Gauge(
+        "experiment_segment_crossover_customers",
+        f"Customers delivered messages of two or more arms, {_CUMULATIVE}, {_BY_SEGMENT}.",
+        "experiment",
+        ("campaign", "control", "segment", "tenant"),
+    ),
+    Gauge(
+        "experiment_segment_av_p_value",
+        f"Always-valid p-value of the variant against control within the segment (its own "
+        f"running minimum), {_BY_SEGMENT}; {_AV} within the segment.",
+        "experiment",
+        _SEGMENT_VERSUS,
+    ),
+    Gauge(
+        "experiment_segment_diff_lower",
+        f"Lower bound of the confidence sequence on the payment-rate difference within the "
+        f"segment, {_BY_SEGMENT}; {_AV} within the segment.",
+        "experiment",
+        _SEGMENT_VERSUS,
+    ),
+    Gauge(
+        "experiment_segment_diff_upper",
+        f"Upper bound of the confidence sequence on the payment-rate difference within the "
+        f"segment, {_BY_SEGMENT}; {_AV} within the segment.",
+        "experiment",
+        _SEGMENT_VERSUS,
     ),
     Gauge(
         "last_event_timestamp_seconds",

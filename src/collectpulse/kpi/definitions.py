@@ -143,6 +143,42 @@ LANDING_COUNTERS = (
     ),
 )
 
+_BY_DEVICE = (
+    " By (source, device) of the crediting views: a customer who viewed from one source "
+    "on two devices counts under both, so read it per device and never sum the devices "
+    "into a source (the by-source counter counts the customer once)."
+)
+
+LANDING_DEVICE_COUNTERS = (
+    Counter(
+        "landing_unique_visitors_by_device",
+        "Distinct landing-page visitors by traffic source and device (HyperLogLog estimate; "
+        "empty device: the view does not say); windowed by view time.",
+        "landing",
+        PAGEVIEW_LABELS,
+        Bucketing.ACTIVITY,
+        Aggregation.HLL,
+    ),
+    Counter(
+        "landing_paying_customers_by_device",
+        "Distinct customers with a successful payment who viewed the landing page within "
+        "the attribution window before paying (HyperLogLog estimate); windowed by payment "
+        "time." + _BY_DEVICE,
+        "landing",
+        PAGEVIEW_LABELS,
+        Bucketing.ACTIVITY,
+        Aggregation.HLL,
+    ),
+    Counter(
+        "landing_installment_plans_by_device",
+        "Self-service installment plans made within the attribution window after a landing "
+        "view; windowed by the time the plan was made." + _BY_DEVICE,
+        "landing",
+        PAGEVIEW_LABELS,
+        Bucketing.ACTIVITY,
+    ),
+)
+
 PAYMENT_COUNTERS = (
     Counter(
         "payment_attempts",
@@ -184,6 +220,7 @@ PROMISE_COUNTERS = (
 COUNTERS: tuple[Counter, ...] = (
     *FUNNEL_COUNTERS,
     *LANDING_COUNTERS,
+    *LANDING_DEVICE_COUNTERS,
     *PAYMENT_COUNTERS,
     *PROMISE_COUNTERS,
     *AGENT_COUNTERS,
@@ -277,6 +314,22 @@ RATIOS: tuple[Ratio, ...] = (
         _VISITORS,
         "Installment plans made through the landing page per distinct visitor in the window.",
         ("source", "tenant"),
+    ),
+    Ratio(
+        "landing_conversion_by_device",
+        (term("landing_paying_customers_by_device"),),
+        (term("landing_unique_visitors_by_device"),),
+        "Distinct paying customers per distinct landing-page visitor in the window, by source "
+        "and device (K22): which device loses payers between the page and the payment.",
+        ("source", "device", "tenant"),
+    ),
+    Ratio(
+        "installment_request_by_device",
+        (term("landing_installment_plans_by_device"),),
+        (term("landing_unique_visitors_by_device"),),
+        "Installment plans made through the landing page per distinct visitor in the window, "
+        "by source and device.",
+        ("source", "device", "tenant"),
     ),
     Ratio(
         "payment_success",

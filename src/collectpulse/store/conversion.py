@@ -14,6 +14,12 @@ and whichever arrives second credits the pair (kpi-catalog section 6):
 Every source, not only the latest view's: "of the visitors from e-mail, how many
 paid" is a question about the set of views, which no arrival order changes,
 where "the latest view" would move credit each time an older view arrived late.
+
+The same credit goes by (source, device) of the crediting views too (K22:
+``landing_paying_customers_by_device``, ``landing_installment_plans_by_device``):
+a customer who viewed from e-mail on mobile and on desktop counts once under
+each pair, and once under e-mail in the by-source counters, so the by-device
+series are read per device, never summed back into a source.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ from collectpulse.store.message_effects import LAST_VIEW
 from collectpulse.store.touches import Touch
 
 VIEWS = "vw"
-"""``[[at_s, source, message_id], ...]``, oldest first."""
+"""``[[at_s, source, message_id, device], ...]``, oldest first (no device: stored
+before views carried one, read as ``""``)."""
 PAYMENTS = "py"
 """Succeeded payments: ``[[at_s, tenant], ...]``."""
 PLANS = "ip"
@@ -44,10 +51,18 @@ class View:
     at_s: int
     source: str
     message_id: str
+    device: str = ""
+
+    def encode(self) -> list[int | str]:
+        return [self.at_s, self.source, self.message_id, self.device]
 
 
 def views(state: dict[str, str]) -> list[View]:
-    found = [View(int(a), str(s), str(m)) for a, s, m in load_list(state, VIEWS)]
+    found = [
+        View(int(item[0]), str(item[1]), str(item[2]), str(item[3]) if len(item) > 3 else "")
+        for item in load_list(state, VIEWS)
+        if len(item) >= 3
+    ]
     if "v" in state and "vs" in state:
         found.append(View(int(state["v"]), state["vs"], ""))
     return found
@@ -55,7 +70,12 @@ def views(state: dict[str, str]) -> list[View]:
 
 def sources_within(seen: list[View], at_s: int, window_s: int) -> set[str]:
     """Sources viewed within ``[at_s - window_s, at_s]``."""
-    return {v.source for v in seen if at_s - window_s <= v.at_s <= at_s}
+    return {source for source, _ in pairs_within(seen, at_s, window_s)}
+
+
+def pairs_within(seen: list[View], at_s: int, window_s: int) -> set[tuple[str, str]]:
+    """(source, device) pairs viewed within ``[at_s - window_s, at_s]``."""
+    return {(v.source, v.device) for v in seen if at_s - window_s <= v.at_s <= at_s}
 
 
 def add_view(
@@ -63,7 +83,7 @@ def add_view(
 ) -> None:
     """Keep the view and credit the payments and plans that were waiting for it."""
     before = views(state)
-    view = View(touch.at_s, touch.source, touch.message_id)
+    view = View(touch.at_s, touch.source, touch.message_id, touch.device)
     if view in before:
         return  # a repeated touch: its credit was given the first time
     window_s = ctx.timing.attribution_s
@@ -71,19 +91,19 @@ def add_view(
         if view.at_s <= at_s <= view.at_s + window_s:
             labels = {"source": view.source, "tenant": tenant}
             ctx.unique("landing_paying_customers", labels, at_s, touch.customer_id)
+            by_device = {**labels, "device": view.device}
+            ctx.unique("landing_paying_customers_by_device", by_device, at_s, touch.customer_id)
     for at_s, tenant in _outcomes(state, PLANS):
-        in_window = view.at_s <= at_s <= view.at_s + window_s
-        if in_window and view.source not in sources_within(before, at_s, window_s):
-            ctx.windowed(
-                "landing_installment_plans", {"source": view.source, "tenant": tenant}, at_s
-            )
+        if not view.at_s <= at_s <= view.at_s + window_s:
+            continue
+        labels = {"source": view.source, "tenant": tenant}
+        if view.source not in sources_within(before, at_s, window_s):
+            ctx.windowed("landing_installment_plans", labels, at_s)
+        if (view.source, view.device) not in pairs_within(before, at_s, window_s):
+            by_device = {**labels, "device": view.device}
+            ctx.windowed("landing_installment_plans_by_device", by_device, at_s)
     kept = _bounded(ctx, [*before, view])
-    write(
-        ctx,
-        touch.customer_id,
-        state,
-        {VIEWS: dump_list([[v.at_s, v.source, v.message_id] for v in kept])},
-    )
+    write(ctx, touch.customer_id, state, {VIEWS: dump_list([v.encode() for v in kept])})
     forget(ctx, touch.customer_id, state, [name for name in _LEGACY_VIEW if name in state])
     credit_silence(ctx, state, [view], candidates)
 
@@ -91,18 +111,26 @@ def add_view(
 def add_payment(
     ctx: BatchContext, customer_id: str, state: dict[str, str], at_s: int, tenant: str
 ) -> None:
-    for source in sources_within(views(state), at_s, ctx.timing.attribution_s):
+    pairs = pairs_within(views(state), at_s, ctx.timing.attribution_s)
+    for source in {source for source, _ in pairs}:
         ctx.unique(
             "landing_paying_customers", {"source": source, "tenant": tenant}, at_s, customer_id
         )
+    for source, device in pairs:
+        labels = {"source": source, "device": device, "tenant": tenant}
+        ctx.unique("landing_paying_customers_by_device", labels, at_s, customer_id)
     _remember(ctx, customer_id, state, PAYMENTS, at_s, tenant)
 
 
 def add_plan(
     ctx: BatchContext, customer_id: str, state: dict[str, str], at_s: int, tenant: str
 ) -> None:
-    for source in sources_within(views(state), at_s, ctx.timing.attribution_s):
+    pairs = pairs_within(views(state), at_s, ctx.timing.attribution_s)
+    for source in {source for source, _ in pairs}:
         ctx.windowed("landing_installment_plans", {"source": source, "tenant": tenant}, at_s)
+    for source, device in pairs:
+        labels = {"source": source, "device": device, "tenant": tenant}
+        ctx.windowed("landing_installment_plans_by_device", labels, at_s)
     _remember(ctx, customer_id, state, PLANS, at_s, tenant)
 
 
@@ -142,7 +170,8 @@ def _remember(
 def _bounded(ctx: BatchContext, seen: list[View]) -> list[View]:
     horizon_s = ctx.timing.now_s - ctx.timing.retention_s
     kept = sorted(
-        (v for v in seen if v.at_s >= horizon_s), key=lambda v: (v.at_s, v.source, v.message_id)
+        (v for v in seen if v.at_s >= horizon_s),
+        key=lambda v: (v.at_s, v.source, v.message_id, v.device),
     )
     if len(kept) > MAX_ITEMS:
         ctx.total("state_limit_hits", {"limit": "max_customer_views"}, len(kept) - MAX_ITEMS)

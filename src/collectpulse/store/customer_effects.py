@@ -42,8 +42,16 @@ def apply_pageview(ctx: BatchContext, event: PageviewEvent, at_s: int) -> None:
     if event.load_ms is not None:
         ctx.observe("landing_load_seconds", by_device, event.load_ms / 1000)
     ctx.unique("landing_unique_visitors", labels, at_s, event.visitor_id)
+    ctx.unique("landing_unique_visitors_by_device", by_device, at_s, event.visitor_id)
     if event.customer_id:
-        touch = Touch("view", event.customer_id, at_s, event.message_id or "", source=event.source)
+        touch = Touch(
+            "view",
+            event.customer_id,
+            at_s,
+            event.message_id or "",
+            source=event.source,
+            device=event.device or "",
+        )
         ctx.plan.outbox.append(touch.encode())
 
 

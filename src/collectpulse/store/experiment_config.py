@@ -86,8 +86,12 @@ def minima_key(prefix: str) -> str:
     return f"{prefix}:{{experiments}}:pmin"
 
 
-def minimum_field(campaign: str, tenant: str, variant: str, started_s: int) -> str:
-    return FIELD_SEP.join((campaign, tenant, variant, str(started_s)))
+def minimum_field(
+    campaign: str, tenant: str, variant: str, started_s: int, segment: str | None = None
+) -> str:
+    """The comparison's running-minimum field; with ``segment``, the per-segment one (K23)."""
+    parts = (campaign, tenant, variant, str(started_s))
+    return FIELD_SEP.join(parts if segment is None else (*parts, segment))
 
 
 class ExperimentStore:

@@ -8,6 +8,12 @@ anytime-valid comparison with control. Each evaluation lowers the stored
 running minimum of the always-valid p-value (a Lua min-update), so every
 exporter and the live page report the same p-value and verdict, whichever
 evaluated last. Reads span slots; each write is one call in ``{experiments}``.
+
+Per segment (K23) the same figures are computed from the per-segment counts, each
+with its own running minimum: descriptive, not for decisions. They are not
+corrected for the number of segments (which grows as segments appear, so no fixed
+correction fits), carry no SRM check and no verdict; only a segment registered
+before the start may be read as a test of its own (docs/EXPERIMENTS.md).
 """
 
 from __future__ import annotations
@@ -43,6 +49,16 @@ class ArmCounts:
 
 
 @dataclass(frozen=True)
+class SegmentResult:
+    """One segment of an experiment: its customers' counts and comparisons (descriptive)."""
+
+    segment: str
+    arms: Mapping[str, ArmCounts]
+    crossovers: int
+    comparisons: tuple[ArmResult, ...] = field(default=())
+
+
+@dataclass(frozen=True)
 class ExperimentResult:
     """One experiment (campaign and tenant) as evaluated at one read."""
 
@@ -55,6 +71,11 @@ class ExperimentResult:
     srm: SrmResult | None
     comparisons: tuple[ArmResult, ...] = field(default=())
     """Each variant against control, with the stored running-minimum p-value."""
+    segments: tuple[SegmentResult, ...] = field(default=())
+    """The same by the customers' segment, in segment order (K23)."""
+
+
+Counted = dict[tuple[str, ...], tuple[dict[str, ArmCounts], int]]
 
 
 def counts_by_experiment(
@@ -63,32 +84,36 @@ def counts_by_experiment(
     *,
     now_s: int,
     horizon_s: int,
-) -> dict[tuple[str, str], tuple[dict[str, ArmCounts], int]]:
+    segmented: bool = False,
+) -> Counted:
     """(campaign, tenant) -> (arm -> counts, crossovers), summed over the partitions' hashes
-    (``HGETALL`` replies: field and count as bytes or str)."""
+    (``HGETALL`` replies: field and count as bytes or str); ``segmented``:
+    (campaign, tenant, segment) from the per-segment fields."""
     bucket_s = exposure_bucket_s(horizon_s)
-    out: dict[tuple[str, str], tuple[dict[str, ArmCounts], int]] = {}
-    crossovers: dict[tuple[str, str], int] = defaultdict(int)
-    arms: dict[tuple[str, str], dict[str, ArmCounts]] = defaultdict(dict)
+    out: Counted = {}
+    crossovers: dict[tuple[str, ...], int] = defaultdict(int)
+    arms: dict[tuple[str, ...], dict[str, ArmCounts]] = defaultdict(dict)
+    width = 6 if segmented else 5
     for fields in raw:
         for name, value in fields.items():
             text = name.decode() if isinstance(name, bytes) else name
             parts = text.split(FIELD_SEP)
-            if len(parts) != 5 or parts[0] not in configs:
+            if len(parts) != width or parts[0] not in configs:
                 continue
-            campaign, arm, tenant, kind, start = parts
+            campaign, arm, tenant, kind, start = parts[:5]
+            key = (campaign, tenant, *parts[5:])
             config = configs[campaign]
             bucket = int(start)
             if bucket < -(-config.started_s // bucket_s) * bucket_s:
                 continue  # exposed before the start (rounded up to a bucket)
             count = int(value)
             if kind == CROSSOVER:
-                crossovers[(campaign, tenant)] += count
-                arms.setdefault((campaign, tenant), {})  # an experiment with crossovers only
+                crossovers[key] += count
+                arms.setdefault(key, {})  # an experiment with crossovers only
                 continue
             if arm not in config.variants:
                 continue  # a variant outside the split: not part of this experiment
-            counts = arms[(campaign, tenant)].setdefault(arm, ArmCounts())
+            counts = arms[key].setdefault(arm, ArmCounts())
             matured = bucket + bucket_s + horizon_s <= now_s
             if kind == UNITS:
                 counts.exposed += count
@@ -117,44 +142,77 @@ async def read_experiments(
     raw = await pipe.execute() if partitions else []
     horizon_s = duration_s(settings.experiment_horizon)
     counted = counts_by_experiment(raw, configs, now_s=now_s, horizon_s=horizon_s)
-    results = []
-    for (campaign, tenant), (arms, crossovers) in sorted(counted.items()):
-        config = configs[campaign]
+    by_segment = counts_by_experiment(
+        raw, configs, now_s=now_s, horizon_s=horizon_s, segmented=True
+    )
+    overall: dict[tuple[str, ...], SrmResult | None] = {}
+    for key, (arms, _) in counted.items():
         exposed = {arm: counts.exposed for arm, counts in arms.items()}
-        srm = srm_check(exposed, config.variants)
-        comparisons = await _compare(store, config, tenant, arms, srm, settings)
+        overall[key] = srm_check(exposed, configs[key[0]].variants)
+    groups = {key: (arms, overall[key]) for key, (arms, _) in counted.items()}
+    # a segment's comparisons carry no SRM check: the experiment's gates the verdict
+    groups |= {key: (arms, None) for key, (arms, _) in by_segment.items()}
+    compared = await _compare(store, configs, groups, settings)
+    results = []
+    for key, (arms, crossovers) in sorted(counted.items()):
+        campaign, tenant = key
+        segments = tuple(
+            SegmentResult(seg_key[2], seg_arms, seg_crossovers, compared[seg_key])
+            for seg_key, (seg_arms, seg_crossovers) in sorted(by_segment.items())
+            if seg_key[:2] == key
+        )
+        config = configs[campaign]
         results.append(
-            ExperimentResult(campaign, tenant, config, arms, crossovers, srm, comparisons)
+            ExperimentResult(
+                campaign, tenant, config, arms, crossovers, overall[key], compared[key], segments
+            )
         )
     return tuple(results)
 
 
 async def _compare(
     store: ExperimentStore,
-    config: ExperimentConfig,
-    tenant: str,
-    arms: Mapping[str, ArmCounts],
-    srm: SrmResult | None,
+    configs: Mapping[str, ExperimentConfig],
+    groups: Mapping[tuple[str, ...], tuple[Mapping[str, ArmCounts], SrmResult | None]],
     settings: Settings,
-) -> tuple[ArmResult, ...]:
-    """``evaluate_arms`` with the running minima kept in the store (lowered first)."""
-    units = [Arm(name, c.converted, c.matured) for name, c in arms.items()]
-    alpha, tuning_n, min_units = config.alpha, config.tuning_n, settings.experiment_min_sample
-    now = evaluate_arms(
-        units, config.control, srm=srm, alpha=alpha, tuning_n=tuning_n, min_units=min_units
-    )
-    fields = {
-        r.variant.variant: minimum_field(
-            config.campaign, tenant, r.variant.variant, config.started_s
+) -> dict[tuple[str, ...], tuple[ArmResult, ...]]:
+    """``evaluate_arms`` per (campaign, tenant[, segment]) with the running minima kept in the
+    store: every group's minima lowered in one call, then read back in one."""
+    min_units = settings.experiment_min_sample
+
+    def evaluate(
+        key: tuple[str, ...], previous: Mapping[str, float] | None
+    ) -> tuple[ArmResult, ...]:
+        arms, srm = groups[key]
+        config = configs[key[0]]
+        units = [Arm(name, c.converted, c.matured) for name, c in arms.items()]
+        return evaluate_arms(
+            units,
+            config.control,
+            previous,
+            srm,
+            alpha=config.alpha,
+            tuning_n=config.tuning_n,
+            min_units=min_units,
         )
-        for r in now
-    }
-    current = {
-        fields[r.variant.variant]: r.statistics.p_value for r in now if r.statistics is not None
-    }
+
+    fields: dict[tuple[str, ...], dict[str, str]] = {}
+    current: dict[str, float] = {}
+    for key in groups:
+        campaign, tenant, *segment = key
+        started_s = configs[campaign].started_s
+        fields[key] = {}
+        for r in evaluate(key, None):
+            name = minimum_field(campaign, tenant, r.variant.variant, started_s, *segment)
+            fields[key][r.variant.variant] = name
+            if r.statistics is not None:
+                current[name] = r.statistics.p_value
     stored = await store.lower_minima(current)
-    stored |= await store.minima([name for name in fields.values() if name not in stored])
-    previous = {variant: stored[name] for variant, name in fields.items() if name in stored}
-    return evaluate_arms(
-        units, config.control, previous, srm, alpha=alpha, tuning_n=tuning_n, min_units=min_units
-    )
+    names = [name for by_variant in fields.values() for name in by_variant.values()]
+    stored |= await store.minima([name for name in names if name not in stored])
+    return {
+        key: evaluate(
+            key, {variant: stored[name] for variant, name in by_variant.items() if name in stored}
+        )
+        for key, by_variant in fields.items()
+    }

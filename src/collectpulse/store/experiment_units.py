@@ -20,11 +20,18 @@ new state: exactly the diff, in the same atomic write as the touch.
 Counts live in ``cp:{pN}:xp:<campaign>`` (one hash per partition and campaign, in
 the partition's slot), by campaign, arm, tenant, kind (``u`` exposed units, ``c``
 converted units, ``x`` crossovers) and exposure bucket (an hour; a minute for
-horizons under a day). The worker does not know which campaigns are experiments, so
-every campaign is counted; a campaign's hash expires ``UNITS_TTL_S`` after its last
-change, and the exporter reads only the configured campaigns' hashes. It sums the
-partitions, reads a bucket's units as matured once the bucket's end is a horizon old,
-and counts buckets from the experiment's ``started_at`` (rounded up to a bucket) on:
+horizons under a day). Each unit is counted a second time in a field that ends
+with the customer's segment (K23): the segment of the exposing message, the
+earliest delivery (ties: the smaller tenant, then segment), so per-segment counts
+add up to the experiment's and the experiment's own fields stay as they were.
+A customer exposed before exposures kept a segment (no ``s`` in the state) stays
+out of the per-segment counts rather than guess one.
+
+The worker does not know which campaigns are experiments, so every campaign is
+counted; a campaign's hash expires ``UNITS_TTL_S`` after its last change, and the
+exporter reads only the configured campaigns' hashes. It sums the partitions, reads
+a bucket's units as matured once the bucket's end is a horizon old, and counts
+buckets from the experiment's ``started_at`` (rounded up to a bucket) on:
 cumulative, never windowed.
 """
 
@@ -63,8 +70,12 @@ def units_key(tag: str, campaign: str) -> str:
     return f"{tag}:xp:{campaign}"
 
 
-def count_field(campaign: str, arm: str, tenant: str, kind: str, bucket_s: int) -> str:
-    return FIELD_SEP.join((campaign, arm, tenant, kind, str(bucket_s)))
+def count_field(
+    campaign: str, arm: str, tenant: str, kind: str, bucket_s: int, segment: str | None = None
+) -> str:
+    """The experiment's count field; with ``segment``, the per-segment one (six parts)."""
+    parts = (campaign, arm, tenant, kind, str(bucket_s))
+    return FIELD_SEP.join(parts if segment is None else (*parts, segment))
 
 
 def on_touch(ctx: BatchContext, touch: Touch, state: dict[str, str]) -> None:
@@ -76,11 +87,15 @@ def on_touch(ctx: BatchContext, touch: Touch, state: dict[str, str]) -> None:
     if not campaign:
         return
     before = _load(state, campaign)
+    tenant, segment = labels["tenant"], labels["segment"]
     after: dict[str, Any] = (
-        dict(before) if before else {"e": touch.at_s, "t": labels["tenant"], "v": []}
+        dict(before) if before else {"e": touch.at_s, "t": tenant, "s": segment, "v": []}
     )
-    if touch.at_s < after["e"] or (touch.at_s == after["e"] and labels["tenant"] < after["t"]):
-        after["e"], after["t"] = touch.at_s, labels["tenant"]
+    if "s" not in after:  # exposed before segments were kept: the experiment's counts only
+        if (touch.at_s, tenant) < (after["e"], after["t"]):
+            after["e"], after["t"] = touch.at_s, tenant
+    elif (touch.at_s, tenant, segment) < (after["e"], after["t"], after["s"]):
+        after["e"], after["t"], after["s"] = touch.at_s, tenant, segment
     after["v"] = sorted({*after["v"], labels["variant"]})
     after["f"] = _first_payment_since(state, after["e"], after.get("f"))
     _settle(ctx, touch.customer_id, state, campaign, before, after)
@@ -113,13 +128,18 @@ def _counted(ctx: BatchContext, campaign: str, exposure: dict[str, Any]) -> dict
     bucket_s = exposure_bucket_s(ctx.timing.experiment_horizon_s)
     bucket = exposure["e"] - exposure["e"] % bucket_s
     tenant, arms = exposure["t"], exposure["v"]
+    segments: tuple[str | None, ...] = (None, exposure["s"]) if "s" in exposure else (None,)
     if len(arms) > 1:
-        return {count_field(campaign, "", tenant, CROSSOVER, bucket): 1}
-    counted = {count_field(campaign, arms[0], tenant, UNITS, bucket): 1}
+        return {count_field(campaign, "", tenant, CROSSOVER, bucket, s): 1 for s in segments}
+    kinds = [UNITS]
     first = exposure.get("f")
     if first is not None and first <= exposure["e"] + ctx.timing.experiment_horizon_s:
-        counted[count_field(campaign, arms[0], tenant, CONVERTED, bucket)] = 1
-    return counted
+        kinds.append(CONVERTED)
+    return {
+        count_field(campaign, arms[0], tenant, kind, bucket, s): 1
+        for kind in kinds
+        for s in segments
+    }
 
 
 def _settle(

@@ -47,6 +47,8 @@ class Touch:
     sent_s: int = 0
     dims: str = ""
     source: str = ""
+    device: str = ""
+    """A view's device (``pageview.device``), empty when the view does not say."""
 
     def encode(self) -> tuple[bytes, bytes]:
         """(key, value) for the repartition topic."""
@@ -55,6 +57,8 @@ class Touch:
             value.update(m=self.message_id, s=self.sent_s, d=self.dims)
         if self.source:
             value["src"] = self.source
+        if self.device:
+            value["dv"] = self.device
         return self.customer_id.encode(), dumps_exact(value)
 
 
@@ -101,6 +105,7 @@ def _touch(value: object) -> Touch | None:
             sent_s=int(value.get("s", 0)),
             dims=str(value.get("d", "")),
             source=str(value.get("src", "")),
+            device=str(value.get("dv", "")),
         )
     except (KeyError, TypeError, ValueError):
         return None

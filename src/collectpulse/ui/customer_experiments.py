@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from collectpulse.settings import duration_s
-from collectpulse.store.experiment_reader import ExperimentResult
+from collectpulse.store.experiment_reader import ExperimentResult, SegmentResult
 from collectpulse.store.reader import StoreView
 
 METRICS = {
@@ -26,6 +26,13 @@ METRICS = {
     "lift_high": "collectpulse_experiment_lift_upper",
     "srm_p_value": "collectpulse_experiment_srm_p_value",
     "srm_flag": "collectpulse_experiment_srm_flag",
+    "seg_units": "collectpulse_experiment_segment_units",
+    "seg_conversions": "collectpulse_experiment_segment_conversions",
+    "seg_exposed": "collectpulse_experiment_segment_exposed_units",
+    "seg_crossovers": "collectpulse_experiment_segment_crossover_customers",
+    "seg_p_value": "collectpulse_experiment_segment_av_p_value",
+    "seg_diff_low": "collectpulse_experiment_segment_diff_lower",
+    "seg_diff_high": "collectpulse_experiment_segment_diff_upper",
 }
 """The sample name of each tagged number."""
 
@@ -79,6 +86,36 @@ def _experiment(result: ExperimentResult, variant: str | None) -> dict[str, Any]
                 "verdict": cmp.verdict,
             }
             for cmp in result.comparisons
+            if variant is None or variant in (cmp.variant.variant, cmp.control.variant)
+            for stats in (cmp.statistics,)
+        ],
+        "segments": [_segment(seg, variant) for seg in result.segments],
+    }
+
+
+def _segment(seg: SegmentResult, variant: str | None) -> dict[str, Any]:
+    """One segment's counts and descriptive comparisons (K23): no SRM check, no verdict."""
+    return {
+        "segment": seg.segment,
+        "crossovers": seg.crossovers,
+        "arms": [
+            {
+                "arm": arm,
+                "exposed": counts.exposed,
+                "units": counts.matured,
+                "conversions": counts.converted,
+                "rate": counts.converted / counts.matured if counts.matured else None,
+            }
+            for arm, counts in seg.arms.items()
+        ],
+        "comparisons": [
+            {
+                "variant": cmp.variant.variant,
+                "p_value": cmp.p_value,
+                "diff_low": stats.diff.lower if stats and stats.diff else None,
+                "diff_high": stats.diff.upper if stats and stats.diff else None,
+            }
+            for cmp in seg.comparisons
             if variant is None or variant in (cmp.variant.variant, cmp.control.variant)
             for stats in (cmp.statistics,)
         ],

@@ -167,6 +167,8 @@ def alerts_section(alerts: Mapping[str, Any]) -> str:
 
 def customer_experiments_section(panel: Mapping[str, Any]) -> str:
     """Customer-level, always-valid results: the figures to decide on (section 10)."""
+    from collectpulse.ui.segment_render import segments_table  # it builds on num(): a cycle
+
     m, horizon = panel["metrics"], panel["horizon"]
     blocks = []
     for exp in panel["campaigns"]:
@@ -210,7 +212,7 @@ def customer_experiments_section(panel: Mapping[str, Any]) -> str:
             '<th scope="col">variant</th><th scope="col">difference from</th>'
             '<th scope="col">to</th><th scope="col">lift from</th><th scope="col">to</th>'
             '<th scope="col">p-value</th><th scope="col">verdict</th></tr></thead>'
-            f"<tbody>{rows}</tbody></table>"
+            f"<tbody>{rows}</tbody></table>" + segments_table(exp, m)
         )
     body = "".join(blocks) or (
         "<p>No experiment configured (publish one to the <code>experiment</code> topic).</p>"

@@ -114,10 +114,17 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "landing_devices",
-        "Landing-page views by device",
+        "Landing page by device",
         ("source", "device", "tenant"),
-        (count("landing_pageviews", "views"),),
-        "Landing-page views in the window by source and device (empty: not reported).",
+        (
+            count("landing_pageviews", "views"),
+            count("landing_unique_visitors_by_device", "unique visitors"),
+            count("landing_paying_customers_by_device", "paying customers"),
+            count("landing_installment_plans_by_device", "installment plans"),
+        ),
+        "Landing-page views, visitors and conversion in the window by source and device "
+        "(empty: not reported). A customer who viewed on two devices counts under both: "
+        "do not add the devices up to a source.",
     ),
     Table(
         "payments",

@@ -49,3 +49,23 @@ def test_an_experiment_with_crossovers_only_lists_every_arm_at_zero() -> None:
     raw = [{field("", "x", NOW - 10 * DAY): 2}]
     counted = counts_by_experiment(raw, {"tone": CONFIG}, now_s=NOW, horizon_s=7 * DAY)
     assert counted == {("tone", "t"): ({"b": ArmCounts(), "control": ArmCounts()}, 2)}
+
+
+def test_per_segment_fields_are_summed_apart_from_the_experiments() -> None:
+    bucket = NOW - 10 * DAY - (NOW - 10 * DAY) % HOUR  # matured
+
+    def seg(arm: str, kind: str, segment: str) -> str:
+        return count_field("tone", arm, "t", kind, bucket, segment)
+
+    raw = [
+        {field("control", "u", bucket): 5, seg("control", "u", "vip"): 2, seg("b", "u", "vip"): 3},
+        {seg("control", "u", "new"): 3, seg("control", "c", "new"): 1, seg("", "x", "new"): 1},
+    ]
+    args = {"now_s": NOW, "horizon_s": 7 * DAY}
+    assert counts_by_experiment(raw, {"tone": CONFIG}, **args) == {
+        ("tone", "t"): ({"b": ArmCounts(), "control": ArmCounts(5, 5, 0)}, 0)
+    }
+    assert counts_by_experiment(raw, {"tone": CONFIG}, **args, segmented=True) == {
+        ("tone", "t", "new"): ({"b": ArmCounts(), "control": ArmCounts(3, 3, 1)}, 1),
+        ("tone", "t", "vip"): ({"b": ArmCounts(3, 3, 0), "control": ArmCounts(2, 2, 0)}, 0),
+    }

@@ -38,12 +38,12 @@ Item = Touch | tuple[str, str, int]
 """A touch, or a succeeded payment (customer, payment id, at)."""
 
 
-def dims(variant: str, channel: str = "email") -> str:
-    return FIELD_SEP.join((channel, "tone", variant, "default", "t1"))
+def dims(variant: str, channel: str = "email", segment: str = "default") -> str:
+    return FIELD_SEP.join((channel, "tone", variant, segment, "t1"))
 
 
-def delivered(customer: str, mid: str, variant: str, at_s: int) -> Touch:
-    return Touch("delivered", customer, at_s, mid, at_s - 60, dims(variant))
+def delivered(customer: str, mid: str, variant: str, at_s: int, segment: str = "default") -> Touch:
+    return Touch("delivered", customer, at_s, mid, at_s - 60, dims(variant, segment=segment))
 
 
 def apply(items: Sequence[Item]) -> Counter[str]:
@@ -95,15 +95,21 @@ def _plan(
     )
 
 
-def field(arm: str, kind: str, at_s: int) -> str:
-    return count_field("tone", arm, "t1", kind, at_s - at_s % HOUR)
+def field(arm: str, kind: str, at_s: int, segment: str | None = None) -> str:
+    return count_field("tone", arm, "t1", kind, at_s - at_s % HOUR, segment)
+
+
+def counted(arm: str, kind: str, at_s: int, segment: str) -> dict[str, int]:
+    """The experiment's field and the segment's (K23), one unit each."""
+    return {field(arm, kind, at_s): 1, field(arm, kind, at_s, segment): 1}
 
 
 E = NOW - 10 * DAY
 ITEMS: list[Item] = [
-    # c1: two deliveries of arm a; the earlier one is the exposure; pays 6 days later
+    # c1: two deliveries of arm a; the earlier one (segment vip) is the exposure and gives
+    # the segment; pays 6 days later
     delivered("c1", "m1", "a", E + 2 * HOUR),
-    delivered("c1", "m2", "a", E),
+    delivered("c1", "m2", "a", E, "vip"),
     ("c1", "p1", E + 6 * DAY),
     # c2: arm b, pays before the delivery (counts nothing), then 8 days after (too late)
     delivered("c2", "m3", "b", E + HOUR),
@@ -116,10 +122,10 @@ ITEMS: list[Item] = [
 ]
 EXPECTED = Counter(
     {
-        field("a", "u", E): 1,
-        field("a", "c", E): 1,
-        field("b", "u", E + HOUR): 1,
-        count_field("tone", "", "t1", "x", E - E % HOUR): 1,
+        **counted("a", "u", E, "vip"),
+        **counted("a", "c", E, "vip"),
+        **counted("b", "u", E + HOUR, "default"),
+        **counted("", "x", E, "default"),
     }
 )
 
@@ -144,4 +150,19 @@ def test_repeated_touches_and_payments_count_once() -> None:
 def test_a_letter_counts_from_its_send() -> None:
     letter = Touch("sent", "c9", E, "m9", E, dims("a", "letter"))
     opened = Touch("opened", "c9", E + HOUR, "m9", E, dims("b"))  # not an exposure
-    assert apply([letter, opened]) == Counter({field("a", "u", E): 1})
+    assert apply([letter, opened]) == Counter(counted("a", "u", E, "default"))
+
+
+def test_simultaneous_exposures_take_the_smaller_segment_in_any_order() -> None:
+    both = [delivered("c5", "m5", "a", E, "vip"), delivered("c5", "m6", "a", E, "new")]
+    want = Counter(counted("a", "u", E, "new"))
+    assert apply(both) == apply(both[::-1]) == want
+
+
+def test_a_customer_exposed_before_segments_were_kept_stays_out_of_the_segments() -> None:
+    legacy = {"c6": {"xe:tone": orjson.dumps({"e": E, "t": "t1", "v": ["a"]}).decode()}}
+    earlier = delivered("c6", "m7", "a", E - HOUR, "vip")
+    plan = _plan([], [earlier], legacy)
+    moved = {name: n for (key, name), n in plan.incr.items() if key == UNITS_KEY and n}
+    # the exposure moves an hour back in the experiment's counts; no segment is guessed
+    assert moved == {field("a", "u", E): -1, field("a", "u", E - HOUR): 1}

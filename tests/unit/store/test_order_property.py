@@ -149,7 +149,8 @@ class MemoryStore:
         )
 
     def counts(self) -> dict[str, Any]:
-        """All-time counters and distinct-count members: what must not depend on order."""
+        """All-time counters, distinct-count members and experiment unit counts: what must
+        not depend on order."""
         totals = {
             name: int(v)
             for name, v in self.hashes.get(KEYS.totals(PARTITION), {}).items()
@@ -162,7 +163,14 @@ class MemoryStore:
                 gran_s, _, name = key.removeprefix(uniques_prefix).split(":", 2)
                 if gran_s == "3600":  # every bucket of one granularity: the whole log
                     uniques[name].update(members)
-        return {"totals": totals, "uniques": dict(uniques)}
+        experiments = {
+            f"{key}/{name}": int(v)
+            for key, h in self.hashes.items()
+            if ":xp:" in key
+            for name, v in h.items()
+            if int(v)
+        }
+        return {"totals": totals, "uniques": dict(uniques), "experiments": experiments}
 
 
 # --- the log --------------------------------------------------------------------------
@@ -202,7 +210,8 @@ def logs(draw: st.DrawFn) -> list[tuple[Topic, dict[str, Any]]]:
             channel=channel,
             customer_id=draw(st.sampled_from(CUSTOMERS)),
             campaign=draw(st.sampled_from(("spring", "winback"))),
-            variant="a",
+            variant=draw(st.sampled_from(("a", "a", "b"))),
+            segment=draw(st.sampled_from(("vip", "new"))),
         )
         if channel == "letter":
             continue
@@ -217,7 +226,9 @@ def logs(draw: st.DrawFn) -> list[tuple[Topic, dict[str, Any]]]:
     for _ in range(draw(st.integers(0, 4))):
         cid = draw(st.sampled_from(CUSTOMERS))
         source = draw(st.sampled_from(("email", "sms", "direct")))
-        add(Topic.PAGEVIEW, t(), visitor_id=f"v-{cid}", source=source, customer_id=cid)
+        device = draw(st.sampled_from((None, "mobile", "desktop")))
+        v2 = {} if device is None else {"schema_version": 2, "device": device}
+        add(Topic.PAGEVIEW, t(), visitor_id=f"v-{cid}", source=source, customer_id=cid, **v2)
     for _ in range(draw(st.integers(0, 4))):
         cid = draw(st.sampled_from(CUSTOMERS))
         body: dict[str, Any] = {

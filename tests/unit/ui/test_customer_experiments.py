@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from dataclasses import replace
 
 from prometheus_client import CollectorRegistry
 
@@ -13,7 +14,7 @@ from collectpulse.kpi.experiment import Arm
 from collectpulse.kpi.sequential import evaluate_arms
 from collectpulse.kpi.srm import srm_check
 from collectpulse.store.experiment_config import ExperimentConfig
-from collectpulse.store.experiment_reader import ArmCounts, ExperimentResult
+from collectpulse.store.experiment_reader import ArmCounts, ExperimentResult, SegmentResult
 from collectpulse.store.reader import StoreView
 from collectpulse.ui.model import Filters, live_model
 from collectpulse.ui.render import live_fragment
@@ -79,3 +80,30 @@ def test_a_filter_on_another_campaign_hides_the_experiment() -> None:
     model = live_model(view, window="1h", filters=Filters(campaign="other"), min_sample=100)
     assert model["experiments"]["customers"]["campaigns"] == []
     assert "No experiment configured" in live_fragment(model)
+
+
+def test_segment_rows_are_their_metrics_samples_and_give_no_verdict() -> None:
+    base = _view(ArmCounts(5000, 5000, 500), ArmCounts(5000, 5000, 600))
+    (result,) = base.experiments
+    arms = {"control": ArmCounts(2500, 2500, 250), "social": ArmCounts(2500, 2500, 330)}
+    units = [Arm(k, v.converted, v.matured) for k, v in arms.items()]
+    vip = SegmentResult("vip", arms, 3, evaluate_arms(units, "control"))
+    view = replace(base, experiments=(replace(result, segments=(vip,)),))
+    model = live_model(view, window="1h", filters=Filters(), min_sample=100, horizon="7d")
+    fragment = live_fragment(model)
+    samples = _samples(view)
+    tagged = [t for t in _tagged(fragment) if "_experiment_segment_" in t[0]]
+    assert {metric for metric, _, _ in tagged} == {
+        "collectpulse_experiment_segment_units",
+        "collectpulse_experiment_segment_conversions",
+        "collectpulse_experiment_segment_exposed_units",
+        "collectpulse_experiment_segment_crossover_customers",
+        "collectpulse_experiment_segment_av_p_value",
+        "collectpulse_experiment_segment_diff_lower",
+        "collectpulse_experiment_segment_diff_upper",
+    }
+    for metric, labels, value in tagged:
+        assert labels["segment"] == "vip"
+        assert samples[(metric, frozenset(labels.items()))] == float(value), metric
+    assert "not corrected for the number of segments" in fragment
+    assert not [key for key in samples if "segment" in dict(key[1]) and "verdict" in key[0]]

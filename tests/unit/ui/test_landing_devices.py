@@ -19,17 +19,45 @@ def test_views_are_tabled_by_source_device_and_tenant() -> None:
         }
     }
 
+    mobile = labelset(source="sms", device="mobile", tenant="t1")
+    values |= {
+        "landing_unique_visitors_by_device": {mobile: 4.0},
+        "landing_paying_customers_by_device": {mobile: 1.0},
+        "landing_installment_plans_by_device": {mobile: 2.0},
+    }
+
     rows = table_rows(table, columns, values, {"tenant": "t1"})
 
-    assert [c.metric for c in columns] == ["collectpulse_windowed_landing_pageviews"]
+    assert [c.metric for c in columns] == [
+        "collectpulse_windowed_landing_pageviews",
+        "collectpulse_windowed_landing_unique_visitors_by_device",
+        "collectpulse_windowed_landing_paying_customers_by_device",
+        "collectpulse_windowed_landing_installment_plans_by_device",
+        "collectpulse_landing_conversion_by_device_ratio",
+        "collectpulse_installment_request_by_device_ratio",
+    ]
+    zero = {
+        "landing_unique_visitors_by_device": 0.0,
+        "landing_paying_customers_by_device": 0.0,
+        "landing_installment_plans_by_device": 0.0,
+        "landing_conversion_by_device": None,
+        "installment_request_by_device": None,
+    }
     assert rows == [
         {
             "labels": {"source": "sms", "device": "", "tenant": "t1"},
-            "values": {"landing_pageviews": 2.0},
+            "values": {"landing_pageviews": 2.0, **zero},
         },
         {
             "labels": {"source": "sms", "device": "mobile", "tenant": "t1"},
-            "values": {"landing_pageviews": 5.0},
+            "values": {
+                "landing_pageviews": 5.0,
+                "landing_unique_visitors_by_device": 4.0,
+                "landing_paying_customers_by_device": 1.0,
+                "landing_installment_plans_by_device": 2.0,
+                "landing_conversion_by_device": 0.25,
+                "installment_request_by_device": 0.5,
+            },
         },
     ]
 

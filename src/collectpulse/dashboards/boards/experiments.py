@@ -174,14 +174,63 @@ def _anytime_rows() -> tuple[Row, Row]:
     return arms, against
 
 
+def _segments_row() -> Row:
+    """K23: the customer-level figures by segment, descriptive (no verdict, no correction)."""
+    seg_arm, seg_versus = (*ARM, "segment"), (*VERSUS, "segment")
+
+    def query(name: str, by: tuple[str, ...]) -> Query:
+        return Query(promql.gauge(gauge(name), by, EXPERIMENT), name.removeprefix("experiment_"))
+
+    counts = ("experiment_segment_units", "experiment_segment_conversions")
+    figures = (
+        "experiment_segment_diff_lower",
+        "experiment_segment_diff_upper",
+        "experiment_segment_av_p_value",
+    )
+    return Row(
+        "By segment (descriptive: uncorrected for the number of segments, not for decisions)",
+        (
+            Panel(
+                "Per segment and arm: matured customers and payers",
+                PanelKind.TABLE,
+                tuple(query(n, seg_arm) for n in counts),
+                describe(*(gauge(n) for n in counts)),
+                width=8,
+            ),
+            Panel(
+                "Per segment: exposed customers and crossovers",
+                PanelKind.TABLE,
+                (
+                    query("experiment_segment_exposed_units", seg_arm),
+                    query("experiment_segment_crossover_customers", (*SPLIT, "segment")),
+                ),
+                describe(
+                    gauge("experiment_segment_exposed_units"),
+                    gauge("experiment_segment_crossover_customers"),
+                ),
+                width=8,
+            ),
+            Panel(
+                "Per segment: difference interval and always-valid p-value",
+                PanelKind.TABLE,
+                tuple(query(n, seg_versus) for n in figures),
+                describe(*(gauge(n) for n in figures)),
+                Unit.NONE,
+                width=8,
+            ),
+        ),
+    )
+
+
 BOARD = Board(
     uid="collectpulse-experiments",
     title="collectpulse / Experiments",
     description=(
         "A/B tests per campaign. For decisions: customers since the start, the always-valid "
-        "p-value, the difference interval, the verdict and the sample-ratio check. Below, "
-        "the fixed-horizon per-message figures (not for decisions)."
+        "p-value, the difference interval, the verdict and the sample-ratio check; the same "
+        "by segment, descriptive. Below, the fixed-horizon per-message figures (not for "
+        "decisions)."
     ),
-    rows=(*_anytime_rows(), _variants_row(), _verdict_row()),
+    rows=(*_anytime_rows(), _segments_row(), _variants_row(), _verdict_row()),
     tags=("experiments",),
 )

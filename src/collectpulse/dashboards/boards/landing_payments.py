@@ -20,6 +20,7 @@ SOURCE = ("source",)
 STATUS = ("status",)
 CAMPAIGN = ("campaign",)
 DEVICE = ("device",)
+SOURCE_DEVICE = ("source", "device")
 _VISITORS = counter("landing_unique_visitors")
 _VIEWS = counter("landing_pageviews")
 _DELIVERIES = counter("campaign_deliveries")
@@ -113,6 +114,20 @@ def _landing_ux_row() -> Row:
                 describe(_VIEWS, note="An empty device is a view that did not report one."),
                 stacked=True,
                 width=8,
+            ),
+            # distinct counts keep source and device: summing devices into a source would
+            # count a customer who viewed on two devices twice
+            ratio_panel(
+                "landing_conversion_by_device",
+                SOURCE_DEVICE,
+                title="Conversion ratio by source and device",
+                width=12,
+            ),
+            ratio_panel(
+                "installment_request_by_device",
+                SOURCE_DEVICE,
+                title="Installment request ratio by source and device",
+                width=12,
             ),
         ),
     )
