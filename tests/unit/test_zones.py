@@ -53,3 +53,13 @@ def test_the_environment_sets_the_mapping(monkeypatch: pytest.MonkeyPatch) -> No
     s = Settings()
     assert s.tenant_time_zones == {"acme": "Asia/Kolkata"}
     assert zones.hour_and_weekday(SPRING, zones.zone(s.default_time_zone)) == (0, 7)
+
+
+def test_a_child_process_environment_loads_the_same_tenant_zones() -> None:
+    from collectpulse.localstack.processes import settings_env
+
+    for zones_text in ("acme=Europe/Berlin,globex=America/New_York", ""):
+        parent = Settings(tenant_time_zones=zones_text)  # type: ignore[arg-type]
+        env = settings_env(parent)["COLLECTPULSE_TENANT_TIME_ZONES"]
+        child = Settings(tenant_time_zones=env)  # type: ignore[arg-type]
+        assert child.tenant_time_zones == parent.tenant_time_zones

@@ -148,6 +148,8 @@ def settings_env(settings: BaseSettings, **extra: str) -> dict[str, str]:
             value = value.get_secret_value()
         if isinstance(value, tuple):
             value = ",".join(value)
+        elif isinstance(value, dict):  # tenant_time_zones: tenant=Zone,... (not a repr)
+            value = ",".join(f"{k}={v}" for k, v in value.items())
         env[f"{prefix}{name.upper()}"] = str(value)
     env.update(extra)
     return env
