@@ -35,6 +35,8 @@ THRESHOLDS: Mapping[str, float] = {
     "rpc_min_attempts": 200,
     "wrong_number_ratio": 0.25,
     "wrong_number_min_attempts": 200,
+    "cei_drop": 0.10,
+    "dso_rise": 0.25,
     "dead_letter_records_15m": 10,
     "pipeline_stall_seconds": 1800,
     "consumer_lag_records": 10000,
