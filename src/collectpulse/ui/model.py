@@ -98,6 +98,7 @@ def live_model(
             }
         )
     health = pipeline_health(view, probes, view.now_s)
+    portfolio = portfolio_panel(view, keep)
     return {
         "as_of": view.now_s,
         "window": window,
@@ -118,11 +119,12 @@ def live_model(
                 *alerts.silence_alerts(view.totals, view.windows.get("1h"), view.now_s),
                 *alerts.contact_alerts(view.windows.get("1h")),
                 *alerts.pipeline_alerts(health, view.now_s),
+                *alerts.portfolio_alerts(portfolio),
             ],
             "not_evaluated": list(alerts.NOT_EVALUATED),
         },
         "pipeline": health,
-        "portfolio": portfolio_panel(view, keep),
+        "portfolio": portfolio,
         "struggling_customers": len(view.struggling),
     }
 
