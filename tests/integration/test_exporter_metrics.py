@@ -12,6 +12,8 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from collectpulse.kpi.definitions import ALL_KPIS, metric_names
+from collectpulse.kpi.model import PREFIX
+from collectpulse.kpi.portfolio_gauges import DAY_GAUGES
 from collectpulse.settings import Settings
 from tests.support.kafka import create_topics
 from tests.support.metrics import Samples, total, value, wait_for
@@ -83,7 +85,11 @@ async def test_promtool_finds_no_problem_in_the_metrics_of_a_simulated_run(
         text = response.text
 
     returncode, problems = await promtool_check_metrics(promtool, text)
-    assert (returncode, problems) == (0, "")
+    # the catalog's day gauges (DSO, ADD) are in days by design: that lint is expected
+    expected = {f'{PREFIX}{name} use base unit "seconds" instead of "days"' for name in DAY_GAUGES}
+    unexpected = [line for line in problems.splitlines() if line not in expected]
+    assert unexpected == []
+    assert returncode == (3 if problems else 0)  # 3: lint problems only, no error
 
     families = {f.name: f for f in text_string_to_metric_families(text)}
     documented = {name.removesuffix("_total") for kpi in ALL_KPIS for name in metric_names(kpi)}

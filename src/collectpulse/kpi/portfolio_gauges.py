@@ -20,6 +20,11 @@ _FLOWS = (
 _NO_S = "absent while S = 0"
 _PERIOD = "the period (simple) method, not countback"
 
+DAY_GAUGES = ("dso_days", "best_possible_dso_days", "add_days", "balance_weighted_dpd_days")
+"""Gauges in days, not Prometheus' base unit seconds: the catalog names them so (K13, K14)
+and every receivables report reads DSO and ADD in days; ``promtool check metrics``'s
+base-unit lint on them is expected."""
+
 PORTFOLIO_GAUGES: tuple[Gauge, ...] = (
     Gauge(
         "dso_days",
