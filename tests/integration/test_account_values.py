@@ -1,11 +1,14 @@
-"""K9 and K18 on the real pipeline: account state follows version, not arrival.
+"""K9, K13-K15 and K18 on the real pipeline: account state follows version, not arrival;
+flows count every distinct event once.
 
 A known account log goes through real Kafka, a real worker and exporter, in two
 phases (the second after the first is applied, so versions meet both in one batch
 and across batches). The expected values come from an oracle written here: it
 replays the log in version order per account (duplicates dropped, events in
 another currency than the placement rejected) and buckets days past due from the
-scrape's UTC date, without collectpulse code.
+scrape's UTC date, without collectpulse code. The flow KPIs (DSO, ADD, CEI) are
+compared with the order test's oracle (``tests.order.accounts.flow_samples``) and with
+figures computed by hand below.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from redis.asyncio import Redis
 from collectpulse.events.models import Topic
 from collectpulse.store.keys import Keys
 from tests.integration.kpi_value_run import drained, publish_in_order, value_test_settings
+from tests.order.accounts import FLOW_FAMILIES, flow_samples
 from tests.support.kafka import create_topics
 from tests.support.metrics import Samples, scrape, total
 from tests.support.pipeline import run_pipeline
@@ -297,3 +301,49 @@ def test_aggregate_fields_of_accounts_no_longer_there_are_removed(run: Run) -> N
     assert [name for name, value in fields if int(value) == 0] == []
     # 6 open accounts: one open field each at most; receivables b and n per due date
     assert sum(int(v) for h in run.aggregates[0::3] for v in h.values()) == 6
+
+
+def test_dso_add_and_cei_count_every_distinct_event_once(run: Run) -> None:
+    unique = {
+        e["event_id"]: e for e in reversed(run.published) if not e["event_id"].startswith(INVALID)
+    }
+    placed = {e["account_id"]: e["currency"] for e in unique.values() if e["change"] == "placed"}
+    valid = [e for e in unique.values() if e["currency"] == placed[e["account_id"]]]
+    state: dict[str, Event] = {}
+    for event in sorted(valid, key=lambda e: e["version"]):
+        state[event["account_id"]] = event
+    expected = flow_samples(valid, state.values(), run.today)
+    got = {
+        key: value
+        for key, value in run.samples.items()
+        if key[0] in FLOW_FAMILIES and dict(key[1]).get("tenant") == TENANT
+    }
+    assert got.keys() == expected.keys()
+    for key, value in expected.items():
+        assert got[key] == pytest.approx(value, rel=1e-9), key
+    # by hand, every event dated today: EUR S = 10 000 + 1 000 (a1) + 5 000 + 2 000 (a2)
+    # + 7 000 (a4, placement stale but counted) + 4 000 (a6) + 900 (a7) = 29 900;
+    # R = cash = 4 000 (a1's stale payment) + 5 000 (a2); E = 20 900, all past due.
+    # GBP: placed 1 200, written off 1 200 (balance 0: no residual). USD: 3 000 / 500.
+    dso = gauge(run.samples, "collectpulse_dso_days", "currency", "window")
+    assert dso[("EUR", "30d")] == pytest.approx(20_900 / 29_900 * 30)
+    assert dso[("USD", "90d")] == pytest.approx(2_500 / 3_000 * 90)
+    assert dso[("GBP", "30d")] == 0.0
+    add = gauge(run.samples, "collectpulse_add_days", "currency", "window")
+    assert add[("EUR", "30d")] == pytest.approx(dso[("EUR", "30d")])
+    cei = gauge(run.samples, "collectpulse_cei_ratio", "currency", "window")
+    assert cei == pytest.approx(
+        {
+            ("EUR", "30d"): 9_000 / 29_900,
+            ("EUR", "90d"): 9_000 / 29_900,
+            ("USD", "30d"): 500 / 3_000,
+            ("USD", "90d"): 500 / 3_000,
+            ("GBP", "30d"): 1.0,
+            ("GBP", "90d"): 1.0,
+        }
+    )
+    cash = gauge(run.samples, "collectpulse_cash_cei_ratio", "currency", "window")
+    assert (cash[("EUR", "30d")], cash[("GBP", "30d")]) == (cei[("EUR", "30d")], 0.0)
+    weighted = gauge(run.samples, "collectpulse_balance_weighted_dpd_days", "currency")
+    eur = (7_000 * 10 + 7_000 * 1 + 4_000 * 30 + 2_000 * 95 + 900 * 61) / 20_900
+    assert weighted == pytest.approx({("EUR",): eur, ("USD",): 31.0})

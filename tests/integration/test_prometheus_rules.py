@@ -91,7 +91,7 @@ def test_every_alert_has_unit_tests_showing_it_firing_and_not_firing() -> None:
             elif expectation == "exp_alerts:" and lines[i + 2].strip().startswith("- exp_labels"):
                 firing.add(name[1])
     alerts = set(_alert_names())
-    assert len(alerts) == 19
+    assert len(alerts) == 21
     assert alerts - firing == set(), "alerts without a firing case"
     assert alerts - silent == set(), "alerts without a not-firing case"
 

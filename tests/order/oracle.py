@@ -136,7 +136,7 @@ def expected(entries: Iterable[Entry], windows: Sequence[str]) -> Expected:
     return Expected(
         {**modelled.samples, **portfolio},
         modelled.approximate,
-        modelled.ratios | {f"{P}accounts_per_collector"},
+        modelled.ratios | {f"{P}accounts_per_collector"} | accounts.FLOW_FAMILIES,
         modelled.families | accounts.FAMILIES,
     )
 

@@ -9,6 +9,8 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from collectpulse.kpi.definitions import ALL_KPIS, metric_names
+from collectpulse.kpi.model import PREFIX
+from collectpulse.kpi.portfolio_gauges import DAY_GAUGES
 from tests.support.metrics import Samples, total, value
 from tests.support.prometheus import PrometheusServer, binary
 
@@ -33,7 +35,11 @@ def check_exposition(url: str) -> None:
     response = httpx.get(url, timeout=10)
     response.raise_for_status()
     text = response.text
-    assert promtool_check_metrics(text) == (0, "")
+    returncode, problems = promtool_check_metrics(text)
+    # the catalog's day gauges (DSO, ADD) are in days by design: that lint is expected
+    expected = {f'{PREFIX}{name} use base unit "seconds" instead of "days"' for name in DAY_GAUGES}
+    assert [line for line in problems.splitlines() if line not in expected] == []
+    assert returncode == (3 if problems else 0)  # 3: lint problems only, no error
     families = {f.name for f in text_string_to_metric_families(text)}
     documented = {name.removesuffix("_total") for kpi in ALL_KPIS for name in metric_names(kpi)}
     assert families <= documented, sorted(families - documented)

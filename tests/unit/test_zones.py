@@ -61,3 +61,13 @@ def test_the_json_form_child_processes_get_is_read_back(monkeypatch: pytest.Monk
     for value, wanted in (("{}", {}), ('{"acme": "Europe/Berlin"}', {"acme": "Europe/Berlin"})):
         monkeypatch.setenv("COLLECTPULSE_TENANT_TIME_ZONES", value)
         assert Settings().tenant_time_zones == wanted
+
+
+def test_a_child_process_environment_loads_the_same_tenant_zones() -> None:
+    from collectpulse.localstack.processes import settings_env
+
+    for zones_text in ("acme=Europe/Berlin,globex=America/New_York", ""):
+        parent = Settings(tenant_time_zones=zones_text)  # type: ignore[arg-type]
+        env = settings_env(parent)["COLLECTPULSE_TENANT_TIME_ZONES"]
+        child = Settings(tenant_time_zones=env)  # type: ignore[arg-type]
+        assert child.tenant_time_zones == parent.tenant_time_zones

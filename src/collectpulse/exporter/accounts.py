@@ -1,22 +1,47 @@
-"""The portfolio gauges (K9 open accounts and accounts per collector, K18 receivables)
-from the account aggregates of one ``StoreView``."""
+"""The portfolio gauges (K9 open accounts and accounts per collector, K18 receivables,
+K13-K15 DSO, ADD and CEI) from the account aggregates of one ``StoreView``.
+
+Dates are local to each tenant (``collectpulse.zones``, Settings.tenant_time_zones):
+an account's DPD and the days a window sums are the tenant's, not the server's.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
+from functools import cache
 
 from prometheus_client.core import Metric
 
 from collectpulse.exporter.computed import gauge_family
 from collectpulse.kpi import accounts as kpi
+from collectpulse.kpi import dso
 from collectpulse.store.reader import StoreView
+from collectpulse.zones import local_date, zone
 
-TENANT_ZONE = "UTC"
-"""Days past due use the UTC date until a tenant time-zone setting exists."""
+RATIO_GAUGES = (
+    "dso_days",
+    "best_possible_dso_days",
+    "add_days",
+    "cei_ratio",
+    "cash_cei_ratio",
+)
+"""The windowed K13-K15 gauges, named as the fields of ``kpi.dso.PortfolioRatios``."""
+
+
+def tenant_today(view: StoreView) -> dso.TenantToday:
+    """Tenant label value -> its local date at the view's time."""
+
+    @cache
+    def today(tenant: str) -> date:
+        name = view.tenant_zones.get(tenant, view.default_zone)
+        return local_date(view.now_s, zone(name))
+
+    return today
 
 
 def portfolio(view: StoreView) -> Iterator[Metric]:
-    today = kpi.local_date(view.now_s, TENANT_ZONE)
+    today = tenant_today(view)
     opened = gauge_family("open_accounts")
     for labels, count in sorted(kpi.open_accounts(view.accounts, today).items()):
         opened.add_metric(list(labels), count)
@@ -29,3 +54,13 @@ def portfolio(view: StoreView) -> Iterator[Metric]:
     for triple, balance in sorted(kpi.receivables(view.accounts, today).items()):
         balances.add_metric(list(triple), balance)
     yield balances
+    ratios = dso.portfolio_ratios(view.accounts, today)
+    for name in RATIO_GAUGES:
+        family = gauge_family(name)
+        for window_labels, value in sorted(dso.ratio_values(ratios, name).items()):
+            family.add_metric(list(window_labels), value)
+        yield family
+    weighted = gauge_family("balance_weighted_dpd_days")
+    for pair, days in sorted(dso.balance_weighted_dpd(view.accounts, today).items()):
+        weighted.add_metric(list(pair), days)
+    yield weighted

@@ -13,7 +13,7 @@ means DPD >= 1. Buckets: ``current`` (DPD <= 0), ``1_30``, ``31_60``, ``61_90``,
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -52,18 +52,28 @@ class AccountTotals:
     """(tenant, currency, due_date ISO) -> (balance in minor units, open accounts)."""
     collectors: Mapping[tuple[str, str], frozenset[str]] = field(default_factory=dict)
     """(tenant, team) -> agent ids with at least one open account assigned."""
+    flows: Mapping[tuple[str, str, date], tuple[int, int, int]] = field(default_factory=dict)
+    """(tenant, currency, tenant-local day) -> (S, R, cash part of R), minor units."""
 
 
-def open_accounts(totals: AccountTotals, today: date) -> dict[tuple[str, str, str, str, str], int]:
+Today = date | Callable[[str], date]
+"""A date, or tenant -> its local date (each tenant's DPD counts in its own time zone)."""
+
+
+def _on(today: Today, tenant: str) -> date:
+    return today if isinstance(today, date) else today(tenant)
+
+
+def open_accounts(totals: AccountTotals, today: Today) -> dict[tuple[str, str, str, str, str], int]:
     """K9: (status, dpd_bucket, team, agent, tenant) -> open accounts on ``today``."""
     out: dict[tuple[str, str, str, str, str], int] = defaultdict(int)
     for (tenant, status, team, agent, due), count in totals.open.items():
-        bucket = dpd_bucket(days_past_due(date.fromisoformat(due), today))
+        bucket = dpd_bucket(days_past_due(date.fromisoformat(due), _on(today, tenant)))
         out[(status, bucket, team, agent, tenant)] += count
     return {labels: count for labels, count in out.items() if count}
 
 
-def receivables(totals: AccountTotals, today: date) -> dict[tuple[str, str, str], int]:
+def receivables(totals: AccountTotals, today: Today) -> dict[tuple[str, str, str], int]:
     """K18: (currency, dpd_bucket, tenant) -> open balance (minor units) on ``today``.
 
     A bucket whose open accounts all have a zero balance reports 0; a bucket
@@ -72,7 +82,7 @@ def receivables(totals: AccountTotals, today: date) -> dict[tuple[str, str, str]
     out: dict[tuple[str, str, str], int] = defaultdict(int)
     for (tenant, currency, due), (balance, count) in totals.receivables.items():
         if count:
-            bucket = dpd_bucket(days_past_due(date.fromisoformat(due), today))
+            bucket = dpd_bucket(days_past_due(date.fromisoformat(due), _on(today, tenant)))
             out[(currency, bucket, tenant)] += balance
     return dict(out)
 
@@ -98,6 +108,7 @@ __all__ = [
     "DPD_BUCKETS",
     "DPD_EDGES",
     "AccountTotals",
+    "Today",
     "accounts_per_collector",
     "days_past_due",
     "dpd_bucket",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collectpulse.kpi.histograms import RESPONSE_TIME_BUCKETS_S
 from collectpulse.kpi.model import Gauge, Histogram
+from collectpulse.kpi.portfolio_gauges import PORTFOLIO_GAUGES
 
 _EXPERIMENT = ("campaign", "variant", "control", "tenant")
 _BELOW_MINIMUM = "absent while either arm has fewer delivered messages than the minimum sample"
@@ -74,7 +75,8 @@ GAUGES: tuple[Gauge, ...] = (
     Gauge(
         "open_accounts",
         "Open accounts (status open or in_plan) now, by days-past-due bucket of their "
-        "oldest unpaid due date (UTC date; current <= 0, then 1_30, 31_60, 61_90, 91_plus) "
+        "oldest unpaid due date (the tenant's local date; current <= 0, then 1_30, 31_60, "
+        "61_90, 91_plus) "
         "and current assignee (__unassigned__ when none): an account reassigned counts for "
         "the new agent only. State = the highest account version seen.",
         "portfolio",
@@ -91,10 +93,11 @@ GAUGES: tuple[Gauge, ...] = (
     Gauge(
         "receivables_minor",
         "Receivables now: sum of the balances (minor units) of open accounts, by currency "
-        "and days-past-due bucket of their oldest unpaid due date (UTC date).",
+        "and days-past-due bucket of their oldest unpaid due date (the tenant's local date).",
         "portfolio",
         ("currency", "dpd_bucket", "tenant"),
     ),
+    *PORTFOLIO_GAUGES,
     Gauge(
         "experiment_units",
         f"Matured customers of the arm (first delivered message at least the horizon ago), "

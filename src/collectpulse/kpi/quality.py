@@ -46,8 +46,13 @@ QUALITY_COUNTERS = (
     _quality(
         "account_stale_versions",
         "Account events whose version is not above the one held for the account (a version "
-        "arriving late): counted here and changing nothing, since the state is the highest "
-        "version seen.",
+        "arriving late): counted here and changing no state, since the state is the highest "
+        "version seen; their balance change still counts in the flows S and R.",
+    ),
+    _quality(
+        "account_flow_unordered",
+        "Account events older than every version the account's flow history keeps (8 newer "
+        "versions applied first): their delta is booked, their closing residual is not.",
     ),
     _quality(
         "currency_mismatch",

@@ -11,7 +11,8 @@ partition ends with the contribution of the highest version:
 - ``acc-open``: open accounts by tenant, status, team, agent and due date (K9);
 - ``acc-recv``: balance and count of open accounts by tenant, currency and due
   date (receivables E, K18);
-- ``acc-agents``: open assigned accounts per uncapped agent id (active collectors).
+- ``acc-agents``: open assigned accounts per uncapped agent id (active collectors);
+- ``flow:<day>``: the daily balance flows S and R (``store.account_flows``).
 
 Days past due are computed from the due dates when read (``kpi.accounts``), so
 nothing here needs a timer. The account hash remembers the exact fields it
@@ -26,6 +27,7 @@ counted in ``currency_mismatch`` and not applied.
 from __future__ import annotations
 
 from collectpulse.events.models import OPEN_STATUSES, AccountEvent, Topic
+from collectpulse.store.account_flows import book_flows
 from collectpulse.store.context import BatchContext
 from collectpulse.store.keys import FIELD_SEP
 
@@ -44,8 +46,9 @@ BALANCE = "bal"
 _STATE_FIELDS = ("st", "due", "ag", "tm", "tn", "seg", "cid")
 
 
-def apply_account(ctx: BatchContext, event: AccountEvent) -> None:
-    """Apply one account event (already deduplicated on its event id)."""
+def apply_account(ctx: BatchContext, event: AccountEvent, occurred_s: int) -> None:
+    """Apply one account event (already deduplicated on its event id): its state when it
+    is the newest version, its balance flows whatever its version (store.account_flows)."""
     key = ctx.keys.account(ctx.partition, event.account_id)
     state = ctx.accounts.setdefault(event.account_id, {})
     updates: dict[str, str] = {}
@@ -54,10 +57,12 @@ def apply_account(ctx: BatchContext, event: AccountEvent) -> None:
     reference = state.get(PLACED_CURRENCY) or state.get(CURRENCY)
     if reference is not None and event.currency != reference:
         ctx.quality("currency_mismatch", Topic.ACCOUNT)
-    elif event.version <= int(state.get(VERSION, "0")):
-        ctx.quality("account_stale_versions", Topic.ACCOUNT)
     else:
-        updates.update(_replace(ctx, state, event))
+        updates.update(book_flows(ctx, state, event, occurred_s))
+        if event.version <= int(state.get(VERSION, "0")):
+            ctx.quality("account_stale_versions", Topic.ACCOUNT)
+        else:
+            updates.update(_replace(ctx, state, event))
     if updates:
         state.update(updates)
         ctx.plan.set_fields(key, updates)

@@ -1,34 +1,74 @@
 """Read the partitions' account aggregates for the exporter (one pipelined round trip).
 
-Reads may span slots (kpi-catalog section 7): each partition's three hashes are
-read with HGETALL in one pipeline and summed here; days past due are computed
-from the due dates by ``kpi.accounts``.
+Reads may span slots (kpi-catalog section 7): each partition's three hashes and its
+daily flow hashes of the last ``FLOW_READ_DAYS`` days are read with HGETALL in one
+pipeline and summed here; days past due and windows are computed from the dates by
+``kpi.accounts`` and ``kpi.dso``.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from collectpulse.kpi.accounts import AccountTotals
 from collectpulse.store.client import StoreClient
 from collectpulse.store.keys import FIELD_SEP, Keys
 
+FLOW_READ_DAYS = 92
+"""The 90-day window ends on the tenant's local today, which is the UTC date, the day
+before or the day after: UTC today + 1 and the 91 days before it cover every zone."""
+
+
+def flow_days(now_s: float) -> list[str]:
+    """The ISO dates of the flow hashes a read at ``now_s`` fetches, newest first."""
+    last = datetime.fromtimestamp(now_s, UTC).date() + timedelta(days=1)
+    return [(last - timedelta(days=i)).isoformat() for i in range(FLOW_READ_DAYS)]
+
 
 async def read_accounts(
-    client: StoreClient, keys: Keys, partitions: Sequence[int]
+    client: StoreClient, keys: Keys, partitions: Sequence[int], now_s: float
 ) -> AccountTotals:
-    """The open-account counts, receivables and active collectors of every partition."""
+    """The open-account counts, receivables, active collectors and recent daily flows of
+    every partition."""
     if not partitions:
         return AccountTotals()
+    days = flow_days(now_s)
     pipe = client.pipeline(transaction=False)
     for p in partitions:
         pipe.hgetall(keys.open_accounts(p))
         pipe.hgetall(keys.receivables(p))
         pipe.hgetall(keys.account_agents(p))
+        for day in days:
+            pipe.hgetall(keys.flows(p, day))
     replies = await pipe.execute()
-    return merge_accounts(replies)
+    per = 3 + len(days)
+    aggregates = [r for i in range(0, len(replies), per) for r in replies[i : i + 3]]
+    flows = [replies[i + 3 : i + per] for i in range(0, len(replies), per)]
+    totals = merge_accounts(aggregates)
+    return replace(totals, flows=merge_flows(days, flows))
+
+
+def merge_flows(
+    days: Sequence[str], replies: Sequence[Sequence[dict[Any, Any]]]
+) -> dict[tuple[str, str, date], tuple[int, int, int]]:
+    """(tenant, currency, day) -> (S, R, cash) summed over partitions; ``replies`` holds
+    each partition's flow hashes in the order of ``days``."""
+    sums: dict[tuple[str, str, date], list[int]] = defaultdict(lambda: [0, 0, 0])
+    dates = [date.fromisoformat(d) for d in days]
+    for partition in replies:
+        for day, hashed in zip(dates, partition, strict=True):
+            for name, value in hashed.items():
+                parts = _text(name).split(FIELD_SEP)
+                if len(parts) == 3 and parts[2] in _FLOW_KINDS:
+                    sums[(parts[0], parts[1], day)][_FLOW_KINDS[parts[2]]] += int(value)
+    return {k: (s, r, c) for k, (s, r, c) in sums.items() if s or r or c}
+
+
+_FLOW_KINDS = {"s": 0, "r": 1, "c": 2}
 
 
 def merge_accounts(replies: Sequence[dict[Any, Any]]) -> AccountTotals:
@@ -63,4 +103,4 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-__all__ = ["merge_accounts", "read_accounts"]
+__all__ = ["FLOW_READ_DAYS", "flow_days", "merge_accounts", "merge_flows", "read_accounts"]

@@ -90,6 +90,9 @@ class Timing:
     engagement_s: int = 30 * 86_400
     """How long a customer's engagement facts are kept for the agent desktop."""
     experiment_horizon_s: int = 7 * 86_400
+    tenant_zones: Mapping[str, str] = field(default_factory=dict)
+    """Tenant -> IANA zone its days are local to (Settings.tenant_time_zones)."""
+    default_zone: str = "UTC"
 
 
 LabelCap = Callable[[str, str], str]

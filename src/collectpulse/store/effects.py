@@ -174,7 +174,7 @@ def _apply_new(ctx: BatchContext, event: EventBase, raw: bytes, occurred_s: int)
     elif isinstance(event, PromiseEvent):
         apply_promise(ctx, event, occurred_s)
     elif isinstance(event, AccountEvent):
-        apply_account(ctx, event)
+        apply_account(ctx, event, occurred_s)
     elif isinstance(event, ContactEvent):
         apply_contact(ctx, event, occurred_s)
     return occurred_s

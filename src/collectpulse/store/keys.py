@@ -42,6 +42,9 @@ Per partition ``{pN}`` (prefix ``cp`` by default):
                                        (minor units) / count of open accounts
 ``cp:{pN}:acc-agents``                 hash ``<tenant> <team> <agent_id>`` -> open accounts
                                        assigned to the agent (uncapped id: active collectors)
+``cp:{pN}:flow:<YYYY-MM-DD>``          hash ``<tenant> <currency> s|r|c`` -> balance flows of
+                                       that tenant-local day: S, R and R's payments (minor
+                                       units; store.account_flows), expiring 400 days later
 ====================================  ==========================================
 
 Per provider (``{raw.<provider>}`` slot, stream.normalise): ``cp:{raw.ses}:skipped`` and
@@ -134,6 +137,10 @@ class Keys:
     def account_agents(self, partition: int) -> str:
         """Hash of open assigned accounts per tenant, team and agent id."""
         return f"{self.tag(partition)}:acc-agents"
+
+    def flows(self, partition: int, day: str) -> str:
+        """Hash of one tenant-local day's balance flows (``day`` is its ISO date)."""
+        return f"{self.tag(partition)}:flow:{day}"
 
     def struggling(self, partition: int) -> str:
         """Sorted set ``<tenant>\x1f<customer_id>`` -> time the customer started struggling."""

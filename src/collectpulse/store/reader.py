@@ -89,6 +89,9 @@ class StoreView:
     """Open accounts and receivables by due date, summed over partitions (K9, K18)."""
     experiments: tuple[ExperimentResult, ...] = ()
     """Customer-level experiments evaluated at this read (store.experiment_reader)."""
+    tenant_zones: Mapping[str, str] = field(default_factory=dict)
+    """Tenant -> IANA zone its dates are local to (Settings.tenant_time_zones)."""
+    default_zone: str = "UTC"
 
 
 def parse_counter_fields(raw: Mapping[str, int]) -> dict[str, dict[LabelSet, float]]:
@@ -273,7 +276,7 @@ class StoreReader:
                 bucket_s=self._settings.bucket_s,
                 lookback_s=max(self._settings.windows_s.values()),
             ),
-            read_accounts(self._redis, self._keys, partitions),
+            read_accounts(self._redis, self._keys, partitions, now_s),
             read_experiments(self._redis, self._settings, partitions, now_s),
         )
         parsed = {}
@@ -294,6 +297,8 @@ class StoreReader:
             delivered_since_view=delivered_since,
             accounts=accounts,
             experiments=experiments,
+            tenant_zones=self._settings.tenant_time_zones,
+            default_zone=self._settings.default_time_zone,
         )
 
     def _queue_partition(self, pipe: StorePipeline, p: int, now_s: int, segments: Segments) -> None:

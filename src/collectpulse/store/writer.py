@@ -223,6 +223,8 @@ class StoreWriter:
             max_customer_messages=s.max_customer_messages,
             engagement_s=duration_s(s.engagement_history),
             experiment_horizon_s=duration_s(s.experiment_horizon),
+            tenant_zones=s.tenant_time_zones,
+            default_zone=s.default_time_zone,
         )
 
     async def _write(

@@ -11,7 +11,7 @@ the consumer lag, the apply-lag p95) are listed in ``NOT_EVALUATED`` instead.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from collectpulse.kpi.ratios import CounterValues, ratio
@@ -35,6 +35,8 @@ THRESHOLDS: Mapping[str, float] = {
     "rpc_min_attempts": 200,
     "wrong_number_ratio": 0.25,
     "wrong_number_min_attempts": 200,
+    "cei_drop": 0.10,
+    "dso_rise": 0.25,
     "dead_letter_records_15m": 10,
     "pipeline_stall_seconds": 1800,
     "consumer_lag_records": 10000,
@@ -221,6 +223,32 @@ def pipeline_alerts(health: Mapping[str, Any], now_s: int) -> list[Alert]:
                     f"Topic {topic}: events are applied {processing:.0f} s late",
                 )
             )
+    return alerts
+
+
+def portfolio_alerts(rows: Sequence[Mapping[str, Any]]) -> list[Alert]:
+    """CollectpulseCeiDrop and CollectpulseDsoRise per currency and tenant: the 30-day
+    value against the 90-day one, from the live page's portfolio rows (``ui.portfolio``)."""
+    windows: dict[tuple[str, str], dict[str, Mapping[str, Any]]] = defaultdict(dict)
+    for row in rows:
+        labels = row["labels"]
+        windows[(labels["currency"], labels["tenant"])][labels["window"]] = row["values"]
+    alerts = []
+    for (currency, tenant), by_window in sorted(windows.items()):
+        month, quarter = by_window.get("30d", {}), by_window.get("90d", {})
+        labels = {"currency": currency, "tenant": tenant}
+        cei, cei_90 = month.get("cei_ratio"), quarter.get("cei_ratio")
+        if cei is not None and cei_90 is not None:
+            limit = cei_90 - THRESHOLDS["cei_drop"]
+            if cei < limit:
+                summary = f"{currency}: collection effectiveness fell to {cei:.1%} over 30 days"
+                alerts.append(_alert("CollectpulseCeiDrop", "warning", labels, cei, limit, summary))
+        dso, dso_90 = month.get("dso_days"), quarter.get("dso_days")
+        if dso is not None and dso_90 is not None:
+            limit = dso_90 * (1 + THRESHOLDS["dso_rise"])
+            if dso > limit:
+                summary = f"{currency}: DSO rose to {dso:.1f} days over 30 days"
+                alerts.append(_alert("CollectpulseDsoRise", "warning", labels, dso, limit, summary))
     return alerts
 
 

@@ -22,6 +22,7 @@ from collectpulse.ui.customer_experiments import customer_panel
 from collectpulse.ui.experiments import experiment_panel
 from collectpulse.ui.experiments import metrics as experiment_metrics
 from collectpulse.ui.health import pipeline_health
+from collectpulse.ui.portfolio import portfolio_panel
 from collectpulse.ui.tables import TABLES, table_columns, table_rows
 
 FILTER_LABELS = ("tenant", "campaign", "variant", "channel")
@@ -97,6 +98,7 @@ def live_model(
             }
         )
     health = pipeline_health(view, probes, view.now_s)
+    portfolio = portfolio_panel(view, keep)
     return {
         "as_of": view.now_s,
         "window": window,
@@ -117,10 +119,12 @@ def live_model(
                 *alerts.silence_alerts(view.totals, view.windows.get("1h"), view.now_s),
                 *alerts.contact_alerts(view.windows.get("1h")),
                 *alerts.pipeline_alerts(health, view.now_s),
+                *alerts.portfolio_alerts(portfolio),
             ],
             "not_evaluated": list(alerts.NOT_EVALUATED),
         },
         "pipeline": health,
+        "portfolio": portfolio,
         "struggling_customers": len(view.struggling),
     }
 

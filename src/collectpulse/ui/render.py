@@ -10,50 +10,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
+from collectpulse.ui.cells import DASH, fmt, num
 from collectpulse.ui.model import FILTER_LABELS
+from collectpulse.ui.portfolio import portfolio_section
+from collectpulse.ui.segment_render import segments_table
 
-DASH = "\u2014"
 _P = "collectpulse_"
-
-
-def fmt(value: float | None, unit: str) -> str:
-    """A value as the page shows it; None (an undefined ratio, no data) is a dash."""
-    if value is None:
-        return DASH
-    if unit == "ratio":
-        return f"{value * 100:.1f}%"
-    if unit == "lift":
-        return f"{value * 100:+.1f}%"
-    if unit == "p":
-        return f"{value:.3g}"
-    if unit == "seconds":
-        return f"{value:,.1f} s"
-    if unit == "time":
-        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    return f"{value:,.0f}"
-
-
-def num(
-    value: float | None,
-    unit: str,
-    metric: str = "",
-    labels: Mapping[str, str] | None = None,
-    *,
-    tag: str = "td",
-    agg: str = "",
-) -> str:
-    """A number element, tagged with its /metrics sample when ``metric`` is given."""
-    attrs = ' class="num"'
-    if metric:
-        attrs += f' data-metric="{metric}" data-labels="{_attr(json.dumps(labels or {}))}"'
-        attrs += f' data-value="{"" if value is None else repr(float(value))}"'
-        if agg:
-            attrs += f' data-agg="{agg}"'
-    return f"<{tag}{attrs}>{escape(fmt(value, unit))}</{tag}>"
 
 
 def page(title: str, body: str, *, script: bool = True) -> str:
@@ -112,6 +77,7 @@ def live_fragment(model: Mapping[str, Any]) -> str:
         *(kpi_table(table, window) for table in model["tables"]),
         customer_experiments_section(model["experiments"]["customers"]),
         experiments_section(model["experiments"], window),
+        portfolio_section(model["portfolio"]),
         pipeline_section(model["pipeline"], model["struggling_customers"]),
     ]
     return "".join(parts)
@@ -167,7 +133,6 @@ def alerts_section(alerts: Mapping[str, Any]) -> str:
 
 def customer_experiments_section(panel: Mapping[str, Any]) -> str:
     """Customer-level, always-valid results: the figures to decide on (section 10)."""
-    from collectpulse.ui.segment_render import segments_table  # it builds on num(): a cycle
 
     m, horizon = panel["metrics"], panel["horizon"]
     blocks = []

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from collectpulse.ui.render import num
+from collectpulse.ui.cells import num
 
 _CAPTION = (
     "By segment (the customer's exposing message): descriptive only. A segment's p-value "

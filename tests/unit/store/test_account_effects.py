@@ -9,6 +9,7 @@ ones computed here by replaying the log in version order.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -44,8 +45,9 @@ OPEN_KEY, RECV_KEY, AGENTS_KEY = (
 class FakeStore:
     """The hashes write.lua would leave, for the ops account events produce."""
 
-    def __init__(self) -> None:
+    def __init__(self, tenant_zones: dict[str, str] | None = None) -> None:
         self.hashes: defaultdict[str, dict[str, str]] = defaultdict(dict)
+        self.timing = replace(TIMING, tenant_zones=tenant_zones or {})
 
     def apply(self, event: dict[str, Any], offset: int = 0) -> None:
         raw = orjson.dumps(event)
@@ -62,7 +64,7 @@ class FakeStore:
             touches=[],
             snapshot=snapshot,
             keys=KEYS,
-            timing=TIMING,
+            timing=self.timing,
             cap=lambda _, value: value,
         )
         for name, key, *args in plan.operations():

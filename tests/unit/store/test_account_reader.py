@@ -25,3 +25,18 @@ def test_partitions_are_summed_and_collectors_are_counted_once() -> None:
         receivables={("t", "EUR", "2027-01-01"): (750, 3)},
         collectors={("t", "early"): frozenset({"ann", f"id{SEP}with-sep"})},
     )
+
+
+def test_daily_flows_are_summed_over_partitions_per_tenant_currency_and_day() -> None:
+    from datetime import date
+
+    from collectpulse.store.account_reader import flow_days, merge_flows
+
+    days = flow_days(1_806_450_000)  # 2027-03-30T...Z: the read starts on the 31st
+    assert (days[0], days[1], len(days)) == ("2027-03-31", "2027-03-30", 92)
+    p0 = [{f"t{SEP}EUR{SEP}s".encode(): b"700", f"t{SEP}EUR{SEP}c": "5"}, {}]
+    p1 = [{f"t{SEP}EUR{SEP}s".encode(): b"50"}, {f"t{SEP}EUR{SEP}r": "9", "junk": "1"}]
+    assert merge_flows(days[:2], [p0, p1]) == {
+        ("t", "EUR", date(2027, 3, 31)): (750, 0, 5),
+        ("t", "EUR", date(2027, 3, 30)): (0, 9, 0),
+    }

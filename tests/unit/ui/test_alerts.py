@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ruamel.yaml import YAML
 
@@ -68,3 +69,22 @@ def test_a_dialer_campaign_reaching_nobody_or_wrong_numbers_is_flagged() -> None
         ("CollectpulseWrongNumberShareSpike", "stale"),
     }
     assert contact_alerts(None) == []
+
+
+def test_a_cei_drop_and_a_dso_rise_against_the_90_days_are_flagged() -> None:
+    from collectpulse.ui.alerts import portfolio_alerts
+
+    def row(currency: str, window: str, cei: float | None, dso: float | None) -> dict[str, Any]:
+        labels = {"currency": currency, "tenant": "acme", "window": window}
+        return {"labels": labels, "values": {"cei_ratio": cei, "dso_days": dso}}
+
+    rows = [
+        row("EUR", "30d", 0.40, 50.0),  # 15 points under, 1.39 x
+        row("EUR", "90d", 0.55, 36.0),
+        row("USD", "30d", 0.50, 44.0),  # 8 points under, 1.22 x: neither
+        row("USD", "90d", 0.58, 36.0),
+        row("GBP", "30d", None, None),  # no sample in 30 days: nothing to compare
+        row("GBP", "90d", 0.9, 10.0),
+    ]
+    found = {(a["alert"], a["labels"]["currency"]) for a in portfolio_alerts(rows)}
+    assert found == {("CollectpulseCeiDrop", "EUR"), ("CollectpulseDsoRise", "EUR")}

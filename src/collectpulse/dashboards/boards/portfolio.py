@@ -1,17 +1,24 @@
-"""The portfolio now: open accounts and receivables by days-past-due bucket, accounts per
-collector, and the account data-quality counters."""
+"""The portfolio now: open accounts and receivables by days-past-due bucket, DSO, ADD and
+CEI (K13-K15), accounts per collector, and the account data-quality counters."""
 
 from __future__ import annotations
 
 from collectpulse.dashboards import promql
 from collectpulse.dashboards.boards.common import counter, describe, gauge, legend
-from collectpulse.dashboards.model import Board, Panel, PanelKind, Query, Row
+from collectpulse.dashboards.model import Board, Panel, PanelKind, Query, Row, Unit
 from collectpulse.dashboards.promql import UNFILTERED
 
 _OPEN = gauge("open_accounts")
 _PER_COLLECTOR = gauge("accounts_per_collector")
 _RECEIVABLES = gauge("receivables_minor")
+_DSO = gauge("dso_days")
+_BEST_DSO = gauge("best_possible_dso_days")
+_ADD = gauge("add_days")
+_CEI = gauge("cei_ratio")
+_CASH_CEI = gauge("cash_cei_ratio")
+_WEIGHTED_DPD = gauge("balance_weighted_dpd_days")
 _STALE = counter("account_stale_versions")
+_UNORDERED = counter("account_flow_unordered")
 _MISMATCH = counter("currency_mismatch")
 BUCKET = ("dpd_bucket",)
 
@@ -33,6 +40,50 @@ def _receivables_row() -> Row:
                 (Query(promql.gauge(_OPEN, BUCKET, op="sum"), legend(BUCKET)),),
                 describe(_OPEN),
                 stacked=True,
+            ),
+        ),
+    )
+
+
+def _effectiveness_row() -> Row:
+    by = ("currency", "tenant", "window")
+    days = " ".join(f"{{{{{label}}}}}" for label in by)
+    return Row(
+        "DSO, ADD and collection effectiveness (30d and 90d)",
+        (
+            Panel(
+                "DSO, best possible DSO and ADD (days)",
+                PanelKind.TIMESERIES,
+                (
+                    Query(promql.gauge(_DSO, by), f"DSO {days}"),
+                    Query(promql.gauge(_BEST_DSO, by), f"best possible DSO {days}"),
+                    Query(promql.gauge(_ADD, by), f"ADD {days}"),
+                ),
+                describe(_DSO, _BEST_DSO, _ADD),
+                width=8,
+            ),
+            Panel(
+                "CEI and cash CEI",
+                PanelKind.TIMESERIES,
+                (
+                    Query(promql.gauge(_CEI, by), f"CEI {days}"),
+                    Query(promql.gauge(_CASH_CEI, by), f"cash CEI {days}"),
+                ),
+                describe(_CEI, _CASH_CEI),
+                unit=Unit.RATIO,
+                width=8,
+            ),
+            Panel(
+                "Balance-weighted days past due now",
+                PanelKind.BAR_GAUGE,
+                (
+                    Query(
+                        promql.gauge(_WEIGHTED_DPD, ("currency", "tenant")),
+                        legend(("currency", "tenant")),
+                    ),
+                ),
+                describe(_WEIGHTED_DPD),
+                width=8,
             ),
         ),
     )
@@ -63,8 +114,9 @@ def _collectors_row() -> Row:
                 (
                     Query(promql.total_sum(_STALE, (), UNFILTERED), "stale version"),
                     Query(promql.total_sum(_MISMATCH, (), UNFILTERED), "currency mismatch"),
+                    Query(promql.total_sum(_UNORDERED, (), UNFILTERED), "flow unordered"),
                 ),
-                describe(_STALE, _MISMATCH),
+                describe(_STALE, _MISMATCH, _UNORDERED),
                 width=8,
             ),
         ),
@@ -76,8 +128,9 @@ BOARD = Board(
     title="collectpulse / Portfolio",
     description=(
         "Open accounts and receivables now, by days-past-due bucket (computed from each "
-        "account's oldest unpaid due date when scraped), and accounts per collector."
+        "account's oldest unpaid due date when scraped), DSO, ADD and CEI over 30 and 90 "
+        "days from the daily balance flows, and accounts per collector."
     ),
-    rows=(_receivables_row(), _collectors_row()),
+    rows=(_receivables_row(), _effectiveness_row(), _collectors_row()),
     tags=("portfolio",),
 )

@@ -1,0 +1,100 @@
+"""The live page's portfolio section: DSO, ADD and CEI (K13-K15) per currency, tenant and
+window, with the receivables they are computed from: the numbers /metrics exports.
+
+Computed by the same functions as the exporter's gauges (``kpi.dso`` on the view's
+account totals, each tenant's dates in its own time zone), so a cell and its sample
+cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from html import escape
+from typing import Any
+
+from collectpulse.exporter.accounts import RATIO_GAUGES, tenant_today
+from collectpulse.kpi import dso
+from collectpulse.store.reader import StoreView
+from collectpulse.ui.cells import DASH, num
+
+COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("receivables_minor", "receivables", "count"),
+    ("past_due_minor", "past due", "count"),
+    ("dso_days", "DSO", "days"),
+    ("best_possible_dso_days", "best possible DSO", "days"),
+    ("add_days", "ADD", "days"),
+    ("cei_ratio", "CEI", "ratio"),
+    ("cash_cei_ratio", "cash CEI", "ratio"),
+    ("balance_weighted_dpd_days", "balance-weighted DPD", "days"),
+)
+"""(key, title, unit) of every value column; the key is the gauge's name where one exists."""
+
+
+def portfolio_panel(view: StoreView, keep: Mapping[str, str]) -> list[dict[str, Any]]:
+    """One row per (currency, tenant, window) with flows or receivables; ``keep`` filters
+    the tenant. None where the gauge has no sample (S = 0, a zero denominator)."""
+    today = tenant_today(view)
+    ratios = dso.portfolio_ratios(view.accounts, today)
+    weighted = dso.balance_weighted_dpd(view.accounts, today)
+    now = dso.receivables_now(view.accounts, today)
+    rows = []
+    for (currency, tenant, window), r in sorted(ratios.items()):
+        if keep.get("tenant", tenant) != tenant:
+            continue
+        e = now.get((tenant, currency))
+        rows.append(
+            {
+                "labels": {"currency": currency, "tenant": tenant, "window": window},
+                "values": {
+                    "receivables_minor": e.total if e else 0,
+                    "past_due_minor": e.past_due if e else 0,
+                    "dso_days": r.dso_days,
+                    "best_possible_dso_days": r.best_possible_dso_days,
+                    "add_days": r.add_days,
+                    "cei_ratio": r.cei_ratio,
+                    "cash_cei_ratio": r.cash_cei_ratio,
+                    "balance_weighted_dpd_days": weighted.get((currency, tenant)),
+                },
+            }
+        )
+    return rows
+
+
+_WINDOWED = frozenset(RATIO_GAUGES)
+_GAUGES = _WINDOWED | {"balance_weighted_dpd_days"}
+
+
+def portfolio_section(rows: Sequence[Mapping[str, Any]]) -> str:
+    """K13-K15 per currency, tenant and window (30d, 90d), with E and E_pd now."""
+    body = []
+    for row in rows:
+        labels, values = row["labels"], row["values"]
+        cells = f'<th scope="row">{escape(labels["currency"])}</th>'
+        cells += f"<td>{escape(labels['tenant']) or DASH}</td><td>{escape(labels['window'])}</td>"
+        for key, _, unit in COLUMNS:
+            sample = {k: v for k, v in labels.items() if k != "window" or key in _WINDOWED}
+            metric, agg = (f"collectpulse_{key}", "") if key in _GAUGES else ("", "")
+            if key == "receivables_minor":
+                metric, agg = f"collectpulse_{key}", "sum"
+                sample = {k: v for k, v in sample.items() if k != "window"}
+            cells += num(values[key], unit, metric, sample, agg=agg)
+        body.append(f"<tr>{cells}</tr>")
+    head = "".join(
+        f'<th scope="col">{escape(t)}</th>'
+        for t in ("currency", "tenant", "window", *(t for _, t, _ in COLUMNS))
+    )
+    empty = f'<tr><td colspan="{3 + len(COLUMNS)}">No account events yet.</td></tr>'
+    return (
+        '<section aria-labelledby="portfolio-h"><h2 id="portfolio-h">Portfolio: DSO, ADD '
+        "and CEI over whole days of the tenant's time zone</h2>"
+        '<table id="t-portfolio"><caption>Receivables now (minor units) and the flows of '
+        "the window; a dash where S = 0 or nothing is collectable</caption>"
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body) or empty}</tbody></table>"
+        "</section>"
+    )
+
+
+_WINDOWED = frozenset(
+    {"dso_days", "best_possible_dso_days", "add_days", "cei_ratio", "cash_cei_ratio"}
+)
+_GAUGES = _WINDOWED | {"balance_weighted_dpd_days"}

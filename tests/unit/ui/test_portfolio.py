@@ -1,0 +1,83 @@
+"""The live page's portfolio section: every tagged number is its /metrics sample."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from tests.unit.ui.test_customer_experiments import _samples, _tagged
+
+from collectpulse.kpi.accounts import AccountTotals
+from collectpulse.store.reader import StoreView
+from collectpulse.ui.model import Filters, live_model
+from collectpulse.ui.render import live_fragment
+
+NOW_S = 1_806_406_000  # 2027-03-30T12:06:40Z; in Auckland already 01:06 on the 31st
+TOTALS = AccountTotals(
+    receivables={
+        ("acme", "EUR", "2027-03-30"): (30_000, 3),  # current in UTC, 1 DPD in Auckland
+        ("acme", "EUR", "2027-02-15"): (20_000, 2),
+        ("globex", "USD", "2027-04-10"): (5_000, 1),
+    },
+    flows={
+        ("acme", "EUR", date(2027, 3, 10)): (90_000, 40_000, 25_000),
+        ("globex", "USD", date(2027, 1, 2)): (8_000, 0, 0),  # 87 days before: 90d only
+    },
+)
+
+
+def _view(zones: dict[str, str]) -> StoreView:
+    return StoreView(NOW_S, (0,), {}, {"1h": {}}, accounts=TOTALS, tenant_zones=zones)
+
+
+def test_every_number_of_the_portfolio_section_is_its_metrics_sample() -> None:
+    view = _view({"acme": "Pacific/Auckland"})
+    model = live_model(view, window="1h", filters=Filters(), min_sample=100)
+    fragment = live_fragment(model)
+    samples = _samples(view)
+    section = fragment[fragment.index('id="portfolio-h"') :]
+    tagged = _tagged(section[: section.index("</section>")])
+    checked = 0
+    for metric, labels, value in tagged:
+        if metric.startswith("collectpulse_receivables_minor"):
+            want = sum(
+                v
+                for (name, ls), v in samples.items()
+                if name == metric and dict(ls).items() >= labels.items()
+            )
+        elif metric.removeprefix("collectpulse_") in {
+            "dso_days",
+            "best_possible_dso_days",
+            "add_days",
+            "cei_ratio",
+            "cash_cei_ratio",
+            "balance_weighted_dpd_days",
+        }:
+            key = (metric, frozenset(labels.items()))
+            if value == "":
+                assert key not in samples
+                continue
+            want = samples[key]
+        else:
+            continue
+        assert float(value) == want, (metric, labels)
+        checked += 1
+    # 4 rows x 7 samples, less USD's absent DSO, BPDSO, ADD (30d), CEIs and weighted DPD
+    assert checked == 28 - 3 - 4 - 2
+    rows = {(r["labels"]["currency"], r["labels"]["window"]): r for r in model["portfolio"]}
+    # acme's today is 2027-03-31 in Auckland: its 30 000 due on the 30th is past due
+    acme = rows[("EUR", "30d")]["values"]
+    assert (acme["receivables_minor"], acme["past_due_minor"]) == (50_000, 50_000)
+    assert acme["dso_days"] == 50_000 / 90_000 * 30
+    assert rows[("USD", "30d")]["values"]["dso_days"] is None  # S = 0 in 30 days
+    assert rows[("USD", "90d")]["values"]["dso_days"] == 5_000 / 8_000 * 90
+
+
+def test_the_tenant_filter_keeps_its_rows() -> None:
+    model = live_model(_view({}), window="1h", filters=Filters(tenant="globex"), min_sample=1)
+    assert {r["labels"]["tenant"] for r in model["portfolio"]} == {"globex"}
+    utc = {
+        r["labels"]["window"]: r
+        for r in live_model(_view({}), window="1h", filters=Filters(), min_sample=1)["portfolio"]
+        if r["labels"]["currency"] == "EUR"
+    }
+    assert utc["30d"]["values"]["past_due_minor"] == 20_000  # UTC: the 30th is current
