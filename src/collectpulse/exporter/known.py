@@ -54,6 +54,12 @@ _SPREAD: Mapping[str, str] = {"contact_attempts": "outcome"}
 """Counters with open labels (team, dialer campaign) whose known series are the ones
 counted, each spread over every value of one closed label: a dialer campaign with
 right-party contacts shows 0 wrong numbers rather than no series."""
+_FOLLOW: Mapping[str, str] = {
+    "landing_paying_customers_by_device": "landing_unique_visitors_by_device",
+    "landing_installment_plans_by_device": "landing_unique_visitors_by_device",
+}
+"""Counters with an open label (device) that follow another's series: a device with
+visitors shows 0 paying customers rather than no series (and its conversion, 0)."""
 _OPTIONAL_EMPTY = frozenset({"agent"})
 """Open optional labels pre-initialised only as "" (no agent), never per value."""
 
@@ -69,6 +75,11 @@ def known_label_sets(view: StoreView, totals: CounterValues) -> dict[str, frozen
     providers = _values_of(seen, "provider")
     out: dict[str, frozenset[LabelSet]] = {}
     for counter in COUNTERS:
+        followed = _FOLLOW.get(counter.name)
+        if followed is not None:
+            own = seen.get(counter.name, set())
+            out[counter.name] = frozenset(own | seen.get(followed, set()))
+            continue
         spread = _SPREAD.get(counter.name)
         if spread is not None:
             out[counter.name] = frozenset(_spread(counter, spread, seen.get(counter.name, set())))

@@ -34,3 +34,17 @@ def test_a_counted_contact_series_is_known_for_every_outcome_and_nothing_else() 
 def test_no_contact_counted_means_no_contact_series() -> None:
     view = StoreView(now_s=0, partitions=(0,), totals={})
     assert known_label_sets(view, {})["contact_attempts"] == frozenset()
+
+
+def test_a_device_with_visitors_shows_zero_paying_customers_and_plans() -> None:
+    seen = labelset({"source": "email", "device": "mobile", "tenant": "t1"})
+    paid = labelset({"source": "sms", "device": "desktop", "tenant": "t1"})
+    view = StoreView(now_s=0, partitions=(0,), totals={})
+    totals = {
+        "landing_unique_visitors_by_device": {seen: 4.0, paid: 2.0},
+        "landing_paying_customers_by_device": {paid: 1.0},
+    }
+    known = known_label_sets(view, totals)
+    assert known["landing_paying_customers_by_device"] == {seen, paid}
+    assert known["landing_installment_plans_by_device"] == {seen, paid}
+    assert known_label_sets(view, {})["landing_installment_plans_by_device"] == frozenset()
