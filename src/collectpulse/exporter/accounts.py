@@ -1,5 +1,6 @@
-"""The portfolio gauges (K9 open accounts and accounts per collector, K18 receivables)
-from the account aggregates of one ``StoreView``."""
+"""The portfolio gauges (K9 open accounts and accounts per collector, K18 receivables,
+K20 outbound attempts per handled account) from the account aggregates of one
+``StoreView``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from prometheus_client.core import Metric
 
 from collectpulse.exporter.computed import gauge_family
 from collectpulse.kpi import accounts as kpi
+from collectpulse.kpi.handled import attempts_per_account
 from collectpulse.store.reader import StoreView
 
 TENANT_ZONE = "UTC"
@@ -29,3 +31,9 @@ def portfolio(view: StoreView) -> Iterator[Metric]:
     for triple, balance in sorted(kpi.receivables(view.accounts, today).items()):
         balances.add_metric(list(triple), balance)
     yield balances
+    per_account = gauge_family("outbound_attempts_per_account", "window")
+    open_now = kpi.open_by_team(view.accounts)
+    for window, values in view.windows.items():
+        for (team, tenant), value in attempts_per_account(open_now, values).items():
+            per_account.add_metric([team, tenant, window], value)
+    yield per_account

@@ -17,6 +17,7 @@ from collectpulse.kpi.windows import format_duration
 _BUCKETING_TEXT = {
     Bucketing.COHORT: "cohort: bucket of the message's send time",
     Bucketing.ACTIVITY: "activity: bucket of the event's own time",
+    Bucketing.PROMISE_COHORT: "cohort: bucket of the promise's made time",
     Bucketing.TOTAL: "all-time only",
 }
 

@@ -11,7 +11,10 @@ partition ends with the contribution of the highest version:
 - ``acc-open``: open accounts by tenant, status, team, agent and due date (K9);
 - ``acc-recv``: balance and count of open accounts by tenant, currency and due
   date (receivables E, K18);
-- ``acc-agents``: open assigned accounts per uncapped agent id (active collectors).
+- ``acc-agents``: open assigned accounts per uncapped agent id (active collectors);
+- ``account_exits`` / ``account_reentries`` (bucket counters, by the event's time):
+  a new highest version leaving the open statuses, or coming back to them, under the
+  team left or joined (handled accounts, K20, ``kpi.handled``).
 
 Days past due are computed from the due dates when read (``kpi.accounts``), so
 nothing here needs a timer. The account hash remembers the exact fields it
@@ -57,10 +60,28 @@ def apply_account(ctx: BatchContext, event: AccountEvent) -> None:
     elif event.version <= int(state.get(VERSION, "0")):
         ctx.quality("account_stale_versions", Topic.ACCOUNT)
     else:
+        _count_transition(ctx, state, event)
         updates.update(_replace(ctx, state, event))
     if updates:
         state.update(updates)
         ctx.plan.set_fields(key, updates)
+
+
+def _count_transition(ctx: BatchContext, state: dict[str, str], event: AccountEvent) -> None:
+    """An exit from, or a re-entry into, the open statuses (placing is neither)."""
+    if VERSION not in state:
+        return
+    was_open, is_open = bool(state.get(OPEN_FIELD)), event.status in OPEN_STATUSES
+    if was_open == is_open:
+        return
+    team = state.get("tm", "") if was_open else event.team or ""
+    labels = {
+        "team": ctx.label("team", team) if team else UNASSIGNED,
+        "tenant": ctx.label("tenant", event.tenant or ""),
+    }
+    counter = "account_exits" if was_open else "account_reentries"
+    if not ctx.windowed(counter, labels, int(event.occurred_at.timestamp())):
+        ctx.count_late(event)
 
 
 def _replace(ctx: BatchContext, state: dict[str, str], event: AccountEvent) -> dict[str, str]:

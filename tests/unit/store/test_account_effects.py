@@ -135,6 +135,25 @@ def test_leaving_the_open_statuses_removes_every_aggregate_field_and_reopening_r
     assert store.hashes[OPEN_KEY] == {open_field("in_plan", "early", "ann", "2026-12-01"): "1"}
 
 
+def test_exits_and_reentries_count_under_the_team_left_and_joined() -> None:
+    def flows(store: FakeStore, counter: str, team: str) -> int:
+        field = counter_field(counter, {"team": team, "tenant": "acme"})
+        return int(store.hashes[KEYS.totals(P)].get(field, "0"))
+
+    store = FakeStore()
+    store.apply(account(1))  # placed: neither
+    store.apply(account(2, change="charge"))  # open -> open: neither
+    assert not any(name.startswith("account_") for name in store.hashes[KEYS.totals(P)])
+    store.apply(account(3, status="paid_in_full", change="payment", balance_minor=0))
+    store.apply(account(4, status="open", team=None))  # re-opened, no team
+    store.apply(account(5, status="closed", team=None))
+    assert flows(store, "account_exits", "early") == 1
+    assert flows(store, "account_reentries", UNASSIGNED) == 1
+    assert flows(store, "account_exits", UNASSIGNED) == 1
+    store.apply(account(4, status="in_plan"), offset=9)  # a repeat: no second re-entry
+    assert flows(store, "account_reentries", UNASSIGNED) == 1
+
+
 def test_another_currency_than_the_placement_is_rejected_and_counted() -> None:
     store = FakeStore()
     store.apply(account(1))
