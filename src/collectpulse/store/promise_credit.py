@@ -94,6 +94,14 @@ def _cohort(ctx: BatchContext, made: Sequence[str], status: str) -> None:
         "status": status,
     }
     ctx.windowed("promise_cohort", labels, int(made_s))
+    outbound = direction == "outbound"
+    columns = [f"promises_{status}_cohort"]
+    if outbound and status == "kept":
+        columns.append("outbound_kept_cohort")
+    elif outbound and kind == "promise_to_pay":
+        columns.append("outbound_ptp_made")
+    for column in columns:
+        agent_ledger.count(ctx, column, agent, tenant, int(made_s))
 
 
 def _credit(ctx: BatchContext, status: str, agent: str, tenant: str, at_s: int) -> None:

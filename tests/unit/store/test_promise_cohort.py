@@ -127,3 +127,21 @@ def test_a_succeeded_payment_counts_under_who_started_it(extra: dict[str, Any], 
 def test_a_failed_payment_is_no_ones_share() -> None:
     plan = payments(payment("p1", NOW - 60, status="failed"), state={})
     assert not [name for (_, name) in plan.incr if name.startswith("initiated_")]
+
+
+def test_the_agent_table_counts_the_cohort_at_the_made_time() -> None:
+    plans = apply_one_by_one((KEPT, MADE))
+    key = KEYS.agent_bucket(P, 60, MADE_S - MADE_S % 60)
+    ledger = {
+        name.split(FIELD_SEP)[0]: n
+        for plan in plans
+        for (k, name), n in plan.incr.items()
+        if k == key
+    }
+    assert ledger == {
+        "promises_made": 1,
+        "promises_made_cohort": 1,
+        "promises_kept_cohort": 1,
+        "outbound_ptp_made": 1,
+        "outbound_kept_cohort": 1,
+    }
