@@ -4,9 +4,8 @@ Handled accounts H(W) = accounts open at the start of W plus accounts placed in 
 = open_count(now) + exits(W) - re-entries(W) (catalog §9, shared rules), so no
 snapshot of the past is stored: the store counts, by the account event's time, each
 account leaving the open statuses (an exit) and coming back to them (a re-entry),
-under the team it leaves or joins. An account placed straight into a terminal
-status, or a version whose transition was overtaken by a higher one, is no
-transition. The reduction over time is PromQL's ``offset``:
+under the team it leaves or joins, between consecutive versions whatever the arrival
+order (``store.account_transitions``); the placement is no transition. The reduction over time is PromQL's ``offset``:
 ``1 - x / (x offset 30d)`` of the ``window="30d"`` sample (docs/KPIS.md).
 """
 

@@ -12,9 +12,8 @@ partition ends with the contribution of the highest version:
 - ``acc-recv``: balance and count of open accounts by tenant, currency and due
   date (receivables E, K18);
 - ``acc-agents``: open assigned accounts per uncapped agent id (active collectors);
-- ``account_exits`` / ``account_reentries`` (bucket counters, by the event's time):
-  a new highest version leaving the open statuses, or coming back to them, under the
-  team left or joined (handled accounts, K20, ``kpi.handled``).
+- ``account_exits`` / ``account_reentries`` (bucket counters): transitions of the
+  version chain, stale versions included (``store.account_transitions``, K20).
 
 Days past due are computed from the due dates when read (``kpi.accounts``), so
 nothing here needs a timer. The account hash remembers the exact fields it
@@ -29,6 +28,7 @@ counted in ``currency_mismatch`` and not applied.
 from __future__ import annotations
 
 from collectpulse.events.models import OPEN_STATUSES, AccountEvent, Topic
+from collectpulse.store import account_transitions
 from collectpulse.store.context import BatchContext
 from collectpulse.store.keys import FIELD_SEP
 
@@ -57,31 +57,16 @@ def apply_account(ctx: BatchContext, event: AccountEvent) -> None:
     reference = state.get(PLACED_CURRENCY) or state.get(CURRENCY)
     if reference is not None and event.currency != reference:
         ctx.quality("currency_mismatch", Topic.ACCOUNT)
-    elif event.version <= int(state.get(VERSION, "0")):
-        ctx.quality("account_stale_versions", Topic.ACCOUNT)
     else:
-        _count_transition(ctx, state, event)
-        updates.update(_replace(ctx, state, event))
+        # exits and re-entries follow the version chain, stale versions included (K20)
+        updates.update(account_transitions.record(ctx, state, event))
+        if event.version <= int(state.get(VERSION, "0")):
+            ctx.quality("account_stale_versions", Topic.ACCOUNT)
+        else:
+            updates.update(_replace(ctx, state, event))
     if updates:
         state.update(updates)
         ctx.plan.set_fields(key, updates)
-
-
-def _count_transition(ctx: BatchContext, state: dict[str, str], event: AccountEvent) -> None:
-    """An exit from, or a re-entry into, the open statuses (placing is neither)."""
-    if VERSION not in state:
-        return
-    was_open, is_open = bool(state.get(OPEN_FIELD)), event.status in OPEN_STATUSES
-    if was_open == is_open:
-        return
-    team = state.get("tm", "") if was_open else event.team or ""
-    labels = {
-        "team": ctx.label("team", team) if team else UNASSIGNED,
-        "tenant": ctx.label("tenant", event.tenant or ""),
-    }
-    counter = "account_exits" if was_open else "account_reentries"
-    if not ctx.windowed(counter, labels, int(event.occurred_at.timestamp())):
-        ctx.count_late(event)
 
 
 def _replace(ctx: BatchContext, state: dict[str, str], event: AccountEvent) -> dict[str, str]:

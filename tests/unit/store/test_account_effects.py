@@ -9,6 +9,7 @@ ones computed here by replaying the log in version order.
 from __future__ import annotations
 
 from collections import defaultdict
+from itertools import pairwise
 from typing import Any
 
 import orjson
@@ -197,6 +198,7 @@ def _oracle(log: list[dict[str, Any]]) -> tuple[dict[str, int], dict[str, int]]:
 _STATUS = st.sampled_from(["open", "in_plan", "paid_in_full", "closed"])
 _DUE = st.sampled_from(["2026-11-01", "2026-12-01", "2027-01-20"])
 _AGENT = st.sampled_from(["ann", "bob"])
+_TEAM = st.sampled_from(["early", "late"])
 
 
 @st.composite
@@ -217,6 +219,7 @@ def _logs(draw: st.DrawFn) -> list[dict[str, Any]]:
                     status=draw(_STATUS),
                     due_date=draw(_DUE),
                     agent_id=draw(_AGENT),
+                    team=draw(_TEAM),
                 )
             )
     return log
@@ -242,3 +245,33 @@ def test_any_arrival_order_converges_to_the_version_order(
             for o in order[:j]
         )
     )
+    assert _flows(store) == _chain_flows(log)
+
+
+def _flows(store: FakeStore) -> dict[str, int]:
+    prefixes = ("account_exits" + FIELD_SEP, "account_reentries" + FIELD_SEP)
+    totals = store.hashes[KEYS.totals(P)]
+    return {k: int(v) for k, v in totals.items() if k.startswith(prefixes) and int(v)}
+
+
+def _chain_flows(log: list[dict[str, Any]]) -> dict[str, int]:
+    """Exits (team left) and re-entries (team joined) between consecutive versions."""
+    flows: dict[str, int] = defaultdict(int)
+    by_account: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for event in log:
+        by_account[event["account_id"]].append(event)
+    for events in by_account.values():
+        events.sort(key=lambda e: e["version"])
+        for old, new in pairwise(events):
+            was, now = (e["status"] in ("open", "in_plan") for e in (old, new))
+            if was != now:
+                counter, team = (
+                    ("account_exits", old["team"])
+                    if was
+                    else (
+                        "account_reentries",
+                        new["team"],
+                    )
+                )
+                flows[counter_field(counter, {"team": team, "tenant": "acme"})] += 1
+    return dict(flows)
