@@ -5,8 +5,9 @@ Handled accounts H(W) = accounts open at the start of W plus accounts placed in 
 snapshot of the past is stored: the store counts, by the account event's time, each
 account leaving the open statuses (an exit) and coming back to them (a re-entry),
 under the team it leaves or joins, between consecutive versions whatever the arrival
-order (``store.account_transitions``); the placement is no transition. The reduction over time is PromQL's ``offset``:
-``1 - x / (x offset 30d)`` of the ``window="30d"`` sample (docs/KPIS.md).
+order (``store.account_transitions``); the placement is no transition. The reduction
+over time is PromQL's ``offset``: ``1 - x / (x offset 30d)`` of the ``window="30d"``
+sample (the Agents dashboard).
 """
 
 from __future__ import annotations
