@@ -1,7 +1,8 @@
 """Agents and contacts: attempts by outcome, right-party, contact and wrong-number ratios,
 promises per agent with the share kept, credited to the agent who made them (K7),
 promises made and kept per right-party contact and the kept cohort (K4-K6), the
-self-service share (K19) and outbound attempts per handled account (K20).
+self-service share (K19) and outbound attempts per handled account (K20; its reduction
+over 30 days is in the panel's description, a query that needs 30 days of history).
 
 Contact counters carry their own closed ``channel`` (call, chat, email_reply),
 so the funnel's channel variable does not filter them: only the tenant does.
@@ -196,10 +197,11 @@ def _self_service_row() -> Row:
 
 def _load_row() -> Row:
     per_account = promql.gauge(_PER_ACCOUNT, TEAM, _BY_TENANT, op="sum")
-    # offset must follow the selector itself, not the aggregation around it
+    # The reduction (catalog K20) needs 30 days of history, so it is a query to run, not
+    # a panel that stays empty on a new install; offset follows the selector itself.
     series = promql.selector(_PER_ACCOUNT, _BY_TENANT)
     earlier = per_account.replace(series, f"{series} offset 30d")
-    reduction = f"1 - {per_account} / {earlier}"
+    reduction = f"Reduction vs 30 days earlier: 1 - {per_account} / {earlier}"
     flows = tuple(
         Query(promql.windowed_sum(kpi, TEAM, _BY_TENANT), f"{kpi.name} {{{{team}}}}")
         for kpi in (_EXITS, _REENTRIES)
@@ -211,26 +213,16 @@ def _load_row() -> Row:
                 "Outbound attempts per handled account by team (read with window 30d)",
                 PanelKind.TIMESERIES,
                 (Query(per_account, legend(TEAM)),),
-                describe(_PER_ACCOUNT),
+                describe(_PER_ACCOUNT, note=reduction),
                 Unit.NONE,
-            ),
-            Panel(
-                "Reduction of attempts per account vs 30 days earlier",
-                PanelKind.TIMESERIES,
-                (Query(reduction, legend(TEAM)),),
-                "1 - value / value 30 days earlier (PromQL offset 30d) of the attempts per "
-                "handled account: positive when the floor needs fewer attempts per account "
-                "(catalog K20). Read with window 30d.",
-                Unit.RATIO,
-                bounded=False,
-                width=6,
+                width=16,
             ),
             Panel(
                 "Accounts leaving and re-entering the open statuses by team",
                 PanelKind.TABLE,
                 flows,
                 describe(_EXITS, _REENTRIES),
-                width=6,
+                width=8,
             ),
         ),
     )
