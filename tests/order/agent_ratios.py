@@ -26,9 +26,17 @@ from collections.abc import Sequence
 from itertools import pairwise
 from typing import Any
 
-from tests.faults.oracle import Key, P, labels
 from tests.order.log import event_s
 from tests.support.kpi_oracle import Labels, divide, sum_by
+
+# not imported from tests.faults.oracle, which uses this module (as does tests.order.oracle)
+P = "collectpulse_"
+Key = tuple[str, Labels]
+
+
+def labels(**pairs: str | None) -> Labels:
+    return frozenset((k, v) for k, v in pairs.items() if v)
+
 
 OPEN = ("open", "in_plan")
 UNASSIGNED = "__unassigned__"
