@@ -9,7 +9,8 @@ them and counts its own two, each in the bucket of the later version's time.
 Whatever the arrival order, the counts end as the complete chain's. An exit counts
 under the team left, a re-entry under the team joined; the lowest version (the
 placement) is no transition. Only the newest ``MAX_HISTORY`` versions are kept: a
-version older than all of them changes nothing.
+version older than all of them changes nothing. An account stored before the history
+existed starts it from its state.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ Link = list[int | str]
 
 def record(ctx: BatchContext, state: dict[str, str], event: AccountEvent) -> dict[str, str]:
     """Count ``event``'s transitions; the hash fields to update (none for a known version)."""
-    chain: list[Link] = orjson.loads(state[HISTORY]) if state.get(HISTORY) else []
+    chain: list[Link] = orjson.loads(state[HISTORY]) if state.get(HISTORY) else _seed(ctx, state)
     version = event.version
     if any(link[0] == version for link in chain):
         return {}
@@ -50,6 +51,16 @@ def record(ctx: BatchContext, state: dict[str, str], event: AccountEvent) -> dic
         _transition(ctx, link, nxt, 1)
     chain = [*before, link, *after][-MAX_HISTORY:]
     return {HISTORY: orjson.dumps(chain).decode()}
+
+
+def _seed(ctx: BatchContext, state: dict[str, str]) -> list[Link]:
+    """An account stored before this history existed: its state as the one known version,
+    at time 0 (a transition it ends is past retention: counted in the totals only)."""
+    if "v" not in state:  # store.account_effects' field names (version, open field, ...)
+        return []
+    team = ctx.label("team", state["tm"]) if state.get("tm") else UNASSIGNED
+    tenant = ctx.label("tenant", state.get("tn", ""))
+    return [[int(state["v"]), int(bool(state.get("of"))), team, tenant, 0]]
 
 
 def _transition(ctx: BatchContext, old: Link, new: Link, amount: int) -> None:

@@ -155,6 +155,15 @@ def test_exits_and_reentries_count_under_the_team_left_and_joined() -> None:
     assert flows(store, "account_reentries", UNASSIGNED) == 1
 
 
+def test_an_account_stored_before_the_history_counts_its_next_exit() -> None:
+    store = FakeStore()
+    store.apply(account(1))
+    del store.hashes[KEYS.account(P, "a1")]["hx"]  # as written before the history existed
+    store.apply(account(2, status="closed"))
+    field = counter_field("account_exits", {"team": "early", "tenant": "acme"})
+    assert store.hashes[KEYS.totals(P)][field] == "1"
+
+
 def test_another_currency_than_the_placement_is_rejected_and_counted() -> None:
     store = FakeStore()
     store.apply(account(1))
