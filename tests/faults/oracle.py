@@ -50,6 +50,8 @@ import orjson
 
 from collectpulse.events.models import Topic
 from tests.faults.generator import Kind, Publication
+from tests.order.agent_ratios import NO_VALUE as AGENT_NO_VALUE
+from tests.order.agent_ratios import agent_samples
 from tests.support.kpi_oracle import FUNNEL_RATIOS, Labels, divide, sum_by
 
 Key = tuple[str, Labels]
@@ -187,9 +189,11 @@ def ground_truth(
         for ls, v in series_r.items():
             for window in windows:
                 samples[(f"{P}{name}_ratio", ls | {("window", window)})] = v
+    # K4-K6, K19 (and K20, without accounts here): the promise cohort, payments by initiator
+    samples.update(agent_samples([(topic.value, body) for topic, body in valid], windows))
     return Truth(
         samples=samples,
-        ratios={f"{P}{name}_ratio" for name in ratios},
+        ratios={f"{P}{name}_ratio" for name in ratios} | AGENT_NO_VALUE,
         uniques={f"{P}windowed_{name}" for name in uniques},
         estimated_ratios={f"{P}{name}_ratio" for name in ESTIMATED_RATIOS},
         received=received,

@@ -126,10 +126,21 @@ def oracle(log: list[tuple[Topic, dict[str, Any]]]) -> dict[str, dict[str, Any]]
             "outbound_attempts": 0,
             "outbound_rpcs": 0,
             "open_accounts": 0,
+            "outbound_ptp_made": 0,
+            "promises_made_cohort": 0,
+            "promises_kept_cohort": 0,
+            "outbound_kept_cohort": 0,
         }
     )
-    for agent in maker.values():
+    kept_ids = {p["promise_id"] for t, p in log if t is Topic.PROMISE and p["status"] == "kept"}
+    for pid, agent in maker.items():
         rows[agent]["promises_made"] += 1
+        # K4-K6: every promise here is an outbound promise to pay; the cohort counts a
+        # promise made in the window once, and once more if it was ever kept
+        rows[agent]["outbound_ptp_made"] += 1
+        rows[agent]["promises_made_cohort"] += 1
+        rows[agent]["promises_kept_cohort"] += pid in kept_ids
+        rows[agent]["outbound_kept_cohort"] += pid in kept_ids
     for topic, p in log:
         if topic is Topic.PROMISE and p["status"] in ("kept", "broken"):
             rows[maker[p["promise_id"]]][f"promises_{p['status']}"] += 1
@@ -155,7 +166,16 @@ def oracle(log: list[tuple[Topic, dict[str, Any]]]) -> dict[str, dict[str, Any]]
         ratio = row["promises_kept"] / resolved if resolved else None
         attempts = row["outbound_attempts"]
         rpc = row["outbound_rpcs"] / attempts if attempts else None
-        out[agent] = {"agent": agent, **row, "promise_kept_ratio": ratio, "rpc_ratio": rpc}
+        rpcs, made = row["outbound_rpcs"], row["promises_made_cohort"]
+        out[agent] = {
+            "agent": agent,
+            **row,
+            "promise_kept_ratio": ratio,
+            "rpc_ratio": rpc,
+            "outbound_ptp_per_rpc_ratio": row["outbound_ptp_made"] / rpcs if rpcs else None,
+            "outbound_kept_per_rpc_ratio": row["outbound_kept_cohort"] / rpcs if rpcs else None,
+            "promise_kept_cohort_ratio": row["promises_kept_cohort"] / made if made else None,
+        }
     return out
 
 
@@ -193,6 +213,11 @@ async def test_promises_count_for_their_maker_and_the_table_lists_every_agent(
         for status in ("made", "kept", "broken"):
             expected = sum(row[f"promises_{status}"] for row in want.values())
             got = total(samples, "collectpulse_agent_promises_total", status=status)
+            assert got == expected, status
+        # the promise cohort (K4-K6): made once per promise, kept in its made bucket
+        for status in ("made", "kept"):
+            expected = sum(row[f"promises_{status}_cohort"] for row in want.values())
+            got = total(samples, "collectpulse_promise_cohort_total", status=status)
             assert got == expected, status
         agent_values = {
             dict(labels).get("agent")

@@ -172,6 +172,25 @@ def scripted_records(settings: Settings, now: float) -> dict[str, list[tuple[byt
                     body = {**ev.promise(customer, now, status, direction), **promise}
                     body["agent_id"] = "script-agent-0"
                     put(settings.topic(Topic.PROMISE.value), customer, body)
+        # an account placed, closed and re-opened: an exit and a re-entry (K20)
+        account = f"script-acct-{tenant}"
+        for version, status in enumerate(("open", "closed", "open"), start=1):
+            body = {
+                "event_id": f"{account}-v{version}",
+                "occurred_at": ev.iso(now),
+                "account_id": account,
+                "customer_id": account,
+                "change": "placed" if version == 1 else "status",
+                "version": version,
+                "balance_minor": 5000,
+                "delta_minor": 5000 if version == 1 else 0,
+                "currency": "EUR",
+                "due_date": "2026-11-01",
+                "status": status,
+                "team": "early",
+                "tenant": tenant,
+            }
+            put(settings.topic(Topic.ACCOUNT.value), account, body)
         for n in range(LABEL_CAP + 5):  # more agents than the cap: label overflows
             customer = f"script-payer-{tenant}-{n}"
             body = {

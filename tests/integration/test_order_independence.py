@@ -87,6 +87,20 @@ async def test_four_orders_give_the_same_metrics_and_the_oracles(
         assert any(k[0] == f"collectpulse_windowed_{name}" and v for k, v in truth.samples.items())
     for name in ("open_accounts", "receivables_minor", "accounts_per_collector"):
         assert any(k[0] == f"collectpulse_{name}" and v for k, v in truth.samples.items())
+    # K4-K6, K19, K20: kept promises in their made bucket, exits and re-entries of the
+    # version chain, and the ratios over them (tests/order/agent_ratios.py)
+    for name in (
+        "promise_cohort_total",
+        "account_exits_total",
+        "account_reentries_total",
+        "outbound_kept_per_rpc_ratio",
+        "promise_kept_cohort_ratio",
+        "self_service_share_ratio",
+        "outbound_attempts_per_account",
+    ):
+        assert any(k[0] == f"collectpulse_{name}" and v for k, v in truth.samples.items()), name
+    kept = {k for k in truth.samples if ("status", "kept") in k[1]}
+    assert any(k[0] == "collectpulse_promise_cohort_total" for k in kept)
     # and the contact rules: duplicates by contact id, unidentified inbound callers
     contacts = [e.body for e in log if e.canonical_topic == "contact"]
     assert len({b["event_id"] for b in contacts}) > len({b["contact_id"] for b in contacts})

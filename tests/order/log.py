@@ -15,6 +15,8 @@ segment ``retail`` on some. Every third customer has an account whose versions
 (placement, payments, reassignments, closing, re-opening) follow in event time,
 drawn from an rng of its own so the rest of the log is the same as without them;
 due dates lie mid-bucket, so a run crossing midnight keeps every DPD bucket.
+Promises with a lifecycle (made, then kept or broken under the same promise id, a
+kept sometimes reported twice) come from a generator of their own too.
 Contact attempts (drawn from their own generator, so the
 rest of the log is what it was without them): outbound dialer attempts of the usual
 outcome mix by a few agents and teams, inbound calls, some from unidentified callers
@@ -74,6 +76,9 @@ def generate(seed: int, *, base_s: int, customers: int = 300) -> list[Entry]:
     contacts = random.Random(seed + 2)
     for n in range(customers // 2):
         gen.contact(contacts, f"cust-{seed}-{contacts.randrange(customers)}", n)
+    promises = random.Random(seed + 3)
+    for n in range(customers // 4):
+        gen.promise_lifecycle(promises, f"cust-{seed}-{promises.randrange(customers)}", n)
     entries = sorted(gen.entries, key=lambda e: e.seq)
     rng = random.Random(seed + 1)
     out = list(entries)
@@ -223,6 +228,27 @@ class _Gen:
         if tenant:
             body["tenant"] = tenant
         self.add("promise", cid, body)
+
+    def promise_lifecycle(self, rng: random.Random, cid: str, n: int) -> None:
+        """A promise made (by an agent unless self-service) and later kept, broken or
+        still open, under one promise id; some kept ones reported twice (K4-K6)."""
+        direction = rng.choice(("outbound", "outbound", "inbound", "self_service"))
+        kind = rng.choice(("promise_to_pay", "promise_to_pay", "installment_plan"))
+        made_s = self.start_s + rng.randrange(60, SPAN_S - 1800)
+        body = ev.promise(cid, made_s, "made", direction, kind, event_id=self.id("ptp"))
+        body["promise_id"] = f"plc-{self.seed}-{n}"
+        if direction != "self_service":
+            body["agent_id"] = rng.choice(AGENTS)
+        if n % 5 == 0:
+            body["tenant"] = "acme"
+        self.add("promise", cid, body)
+        outcome = rng.choice(("kept", "kept", "broken", None))
+        if outcome is None:
+            return
+        later = {"occurred_at": ev.iso(made_s + rng.randrange(60, 1800)), "status": outcome}
+        self.add("promise", cid, {**body, **later, "event_id": self.id("ptp")})
+        if outcome == "kept" and n % 4 == 1:  # the outcome reported again, another event id
+            self.add("promise", cid, {**body, **later, "event_id": self.id("ptp")})
 
     def account(self, rng: random.Random, cid: str, tenant: str | None) -> None:
         """An account's versions in event time, each carrying the full state."""

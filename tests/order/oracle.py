@@ -36,6 +36,8 @@ from typing import Any
 
 from tests.faults.oracle import Key, P, histogram_samples, labels
 from tests.order import accounts
+from tests.order.agent_ratios import FAMILIES as AGENT_FAMILIES
+from tests.order.agent_ratios import NO_VALUE, agent_samples
 from tests.order.log import Entry, event_s
 from tests.support.kpi_oracle import FUNNEL_RATIOS, Labels, divide, sum_by
 
@@ -133,11 +135,12 @@ def expected(entries: Iterable[Entry], windows: Sequence[str]) -> Expected:
     modelled = _samples(t, struggling, windows)
     # point-in-time account state: the highest valid version of each account
     portfolio = accounts.account_samples(b for topic, b in valid if topic == "account")
+    agent_ratios = agent_samples(valid, windows)  # K4-K6, K19, K20
     return Expected(
-        {**modelled.samples, **portfolio},
+        {**modelled.samples, **portfolio, **agent_ratios},
         modelled.approximate,
-        modelled.ratios | {f"{P}accounts_per_collector"} | accounts.FLOW_FAMILIES,
-        modelled.families | accounts.FAMILIES,
+        modelled.ratios | {f"{P}accounts_per_collector"} | accounts.FLOW_FAMILIES | NO_VALUE,
+        modelled.families | accounts.FAMILIES | AGENT_FAMILIES,
     )
 
 

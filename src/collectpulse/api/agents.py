@@ -25,8 +25,12 @@ COUNTS = tuple(c for c in COLUMNS if c not in PER_CURRENCY)
 RATIOS = {
     "rpc_ratio": ("outbound_rpcs", ("outbound_attempts",)),
     "promise_kept_ratio": ("promises_kept", ("promises_kept", "promises_broken")),
+    "outbound_ptp_per_rpc_ratio": ("outbound_ptp_made", ("outbound_rpcs",)),
+    "outbound_kept_per_rpc_ratio": ("outbound_kept_cohort", ("outbound_rpcs",)),
+    "promise_kept_cohort_ratio": ("promises_kept_cohort", ("promises_made_cohort",)),
 }
-"""Ratio column -> (numerator, denominator terms), as the Prometheus ratios K2 and K7."""
+"""Ratio column -> (numerator, denominator terms), as the Prometheus ratios K2, K7, K4,
+K5 and K6."""
 SORTABLE = ("agent", *COUNTS, *RATIOS, "collected_amount_minor", "open_accounts")
 
 

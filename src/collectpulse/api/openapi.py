@@ -60,6 +60,39 @@ SCHEMAS: dict[str, Any] = {
                 "maximum": 1,
                 "description": "kept / (kept + broken); null when none resolved",
             },
+            "outbound_ptp_made": {
+                **_count(),
+                "description": "outbound promises to pay made in the window (K4)",
+            },
+            "promises_made_cohort": {
+                **_count(),
+                "description": "promises made in the window, as promises_made (K6)",
+            },
+            "promises_kept_cohort": {
+                **_count(),
+                "description": "of the promises made in the window, those kept so far (K6)",
+            },
+            "outbound_kept_cohort": {
+                **_count(),
+                "description": "of the outbound promises made in the window, those kept so far",
+            },
+            "outbound_ptp_per_rpc_ratio": {
+                "type": ["number", "null"],
+                "minimum": 0,
+                "description": "outbound_ptp_made / outbound_rpcs (K4); null without RPCs",
+            },
+            "outbound_kept_per_rpc_ratio": {
+                "type": ["number", "null"],
+                "minimum": 0,
+                "description": "outbound_kept_cohort / outbound_rpcs (K5); null without RPCs",
+            },
+            "promise_kept_cohort_ratio": {
+                "type": ["number", "null"],
+                "minimum": 0,
+                "maximum": 1,
+                "description": "promises_kept_cohort / promises_made_cohort (K6); null "
+                "when none made",
+            },
         }
     ),
     "Agents": _object(

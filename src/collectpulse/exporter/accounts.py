@@ -1,5 +1,6 @@
 """The portfolio gauges (K9 open accounts and accounts per collector, K18 receivables,
-K13-K15 DSO, ADD and CEI) from the account aggregates of one ``StoreView``.
+K13-K15 DSO, ADD and CEI, K20 outbound attempts per handled account) from the
+account aggregates of one ``StoreView``.
 
 Dates are local to each tenant (``collectpulse.zones``, Settings.tenant_time_zones):
 an account's DPD and the days a window sums are the tenant's, not the server's.
@@ -16,6 +17,7 @@ from prometheus_client.core import Metric
 from collectpulse.exporter.computed import gauge_family
 from collectpulse.kpi import accounts as kpi
 from collectpulse.kpi import dso
+from collectpulse.kpi.handled import attempts_per_account
 from collectpulse.store.reader import StoreView
 from collectpulse.zones import local_date, zone
 
@@ -64,3 +66,9 @@ def portfolio(view: StoreView) -> Iterator[Metric]:
     for pair, days in sorted(dso.balance_weighted_dpd(view.accounts, today).items()):
         weighted.add_metric(list(pair), days)
     yield weighted
+    per_account = gauge_family("outbound_attempts_per_account", "window")
+    open_now = kpi.open_by_team(view.accounts)
+    for window, values in view.windows.items():
+        for (team, tenant), value in attempts_per_account(open_now, values).items():
+            per_account.add_metric([team, tenant, window], value)
+    yield per_account

@@ -64,6 +64,14 @@ def _on(today: Today, tenant: str) -> date:
     return today if isinstance(today, date) else today(tenant)
 
 
+def open_by_team(totals: AccountTotals) -> dict[tuple[str, str], int]:
+    """(team, tenant) -> open accounts now (``__unassigned__``: no team)."""
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    for (tenant, _status, team, _agent, _due), count in totals.open.items():
+        out[(team, tenant)] += count
+    return dict(out)
+
+
 def open_accounts(totals: AccountTotals, today: Today) -> dict[tuple[str, str, str, str, str], int]:
     """K9: (status, dpd_bucket, team, agent, tenant) -> open accounts on ``today``."""
     out: dict[tuple[str, str, str, str, str], int] = defaultdict(int)

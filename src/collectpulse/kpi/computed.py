@@ -91,6 +91,17 @@ GAUGES: tuple[Gauge, ...] = (
         ("team", "tenant"),
     ),
     Gauge(
+        "outbound_attempts_per_account",
+        "Outbound contact attempts in the window per handled account: open now plus "
+        "exits minus re-entries in the window, i.e. open at its start or placed in it "
+        "(catalog K20), by team (the contact's and the account's; __unassigned__: none). "
+        "Meant for window 30d (add it to COLLECTPULSE_WINDOWS); the reduction is "
+        "1 - x / (x offset 30d). Absent without handled accounts.",
+        "portfolio",
+        ("team", "tenant"),
+        windowed=True,
+    ),
+    Gauge(
         "receivables_minor",
         "Receivables now: sum of the balances (minor units) of open accounts, by currency "
         "and days-past-due bucket of their oldest unpaid due date (the tenant's local date).",

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collectpulse.kpi.agents import AGENT_COUNTERS, AGENT_RATIOS
 from collectpulse.kpi.computed import GAUGES, HISTOGRAMS
 from collectpulse.kpi.contacts import CONTACT_COUNTERS, CONTACT_RATIOS
+from collectpulse.kpi.handled import HANDLED_COUNTERS
 from collectpulse.kpi.labels import (
     AGENT,
     BOUNCE_TYPE,
@@ -37,6 +38,7 @@ from collectpulse.kpi.model import (
     term,
 )
 from collectpulse.kpi.quality import QUALITY_COUNTERS
+from collectpulse.kpi.self_service import SELF_SERVICE_COUNTERS, SELF_SERVICE_RATIOS
 
 __all__ = [
     "ALL_KPIS",
@@ -225,6 +227,8 @@ COUNTERS: tuple[Counter, ...] = (
     *PROMISE_COUNTERS,
     *AGENT_COUNTERS,
     *CONTACT_COUNTERS,
+    *SELF_SERVICE_COUNTERS,
+    *HANDLED_COUNTERS,
     *QUALITY_COUNTERS,
 )
 
@@ -354,6 +358,7 @@ RATIOS: tuple[Ratio, ...] = (
     ),
     *CONTACT_RATIOS,
     *AGENT_RATIOS,
+    *SELF_SERVICE_RATIOS,
 )
 
 

@@ -17,6 +17,7 @@ from collectpulse.kpi.windows import format_duration
 _BUCKETING_TEXT = {
     Bucketing.COHORT: "cohort: bucket of the message's send time",
     Bucketing.ACTIVITY: "activity: bucket of the event's own time",
+    Bucketing.PROMISE_COHORT: "cohort: bucket of the promise's made time",
     Bucketing.TOTAL: "all-time only",
 }
 
@@ -50,6 +51,9 @@ arrives first waits in Redis for the other (docs/DESIGN.md lists each join):
   later moves the credit; none: unattributed;
 - a payment or self-service installment plan -> the customer's landing views
   within the attribution window before it (conversion by source, every source).
+- a promise's `kept`, `broken` or `cancelled` -> its `made`, by `promise_id`: credited
+  to the maker, and a kept counted in the made time's bucket (`promise_cohort`), held
+  as long as the customer's state lives (35 days past the due date).
 
 A message's earliest delivery, open and click are the ones that count (for the
 histograms and attribution), whichever report arrived first. Events whose bucket

@@ -23,6 +23,8 @@ class Bucketing(StrEnum):
     """The bucket of the message's send time: "of the messages sent in the window"."""
     ACTIVITY = "activity"
     """The bucket of the event's own occurred_at: "what happened in the window"."""
+    PROMISE_COHORT = "promise_cohort"
+    """The bucket of the promise's made time: "of the promises made in the window"."""
     TOTAL = "total"
     """All-time, never windowed."""
 
@@ -108,6 +110,9 @@ class Ratio:
     denominator: tuple[Term, ...]
     help: str
     labels: tuple[str, ...]
+    mixed_windows: bool = False
+    """The sides are bucketed differently on purpose (promises by made time per contact
+    by its own time, catalog K5); otherwise mixing bucketings is a definition error."""
 
     def formula(self) -> str:
         """Render the definition as text, e.g. ``a / (b + c)``."""

@@ -65,7 +65,7 @@ def _ratio_problems(definition: Ratio, counters: dict[str, Counter]) -> list[str
             continue
         bucketings.add(counter.bucketing)
         problems += _term_problems(definition, t, counter)
-    if len(bucketings) > 1:
+    if len(bucketings) > 1 and not definition.mixed_windows:
         problems.append(f"ratio {definition.name!r} mixes bucketings {sorted(bucketings)}")
     if not definition.numerator or not definition.denominator:
         problems.append(f"ratio {definition.name!r} has an empty side")

@@ -12,7 +12,9 @@ partition ends with the contribution of the highest version:
 - ``acc-recv``: balance and count of open accounts by tenant, currency and due
   date (receivables E, K18);
 - ``acc-agents``: open assigned accounts per uncapped agent id (active collectors);
-- ``flow:<day>``: the daily balance flows S and R (``store.account_flows``).
+- ``flow:<day>``: the daily balance flows S and R (``store.account_flows``);
+- ``account_exits`` / ``account_reentries`` (bucket counters): transitions of the
+  version chain, stale versions included (``store.account_transitions``, K20).
 
 Days past due are computed from the due dates when read (``kpi.accounts``), so
 nothing here needs a timer. The account hash remembers the exact fields it
@@ -27,6 +29,7 @@ counted in ``currency_mismatch`` and not applied.
 from __future__ import annotations
 
 from collectpulse.events.models import OPEN_STATUSES, AccountEvent, Topic
+from collectpulse.store import account_transitions
 from collectpulse.store.account_flows import book_flows
 from collectpulse.store.context import BatchContext
 from collectpulse.store.keys import FIELD_SEP
@@ -59,6 +62,8 @@ def apply_account(ctx: BatchContext, event: AccountEvent, occurred_s: int) -> No
         ctx.quality("currency_mismatch", Topic.ACCOUNT)
     else:
         updates.update(book_flows(ctx, state, event, occurred_s))
+        # exits and re-entries follow the version chain, stale versions included (K20)
+        updates.update(account_transitions.record(ctx, state, event))
         if event.version <= int(state.get(VERSION, "0")):
             ctx.quality("account_stale_versions", Topic.ACCOUNT)
         else:

@@ -23,8 +23,13 @@ COLUMNS = (
     "promises_broken",
     "outbound_attempts",
     "outbound_rpcs",
+    "outbound_ptp_made",
+    "promises_made_cohort",
+    "promises_kept_cohort",
+    "outbound_kept_cohort",
 )
-"""The facts counted per agent (``column`` of a field)."""
+"""The facts counted per agent (``column`` of a field). The ``_cohort`` ones and
+``outbound_ptp_made`` count in the bucket of the promise's made time (K4-K6)."""
 
 
 def field(column: str, agent: str, tenant: str, currency: str = "") -> str:

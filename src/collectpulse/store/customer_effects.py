@@ -132,6 +132,10 @@ def apply_payment(ctx: BatchContext, event: PaymentEvent, at_s: int) -> None:
     agent = ctx.label("agent", event.agent_id or "")
     labels = {"tenant": tenant, "currency": event.currency, "agent": agent}
     ctx.windowed("collected_amount_minor", labels, at_s, event.amount_minor)
+    # K19: who started it (the catalog's default when the payment does not say)
+    who = {"initiated_by": event.initiator, "currency": event.currency, "tenant": tenant}
+    ctx.windowed("initiated_payments", who, at_s)
+    ctx.windowed("initiated_amount_minor", who, at_s, event.amount_minor)
     agent_ledger.count(
         ctx,
         "collected_amount_minor",

@@ -8,10 +8,18 @@ hash (promises are keyed by ``customer_id``) remembers each promise's maker,
 counts are the same in any arrival order. A second ``made`` of one promise (another
 event id) is not a second promise. The hash is kept until a promise can no longer
 resolve (``KEEP_AFTER_DUE_S`` after its due date), not just for the retention.
+
+The same memory gives the promise cohort (K4-K6, ``promise_cohort``): the ``made``
+counts in the bucket of its own time, and the promise's first ``kept`` in the bucket
+of that made time, under the made event's direction, kind, maker and tenant, which
+``pa:`` also keeps, with whether the kept was counted (once per promise, whichever of
+made and kept came first). A maker remembered before the cohort existed (three parts)
+has no cohort made count, so its kept is not counted there either.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, time
 
 from collectpulse.events.models import PromiseEvent
@@ -25,6 +33,9 @@ MAX_PROMISES = 50
 """Per customer: makers remembered and promises with outcomes waiting (oldest go)."""
 KEEP_AFTER_DUE_S = 35 * 86_400
 MAX_KEEP_S = 400 * 86_400
+_KEPT = ("0", "1")
+_KEPT_FIELDS = ("made_s", "agent", "tenant", "direction", "kind", "kept")
+"""A ``pa:`` value's parts (joined by FIELD_SEP); before the cohort only the first three."""
 _LEDGER = {"made": "promises_made", "kept": "promises_kept", "broken": "promises_broken"}
 
 
@@ -41,12 +52,17 @@ def apply(
     if event.status == "made":
         if maker is not None:
             return  # the promise was made already (its first made event wins)
-        agent = event.agent_id or ""
-        updates = {MAKER + pid: FIELD_SEP.join((str(at_s), agent, tenant))}
+        agent = (event.agent_id or "").replace(FIELD_SEP, "")
+        held = load_list(state, HELD + pid)
+        kept = any(status == "kept" for status, _, _ in held)
+        made = (str(at_s), agent, tenant, event.direction, event.kind, _KEPT[kept])
+        updates = {MAKER + pid: FIELD_SEP.join(made)}
         _keep_until(ctx, state, updates, event, at_s)
         write(ctx, customer_id, state, updates)
         _credit(ctx, "made", agent, tenant, at_s)
-        held = load_list(state, HELD + pid)
+        _cohort(ctx, made, "made")
+        if kept:
+            _cohort(ctx, made, "kept")
         for status, outcome_s, outcome_tenant in held:
             _credit(ctx, str(status), agent, str(outcome_tenant), int(outcome_s))
         if held:
@@ -54,14 +70,38 @@ def apply(
         _bound(ctx, customer_id, state, MAKER)
         return
     if maker is not None:
-        _, agent, _ = maker.split(FIELD_SEP)
-        _credit(ctx, event.status, agent, tenant, at_s)
+        parts = maker.split(FIELD_SEP)
+        _credit(ctx, event.status, parts[1], tenant, at_s)
+        if event.status == "kept" and len(parts) == len(_KEPT_FIELDS) and parts[-1] != "1":
+            write(ctx, customer_id, state, {MAKER + pid: FIELD_SEP.join((*parts[:-1], "1"))})
+            _cohort(ctx, tuple(parts), "kept")
         return
     held = [*load_list(state, HELD + pid), [event.status, at_s, tenant]]
     updates = {HELD + pid: dump_list(held)}
     _keep_until(ctx, state, updates, event, at_s)
     write(ctx, customer_id, state, updates)
     _bound(ctx, customer_id, state, HELD)
+
+
+def _cohort(ctx: BatchContext, made: Sequence[str], status: str) -> None:
+    """Count in ``promise_cohort`` at the made time (``made``: the ``pa:`` parts)."""
+    made_s, agent, tenant, direction, kind, _ = made
+    labels = {
+        "direction": direction,
+        "kind": kind,
+        "agent": ctx.label("agent", agent),
+        "tenant": tenant,
+        "status": status,
+    }
+    ctx.windowed("promise_cohort", labels, int(made_s))
+    outbound = direction == "outbound"
+    columns = [f"promises_{status}_cohort"]
+    if outbound and status == "kept":
+        columns.append("outbound_kept_cohort")
+    elif outbound and kind == "promise_to_pay":
+        columns.append("outbound_ptp_made")
+    for column in columns:
+        agent_ledger.count(ctx, column, agent, tenant, int(made_s))
 
 
 def _credit(ctx: BatchContext, status: str, agent: str, tenant: str, at_s: int) -> None:

@@ -171,6 +171,47 @@ TABLES: tuple[Table, ...] = (
         "(every agent: GET /api/v1/agents).",
     ),
     Table(
+        "promise_cohort",
+        "Promises made in the window and kept so far",
+        ("direction", "kind", "agent", "tenant"),
+        (
+            count("promise_cohort", "made", status="made"),
+            count("promise_cohort", "kept so far", status="kept"),
+        ),
+        "Promises made in the window by the maker, and of them those kept so far (a kept "
+        "reported later still counts here): grows while the promises resolve.",
+    ),
+    Table(
+        "self_service",
+        "Self-service payments",
+        ("currency", "tenant"),
+        tuple(
+            count(name, f"{who.replace('_', ' ')} {what}", initiated_by=who)
+            for name, what in (
+                ("initiated_payments", "count"),
+                ("initiated_amount_minor", "amount"),
+            )
+            for who in ("self_service", "agent", "scheduled")
+        ),
+        "Succeeded payments in the window by who started them; the shares compare "
+        "self-service with agent payments, scheduled ones apart.",
+    ),
+    Table(
+        "self_service_promises",
+        "Promises made by direction",
+        ("kind", "tenant"),
+        tuple(
+            count(
+                "promises",
+                f"made {direction.replace('_', ' ')}",
+                direction=direction,
+                status="made",
+            )
+            for direction in ("self_service", "inbound", "outbound")
+        ),
+        "Promises made in the window, self-service or on an inbound or outbound contact.",
+    ),
+    Table(
         "contacts",
         "Outbound contact attempts",
         ("channel", "team", "agent", "dialer_campaign", "tenant"),

@@ -52,3 +52,20 @@ def test_an_unknown_sort_column_is_refused_by_name() -> None:
 def test_an_agent_id_holding_the_field_separator_stays_one_row() -> None:
     rows = agent_rows({field("promises_made", "odd\x1fid", "t1"): 1}, None)
     assert [r["agent"] for r in rows] == ["oddid"]
+
+
+def test_promise_cohort_ratios_per_rpc_and_per_promise_made() -> None:
+    cohort = {
+        field("outbound_rpcs", "ag-1", "t1"): 4,
+        field("outbound_ptp_made", "ag-1", "t1"): 2,
+        field("outbound_kept_cohort", "ag-1", "t1"): 1,
+        field("promises_made_cohort", "ag-1", "t1"): 5,
+        field("promises_kept_cohort", "ag-1", "t1"): 2,
+        field("promises_made_cohort", "ag-2", "t1"): 1,
+    }
+    rows = {r["agent"]: r for r in agent_rows(cohort, None)}
+    assert rows["ag-1"]["outbound_ptp_per_rpc_ratio"] == 0.5
+    assert rows["ag-1"]["outbound_kept_per_rpc_ratio"] == 0.25
+    assert rows["ag-1"]["promise_kept_cohort_ratio"] == 0.4
+    assert rows["ag-2"]["outbound_ptp_per_rpc_ratio"] is None  # no RPCs
+    assert rows["ag-2"]["promise_kept_cohort_ratio"] == 0.0

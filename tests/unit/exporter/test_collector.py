@@ -10,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from collectpulse.exporter.collector import StoreCollector
 from collectpulse.exporter.known import CANONICAL_REASONS, SKIP_KINDS, TOPICS
+from collectpulse.kpi.accounts import AccountTotals
 from collectpulse.kpi.definitions import COUNTERS, GAUGES, metric_name
 from collectpulse.kpi.ratios import LabelSet, labelset
 from collectpulse.store.fields import counter_field
@@ -387,3 +388,29 @@ def test_fields_stored_with_a_variant_still_count_under_their_campaign() -> None
     assert registry.get_sample_value("collectpulse_send_to_click_seconds_count", labels) == 5
     assert registry.get_sample_value("collectpulse_send_to_click_seconds_sum", labels) == 1_250
     assert sample_count(registry, "collectpulse_send_to_click_seconds_count") == 1
+
+
+def test_outbound_attempts_per_handled_account_is_served_per_window_team_and_tenant() -> None:
+    attempts = {
+        "tenant": "t1",
+        "direction": "outbound",
+        "channel": "call",
+        "outcome": "busy",
+        "team": "early",
+        "agent": "",
+        "dialer_campaign": "",
+    }
+    values = {
+        "contact_attempts": [(attempts, 9)],
+        "account_exits": [({"team": "early", "tenant": "t1"}, 2)],
+    }
+    open_now = {("t1", "open", "early", "ann", "2026-12-01"): 1}
+    view = StoreView(
+        NOW_S, (0,), totals(values), {"30d": window(values)}, accounts=AccountTotals(open=open_now)
+    )
+
+    registry = scrape(view)
+
+    labels = {"team": "early", "tenant": "t1", "window": "30d"}
+    # 9 attempts over 1 open now + 2 exits in the window
+    assert registry.get_sample_value("collectpulse_outbound_attempts_per_account", labels) == 3.0

@@ -70,6 +70,14 @@ EXPECTED_COUNTERS = {
         Bucketing.ACTIVITY,
         ["tenant", "direction", "channel", "outcome", "team", "agent", "dialer_campaign"],
     ),
+    "promise_cohort": (
+        Bucketing.PROMISE_COHORT,
+        ["direction", "kind", "agent", "tenant", "status"],
+    ),
+    "initiated_payments": (Bucketing.ACTIVITY, ["initiated_by", "currency", "tenant"]),
+    "initiated_amount_minor": (Bucketing.ACTIVITY, ["initiated_by", "currency", "tenant"]),
+    "account_exits": (Bucketing.ACTIVITY, ["team", "tenant"]),
+    "account_reentries": (Bucketing.ACTIVITY, ["team", "tenant"]),
     "events_received": (Bucketing.TOTAL, ["topic"]),
     "events_invalid": (Bucketing.TOTAL, ["topic", "reason"]),
     "events_duplicate": (Bucketing.TOTAL, ["topic"]),
@@ -96,6 +104,7 @@ EXPECTED_GAUGES = {
     "cei_ratio": ["currency", "tenant", "window"],
     "cash_cei_ratio": ["currency", "tenant", "window"],
     "balance_weighted_dpd_days": ["currency", "tenant"],
+    "outbound_attempts_per_account": ["team", "tenant"],
     "landing_silence_seconds": ["campaign", "tenant"],
     "landing_silence_delivered_messages": ["campaign", "tenant"],
     "struggling_customers": ["tenant"],
@@ -168,7 +177,41 @@ def test_every_catalog_ratio_is_defined() -> None:
         "rpc",
         "contact",
         "wrong_number",
+        "outbound_ptp_per_rpc",
+        "outbound_kept_per_rpc",
+        "promise_kept_cohort",
+        "self_service_share",
+        "self_service_amount_share",
+        "self_service_promise_share",
     }
+
+
+def test_promise_ratios_per_rpc_mix_windows_on_purpose_and_nothing_else_does() -> None:
+    rpcs = 'contact_attempts{direction="outbound",outcome="right_party"}'
+    made = 'promise_cohort{direction="outbound",kind="promise_to_pay",status="made"}'
+    assert ratio_by_name("outbound_ptp_per_rpc").formula() == f"{made} / {rpcs}"
+    kept = 'promise_cohort{direction="outbound",status="kept"}'
+    assert ratio_by_name("outbound_kept_per_rpc").formula() == f"{kept} / {rpcs}"
+    assert ratio_by_name("promise_kept_cohort").formula() == (
+        'promise_cohort{status="kept"} / promise_cohort{status="made"}'
+    )
+    assert {r.name for r in RATIOS if r.mixed_windows} == {
+        "outbound_ptp_per_rpc",
+        "outbound_kept_per_rpc",
+    }
+
+
+def test_self_service_shares_leave_scheduled_payments_out() -> None:
+    share = ratio_by_name("self_service_share")
+    assert share.formula() == (
+        'initiated_payments{initiated_by="self_service"} / '
+        '(initiated_payments{initiated_by="self_service"} + '
+        'initiated_payments{initiated_by="agent"})'
+    )
+    assert ratio_by_name("self_service_amount_share").labels == ("currency", "tenant")
+    assert ratio_by_name("self_service_promise_share").formula() == (
+        'promises{direction="self_service",status="made"} / promises{status="made"}'
+    )
 
 
 def test_the_contact_ratios_are_outbound_with_every_attempt_in_the_denominator() -> None:
@@ -227,6 +270,7 @@ def test_money_is_exported_in_minor_units_per_currency() -> None:
         "attributed_amount_minor",
         "collected_amount_minor",
         "reversed_amount_minor",
+        "initiated_amount_minor",
     }
     for counter in money:
         assert metric_name(counter).endswith("_amount_minor_total")
@@ -295,6 +339,10 @@ def test_validator_flags_mixed_bucketings_and_all_time_counters() -> None:
     problems = _with(bad)
     assert any("mixes bucketings" in p for p in problems)
     assert any("all-time counter" in p for p in problems)
+    allowed = Ratio(
+        "ok", (term("promise_cohort"),), (term("contact_attempts"),), "h", (), mixed_windows=True
+    )
+    assert not any("mixes bucketings" in p for p in _with(allowed))
 
 
 def test_validator_flags_a_name_collision_between_kinds() -> None:

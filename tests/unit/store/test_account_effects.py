@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import replace
+from itertools import pairwise
 from typing import Any
 
 import orjson
@@ -137,6 +138,34 @@ def test_leaving_the_open_statuses_removes_every_aggregate_field_and_reopening_r
     assert store.hashes[OPEN_KEY] == {open_field("in_plan", "early", "ann", "2026-12-01"): "1"}
 
 
+def test_exits_and_reentries_count_under_the_team_left_and_joined() -> None:
+    def flows(store: FakeStore, counter: str, team: str) -> int:
+        field = counter_field(counter, {"team": team, "tenant": "acme"})
+        return int(store.hashes[KEYS.totals(P)].get(field, "0"))
+
+    store = FakeStore()
+    store.apply(account(1))  # placed: neither
+    store.apply(account(2, change="charge"))  # open -> open: neither
+    assert not any(name.startswith("account_") for name in store.hashes[KEYS.totals(P)])
+    store.apply(account(3, status="paid_in_full", change="payment", balance_minor=0))
+    store.apply(account(4, status="open", team=None))  # re-opened, no team
+    store.apply(account(5, status="closed", team=None))
+    assert flows(store, "account_exits", "early") == 1
+    assert flows(store, "account_reentries", UNASSIGNED) == 1
+    assert flows(store, "account_exits", UNASSIGNED) == 1
+    store.apply(account(4, status="in_plan"), offset=9)  # a repeat: no second re-entry
+    assert flows(store, "account_reentries", UNASSIGNED) == 1
+
+
+def test_an_account_stored_before_the_history_counts_its_next_exit() -> None:
+    store = FakeStore()
+    store.apply(account(1))
+    del store.hashes[KEYS.account(P, "a1")]["hx"]  # as written before the history existed
+    store.apply(account(2, status="closed"))
+    field = counter_field("account_exits", {"team": "early", "tenant": "acme"})
+    assert store.hashes[KEYS.totals(P)][field] == "1"
+
+
 def test_another_currency_than_the_placement_is_rejected_and_counted() -> None:
     store = FakeStore()
     store.apply(account(1))
@@ -180,6 +209,7 @@ def _oracle(log: list[dict[str, Any]]) -> tuple[dict[str, int], dict[str, int]]:
 _STATUS = st.sampled_from(["open", "in_plan", "paid_in_full", "closed"])
 _DUE = st.sampled_from(["2026-11-01", "2026-12-01", "2027-01-20"])
 _AGENT = st.sampled_from(["ann", "bob"])
+_TEAM = st.sampled_from(["early", "late"])
 
 
 @st.composite
@@ -200,6 +230,7 @@ def _logs(draw: st.DrawFn) -> list[dict[str, Any]]:
                     status=draw(_STATUS),
                     due_date=draw(_DUE),
                     agent_id=draw(_AGENT),
+                    team=draw(_TEAM),
                 )
             )
     return log
@@ -225,3 +256,33 @@ def test_any_arrival_order_converges_to_the_version_order(
             for o in order[:j]
         )
     )
+    assert _flows(store) == _chain_flows(log)
+
+
+def _flows(store: FakeStore) -> dict[str, int]:
+    prefixes = ("account_exits" + FIELD_SEP, "account_reentries" + FIELD_SEP)
+    totals = store.hashes[KEYS.totals(P)]
+    return {k: int(v) for k, v in totals.items() if k.startswith(prefixes) and int(v)}
+
+
+def _chain_flows(log: list[dict[str, Any]]) -> dict[str, int]:
+    """Exits (team left) and re-entries (team joined) between consecutive versions."""
+    flows: dict[str, int] = defaultdict(int)
+    by_account: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for event in log:
+        by_account[event["account_id"]].append(event)
+    for events in by_account.values():
+        events.sort(key=lambda e: e["version"])
+        for old, new in pairwise(events):
+            was, now = (e["status"] in ("open", "in_plan") for e in (old, new))
+            if was != now:
+                counter, team = (
+                    ("account_exits", old["team"])
+                    if was
+                    else (
+                        "account_reentries",
+                        new["team"],
+                    )
+                )
+                flows[counter_field(counter, {"team": team, "tenant": "acme"})] += 1
+    return dict(flows)

@@ -1,5 +1,8 @@
 """Agents and contacts: attempts by outcome, right-party, contact and wrong-number ratios,
-and promises per agent with the share kept, credited to the agent who made them (K7).
+promises per agent with the share kept, credited to the agent who made them (K7),
+promises made and kept per right-party contact and the kept cohort (K4-K6), the
+self-service share (K19) and outbound attempts per handled account (K20; its reduction
+over 30 days is in the panel's description, a query that needs 30 days of history).
 
 Contact counters carry their own closed ``channel`` (call, chat, email_reply),
 so the funnel's channel variable does not filter them: only the tenant does.
@@ -10,12 +13,15 @@ complete per-agent table is the JSON API (``GET /api/v1/agents``).
 from __future__ import annotations
 
 from collectpulse.dashboards import promql
-from collectpulse.dashboards.boards.common import counter, describe, legend, ratio_panel
-from collectpulse.dashboards.model import Board, Panel, PanelKind, Query, Row
+from collectpulse.dashboards.boards.common import counter, describe, gauge, legend, ratio_panel
+from collectpulse.dashboards.model import Board, Panel, PanelKind, Query, Row, Unit
 from collectpulse.dashboards.promql import Selection
 
 _ATTEMPTS = counter("contact_attempts")
 _PROMISES = counter("agent_promises")
+_INITIATED = counter("initiated_payments")
+_PER_ACCOUNT = gauge("outbound_attempts_per_account")
+_EXITS, _REENTRIES = counter("account_exits"), counter("account_reentries")
 _BY_TENANT = Selection(filters=("tenant",))
 _OUTBOUND = _BY_TENANT.pin(direction="outbound")
 _AGENTS = Selection(filters=("tenant",), exclude=(("agent", ""),))
@@ -117,15 +123,128 @@ def _promises_row() -> Row:
     )
 
 
+def _cohort_row() -> Row:
+    agent = ("agent",)
+    return Row(
+        "Promises per right-party contact and kept so far (cohort by made time)",
+        (
+            ratio_panel(
+                "outbound_ptp_per_rpc",
+                agent,
+                _AGENTS,
+                title="Promises to pay per RPC by agent (capped)",
+                kind=PanelKind.BAR_GAUGE,
+                bounded=False,
+            ),
+            ratio_panel(
+                "outbound_kept_per_rpc",
+                agent,
+                _AGENTS,
+                title="Kept promises per RPC by agent (capped)",
+                kind=PanelKind.BAR_GAUGE,
+                bounded=False,
+            ),
+            ratio_panel(
+                "promise_kept_cohort",
+                ("direction", "kind"),
+                _BY_TENANT,
+                title="Kept so far of the promises made, by direction and kind",
+            ),
+        ),
+    )
+
+
+def _self_service_row() -> Row:
+    return Row(
+        "Self-service share",
+        (
+            ratio_panel(
+                "self_service_share",
+                ("currency",),
+                _BY_TENANT,
+                title="Self-service share of payments (count)",
+                width=6,
+            ),
+            ratio_panel(
+                "self_service_amount_share",
+                ("currency",),
+                _BY_TENANT,
+                title="Self-service share of payments (amount)",
+                width=6,
+            ),
+            ratio_panel(
+                "self_service_promise_share",
+                ("kind",),
+                _BY_TENANT,
+                title="Self-service share of promises made",
+                width=6,
+            ),
+            Panel(
+                "Succeeded payments by who started them (scheduled apart)",
+                PanelKind.BAR_GAUGE,
+                (
+                    Query(
+                        promql.windowed_sum(_INITIATED, ("initiated_by",), _BY_TENANT),
+                        legend(("initiated_by",)),
+                    ),
+                ),
+                describe(_INITIATED),
+                width=6,
+            ),
+        ),
+    )
+
+
+def _load_row() -> Row:
+    per_account = promql.gauge(_PER_ACCOUNT, TEAM, _BY_TENANT, op="sum")
+    # The reduction (catalog K20) needs 30 days of history, so it is a query to run, not
+    # a panel that stays empty on a new install; offset follows the selector itself.
+    series = promql.selector(_PER_ACCOUNT, _BY_TENANT)
+    earlier = per_account.replace(series, f"{series} offset 30d")
+    reduction = f"Reduction vs 30 days earlier: 1 - {per_account} / {earlier}"
+    flows = tuple(
+        Query(promql.windowed_sum(kpi, TEAM, _BY_TENANT), f"{kpi.name} {{{{team}}}}")
+        for kpi in (_EXITS, _REENTRIES)
+    )
+    return Row(
+        "Contact load: outbound attempts per handled account",
+        (
+            Panel(
+                "Outbound attempts per handled account by team (read with window 30d)",
+                PanelKind.TIMESERIES,
+                (Query(per_account, legend(TEAM)),),
+                describe(_PER_ACCOUNT, note=reduction),
+                Unit.NONE,
+                width=16,
+            ),
+            Panel(
+                "Accounts leaving and re-entering the open statuses by team",
+                PanelKind.TABLE,
+                flows,
+                describe(_EXITS, _REENTRIES),
+                width=8,
+            ),
+        ),
+    )
+
+
 BOARD = Board(
     uid="collectpulse-agents",
     title="collectpulse / Agents",
     description=(
         "Contact attempts from the dialer and agent desktop: outcomes, the right-party "
         "contact rate by team and agent, the wrong-number share (phone-data quality), and "
-        "promises made per agent with the share kept. Every agent, past the label cap "
-        "too: GET /api/v1/agents on the exporter."
+        "promises made per agent with the share kept, promises per right-party contact, "
+        "the self-service share and attempts per handled account. Every agent, past the "
+        "label cap too: GET /api/v1/agents on the exporter."
     ),
-    rows=(_attempts_row(), _ratios_row(), _promises_row()),
+    rows=(
+        _attempts_row(),
+        _ratios_row(),
+        _promises_row(),
+        _cohort_row(),
+        _self_service_row(),
+        _load_row(),
+    ),
     tags=("agents", "promises"),
 )

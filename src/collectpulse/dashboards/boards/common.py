@@ -69,6 +69,7 @@ def ratio_panel(
     title: str,
     kind: PanelKind = PanelKind.TIMESERIES,
     width: int = 8,
+    bounded: bool = True,
 ) -> Panel:
     """One Ratio definition, recomputed from its counters and grouped by ``by``."""
     definition = ratio(name)
@@ -82,4 +83,5 @@ def ratio_panel(
         Unit.RATIO,
         width=width,
         height=4 if kind is PanelKind.STAT else 8,
+        bounded=bounded,
     )
