@@ -15,7 +15,7 @@ from prometheus_client.core import Metric
 
 from collectpulse.exporter.computed import gauge_family
 from collectpulse.kpi import accounts as kpi
-from collectpulse.kpi import dso
+from collectpulse.kpi import allocation, dso
 from collectpulse.store.reader import StoreView
 from collectpulse.zones import local_date, zone
 
@@ -64,3 +64,23 @@ def portfolio(view: StoreView) -> Iterator[Metric]:
     for pair, days in sorted(dso.balance_weighted_dpd(view.accounts, today).items()):
         weighted.add_metric(list(pair), days)
     yield weighted
+    yield from allocated(view, today)
+
+
+def allocated(view: StoreView, today: dso.TenantToday) -> Iterator[Metric]:
+    """K10 per window (with its parts) and K16 per placement cohort."""
+    per_account = gauge_family("collected_per_account")
+    unallocated = gauge_family("collected_unallocated_minor")
+    handled = gauge_family("handled_accounts")
+    rows = allocation.collected_per_account(view.allocation, view.accounts, today)
+    for labels, row in sorted(rows.items()):
+        if row.collected_per_account is not None:
+            per_account.add_metric(list(labels), row.collected_per_account)
+        unallocated.add_metric(list(labels), row.unallocated_minor)
+        handled.add_metric(list(labels), row.handled)
+    yield from (per_account, unallocated, handled)
+    recovery = gauge_family("recovery_ratio")
+    for labels, cohort in allocation.cohorts(view.allocation, today).items():
+        if cohort.recovery_ratio is not None:
+            recovery.add_metric(list(labels), cohort.recovery_ratio)
+    yield recovery

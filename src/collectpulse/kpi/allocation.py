@@ -1,0 +1,149 @@
+"""K10 collected per account and K16 recovery by placement cohort: pure arithmetic.
+
+The store books, per tenant-local day, the net collected allocated to accounts
+(``a``) and unallocated (``u``), and the accounts leaving (``x``) and re-entering
+(``e``) the open statuses; per placement month the placed balance (``p``), the net
+allocated so far (``n``) and within 30/60/90/180 days of placement (``a30``...)
+(``store.allocation``). Windows are whole tenant-local days ending today, as for
+K13-K15 (``kpi.dso``).
+
+K10 = net allocated in W / H(W), with H(W) = open accounts now + exits(W) -
+re-entries(W) = the accounts open at the start of W plus those placed in W.
+K16 = net allocated to the accounts placed in month c so far / their placed balance.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from collectpulse.kpi import portfolio as formulas
+from collectpulse.kpi.accounts import AccountTotals
+from collectpulse.kpi.dso import FLOW_WINDOWS, TenantToday
+
+AGES_DAYS = (30, 60, 90, 180)
+COHORT_MONTHS = 12
+"""K16 reports the placement months of the last year, the current one included."""
+
+
+@dataclass(frozen=True)
+class AllocationTotals:
+    """The allocation aggregates summed over partitions (``store.allocation_reader``)."""
+
+    days: Mapping[tuple[str, str, date], Mapping[str, int]] = field(default_factory=dict)
+    """(tenant, currency, tenant-local day) -> kind (a, u, x, e) -> amount or count."""
+    cohorts: Mapping[tuple[str, str, str], Mapping[str, int]] = field(default_factory=dict)
+    """(tenant, currency, YYYY-MM) -> kind (p, n, a30, a60, a90, a180) -> minor units."""
+
+
+def window_sums(
+    totals: AllocationTotals, today: TenantToday, days: int
+) -> dict[tuple[str, str], dict[str, int]]:
+    """(tenant, currency) -> kind -> sum over the ``days`` local days ending today."""
+    out: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for (tenant, currency, day), kinds in totals.days.items():
+        last = today(tenant)
+        if last - timedelta(days=days - 1) <= day <= last:
+            acc = out[(tenant, currency)]
+            for kind, value in kinds.items():
+                acc[kind] += value
+    return {pair: dict(kinds) for pair, kinds in out.items()}
+
+
+def open_now(accounts: AccountTotals) -> dict[tuple[str, str], int]:
+    """(tenant, currency) -> open accounts now (from the receivables' counts)."""
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    for (tenant, currency, _due), (_balance, count) in accounts.receivables.items():
+        out[(tenant, currency)] += count
+    return dict(out)
+
+
+@dataclass(frozen=True, slots=True)
+class PerAccount:
+    """One (currency, tenant, window)'s K10 inputs and value (None: H = 0)."""
+
+    allocated_minor: int
+    unallocated_minor: int
+    handled: int
+    collected_per_account: float | None
+
+
+def collected_per_account(
+    allocation: AllocationTotals, accounts: AccountTotals, today: TenantToday
+) -> dict[tuple[str, str, str], PerAccount]:
+    """(currency, tenant, window) -> K10 and its parts, for every pair with data."""
+    opened = open_now(accounts)
+    out = {}
+    for window, days in FLOW_WINDOWS:
+        sums = window_sums(allocation, today, days)
+        for tenant, currency in sorted(opened.keys() | sums.keys()):
+            kinds = sums.get((tenant, currency), {})
+            now, exits = opened.get((tenant, currency), 0), kinds.get("x", 0)
+            # never negative (a counter read beside a racing write must not break a scrape)
+            handled = formulas.handled_accounts(now, exits, min(kinds.get("e", 0), now + exits))
+            allocated = kinds.get("a", 0)
+            out[(currency, tenant, window)] = PerAccount(
+                allocated_minor=allocated,
+                unallocated_minor=kinds.get("u", 0),
+                handled=handled,
+                collected_per_account=formulas.per_account(allocated, handled),
+            )
+    return out
+
+
+def cohort_months(today: date) -> list[str]:
+    """The last ``COHORT_MONTHS`` months ending with ``today``'s, oldest first."""
+    index = today.year * 12 + today.month - 1
+    months = [index - i for i in range(COHORT_MONTHS)]
+    return [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in reversed(months)]
+
+
+@dataclass(frozen=True, slots=True)
+class Cohort:
+    """One placement month's K16: placed balance, net allocated so far and by age."""
+
+    placed_minor: int
+    collected_minor: int
+    by_age: Mapping[int, int]
+    """Age in days (AGES_DAYS) -> net allocated within that many days of placement."""
+
+    @property
+    def recovery_ratio(self) -> float | None:
+        return formulas.recovery_ratio(self.collected_minor, self.placed_minor)
+
+    def curve(self) -> dict[int, float | None]:
+        """The recovery age curve: age -> net allocated within it / placed balance."""
+        return {
+            age: formulas.recovery_ratio(self.by_age.get(age, 0), self.placed_minor)
+            for age in AGES_DAYS
+        }
+
+
+def cohorts(allocation: AllocationTotals, today: TenantToday) -> dict[tuple[str, str, str], Cohort]:
+    """(currency, cohort month, tenant) -> the cohort, for the last 12 placement months."""
+    out = {}
+    for (tenant, currency, month), kinds in sorted(allocation.cohorts.items()):
+        if month not in cohort_months(today(tenant)):
+            continue
+        out[(currency, month, tenant)] = Cohort(
+            placed_minor=kinds.get("p", 0),
+            collected_minor=kinds.get("n", 0),
+            by_age={age: kinds.get(f"a{age}", 0) for age in AGES_DAYS},
+        )
+    return out
+
+
+__all__ = [
+    "AGES_DAYS",
+    "COHORT_MONTHS",
+    "AllocationTotals",
+    "Cohort",
+    "PerAccount",
+    "cohort_months",
+    "cohorts",
+    "collected_per_account",
+    "open_now",
+    "window_sums",
+]
