@@ -20,9 +20,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import httpx
+import jsonschema
 import pytest
 from redis.asyncio import Redis
 
+from collectpulse.api.openapi import document
 from collectpulse.events.models import Topic
 from collectpulse.store.keys import Keys
 from tests.integration.kpi_value_run import drained, publish_in_order, value_test_settings
@@ -244,6 +247,8 @@ class Run:
     payments: list[Event]
     aggregates: list[dict[bytes, bytes]]
     """Every partition's acc-open, acc-recv and acc-agents hashes as Redis holds them."""
+    api: dict[str, Any]
+    """The JSON answers of /api/v1/collected-per-account (30d) and /api/v1/recovery."""
 
 
 @pytest.fixture(scope="module")
@@ -263,6 +268,11 @@ async def run(
         while True:  # the exporter's date and ours must be the same day
             before = datetime.now(UTC).date()
             samples = await scrape(url)
+            async with httpx.AsyncClient(timeout=10) as http:
+                api = {
+                    path: (await http.get(pipe.url(f"/api/v1/{path}"), params={"tenant": TENANT}))
+                    for path in ("collected-per-account", "recovery")
+                }
             if datetime.now(UTC).date() == before:
                 break
             await asyncio.sleep(1)
@@ -278,7 +288,10 @@ async def run(
     everything = (*log.phase1, *log.phase2)
     published = [body for topic, _, body in everything if topic is Topic.ACCOUNT]
     payments = [body for topic, _, body in everything if topic is Topic.PAYMENT]
-    yield Run(samples, before, published, payments, aggregates)
+    for path, answer in api.items():
+        assert answer.status_code == 200, (path, answer.text)
+    bodies = {path: answer.json() for path, answer in api.items()}
+    yield Run(samples, before, published, payments, aggregates, bodies)
 
 
 def gauge(samples: Samples, name: str, *labels: str) -> dict[tuple[str, ...], float]:
@@ -436,3 +449,31 @@ def test_payments_are_allocated_to_accounts_net_of_reversals(run: Run) -> None:
     # K16, everything placed this month: EUR placed 10 000 + 5 000 + 7 000 + 4 000 + 900
     recovery = gauge(run.samples, "collectpulse_recovery_ratio", "currency")
     assert recovery == pytest.approx({("EUR",): 900 / 26_900, ("USD",): 400 / 3_000, ("GBP",): 0.0})
+
+
+def test_the_api_gives_the_per_account_spread_and_the_recovery_curves(run: Run) -> None:
+    def schema(name: str) -> jsonschema.Draft202012Validator:
+        return jsonschema.Draft202012Validator(
+            {**document(), "$ref": f"#/components/schemas/{name}"}
+        )
+
+    per_account, recovery = run.api["collected-per-account"], run.api["recovery"]
+    schema("CollectedPerAccount").validate(per_account)
+    schema("Recovery").validate(recovery)
+    rows = {row["currency"]: row for row in per_account["rows"]}
+    # EUR: H = 5; net per account a6 200, a4 700 and a9 250 (never placed, so not one
+    # of the handled: the population is H unless more accounts than that were paid)
+    eur = rows["EUR"]
+    assert (eur["handled_accounts"], eur["paid_accounts"], eur["accounts"]) == (5, 3, 5)
+    assert (eur["allocated_net_minor"], eur["unallocated_net_minor"]) == (1_150, 1_050)
+    # sorted over 5: 0, 0, 200, 250, 700: median the 3rd, p90 the 5th (nearest rank)
+    assert (eur["p50_minor"], eur["p90_minor"]) == (200, 700)
+    assert eur["collected_per_account"] == pytest.approx(230.0)
+    assert (rows["USD"]["p50_minor"], rows["GBP"]["p50_minor"]) == (400, 0)
+    cohorts = {row["currency"]: row for row in recovery["cohorts"]}
+    month = run.today.strftime("%Y-%m")
+    assert {row["cohort"] for row in recovery["cohorts"]} == {month}
+    eur_curve = {p["age_days"]: p["recovery_ratio"] for p in cohorts["EUR"]["curve"]}
+    # every payment within a day of its account's placement: the whole curve is K16
+    assert eur_curve == pytest.approx({age: 900 / 26_900 for age in (30, 60, 90, 180)})
+    assert (cohorts["EUR"]["placed_minor"], cohorts["EUR"]["collected_minor"]) == (26_900, 900)

@@ -14,6 +14,7 @@ K16 = net allocated to the accounts placed in month c so far / their placed bala
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -93,6 +94,37 @@ def collected_per_account(
     return out
 
 
+def nearest_rank(sorted_values: list[int], q: float) -> int:
+    """The q-quantile by the nearest-rank method (the smallest value with at least
+    q of the population at or below it); ``sorted_values`` ascending, not empty."""
+    rank = max(math.ceil(q * len(sorted_values)), 1)
+    return sorted_values[rank - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class Distribution:
+    """K10 per account in one window: each handled account's net allocated."""
+
+    accounts: int
+    """The population: handled accounts, or the accounts paid if more (an account
+    paid but never placed is counted, not dropped)."""
+    paid_accounts: int
+    """Accounts with a non-zero net allocated in the window."""
+    p50_minor: int | None
+    p90_minor: int | None
+
+
+def distribution(per_account: list[int], handled: int) -> Distribution:
+    """p50 and p90 of the net allocated per account over H(W) accounts: the handled
+    accounts nothing was allocated to count as 0 (nearest rank; None without accounts)."""
+    paid = [v for v in per_account if v]
+    population = max(handled, len(paid))
+    if population == 0:
+        return Distribution(0, 0, None, None)
+    values = sorted([0] * (population - len(paid)) + paid)
+    return Distribution(population, len(paid), nearest_rank(values, 0.5), nearest_rank(values, 0.9))
+
+
 def cohort_months(today: date) -> list[str]:
     """The last ``COHORT_MONTHS`` months ending with ``today``'s, oldest first."""
     index = today.year * 12 + today.month - 1
@@ -140,10 +172,13 @@ __all__ = [
     "COHORT_MONTHS",
     "AllocationTotals",
     "Cohort",
+    "Distribution",
     "PerAccount",
     "cohort_months",
     "cohorts",
     "collected_per_account",
+    "distribution",
+    "nearest_rank",
     "open_now",
     "window_sums",
 ]

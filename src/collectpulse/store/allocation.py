@@ -22,7 +22,9 @@ Credit, each in the tenant-local day of the payment's own ``occurred_at``
 accounts, ``u`` = net unallocated. An allocated payment whose account's placement is
 known also counts in ``cp:{pN}:cohorts`` under the placement's local month: ``n``
 (net allocated so far) and ``a30 a60 a90 a180`` (net allocated within that many days
-of the placement day); ``p`` there sums the placed balances (K16).
+of the placement day); ``p`` there sums the placed balances (K16). The net allocated
+per account and day (``cp:{pN}:acc-net:<day>``, ``<tenant> <currency> <account_id>``,
+kept 92 days) serves the per-account distribution of K10 on the JSON API only.
 
 Exits and re-entries (H(W) = open now + exits(W) - re-entries(W)) are the steps
 open -> terminal and terminal -> open between consecutive versions, booked on the
@@ -51,6 +53,8 @@ MAX_ENTRIES = 100
 AGES_DAYS = (30, 60, 90, 180)
 """The recovery curve's ages (K16): net allocated within that many days of placement."""
 UNALLOCATED = "u"
+PER_ACCOUNT_DAYS = 92
+"""Days the per-account net is kept: the 90-day window in every tenant zone."""
 _EPOCH = date(1970, 1, 1).toordinal()
 _KEEP_ACCOUNT_S = FLOW_RETENTION_DAYS * DAY_S
 
@@ -201,6 +205,9 @@ def _credit(ctx: BatchContext, entry: list[Any], where: str, *, sign: int) -> No
     kind = "u" if where == UNALLOCATED else "a"
     _day_add(ctx, day, f"{tenant}{FIELD_SEP}{currency}{FIELD_SEP}{kind}", amount)
     parts = where.split(":")
+    if kind == "a":  # the per-account distribution (K10 p50/p90, JSON only)
+        account = f"{tenant}{FIELD_SEP}{currency}{FIELD_SEP}{parts[1]}"
+        _day_add(ctx, day, account, amount, per_account=True)
     if len(parts) == 4:
         prefix = FIELD_SEP.join((tenant, currency, parts[2], ""))
         key = ctx.keys.cohorts(ctx.partition)
@@ -254,14 +261,24 @@ def _book_steps(
         acct.dropped = [oldest, *timeline.pop(oldest)]
 
 
-def _day_add(ctx: BatchContext, day: int, name: str, amount: int) -> None:
-    first_day = ctx.timing.now_s // DAY_S + _EPOCH - FLOW_RETENTION_DAYS
+def _day_add(
+    ctx: BatchContext, day: int, name: str, amount: int, *, per_account: bool = False
+) -> None:
+    """Add to the day's hash; ``per_account``: to the day's per-account hash, kept only
+    as long as the longest window (its fields go at 0: a moved credit leaves nothing)."""
+    keep_days = PER_ACCOUNT_DAYS if per_account else FLOW_RETENTION_DAYS
+    first_day = ctx.timing.now_s // DAY_S + _EPOCH - keep_days
     if not amount or day < first_day:
         return
-    key = ctx.keys.allocation(ctx.partition, date.fromordinal(day).isoformat())
-    ctx.plan.add(key, name, amount)
+    iso = date.fromordinal(day).isoformat()
+    if per_account:
+        key = ctx.keys.account_collected(ctx.partition, iso)
+        ctx.plan.add_net(key, name, amount)
+    else:
+        key = ctx.keys.allocation(ctx.partition, iso)
+        ctx.plan.add(key, name, amount)
     end_s = (day - _EPOCH + 2) * DAY_S  # a local day ends at most 14 h after its UTC end
-    ctx.plan.expire_in(key, end_s + FLOW_RETENTION_DAYS * DAY_S - ctx.timing.now_s)
+    ctx.plan.expire_in(key, end_s + keep_days * DAY_S - ctx.timing.now_s)
 
 
 __all__ = ["AGES_DAYS", "MAX_ENTRIES", "TIMELINE_SIZE", "on_account", "on_payment", "target"]

@@ -48,6 +48,8 @@ Per partition ``{pN}`` (prefix ``cp`` by default):
 ``cp:{pN}:alloc:<YYYY-MM-DD>``         hash ``<tenant> <currency> a|u|x|e`` -> net collected
                                        allocated / unallocated, account exits / re-entries of
                                        that tenant-local day (store.allocation), 400 days
+``cp:{pN}:acc-net:<YYYY-MM-DD>``       hash ``<tenant> <currency> <account_id>`` -> net
+                                       allocated to the account that day (92 days)
 ``cp:{pN}:cohorts``                    hash ``<tenant> <currency> <YYYY-MM> p|n|a<days>`` ->
                                        placed balance, net allocated (K16)
 ====================================  ==========================================
@@ -150,6 +152,10 @@ class Keys:
     def allocation(self, partition: int, day: str) -> str:
         """Hash of one tenant-local day's allocated net collected and exits (store.allocation)."""
         return f"{self.tag(partition)}:alloc:{day}"
+
+    def account_collected(self, partition: int, day: str) -> str:
+        """Hash of one tenant-local day's net collected allocated per account (K10 JSON)."""
+        return f"{self.tag(partition)}:acc-net:{day}"
 
     def cohorts(self, partition: int) -> str:
         """Hash of placement cohorts: placed balance and net allocated by month (K16)."""
