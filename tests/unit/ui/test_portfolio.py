@@ -103,6 +103,7 @@ def test_collected_per_account_and_recovery_cells_are_their_metrics_samples() ->
     # EUR and USD (one open account, nothing collected), 30d and 90d: handled and per
     # account; one cohort
     assert checked == 9
-    eur = {r["labels"]["window"]: r["values"] for r in model["portfolio"]}["30d"]
+    rows = {(r["labels"]["currency"], r["labels"]["window"]): r for r in model["portfolio"]}
+    eur = rows[("EUR", "30d")]["values"]
     assert (eur["handled_accounts"], eur["collected_per_account"]) == (6, 5_000 / 6)
     assert model["recovery"][0]["recovery_ratio"] == 0.25
