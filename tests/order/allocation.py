@@ -10,7 +10,7 @@ Rules (kpi-catalog section 9), computed without collectpulse code, days in UTC:
   step open -> terminal / terminal -> open between consecutive versions, on the
   later version's day;
 - K10 = allocated net in W / H(W) (none while H = 0); the unallocated net and H
-  are exported beside it;
+  are exported beside it, for every pair with open accounts or a non-zero sum in W;
 - K16 per placement month of the last 12 (UTC month of the account's ``placed``):
   net allocated to its accounts / their placed balances (none while nothing placed).
 """
@@ -34,16 +34,20 @@ ALLOCATION_FAMILIES = frozenset(
     }
 )
 
+ALLOCATION_RATIOS = frozenset({f"{P}collected_per_account", f"{P}recovery_ratio"})
+"""Families absent where the catalog says "no sample" (H = 0, nothing placed)."""
+
 
 def _at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def allocation_samples(
-    valid: Iterable[dict[str, Any]], payments: Iterable[dict[str, Any]], today: date
+    valid: Iterable[dict[str, Any]], payments: Iterable[dict[str, Any]], today: date | None = None
 ) -> dict[Key, float]:
     """``valid``: the account events without duplicates or currency mismatches;
-    ``payments``: the payment events without duplicates."""
+    ``payments``: the payment events without duplicates (any status)."""
+    today = today or datetime.now(UTC).date()
     versions: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for body in valid:
         versions[body["account_id"]].append(body)
@@ -74,6 +78,8 @@ def allocation_samples(
     for b in placed.values():
         months[(b["currency"], b.get("tenant"), b["occurred_at"][:7])][0] += b["balance_minor"]
     for p in payments:
+        if p["status"] not in ("succeeded", "reversed"):
+            continue
         at = _at(p["occurred_at"])
         amount = -p["amount_minor"] if p["status"] == "reversed" else p["amount_minor"]
         aid = p.get("account_id")
@@ -100,7 +106,8 @@ def allocation_samples(
             if 0 <= (today - day).days < days:
                 for kind, value in kinds.items():
                     sums[(currency, tenant)][kind] += value
-        for pair in opened.keys() | sums.keys():
+        active = {pair for pair, kinds in sums.items() if any(kinds.values())}
+        for pair in opened.keys() | active:
             kinds = sums.get(pair, {})
             handled = opened.get(pair, 0) + kinds.get("x", 0) - kinds.get("e", 0)
             key = labels(currency=pair[0], tenant=pair[1], window=window)

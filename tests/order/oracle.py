@@ -36,6 +36,7 @@ from typing import Any
 
 from tests.faults.oracle import Key, P, histogram_samples, labels
 from tests.order import accounts
+from tests.order.allocation import ALLOCATION_FAMILIES, ALLOCATION_RATIOS, allocation_samples
 from tests.order.log import Entry, event_s
 from tests.support.kpi_oracle import FUNNEL_RATIOS, Labels, divide, sum_by
 
@@ -133,11 +134,15 @@ def expected(entries: Iterable[Entry], windows: Sequence[str]) -> Expected:
     modelled = _samples(t, struggling, windows)
     # point-in-time account state: the highest valid version of each account
     portfolio = accounts.account_samples(b for topic, b in valid if topic == "account")
+    allocated = allocation_samples(accounts.valid_accounts(valid), payments)
     return Expected(
-        {**modelled.samples, **portfolio},
+        {**modelled.samples, **portfolio, **allocated},
         modelled.approximate,
-        modelled.ratios | {f"{P}accounts_per_collector"} | accounts.FLOW_FAMILIES,
-        modelled.families | accounts.FAMILIES,
+        modelled.ratios
+        | {f"{P}accounts_per_collector"}
+        | accounts.FLOW_FAMILIES
+        | ALLOCATION_RATIOS,
+        modelled.families | accounts.FAMILIES | ALLOCATION_FAMILIES,
     )
 
 

@@ -50,7 +50,8 @@ def window_sums(
             acc = out[(tenant, currency)]
             for kind, value in kinds.items():
                 acc[kind] += value
-    return {pair: dict(kinds) for pair, kinds in out.items()}
+    # a pair whose credit was all moved away (zeros left in the buckets) has nothing to show
+    return {pair: dict(kinds) for pair, kinds in out.items() if any(kinds.values())}
 
 
 def open_now(accounts: AccountTotals) -> dict[tuple[str, str], int]:
