@@ -167,6 +167,12 @@ def build_log(today: date) -> Log:
     acct(one, "a7", "c7", 1, "placed", 900, 900, due_in_days=-61, agent="eve", key="a7")
     # a8: a placement whose delta is not its balance: dead-lettered, never applied
     acct(one, "a8", "c8", 1, "placed", 500, 400, due_in_days=0, event_id=f"{INVALID}a8")
+    # a10: paid in full 7 days after its due date at placement (K17 dpd 7: in time)
+    acct(one, "a10", "c10", 1, "placed", 800, 800, due_in_days=-7, currency="CHF")
+    acct(
+        two, "a10", "c10", 2, "payment", 0, -800, due_in_days=-7, currency="CHF",
+        status="paid_in_full",
+    )  # fmt: skip
     # payments (K10, K16): c1 has two open EUR accounts (a1, a6): unnamed is unallocated
     pay = log.payment
     pay(one, "p1", "c1", 1_000)
@@ -180,6 +186,7 @@ def build_log(today: date) -> Log:
     pay(one, "p5", "c3", 400, currency="USD")  # a3 is USD
     pay(two, "p6", "c3", 50)  # no EUR account (a3's EUR charge was rejected)
     pay(two, "p7", "c9", 250, account_id="a9")  # an account never placed: no cohort
+    pay(two, "p8", "c10", 800, currency="CHF", account_id="a10")
     return log
 
 
@@ -401,6 +408,8 @@ def test_dso_add_and_cei_count_every_distinct_event_once(run: Run) -> None:
             ("USD", "90d"): 500 / 3_000,
             ("GBP", "30d"): 1.0,
             ("GBP", "90d"): 1.0,
+            ("CHF", "30d"): 1.0,
+            ("CHF", "90d"): 1.0,
         }
     )
     cash = gauge(run.samples, "collectpulse_cash_cei_ratio", "currency", "window")
@@ -440,6 +449,8 @@ def test_payments_are_allocated_to_accounts_net_of_reversals(run: Run) -> None:
             ("USD", "90d"): 400.0,
             ("GBP", "30d"): 0.0,
             ("GBP", "90d"): 0.0,
+            ("CHF", "30d"): 800.0,  # a10 left the open statuses: H = 0 + 1 exit
+            ("CHF", "90d"): 800.0,
         }
     )
     unallocated = gauge(
@@ -448,7 +459,18 @@ def test_payments_are_allocated_to_accounts_net_of_reversals(run: Run) -> None:
     assert (unallocated[("EUR", "30d")], unallocated[("GBP", "90d")]) == (1_050, 200)
     # K16, everything placed this month: EUR placed 10 000 + 5 000 + 7 000 + 4 000 + 900
     recovery = gauge(run.samples, "collectpulse_recovery_ratio", "currency")
-    assert recovery == pytest.approx({("EUR",): 900 / 26_900, ("USD",): 400 / 3_000, ("GBP",): 0.0})
+    assert recovery == pytest.approx(
+        {("EUR",): 900 / 26_900, ("USD",): 400 / 3_000, ("GBP",): 0.0, ("CHF",): 1.0}
+    )
+    # K17, all placed today: dpd 7 is due for a1 (due -40), a5 and a7 (-61), a6 (-30) and
+    # a10 (-7), of which a10 was paid in full on its day; dpd 30 for a1, a5, a6, a7; dpd
+    # 60 for a5 and a7; dpd 90 for none (a4's due date at placement is -1)
+    repaid = gauge(run.samples, "collectpulse_repaid_by_dpd_ratio", "dpd", "window")
+    assert repaid == {
+        (dpd, window): value
+        for dpd, value in (("7", 0.2), ("30", 0.0), ("60", 0.0))
+        for window in ("30d", "90d")
+    }
 
 
 def test_the_api_gives_the_per_account_spread_and_the_recovery_curves(run: Run) -> None:

@@ -12,14 +12,17 @@ Rules (kpi-catalog section 9), computed without collectpulse code, days in UTC:
 - K10 = allocated net in W / H(W) (none while H = 0); the unallocated net and H
   are exported beside it, for every pair with open accounts or a non-zero sum in W;
 - K16 per placement month of the last 12 (UTC month of the account's ``placed``):
-  net allocated to its accounts / their placed balances (none while nothing placed).
+  net allocated to its accounts / their placed balances (none while nothing placed);
+- K17 per dpd (7, 30, 60, 90) and window: of the accounts placed in W (the day of the
+  lowest ``placed`` version) with due date at placement + dpd <= today, the share whose
+  earliest paid_in_full/settled version happened on or before that day.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from tests.faults.oracle import Key, P, labels
@@ -31,11 +34,16 @@ ALLOCATION_FAMILIES = frozenset(
         f"{P}collected_unallocated_minor",
         f"{P}handled_accounts",
         f"{P}recovery_ratio",
+        f"{P}repaid_by_dpd_ratio",
     }
 )
 
-ALLOCATION_RATIOS = frozenset({f"{P}collected_per_account", f"{P}recovery_ratio"})
-"""Families absent where the catalog says "no sample" (H = 0, nothing placed)."""
+ALLOCATION_RATIOS = frozenset(
+    {f"{P}collected_per_account", f"{P}recovery_ratio", f"{P}repaid_by_dpd_ratio"}
+)
+"""Families absent where the catalog says "no sample" (H = 0, nothing placed, no account
+old enough)."""
+RESOLVED = ("paid_in_full", "settled")
 
 
 def _at(text: str) -> datetime:
@@ -115,6 +123,22 @@ def allocation_samples(
             out[(f"{P}collected_unallocated_minor", key)] = kinds.get("u", 0)
             if handled:
                 out[(f"{P}collected_per_account", key)] = kinds.get("a", 0) / handled
+    for window, days in (("30d", 30), ("90d", 90)):
+        tally: dict[tuple[int, str | None], list[int]] = defaultdict(lambda: [0, 0])
+        for aid, b in placed.items():
+            if not 0 <= (today - _at(b["occurred_at"]).date()).days < days:
+                continue
+            due = date.fromisoformat(b["due_date"])
+            done = [_at(v["occurred_at"]).date() for v in versions[aid] if v["status"] in RESOLVED]
+            for dpd in (7, 30, 60, 90):
+                deadline = due + timedelta(days=dpd)
+                if deadline <= today:
+                    counts = tally[(dpd, b.get("tenant"))]
+                    counts[0] += 1
+                    counts[1] += bool(done) and min(done) <= deadline
+        for (dpd, tenant), (eligible, repaid) in tally.items():
+            key = labels(dpd=str(dpd), tenant=tenant, window=window)
+            out[(f"{P}repaid_by_dpd_ratio", key)] = repaid / eligible
     last = [today.year * 12 + today.month - 1 - i for i in range(12)]
     names = {f"{m // 12:04d}-{m % 12 + 1:02d}" for m in last}
     for (currency, tenant, month), (placed_minor, net) in months.items():

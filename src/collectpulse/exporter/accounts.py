@@ -84,3 +84,7 @@ def allocated(view: StoreView, today: dso.TenantToday) -> Iterator[Metric]:
         if cohort.recovery_ratio is not None:
             recovery.add_metric(list(labels), cohort.recovery_ratio)
     yield recovery
+    repaid = gauge_family("repaid_by_dpd_ratio")
+    for labels, ratio in sorted(allocation.repaid_by_dpd(view.allocation, today).items()):
+        repaid.add_metric(list(labels), ratio)
+    yield repaid

@@ -37,6 +37,11 @@ class AllocationTotals:
     """(tenant, currency, tenant-local day) -> kind (a, u, x, e) -> amount or count."""
     cohorts: Mapping[tuple[str, str, str], Mapping[str, int]] = field(default_factory=dict)
     """(tenant, currency, YYYY-MM) -> kind (p, n, a30, a60, a90, a180) -> minor units."""
+    placed: Mapping[tuple[str, date], Mapping[tuple[date, date | None], int]] = field(
+        default_factory=dict
+    )
+    """(tenant, placement day) -> (due date at placement, day first paid_in_full or
+    settled, None if not yet) -> accounts (K17)."""
 
 
 def window_sums(
@@ -93,6 +98,38 @@ def collected_per_account(
                 collected_per_account=formulas.per_account(allocated, handled),
             )
     return out
+
+
+REPAID_DPD = (7, 30, 60, 90)
+"""K17's days past the due date at placement."""
+
+
+def repaid_by_dpd(
+    totals: AllocationTotals, today: TenantToday
+) -> dict[tuple[str, str, str], float]:
+    """K17 (dpd, tenant, window) -> of the accounts placed in W whose due date + dpd days
+    has come (local today), the share that reached paid_in_full or settled by then; no
+    sample while none is old enough (``kpi.portfolio.repaid_by_dpd_ratio`` on counts)."""
+    counts: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for window, days in FLOW_WINDOWS:
+        for (tenant, day), accounts in totals.placed.items():
+            last = today(tenant)
+            if not _within(day, last, days):
+                continue
+            for (due, resolved), n in accounts.items():
+                for dpd in REPAID_DPD:
+                    deadline = due + timedelta(days=dpd)
+                    if deadline > last:
+                        continue
+                    tally = counts[(str(dpd), tenant, window)]
+                    tally[0] += n
+                    if resolved is not None and resolved <= deadline:
+                        tally[1] += n
+    return {key: repaid / eligible for key, (eligible, repaid) in counts.items() if eligible}
+
+
+def _within(day: date, last: date, days: int) -> bool:
+    return last - timedelta(days=days - 1) <= day <= last
 
 
 def nearest_rank(sorted_values: list[int], q: float) -> int:
@@ -171,6 +208,7 @@ def cohorts(allocation: AllocationTotals, today: TenantToday) -> dict[tuple[str,
 __all__ = [
     "AGES_DAYS",
     "COHORT_MONTHS",
+    "REPAID_DPD",
     "AllocationTotals",
     "Cohort",
     "Distribution",
@@ -181,5 +219,6 @@ __all__ = [
     "distribution",
     "nearest_rank",
     "open_now",
+    "repaid_by_dpd",
     "window_sums",
 ]

@@ -54,4 +54,14 @@ ALLOCATION_GAUGES: tuple[Gauge, ...] = (
         "portfolio",
         ("currency", "cohort", "tenant"),
     ),
+    Gauge(
+        "repaid_by_dpd_ratio",
+        "Of the accounts placed in the window (30d or 90d, by the tenant-local day of "
+        "their placed event) whose due date at placement + dpd days (7, 30, 60, 90) is "
+        "today or earlier, the share that reached paid_in_full or settled (upstream "
+        "statuses; partial payments never count) at or before that day. Absent while no "
+        "account is old enough.",
+        "portfolio",
+        ("dpd", "tenant", "window"),
+    ),
 )

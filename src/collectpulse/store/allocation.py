@@ -25,6 +25,9 @@ known also counts in ``cp:{pN}:cohorts`` under the placement's local month: ``n`
 of the placement day); ``p`` there sums the placed balances (K16). The net allocated
 per account and day (``cp:{pN}:acc-net:<day>``, ``<tenant> <currency> <account_id>``,
 kept 92 days) serves the per-account distribution of K10 on the JSON API only.
+K17 counts each placed account once in the day hash of its placement,
+``<tenant> k17 <due date at placement> <day it first reached paid_in_full or settled,
+or ->``, moved when an earlier resolution or placement version arrives.
 
 Exits and re-entries (H(W) = open now + exits(W) - re-entries(W)) are the steps
 open -> terminal and terminal -> open between consecutive versions, booked on the
@@ -41,6 +44,7 @@ from typing import Any
 import orjson
 
 from collectpulse.events.models import OPEN_STATUSES, AccountEvent, PaymentEvent, Topic
+from collectpulse.kpi.portfolio import RESOLVED_STATUSES
 from collectpulse.store.account_flows import FLOW_RETENTION_DAYS
 from collectpulse.store.context import BatchContext
 from collectpulse.store.customer_state import KEEP_UNTIL, customer, load_list, write
@@ -53,6 +57,8 @@ MAX_ENTRIES = 100
 AGES_DAYS = (30, 60, 90, 180)
 """The recovery curve's ages (K16): net allocated within that many days of placement."""
 UNALLOCATED = "u"
+REPAID = "k17"
+"""Second part of the day-hash fields counting accounts placed that day (K17)."""
 PER_ACCOUNT_DAYS = 92
 """Days the per-account net is kept: the 90-day window in every tenant zone."""
 _EPOCH = date(1970, 1, 1).toordinal()
@@ -60,21 +66,23 @@ _KEEP_ACCOUNT_S = FLOW_RETENTION_DAYS * DAY_S
 
 
 class _Account:
-    """``ac:<account_id>``: [currency, tenant, placed [version, at_s, balance] or [],
-    timeline [[version, at_s, open], ...], dropped [version, at_s, open] or []]."""
+    """``ac:<account_id>``: [currency, tenant, placed [version, at_s, balance, due date
+    ordinal] or [], timeline [[version, at_s, open], ...], dropped [version, at_s, open]
+    or [], resolved: the earliest at_s of a paid_in_full/settled version or -1]."""
 
     def __init__(self, raw: str | None) -> None:
-        loaded: list[Any] = orjson.loads(raw) if raw else ["", "", [], [], []]
+        loaded: list[Any] = orjson.loads(raw) if raw else ["", "", [], [], [], -1]
         self.currency: str = loaded[0]
         self.tenant: str = loaded[1]
         self.placed: list[int] = loaded[2]
         self.timeline: dict[int, tuple[int, int]] = {v: (s, o) for v, s, o in loaded[3]}
         self.dropped: list[int] = loaded[4]
+        self.resolved_s: int = loaded[5] if len(loaded) > 5 else -1
 
     def dump(self) -> str:
         timeline = [[v, s, o] for v, (s, o) in sorted(self.timeline.items())]
         return orjson.dumps(
-            [self.currency, self.tenant, self.placed, timeline, self.dropped]
+            [self.currency, self.tenant, self.placed, timeline, self.dropped, self.resolved_s]
         ).decode()
 
     def open_before(self, at_s: int) -> bool:
@@ -94,11 +102,20 @@ def on_account(ctx: BatchContext, event: AccountEvent, at_s: int) -> None:
     acct.currency = acct.currency or event.currency
     acct.tenant = event.tenant or ""
     tenant = ctx.label("tenant", acct.tenant)
+    repaid_before = _repaid(ctx, acct, tenant)
     if event.change == "placed" and (not acct.placed or event.version < acct.placed[0]):
         if acct.placed:
             _cohort_placed(ctx, acct, tenant, sign=-1)
-        acct.placed = [event.version, at_s, event.balance_minor]
+        acct.placed = [event.version, at_s, event.balance_minor, event.due_date.toordinal()]
         _cohort_placed(ctx, acct, tenant, sign=1)
+    if event.status in RESOLVED_STATUSES and not 0 <= acct.resolved_s <= at_s:
+        acct.resolved_s = at_s  # the earliest resolution, whatever arrives first
+    repaid_after = _repaid(ctx, acct, tenant)
+    if repaid_after != repaid_before:
+        if repaid_before is not None:
+            _day_add(ctx, *repaid_before, -1)
+        if repaid_after is not None:
+            _day_add(ctx, *repaid_after, 1)
     if event.version not in acct.timeline:
         _book_steps(ctx, acct, tenant, event.version, at_s, int(event.status in OPEN_STATUSES))
     updates = {name: acct.dump()}
@@ -216,6 +233,18 @@ def _credit(ctx: BatchContext, entry: list[Any], where: str, *, sign: int) -> No
         for days in AGES_DAYS:
             if age and age <= days:
                 ctx.plan.add(key, f"{prefix}a{days}", amount)
+
+
+def _repaid(ctx: BatchContext, acct: _Account, tenant: str) -> tuple[int, str] | None:
+    """K17's count of a placed account: (placement day, ``<tenant> k17 <due date at
+    placement> <resolution day or ->``), days local to the tenant."""
+    if not acct.placed:
+        return None
+    tz = zone(ctx.timing.tenant_zones.get(acct.tenant, ctx.timing.default_zone))
+    resolved = "-" if acct.resolved_s < 0 else local_date(acct.resolved_s, tz).isoformat()
+    due = date.fromordinal(acct.placed[3]).isoformat()
+    day = local_date(acct.placed[1], tz).toordinal()
+    return day, FIELD_SEP.join((tenant, REPAID, due, resolved))
 
 
 def _cohort_placed(ctx: BatchContext, acct: _Account, tenant: str, *, sign: int) -> None:

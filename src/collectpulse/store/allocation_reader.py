@@ -14,6 +14,7 @@ from typing import Any
 
 from collectpulse.kpi.allocation import AllocationTotals
 from collectpulse.store.account_reader import flow_days
+from collectpulse.store.allocation import REPAID
 from collectpulse.store.client import StoreClient
 from collectpulse.store.keys import FIELD_SEP, Keys
 
@@ -40,6 +41,9 @@ def merge_allocation(days: Sequence[str], replies: Sequence[dict[Any, Any]]) -> 
     dates = [date.fromisoformat(d) for d in days]
     by_day: dict[tuple[str, str, date], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     by_month: dict[tuple[str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    placed: dict[tuple[str, date], dict[tuple[date, date | None], int]] = defaultdict(
+        lambda: defaultdict(int)
+    )
     for start in range(0, len(replies), per):
         for name, value in replies[start].items():
             parts = _text(name).split(FIELD_SEP)
@@ -50,9 +54,13 @@ def merge_allocation(days: Sequence[str], replies: Sequence[dict[Any, Any]]) -> 
                 parts = _text(name).split(FIELD_SEP)
                 if len(parts) == 3:
                     by_day[(parts[0], parts[1], day)][parts[2]] += int(value)
+                elif len(parts) == 4 and parts[1] == REPAID and int(value):
+                    resolved = None if parts[3] == "-" else date.fromisoformat(parts[3])
+                    placed[(parts[0], day)][(date.fromisoformat(parts[2]), resolved)] += int(value)
     return AllocationTotals(
         days={k: dict(v) for k, v in by_day.items()},
         cohorts={k: dict(v) for k, v in by_month.items()},
+        placed={k: {due: n for due, n in v.items() if n} for k, v in placed.items()},
     )
 
 

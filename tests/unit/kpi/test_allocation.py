@@ -80,3 +80,32 @@ def test_the_reader_sums_partitions() -> None:
     merged = merge_allocation(days, [*one, *two])
     assert merged.cohorts == {("acme", "EUR", "2027-01"): {"p": 120}}
     assert merged.days == {("acme", "EUR", date(2027, 3, 31)): {"a": 12}}
+
+
+def test_repaid_by_dpd_counts_the_accounts_old_enough_as_the_formula_does() -> None:
+    from collectpulse.kpi.allocation import repaid_by_dpd
+    from collectpulse.kpi.portfolio import PlacedAccount, repaid_by_dpd_ratio
+
+    placed = {
+        # placed 10 days ago: due 20 days ago; one paid 5 days after due, one never
+        ("acme", date(2027, 3, 21)): {
+            (date(2027, 3, 11), date(2027, 3, 16)): 1,
+            (date(2027, 3, 11), None): 3,
+        },
+        # placed 60 days ago (90d only): due then, resolved 40 days after due
+        ("acme", date(2027, 1, 30)): {(date(2027, 1, 30), date(2027, 3, 11)): 2},
+    }
+    got = repaid_by_dpd(AllocationTotals(placed=placed), today)
+    # 30d, dpd 7: the 4 accounts due on 03-11 (deadline 03-18): 1 of 4 in time
+    assert got[("7", "acme", "30d")] == 0.25
+    assert ("30", "acme", "30d") not in got  # 03-11 + 30 is after today
+    # 90d, dpd 60: only the two due on 01-30 are old enough: repaid on day 40
+    assert got[("60", "acme", "90d")] == 1.0
+    flat = [
+        PlacedAccount(due, resolved)
+        for accounts in placed.values()
+        for (due, resolved), n in accounts.items()
+        for _ in range(n)
+    ]
+    for dpd in (7, 30, 60, 90):
+        assert got.get((str(dpd), "acme", "90d")) == repaid_by_dpd_ratio(flat, dpd, TODAY)

@@ -100,6 +100,7 @@ EXPECTED_GAUGES = {
     "collected_unallocated_minor": ["currency", "tenant", "window"],
     "handled_accounts": ["currency", "tenant", "window"],
     "recovery_ratio": ["currency", "cohort", "tenant"],
+    "repaid_by_dpd_ratio": ["dpd", "tenant", "window"],
     "landing_silence_seconds": ["campaign", "tenant"],
     "landing_silence_delivered_messages": ["campaign", "tenant"],
     "struggling_customers": ["tenant"],

@@ -25,6 +25,7 @@ from collectpulse.store.fields import counter_field
 from collectpulse.store.keys import FIELD_SEP
 
 OPEN = ("open", "in_plan")
+RESOLVED = ("paid_in_full", "settled")
 AGES = (30, 60, 90, 180)
 
 
@@ -115,6 +116,7 @@ def test_a_payment_naming_its_account_before_the_placement_joins_the_cohort_late
         key("cohorts", "2027-01", "p"): 1000,
         key("cohorts", "2027-01", "n"): 300,
         **{key("cohorts", "2027-01", f"a{d}"): 300 for d in AGES},
+        ("2027-01-05", "acme", "k17", "2026-12-01", "-"): 1,  # placed, not resolved yet
     }
     assert "al" not in store.hashes[KEYS.customer(P, "c1")] or (
         store.hashes[KEYS.customer(P, "c1")]["al"] == "[]"
@@ -171,6 +173,20 @@ def test_the_payment_that_closes_the_account_is_still_allocated_to_it() -> None:
     assert counts[key("cohorts", "2027-01", "n")] == 1000
 
 
+def test_repaid_counts_the_earliest_resolution_whatever_arrives_first() -> None:
+    store = Store()
+    settled = {"change": "status", "delta_minor": 0, "balance_minor": 0, "status": "settled"}
+    store.apply(Topic.ACCOUNT, account(3, occurred_at="2027-01-12T10:00:00Z", **settled))
+    assert ("2027-01-05", "acme", "k17", "2026-12-01", "2027-01-12") not in store.counts()
+    store.apply(Topic.ACCOUNT, account(1, occurred_at="2027-01-05T10:00:00Z"))
+    store.apply(
+        Topic.ACCOUNT,
+        account(2, occurred_at="2027-01-09T10:00:00Z", **{**settled, "status": "paid_in_full"}),
+    )
+    repaid = {k: v for k, v in store.counts().items() if "k17" in k}
+    assert repaid == {("2027-01-05", "acme", "k17", "2026-12-01", "2027-01-09"): 1}
+
+
 def test_a_reversal_is_net_collected_in_its_own_day() -> None:
     store = Store()
     store.apply(Topic.ACCOUNT, account(1, occurred_at="2027-01-05T10:00:00Z"))
@@ -211,6 +227,11 @@ def oracle(
             if e["change"] == "placed" and aid not in placed:
                 placed[aid] = (e["occurred_at"][:10], e["occurred_at"][:7])
                 out[key("cohorts", e["occurred_at"][:7], "p")] += e["balance_minor"]
+                resolved = min(
+                    (r["occurred_at"] for r in events if r["status"] in RESOLVED), default="-"
+                )
+                repaid = (e["occurred_at"][:10], "acme", "k17", e["due_date"], resolved[:10])
+                out[repaid] += 1
 
     def open_before(aid: str, at_s: int) -> bool:
         earlier = [e for e in by_account[aid] if _ts(e["occurred_at"]) < at_s]

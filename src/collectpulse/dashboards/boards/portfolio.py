@@ -21,6 +21,7 @@ _PER_ACCOUNT = gauge("collected_per_account")
 _UNALLOCATED = gauge("collected_unallocated_minor")
 _HANDLED = gauge("handled_accounts")
 _RECOVERY = gauge("recovery_ratio")
+_REPAID = gauge("repaid_by_dpd_ratio")
 _STALE = counter("account_stale_versions")
 _UNORDERED = counter("account_flow_unordered")
 _MISMATCH = counter("currency_mismatch")
@@ -123,6 +124,19 @@ def _recovery_row() -> Row:
                 describe(_RECOVERY),
                 unit=Unit.RATIO,
                 width=8,
+            ),
+            Panel(
+                "Repaid by days past due (share of accounts placed in the window)",
+                PanelKind.TIMESERIES,
+                (
+                    Query(
+                        promql.gauge(_REPAID, ("dpd", "tenant", "window")),
+                        "dpd {{dpd}} {{tenant}} {{window}}",
+                    ),
+                ),
+                describe(_REPAID),
+                unit=Unit.RATIO,
+                width=24,
             ),
         ),
     )
