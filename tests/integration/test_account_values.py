@@ -20,13 +20,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import httpx
+import jsonschema
 import pytest
 from redis.asyncio import Redis
 
+from collectpulse.api.openapi import document
 from collectpulse.events.models import Topic
 from collectpulse.store.keys import Keys
 from tests.integration.kpi_value_run import drained, publish_in_order, value_test_settings
 from tests.order.accounts import FLOW_FAMILIES, flow_samples
+from tests.order.allocation import ALLOCATION_FAMILIES, allocation_samples
 from tests.support.kafka import create_topics
 from tests.support.metrics import Samples, scrape, total
 from tests.support.pipeline import run_pipeline
@@ -93,6 +97,36 @@ class Log:
         phase.append((Topic.ACCOUNT, key or customer_id, event))
         return event
 
+    def payment(
+        self,
+        phase: list[Published],
+        payment_id: str,
+        customer_id: str,
+        amount: int,
+        *,
+        account_id: str | None = None,
+        currency: str = "EUR",
+        status: str = "succeeded",
+        event_id: str | None = None,
+    ) -> Event:
+        # a second after the account events: their versions happened before it
+        at = datetime.now(UTC) + timedelta(seconds=1)
+        event = {
+            "event_id": event_id or f"pay-{payment_id}",
+            "occurred_at": at.isoformat(),
+            "tenant": TENANT,
+            "payment_id": payment_id,
+            "customer_id": customer_id,
+            "status": status,
+            "amount_minor": amount,
+            "currency": currency,
+            "schema_version": 2,
+        }
+        if account_id is not None:
+            event["account_id"] = account_id
+        phase.append((Topic.PAYMENT, customer_id, event))
+        return event
+
 
 def build_log(today: date) -> Log:
     log = Log(today, [], [])
@@ -133,6 +167,26 @@ def build_log(today: date) -> Log:
     acct(one, "a7", "c7", 1, "placed", 900, 900, due_in_days=-61, agent="eve", key="a7")
     # a8: a placement whose delta is not its balance: dead-lettered, never applied
     acct(one, "a8", "c8", 1, "placed", 500, 400, due_in_days=0, event_id=f"{INVALID}a8")
+    # a10: paid in full 7 days after its due date at placement (K17 dpd 7: in time)
+    acct(one, "a10", "c10", 1, "placed", 800, 800, due_in_days=-7, currency="CHF")
+    acct(
+        two, "a10", "c10", 2, "payment", 0, -800, due_in_days=-7, currency="CHF",
+        status="paid_in_full",
+    )  # fmt: skip
+    # payments (K10, K16): c1 has two open EUR accounts (a1, a6): unnamed is unallocated
+    pay = log.payment
+    pay(one, "p1", "c1", 1_000)
+    pay(one, "p2", "c1", 300, account_id="a6")
+    pay(two, "p2", "c1", 100, account_id="a6", status="reversed", event_id="rev-p2")
+    # c4's only account a4, whose placement arrives in the next phase (and twice here)
+    for _ in range(2):
+        pay(one, "p3", "c4", 700)
+    # c5's a5 is open when this arrives; its write-off (phase 2) happened before it
+    pay(one, "p4", "c5", 200, currency="GBP")
+    pay(one, "p5", "c3", 400, currency="USD")  # a3 is USD
+    pay(two, "p6", "c3", 50)  # no EUR account (a3's EUR charge was rejected)
+    pay(two, "p7", "c9", 250, account_id="a9")  # an account never placed: no cohort
+    pay(two, "p8", "c10", 800, currency="CHF", account_id="a10")
     return log
 
 
@@ -196,8 +250,12 @@ class Run:
     samples: Samples
     today: date
     published: list[Event]
+    """The account events (the payments are in ``payments``)."""
+    payments: list[Event]
     aggregates: list[dict[bytes, bytes]]
     """Every partition's acc-open, acc-recv and acc-agents hashes as Redis holds them."""
+    api: dict[str, Any]
+    """The JSON answers of /api/v1/collected-per-account (30d) and /api/v1/recovery."""
 
 
 @pytest.fixture(scope="module")
@@ -217,6 +275,11 @@ async def run(
         while True:  # the exporter's date and ours must be the same day
             before = datetime.now(UTC).date()
             samples = await scrape(url)
+            async with httpx.AsyncClient(timeout=10) as http:
+                api = {
+                    path: (await http.get(pipe.url(f"/api/v1/{path}"), params={"tenant": TENANT}))
+                    for path in ("collected-per-account", "recovery")
+                }
             if datetime.now(UTC).date() == before:
                 break
             await asyncio.sleep(1)
@@ -229,8 +292,13 @@ async def run(
         ]
     finally:
         await client.aclose()
-    published = [body for _, _, body in (*log.phase1, *log.phase2)]
-    yield Run(samples, before, published, aggregates)
+    everything = (*log.phase1, *log.phase2)
+    published = [body for topic, _, body in everything if topic is Topic.ACCOUNT]
+    payments = [body for topic, _, body in everything if topic is Topic.PAYMENT]
+    for path, answer in api.items():
+        assert answer.status_code == 200, (path, answer.text)
+    bodies = {path: answer.json() for path, answer in api.items()}
+    yield Run(samples, before, published, payments, aggregates, bodies)
 
 
 def gauge(samples: Samples, name: str, *labels: str) -> dict[tuple[str, ...], float]:
@@ -340,6 +408,8 @@ def test_dso_add_and_cei_count_every_distinct_event_once(run: Run) -> None:
             ("USD", "90d"): 500 / 3_000,
             ("GBP", "30d"): 1.0,
             ("GBP", "90d"): 1.0,
+            ("CHF", "30d"): 1.0,
+            ("CHF", "90d"): 1.0,
         }
     )
     cash = gauge(run.samples, "collectpulse_cash_cei_ratio", "currency", "window")
@@ -347,3 +417,85 @@ def test_dso_add_and_cei_count_every_distinct_event_once(run: Run) -> None:
     weighted = gauge(run.samples, "collectpulse_balance_weighted_dpd_days", "currency")
     eur = (7_000 * 10 + 7_000 * 1 + 4_000 * 30 + 2_000 * 95 + 900 * 61) / 20_900
     assert weighted == pytest.approx({("EUR",): eur, ("USD",): 31.0})
+
+
+def test_payments_are_allocated_to_accounts_net_of_reversals(run: Run) -> None:
+    unique = {
+        e["event_id"]: e for e in reversed(run.published) if not e["event_id"].startswith(INVALID)
+    }
+    placed = {e["account_id"]: e["currency"] for e in unique.values() if e["change"] == "placed"}
+    valid = [e for e in unique.values() if e["currency"] == placed[e["account_id"]]]
+    payments = list({e["event_id"]: e for e in run.payments}.values())
+    expected = allocation_samples(valid, payments, run.today)
+    got = {
+        key: value
+        for key, value in run.samples.items()
+        if key[0] in ALLOCATION_FAMILIES and dict(key[1]).get("tenant") == TENANT
+    }
+    assert got.keys() == expected.keys()
+    for key, value in expected.items():
+        assert got[key] == pytest.approx(value, rel=1e-9), key
+    # by hand. EUR allocated: 300 (p2 to a6) - 100 (its reversal) + 700 (p3 to a4, the
+    # customer's only account; its placement came later) + 250 (p7, a9 never placed);
+    # unallocated: 1 000 (p1: a1 and a6 both open) + 50 (p6: no EUR account of c3).
+    # H: open now a1 a2 a4 a6 a7 = 5, + a2's exit (settled) - its re-entry = 5.
+    # GBP: a5 written off before p4 (in version order): unallocated, H = 0 + 1 exit.
+    per_account = gauge(run.samples, "collectpulse_collected_per_account", "currency", "window")
+    assert per_account == pytest.approx(
+        {
+            ("EUR", "30d"): 1_150 / 5,
+            ("EUR", "90d"): 1_150 / 5,
+            ("USD", "30d"): 400.0,
+            ("USD", "90d"): 400.0,
+            ("GBP", "30d"): 0.0,
+            ("GBP", "90d"): 0.0,
+            ("CHF", "30d"): 800.0,  # a10 left the open statuses: H = 0 + 1 exit
+            ("CHF", "90d"): 800.0,
+        }
+    )
+    unallocated = gauge(
+        run.samples, "collectpulse_collected_unallocated_minor", "currency", "window"
+    )
+    assert (unallocated[("EUR", "30d")], unallocated[("GBP", "90d")]) == (1_050, 200)
+    # K16, everything placed this month: EUR placed 10 000 + 5 000 + 7 000 + 4 000 + 900
+    recovery = gauge(run.samples, "collectpulse_recovery_ratio", "currency")
+    assert recovery == pytest.approx(
+        {("EUR",): 900 / 26_900, ("USD",): 400 / 3_000, ("GBP",): 0.0, ("CHF",): 1.0}
+    )
+    # K17, all placed today: dpd 7 is due for a1 (due -40), a5 and a7 (-61), a6 (-30) and
+    # a10 (-7), of which a10 was paid in full on its day; dpd 30 for a1, a5, a6, a7; dpd
+    # 60 for a5 and a7; dpd 90 for none (a4's due date at placement is -1)
+    repaid = gauge(run.samples, "collectpulse_repaid_by_dpd_ratio", "dpd", "window")
+    assert repaid == {
+        (dpd, window): value
+        for dpd, value in (("7", 0.2), ("30", 0.0), ("60", 0.0))
+        for window in ("30d", "90d")
+    }
+
+
+def test_the_api_gives_the_per_account_spread_and_the_recovery_curves(run: Run) -> None:
+    def schema(name: str) -> jsonschema.Draft202012Validator:
+        return jsonschema.Draft202012Validator(
+            {**document(), "$ref": f"#/components/schemas/{name}"}
+        )
+
+    per_account, recovery = run.api["collected-per-account"], run.api["recovery"]
+    schema("CollectedPerAccount").validate(per_account)
+    schema("Recovery").validate(recovery)
+    rows = {row["currency"]: row for row in per_account["rows"]}
+    # EUR: H = 5; net per account a6 200, a4 700 and a9 250 (never placed, so not one
+    # of the handled: the population is H unless more accounts than that were paid)
+    eur = rows["EUR"]
+    assert (eur["handled_accounts"], eur["paid_accounts"], eur["accounts"]) == (5, 3, 5)
+    assert (eur["allocated_net_minor"], eur["unallocated_net_minor"]) == (1_150, 1_050)
+    # sorted over 5: 0, 0, 200, 250, 700: median the 3rd, p90 the 5th (nearest rank)
+    assert (eur["p50_minor"], eur["p90_minor"]) == (200, 700)
+    assert eur["collected_per_account"] == pytest.approx(230.0)
+    assert (rows["USD"]["p50_minor"], rows["GBP"]["p50_minor"]) == (400, 0)
+    cohorts = {row["currency"]: row for row in recovery["cohorts"]}
+    month = run.today.strftime("%Y-%m")
+    assert {row["cohort"] for row in recovery["cohorts"]} == {month}
+    eur_curve = {p["age_days"]: p["recovery_ratio"] for p in cohorts["EUR"]["curve"]}
+    # every payment within a day of its account's placement: the whole curve is K16
+    assert eur_curve == pytest.approx({age: 900 / 26_900 for age in (30, 60, 90, 180)})
+    assert (cohorts["EUR"]["placed_minor"], cohorts["EUR"]["collected_minor"]) == (26_900, 900)

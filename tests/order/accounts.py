@@ -60,6 +60,14 @@ def bucket(dpd: int) -> str:
     return "91_plus"
 
 
+def valid_accounts(valid: Iterable[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The account events of a deduplicated log, without those in another currency than
+    their account's placement."""
+    events = [b for topic, b in valid if topic == "account"]
+    placed = {b["account_id"]: b["currency"] for b in events if b["change"] == "placed"}
+    return [b for b in events if b["currency"] == placed.get(b["account_id"], b["currency"])]
+
+
 def account_samples(
     bodies: Iterable[dict[str, Any]], today: date | None = None
 ) -> dict[Key, float]:

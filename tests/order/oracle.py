@@ -38,6 +38,7 @@ from tests.faults.oracle import Key, P, histogram_samples, labels
 from tests.order import accounts
 from tests.order.agent_ratios import FAMILIES as AGENT_FAMILIES
 from tests.order.agent_ratios import NO_VALUE, agent_samples
+from tests.order.allocation import ALLOCATION_FAMILIES, ALLOCATION_RATIOS, allocation_samples
 from tests.order.log import Entry, event_s
 from tests.support.kpi_oracle import FUNNEL_RATIOS, Labels, divide, sum_by
 
@@ -136,11 +137,16 @@ def expected(entries: Iterable[Entry], windows: Sequence[str]) -> Expected:
     # point-in-time account state: the highest valid version of each account
     portfolio = accounts.account_samples(b for topic, b in valid if topic == "account")
     agent_ratios = agent_samples(valid, windows)  # K4-K6, K19, K20
+    allocated = allocation_samples(accounts.valid_accounts(valid), payments)
     return Expected(
-        {**modelled.samples, **portfolio, **agent_ratios},
+        {**modelled.samples, **portfolio, **agent_ratios, **allocated},
         modelled.approximate,
-        modelled.ratios | {f"{P}accounts_per_collector"} | accounts.FLOW_FAMILIES | NO_VALUE,
-        modelled.families | accounts.FAMILIES | AGENT_FAMILIES,
+        modelled.ratios
+        | {f"{P}accounts_per_collector"}
+        | accounts.FLOW_FAMILIES
+        | NO_VALUE
+        | ALLOCATION_RATIOS,
+        modelled.families | accounts.FAMILIES | AGENT_FAMILIES | ALLOCATION_FAMILIES,
     )
 
 

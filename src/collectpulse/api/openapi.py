@@ -105,6 +105,72 @@ SCHEMAS: dict[str, Any] = {
             "agents": {"type": "array", "items": {"$ref": "#/components/schemas/AgentRow"}},
         }
     ),
+    "CollectedPerAccountRow": _object(
+        {
+            "tenant": {"type": "string"},
+            "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+            "handled_accounts": {
+                **_count(),
+                "description": "H(W) = open accounts now + exits(W) - re-entries(W)",
+            },
+            "allocated_net_minor": {
+                "type": "integer",
+                "description": "net collected (succeeded - reversed) allocated to accounts",
+            },
+            "unallocated_net_minor": {"type": "integer"},
+            "collected_per_account": {
+                "type": ["number", "null"],
+                "description": "allocated net / H(W) (K10); null while H = 0",
+            },
+            "accounts": {
+                **_count(),
+                "description": "the population of the percentiles: H(W), or the accounts "
+                "paid when more (an account paid but never placed)",
+            },
+            "paid_accounts": _count(),
+            "p50_minor": {
+                "type": ["integer", "null"],
+                "description": "median net allocated per account, the accounts nothing was "
+                "allocated to counting as 0 (nearest rank)",
+            },
+            "p90_minor": {"type": ["integer", "null"]},
+        }
+    ),
+    "CollectedPerAccount": _object(
+        {
+            "window": {"enum": ["30d", "90d"]},
+            "as_of": _TIME,
+            "rows": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/CollectedPerAccountRow"},
+            },
+        }
+    ),
+    "Cohort": _object(
+        {
+            "tenant": {"type": "string"},
+            "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+            "cohort": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+            "placed_minor": {"type": "integer"},
+            "collected_minor": {"type": "integer"},
+            "recovery_ratio": {"type": ["number", "null"]},
+            "curve": {
+                "type": "array",
+                "items": _object(
+                    {
+                        "age_days": {"enum": [30, 60, 90, 180]},
+                        "recovery_ratio": {"type": ["number", "null"]},
+                    }
+                ),
+            },
+        }
+    ),
+    "Recovery": _object(
+        {
+            "as_of": _TIME,
+            "cohorts": {"type": "array", "items": {"$ref": "#/components/schemas/Cohort"}},
+        }
+    ),
     "Problem": _object(
         {"title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"}}
     ),
@@ -244,6 +310,37 @@ def document() -> dict[str, Any]:
                         _query("offset", {"type": "integer", "minimum": 0}, "default 0"),
                     ],
                     "responses": _answers("Agents", 400, 503),
+                }
+            },
+            "/api/v1/collected-per-account": {
+                "get": {
+                    "summary": "Net collected per account handled (K10) and its spread",
+                    "description": "Per tenant and currency: net collected (succeeded "
+                    "payments - reversed amounts, each on the tenant-local day of its own "
+                    "occurred_at) allocated to accounts in the window (its account_id, "
+                    "else the customer's only account in the currency open just before "
+                    "the payment, else unallocated), the accounts handled H(W) and the "
+                    "median and 90th percentile of the net allocated per account, the "
+                    "handled accounts without any counting as 0.",
+                    "parameters": [
+                        _query("window", {"enum": ["30d", "90d"]}, "default 30d"),
+                        _query("tenant", {"type": "string"}, "only this tenant's rows"),
+                    ],
+                    "responses": _answers("CollectedPerAccount", 400, 503),
+                }
+            },
+            "/api/v1/recovery": {
+                "get": {
+                    "summary": "Recovery by placement month (K16) with its age curve",
+                    "description": "Per tenant, currency and placement month of the last "
+                    "12 (the tenant-local month of each account's placed event): the "
+                    "placed balance, the net collected allocated to those accounts so far, "
+                    "their ratio, and the curve of the net allocated within 30, 60, 90 and "
+                    "180 days of each account's placement day over the placed balance.",
+                    "parameters": [
+                        _query("tenant", {"type": "string"}, "only this tenant's cohorts")
+                    ],
+                    "responses": _answers("Recovery", 400, 503),
                 }
             },
             "/api/v1/customers/{customer_id}/engagement": {

@@ -5,18 +5,21 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from http import HTTPStatus
 
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from collectpulse.api import agents, engagement
+from collectpulse.api import agents, engagement, portfolio
 from collectpulse.api.openapi import document
 from collectpulse.settings import Settings, duration_s
+from collectpulse.store.account_reader import read_accounts
+from collectpulse.store.allocation_reader import read_allocation
 from collectpulse.store.client import StoreClient
 from collectpulse.store.keys import Keys
 from collectpulse.store.scripts import Scripts
+from collectpulse.zones import local_date, zone
 
 MAX_ID_CHARS = 128
 """As the event contract's ids (``events.models.Id``)."""
@@ -33,6 +36,8 @@ def add_routes(app: web.Application, client: StoreClient, settings: Settings) ->
     app.router.add_get("/api/v1/openapi.json", openapi)
     app.router.add_get("/api/v1/customers/{customer_id}/engagement", customer_engagement)
     app.router.add_get("/api/v1/agents", agents_table)
+    app.router.add_get("/api/v1/collected-per-account", collected_per_account)
+    app.router.add_get("/api/v1/recovery", recovery)
 
 
 async def openapi(request: web.Request) -> web.Response:
@@ -136,3 +141,58 @@ def _int_param(query: Mapping[str, str], name: str, default: int, low: int, high
     if not text.isascii() or not text.isdigit() or not low <= int(text) <= high:
         raise _problem(web.HTTPBadRequest, f"{name} must be an integer from {low} to {high}")
     return int(text)
+
+
+async def collected_per_account(request: web.Request) -> web.Response:
+    """K10 per tenant and currency in one window, with p50 and p90 per account."""
+    query = _only(request, {"window", "tenant"})
+    window = query.get("window", "30d")
+    if window not in portfolio.WINDOWS:
+        raise _problem(web.HTTPBadRequest, f"window must be one of {', '.join(portfolio.WINDOWS)}")
+    settings, client = request.app[SETTINGS_KEY], request.app[CLIENT_KEY]
+    keys, now_s = Keys(settings.key_prefix), int(time.time())
+    try:
+        partitions = sorted(int(p) for p in await client.smembers(keys.partitions()))
+        accounts = await read_accounts(client, keys, partitions, now_s)
+        totals = await read_allocation(client, keys, partitions, now_s)
+        per_account = await portfolio.read_per_account(client, keys, partitions, now_s)
+    except (RedisError, OSError):
+        raise _problem(web.HTTPServiceUnavailable, "store (Redis) unavailable") from None
+    today = _tenant_today(settings, now_s)
+    rows = portfolio.collected_rows(
+        window, totals, accounts, per_account, today, query.get("tenant")
+    )
+    return web.json_response({"window": window, "as_of": _iso(now_s), "rows": rows})
+
+
+async def recovery(request: web.Request) -> web.Response:
+    """K16 per tenant, currency and placement month of the last 12, with its age curve."""
+    query = _only(request, {"tenant"})
+    settings, client = request.app[SETTINGS_KEY], request.app[CLIENT_KEY]
+    keys, now_s = Keys(settings.key_prefix), int(time.time())
+    try:
+        partitions = sorted(int(p) for p in await client.smembers(keys.partitions()))
+        totals = await read_allocation(client, keys, partitions, now_s)
+    except (RedisError, OSError):
+        raise _problem(web.HTTPServiceUnavailable, "store (Redis) unavailable") from None
+    rows = portfolio.recovery_rows(totals, _tenant_today(settings, now_s), query.get("tenant"))
+    return web.json_response({"as_of": _iso(now_s), "cohorts": rows})
+
+
+def _only(request: web.Request, allowed: set[str]) -> Mapping[str, str]:
+    unknown = sorted(set(request.query) - allowed)
+    if unknown:
+        raise _problem(web.HTTPBadRequest, f"unknown query parameters: {', '.join(unknown)}")
+    return request.query
+
+
+def _tenant_today(settings: Settings, now_s: int) -> portfolio.TenantToday:
+    def today(tenant: str) -> date:
+        name = settings.tenant_time_zones.get(tenant, settings.default_time_zone)
+        return local_date(now_s, zone(name))
+
+    return today
+
+
+def _iso(now_s: int) -> str:
+    return datetime.fromtimestamp(now_s, UTC).isoformat().replace("+00:00", "Z")

@@ -16,7 +16,7 @@ from prometheus_client.core import Metric
 
 from collectpulse.exporter.computed import gauge_family
 from collectpulse.kpi import accounts as kpi
-from collectpulse.kpi import dso
+from collectpulse.kpi import allocation, dso
 from collectpulse.kpi.handled import attempts_per_account
 from collectpulse.store.reader import StoreView
 from collectpulse.zones import local_date, zone
@@ -72,3 +72,27 @@ def portfolio(view: StoreView) -> Iterator[Metric]:
         for (team, tenant), value in attempts_per_account(open_now, values).items():
             per_account.add_metric([team, tenant, window], value)
     yield per_account
+    yield from allocated(view, today)
+
+
+def allocated(view: StoreView, today: dso.TenantToday) -> Iterator[Metric]:
+    """K10 per window (with its parts) and K16 per placement cohort."""
+    per_account = gauge_family("collected_per_account")
+    unallocated = gauge_family("collected_unallocated_minor")
+    handled = gauge_family("handled_accounts")
+    rows = allocation.collected_per_account(view.allocation, view.accounts, today)
+    for labels, row in sorted(rows.items()):
+        if row.collected_per_account is not None:
+            per_account.add_metric(list(labels), row.collected_per_account)
+        unallocated.add_metric(list(labels), row.unallocated_minor)
+        handled.add_metric(list(labels), row.handled)
+    yield from (per_account, unallocated, handled)
+    recovery = gauge_family("recovery_ratio")
+    for labels, cohort in allocation.cohorts(view.allocation, today).items():
+        if cohort.recovery_ratio is not None:
+            recovery.add_metric(list(labels), cohort.recovery_ratio)
+    yield recovery
+    repaid = gauge_family("repaid_by_dpd_ratio")
+    for labels, ratio in sorted(allocation.repaid_by_dpd(view.allocation, today).items()):
+        repaid.add_metric(list(labels), ratio)
+    yield repaid

@@ -59,6 +59,7 @@ STATE_LIMIT = Label(
         "max_parked_messages",
         "max_customer_messages",
         "max_customer_promises",
+        "max_customer_allocations",
     ),
 )
 """The settings that bound waiting state (``Settings``, the ``# Limits`` block)."""

@@ -3,7 +3,10 @@
 Each outbound agent call is about a newly placed account of the customer: placed
 with a days-past-due mix, assigned to the calling agent, sometimes reassigned to a
 colleague, then paid in full, put on a plan, written off or left open. Every event
-carries the account's full state and the next ``version``. Decisions draw from a
+carries the account's full state and the next ``version``. Paying in full also
+publishes the ``payment`` it books, naming the account (schema_version 2), and a few
+of those are charged back later (a ``reversed`` payment and a ``reversal`` version that
+re-opens the account). Decisions draw from a
 random generator of their own, so the rest of a seeded stream does not depend on
 how many draws an account takes.
 """
@@ -13,12 +16,14 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from collectpulse.events.models import AccountEvent
+from collectpulse.events.models import AccountEvent, PaymentEvent
 from collectpulse.simulate.factory import Contact, EventFactory, Planned
 
 _DPD_MIX = ((-5, 0.2), (12, 0.3), (45, 0.2), (75, 0.15), (150, 0.15))
 """(days past due at placement, share): current, 1_30, 31_60, 61_90 and 91_plus."""
 _TEAMS = ("early", "late")
+REVERSED_SHARE = 0.05
+"""Share of accounts paid in full whose payment is later charged back (re-opening them)."""
 
 
 class AccountPlanner:
@@ -53,7 +58,18 @@ class AccountPlanner:
         outcome = rng.random()
         if outcome < 0.35:
             state["status"] = "paid_in_full"
-            plan.append(self._version(at_s, contact, state, version, "payment", 0, -balance))
+            paid, payment = self._paid(at_s, contact, state, agent, balance)
+            plan.append(paid)
+            account = self._version(at_s, contact, state, version, "payment", 0, -balance)
+            plan.append(account)
+            if rng.random() < REVERSED_SHARE:  # a chargeback: the account re-opens
+                at_s += rng.uniform(600.0, 3600.0)
+                refund = self._reversal(at_s, contact, payment)
+                state["status"] = "open"
+                plan += [
+                    refund,
+                    self._version(at_s, contact, state, version + 1, "reversal", balance, balance),
+                ]
         elif outcome < 0.6:
             state["status"] = "in_plan"
             plan.append(self._version(at_s, contact, state, version, "status", balance, 0))
@@ -61,6 +77,32 @@ class AccountPlanner:
             state["status"] = "written_off"
             plan.append(self._version(at_s, contact, state, version, "write_off", 0, -balance))
         return plan
+
+    def _paid(
+        self, at_s: float, contact: Contact, state: dict[str, object], agent: str, amount: int
+    ) -> tuple[Planned, PaymentEvent]:
+        """The ``payment`` event the account's payment version books, naming the account."""
+        event = PaymentEvent.model_validate(
+            {
+                **self._make.envelope(at_s, contact.tenant, "pay"),
+                "schema_version": 2,
+                "payment_id": self._make.new_id("pay"),
+                "customer_id": contact.customer_id,
+                "status": "succeeded",
+                "amount_minor": max(amount, 1),
+                "currency": contact.tenant.currency,
+                "agent_id": agent,
+                "account_id": state["account_id"],
+                "initiated_by": "agent",
+                "plan": "full",
+            }
+        )
+        return (at_s, event), event
+
+    def _reversal(self, at_s: float, contact: Contact, paid: PaymentEvent) -> Planned:
+        """A chargeback of ``paid``: a ``reversed`` payment of the same id and amount."""
+        envelope = self._make.envelope(at_s, contact.tenant, "pay")
+        return at_s, paid.model_copy(update={**envelope, "status": "reversed"})
 
     def _version(
         self,

@@ -29,7 +29,7 @@ counted in ``currency_mismatch`` and not applied.
 from __future__ import annotations
 
 from collectpulse.events.models import OPEN_STATUSES, AccountEvent, Topic
-from collectpulse.store import account_transitions
+from collectpulse.store import account_transitions, allocation
 from collectpulse.store.account_flows import book_flows
 from collectpulse.store.context import BatchContext
 from collectpulse.store.keys import FIELD_SEP
@@ -68,6 +68,7 @@ def apply_account(ctx: BatchContext, event: AccountEvent, occurred_s: int) -> No
             ctx.quality("account_stale_versions", Topic.ACCOUNT)
         else:
             updates.update(_replace(ctx, state, event))
+        allocation.on_account(ctx, event, occurred_s)
     if updates:
         state.update(updates)
         ctx.plan.set_fields(key, updates)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collectpulse.events.models import PageviewEvent, PaymentEvent, PromiseEvent, Topic
 from collectpulse.store import (
     agent_ledger,
+    allocation,
     conversion,
     engagement,
     experiment_units,
@@ -121,6 +122,7 @@ def apply_payment(ctx: BatchContext, event: PaymentEvent, at_s: int) -> None:
         labels = {"tenant": tenant, "currency": event.currency, "agent": agent}
         if not ctx.windowed("reversed_amount_minor", labels, at_s, event.amount_minor):
             ctx.quality("events_late", Topic.PAYMENT)
+        allocation.on_payment(ctx, event, at_s)
         return
     if not ctx.windowed("payment_attempts", {"tenant": tenant, "status": event.status}, at_s):
         ctx.quality("events_late", Topic.PAYMENT)
@@ -146,6 +148,7 @@ def apply_payment(ctx: BatchContext, event: PaymentEvent, at_s: int) -> None:
         event.currency,
     )
     _record_success(ctx, event.customer_id, tenant, state, at_s)
+    allocation.on_payment(ctx, event, at_s)
     paid = payment_credit.Paid(at_s, event.amount_minor, event.currency)
     payment_credit.on_payment(ctx, event.customer_id, state, event.message_id, paid)
     conversion.add_payment(ctx, event.customer_id, state, at_s, tenant)

@@ -45,6 +45,13 @@ Per partition ``{pN}`` (prefix ``cp`` by default):
 ``cp:{pN}:flow:<YYYY-MM-DD>``          hash ``<tenant> <currency> s|r|c`` -> balance flows of
                                        that tenant-local day: S, R and R's payments (minor
                                        units; store.account_flows), expiring 400 days later
+``cp:{pN}:alloc:<YYYY-MM-DD>``         hash ``<tenant> <currency> a|u|x|e`` -> net collected
+                                       allocated / unallocated, account exits / re-entries of
+                                       that tenant-local day (store.allocation), 400 days
+``cp:{pN}:acc-net:<YYYY-MM-DD>``       hash ``<tenant> <currency> <account_id>`` -> net
+                                       allocated to the account that day (92 days)
+``cp:{pN}:cohorts``                    hash ``<tenant> <currency> <YYYY-MM> p|n|a<days>`` ->
+                                       placed balance, net allocated (K16)
 ====================================  ==========================================
 
 Per provider (``{raw.<provider>}`` slot, stream.normalise): ``cp:{raw.ses}:skipped`` and
@@ -141,6 +148,18 @@ class Keys:
     def flows(self, partition: int, day: str) -> str:
         """Hash of one tenant-local day's balance flows (``day`` is its ISO date)."""
         return f"{self.tag(partition)}:flow:{day}"
+
+    def allocation(self, partition: int, day: str) -> str:
+        """Hash of one tenant-local day's allocated net collected and exits (store.allocation)."""
+        return f"{self.tag(partition)}:alloc:{day}"
+
+    def account_collected(self, partition: int, day: str) -> str:
+        """Hash of one tenant-local day's net collected allocated per account (K10 JSON)."""
+        return f"{self.tag(partition)}:acc-net:{day}"
+
+    def cohorts(self, partition: int) -> str:
+        """Hash of placement cohorts: placed balance and net allocated by month (K16)."""
+        return f"{self.tag(partition)}:cohorts"
 
     def struggling(self, partition: int) -> str:
         """Sorted set ``<tenant>\x1f<customer_id>`` -> time the customer started struggling."""

@@ -27,9 +27,11 @@ from typing import Any, cast
 
 from collectpulse.events.providers import PROVIDERS
 from collectpulse.kpi.accounts import AccountTotals
+from collectpulse.kpi.allocation import AllocationTotals
 from collectpulse.kpi.ratios import CounterValues, LabelSet, labelset
 from collectpulse.settings import Settings
 from collectpulse.store.account_reader import read_accounts
+from collectpulse.store.allocation_reader import read_allocation
 from collectpulse.store.client import StoreClient, StorePipeline
 from collectpulse.store.context import COARSE_BUCKET_S
 from collectpulse.store.customer_effects import STRUGGLING_WINDOW_S
@@ -87,6 +89,8 @@ class StoreView:
     """(campaign, tenant) -> messages delivered since its last landing view (store.silence)."""
     accounts: AccountTotals = field(default_factory=AccountTotals)
     """Open accounts and receivables by due date, summed over partitions (K9, K18)."""
+    allocation: AllocationTotals = field(default_factory=AllocationTotals)
+    """Net collected allocated to accounts, exits and placement cohorts (K10, K16)."""
     experiments: tuple[ExperimentResult, ...] = ()
     """Customer-level experiments evaluated at this read (store.experiment_reader)."""
     tenant_zones: Mapping[str, str] = field(default_factory=dict)
@@ -265,7 +269,7 @@ class StoreReader:
         for name, value in tallies.items():
             partial.totals[name] = partial.totals.get(name, 0) + value
         # both need only the first reply: sent side by side, one round trip
-        uniques, delivered_since, accounts, experiments = await asyncio.gather(
+        uniques, delivered_since, accounts, experiments, allocation = await asyncio.gather(
             self._count_uniques(partial.unames, plans),
             deliveries_since(
                 self._scripts,
@@ -278,6 +282,7 @@ class StoreReader:
             ),
             read_accounts(self._redis, self._keys, partitions, now_s),
             read_experiments(self._redis, self._settings, partitions, now_s),
+            read_allocation(self._redis, self._keys, partitions, now_s),
         )
         parsed = {}
         for window in plans:
@@ -296,6 +301,7 @@ class StoreReader:
             heartbeats=beats,
             delivered_since_view=delivered_since,
             accounts=accounts,
+            allocation=allocation,
             experiments=experiments,
             tenant_zones=self._settings.tenant_time_zones,
             default_zone=self._settings.default_time_zone,

@@ -13,7 +13,7 @@ from html import escape
 from typing import Any
 
 from collectpulse.exporter.accounts import RATIO_GAUGES, tenant_today
-from collectpulse.kpi import dso
+from collectpulse.kpi import allocation, dso
 from collectpulse.store.reader import StoreView
 from collectpulse.ui.cells import DASH, num
 
@@ -26,6 +26,9 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("cei_ratio", "CEI", "ratio"),
     ("cash_cei_ratio", "cash CEI", "ratio"),
     ("balance_weighted_dpd_days", "balance-weighted DPD", "days"),
+    ("handled_accounts", "accounts handled", "count"),
+    ("collected_per_account", "collected per account", "count"),
+    ("collected_unallocated_minor", "unallocated", "count"),
 )
 """(key, title, unit) of every value column; the key is the gauge's name where one exists."""
 
@@ -37,11 +40,13 @@ def portfolio_panel(view: StoreView, keep: Mapping[str, str]) -> list[dict[str, 
     ratios = dso.portfolio_ratios(view.accounts, today)
     weighted = dso.balance_weighted_dpd(view.accounts, today)
     now = dso.receivables_now(view.accounts, today)
+    allocated = allocation.collected_per_account(view.allocation, view.accounts, today)
     rows = []
     for (currency, tenant, window), r in sorted(ratios.items()):
         if keep.get("tenant", tenant) != tenant:
             continue
         e = now.get((tenant, currency))
+        k10 = allocated.get((currency, tenant, window))
         rows.append(
             {
                 "labels": {"currency": currency, "tenant": tenant, "window": window},
@@ -54,13 +59,18 @@ def portfolio_panel(view: StoreView, keep: Mapping[str, str]) -> list[dict[str, 
                     "cei_ratio": r.cei_ratio,
                     "cash_cei_ratio": r.cash_cei_ratio,
                     "balance_weighted_dpd_days": weighted.get((currency, tenant)),
+                    "handled_accounts": k10.handled if k10 else None,
+                    "collected_per_account": k10.collected_per_account if k10 else None,
+                    "collected_unallocated_minor": k10.unallocated_minor if k10 else None,
                 },
             }
         )
     return rows
 
 
-_WINDOWED = frozenset(RATIO_GAUGES)
+_WINDOWED = frozenset(
+    {*RATIO_GAUGES, "handled_accounts", "collected_per_account", "collected_unallocated_minor"}
+)
 _GAUGES = _WINDOWED | {"balance_weighted_dpd_days"}
 
 
@@ -94,7 +104,45 @@ def portfolio_section(rows: Sequence[Mapping[str, Any]]) -> str:
     )
 
 
-_WINDOWED = frozenset(
-    {"dso_days", "best_possible_dso_days", "add_days", "cei_ratio", "cash_cei_ratio"}
-)
-_GAUGES = _WINDOWED | {"balance_weighted_dpd_days"}
+def recovery_panel(view: StoreView, keep: Mapping[str, str]) -> list[dict[str, Any]]:
+    """K16 per currency, placement month of the last 12 and tenant (``kpi.allocation``)."""
+    rows = []
+    for (currency, month, tenant), cohort in allocation.cohorts(
+        view.allocation, tenant_today(view)
+    ).items():
+        if keep.get("tenant", tenant) != tenant:
+            continue
+        rows.append(
+            {
+                "labels": {"currency": currency, "cohort": month, "tenant": tenant},
+                "placed_minor": cohort.placed_minor,
+                "collected_minor": cohort.collected_minor,
+                "recovery_ratio": cohort.recovery_ratio,
+            }
+        )
+    return rows
+
+
+def recovery_section(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Recovery by placement month: placed, net collected allocated, their ratio."""
+    body = []
+    for row in rows:
+        labels = row["labels"]
+        cells = f'<th scope="row">{escape(labels["cohort"])}</th>'
+        cells += f"<td>{escape(labels['currency'])}</td><td>{escape(labels['tenant']) or DASH}</td>"
+        cells += num(row["placed_minor"], "count") + num(row["collected_minor"], "count")
+        cells += num(row["recovery_ratio"], "ratio", "collectpulse_recovery_ratio", labels)
+        body.append(f"<tr>{cells}</tr>")
+    head = "".join(
+        f'<th scope="col">{t}</th>'
+        for t in ("placed in", "currency", "tenant", "placed", "collected", "recovery")
+    )
+    empty = '<tr><td colspan="6">No placement in the last 12 months.</td></tr>'
+    return (
+        '<section aria-labelledby="recovery-h"><h2 id="recovery-h">Recovery by placement '
+        'month</h2><table id="t-recovery"><caption>Net collected allocated to the accounts '
+        "placed in the month so far over their placed balance (minor units); age curves "
+        "at /api/v1/recovery</caption>"
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body) or empty}</tbody></table>"
+        "</section>"
+    )

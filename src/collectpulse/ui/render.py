@@ -15,7 +15,7 @@ from typing import Any
 
 from collectpulse.ui.cells import DASH, fmt, num
 from collectpulse.ui.model import FILTER_LABELS
-from collectpulse.ui.portfolio import portfolio_section
+from collectpulse.ui.portfolio import portfolio_section, recovery_section
 from collectpulse.ui.segment_render import segments_table
 
 _P = "collectpulse_"
@@ -78,6 +78,7 @@ def live_fragment(model: Mapping[str, Any]) -> str:
         customer_experiments_section(model["experiments"]["customers"]),
         experiments_section(model["experiments"], window),
         portfolio_section(model["portfolio"]),
+        recovery_section(model.get("recovery", [])),
         pipeline_section(model["pipeline"], model["struggling_customers"]),
     ]
     return "".join(parts)

@@ -183,7 +183,9 @@ def test_some_customers_struggle_three_failures_without_success(events: list[Eve
 
 def test_payments_come_with_and_without_message_ids(events: list[EventBase]) -> None:
     payments = [event for event in events if isinstance(event, PaymentEvent)]
-    assert {event.status for event in payments} == {"succeeded", "failed", "aborted"}
+    statuses = {event.status for event in payments}
+    # a chargeback (reversed) of an account's payment is rare: it may be in the sample
+    assert statuses - {"reversed"} == {"succeeded", "failed", "aborted"}
     assert any(event.message_id for event in payments)
     assert any(event.message_id is None for event in payments)
     assert any(event.agent_id for event in payments)

@@ -14,6 +14,7 @@ from tests.unit.simulate.conftest import START
 
 from collectpulse.events.decode import decode
 from collectpulse.events.models import (
+    AccountEvent,
     BounceEvent,
     ClickEvent,
     DeliveryEvent,
@@ -226,3 +227,16 @@ def test_experiment_scenarios_configure_a_valid_experiment_started_with_their_hi
 
 def _campaign(item: NamedScenario, name: str) -> Campaign:
     return next(c for c in item.scenario.campaigns if c.name == name)
+
+
+def test_portfolio_s_year_of_history_places_accounts_and_pays_them_by_account() -> None:
+    item = SCENARIOS["portfolio"]
+    assert item.history is not None and item.history.duration_s >= 365 * 86_400
+    assert item.alerts == ()
+    month = events("portfolio", 30 * 86_400, events_per_s=item.history.events_per_s)
+    placed = [e for e in month if isinstance(e, AccountEvent) and e.change == "placed"]
+    named = [e for e in month if isinstance(e, PaymentEvent) and e.account_id]
+    # at the history's rate a month places a hundred or more accounts, a third paid in full
+    assert len(placed) >= 100
+    assert {e.account_id for e in named} <= {e.account_id for e in placed}
+    assert len(named) >= len(placed) // 5

@@ -81,3 +81,29 @@ def test_the_tenant_filter_keeps_its_rows() -> None:
         if r["labels"]["currency"] == "EUR"
     }
     assert utc["30d"]["values"]["past_due_minor"] == 20_000  # UTC: the 30th is current
+
+
+def test_collected_per_account_and_recovery_cells_are_their_metrics_samples() -> None:
+    from collectpulse.kpi.allocation import AllocationTotals
+
+    allocation = AllocationTotals(
+        days={("acme", "EUR", date(2027, 3, 29)): {"a": 5_000, "u": 300, "x": 1}},
+        cohorts={("acme", "EUR", "2027-01"): {"p": 40_000, "n": 10_000}},
+    )
+    view = StoreView(NOW_S, (0,), {}, {"1h": {}}, accounts=TOTALS, allocation=allocation)
+    model = live_model(view, window="1h", filters=Filters(), min_sample=100)
+    fragment = live_fragment(model)
+    samples = _samples(view)
+    checked = 0
+    for metric, labels, value in _tagged(fragment[fragment.index('id="portfolio-h"') :]):
+        name = metric.removeprefix("collectpulse_")
+        if name in {"handled_accounts", "collected_per_account", "recovery_ratio"}:
+            assert float(value) == samples[(metric, frozenset(labels.items()))], metric
+            checked += 1
+    # EUR and USD (one open account, nothing collected), 30d and 90d: handled and per
+    # account; one cohort
+    assert checked == 9
+    rows = {(r["labels"]["currency"], r["labels"]["window"]): r for r in model["portfolio"]}
+    eur = rows[("EUR", "30d")]["values"]
+    assert (eur["handled_accounts"], eur["collected_per_account"]) == (6, 5_000 / 6)
+    assert model["recovery"][0]["recovery_ratio"] == 0.25

@@ -17,6 +17,11 @@ _ADD = gauge("add_days")
 _CEI = gauge("cei_ratio")
 _CASH_CEI = gauge("cash_cei_ratio")
 _WEIGHTED_DPD = gauge("balance_weighted_dpd_days")
+_PER_ACCOUNT = gauge("collected_per_account")
+_UNALLOCATED = gauge("collected_unallocated_minor")
+_HANDLED = gauge("handled_accounts")
+_RECOVERY = gauge("recovery_ratio")
+_REPAID = gauge("repaid_by_dpd_ratio")
 _STALE = counter("account_stale_versions")
 _UNORDERED = counter("account_flow_unordered")
 _MISMATCH = counter("currency_mismatch")
@@ -89,6 +94,54 @@ def _effectiveness_row() -> Row:
     )
 
 
+def _recovery_row() -> Row:
+    by = ("currency", "tenant", "window")
+    cohort = ("currency", "cohort", "tenant")
+    return Row(
+        "Collected per account and recovery by placement month",
+        (
+            Panel(
+                "Net collected per account handled (30d and 90d, minor units)",
+                PanelKind.TIMESERIES,
+                (Query(promql.gauge(_PER_ACCOUNT, by), legend(by)),),
+                describe(_PER_ACCOUNT, _HANDLED),
+                width=8,
+            ),
+            Panel(
+                "Unallocated net collected and accounts handled",
+                PanelKind.TABLE,
+                (
+                    Query(promql.gauge(_UNALLOCATED, by), legend(by)),
+                    Query(promql.gauge(_HANDLED, by), legend(by)),
+                ),
+                describe(_UNALLOCATED, _HANDLED),
+                width=8,
+            ),
+            Panel(
+                "Recovery by placement month (last 12)",
+                PanelKind.BAR_GAUGE,
+                (Query(promql.gauge(_RECOVERY, cohort), legend(cohort)),),
+                describe(_RECOVERY),
+                unit=Unit.RATIO,
+                width=8,
+            ),
+            Panel(
+                "Repaid by days past due (share of accounts placed in the window)",
+                PanelKind.TIMESERIES,
+                (
+                    Query(
+                        promql.gauge(_REPAID, ("dpd", "tenant", "window")),
+                        "dpd {{dpd}} {{tenant}} {{window}}",
+                    ),
+                ),
+                describe(_REPAID),
+                unit=Unit.RATIO,
+                width=24,
+            ),
+        ),
+    )
+
+
 def _collectors_row() -> Row:
     team, agent = ("team",), ("team", "agent")
     return Row(
@@ -129,8 +182,9 @@ BOARD = Board(
     description=(
         "Open accounts and receivables now, by days-past-due bucket (computed from each "
         "account's oldest unpaid due date when scraped), DSO, ADD and CEI over 30 and 90 "
-        "days from the daily balance flows, and accounts per collector."
+        "days from the daily balance flows, net collected per account handled, recovery by "
+        "placement month, and accounts per collector."
     ),
-    rows=(_receivables_row(), _effectiveness_row(), _collectors_row()),
+    rows=(_receivables_row(), _effectiveness_row(), _recovery_row(), _collectors_row()),
     tags=("portfolio",),
 )

@@ -1,0 +1,71 @@
+"""Read the partitions' allocation aggregates for the exporter (one pipelined round trip).
+
+Each partition's day hashes of the last ``FLOW_READ_DAYS`` days (the 90-day window in
+every zone, as ``account_reader``) and its cohorts hash, summed here; windows and
+ratios are computed by ``kpi.allocation``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from collectpulse.kpi.allocation import AllocationTotals
+from collectpulse.store.account_reader import flow_days
+from collectpulse.store.allocation import REPAID
+from collectpulse.store.client import StoreClient
+from collectpulse.store.keys import FIELD_SEP, Keys
+
+
+async def read_allocation(
+    client: StoreClient, keys: Keys, partitions: Sequence[int], now_s: float
+) -> AllocationTotals:
+    if not partitions:
+        return AllocationTotals()
+    days = flow_days(now_s)
+    pipe = client.pipeline(transaction=False)
+    for p in partitions:
+        pipe.hgetall(keys.cohorts(p))
+        for day in days:
+            pipe.hgetall(keys.allocation(p, day))
+    replies = await pipe.execute()
+    return merge_allocation(days, replies)
+
+
+def merge_allocation(days: Sequence[str], replies: Sequence[dict[Any, Any]]) -> AllocationTotals:
+    """Sum ``read_allocation``'s replies: per partition the cohorts hash, then the day
+    hashes in the order of ``days``."""
+    per = 1 + len(days)
+    dates = [date.fromisoformat(d) for d in days]
+    by_day: dict[tuple[str, str, date], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    by_month: dict[tuple[str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    placed: dict[tuple[str, date], dict[tuple[date, date | None], int]] = defaultdict(
+        lambda: defaultdict(int)
+    )
+    for start in range(0, len(replies), per):
+        for name, value in replies[start].items():
+            parts = _text(name).split(FIELD_SEP)
+            if len(parts) == 4:
+                by_month[(parts[0], parts[1], parts[2])][parts[3]] += int(value)
+        for day, hashed in zip(dates, replies[start + 1 : start + per], strict=True):
+            for name, value in hashed.items():
+                parts = _text(name).split(FIELD_SEP)
+                if len(parts) == 3:
+                    by_day[(parts[0], parts[1], day)][parts[2]] += int(value)
+                elif len(parts) == 4 and parts[1] == REPAID and int(value):
+                    resolved = None if parts[3] == "-" else date.fromisoformat(parts[3])
+                    placed[(parts[0], day)][(date.fromisoformat(parts[2]), resolved)] += int(value)
+    return AllocationTotals(
+        days={k: dict(v) for k, v in by_day.items()},
+        cohorts={k: dict(v) for k, v in by_month.items()},
+        placed={k: {due: n for due, n in v.items() if n} for k, v in placed.items()},
+    )
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+__all__ = ["merge_allocation", "read_allocation"]
