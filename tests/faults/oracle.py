@@ -74,7 +74,12 @@ HISTOGRAM_BOUNDS_S = (
     2592000,
 )
 STRUGGLING_MIN_FAILURES = 3
-ESTIMATED_RATIOS = ("landing_conversion", "installment_request")
+ESTIMATED_RATIOS = (
+    "landing_conversion",
+    "installment_request",
+    "landing_conversion_by_device",
+    "installment_request_by_device",
+)
 LANDING_PLAN = ("installment_plan", "made", "self_service")
 WINDOW_7D_S = 7 * 86400  # the default attribution window
 MESSAGE_DIMS = ("channel", "campaign", "variant", "segment")
@@ -191,6 +196,11 @@ def ground_truth(
                 samples[(f"{P}{name}_ratio", ls | {("window", window)})] = v
     # K4-K6, K19 (and K20, without accounts here): the promise cohort, payments by initiator
     samples.update(agent_samples([(topic.value, body) for topic, body in valid], windows))
+    # K10's parts: no account in these logs, so every succeeded payment is unallocated
+    from tests.order.allocation import allocation_samples  # it imports this module's Key
+
+    payments = [body for topic, body in valid if topic is Topic.PAYMENT]
+    samples.update(allocation_samples([], payments))
     return Truth(
         samples=samples,
         ratios={f"{P}{name}_ratio" for name in ratios} | AGENT_NO_VALUE,
@@ -220,7 +230,7 @@ def _effects(
     uniques: dict[str, dict[Labels, set[str]]] = defaultdict(lambda: defaultdict(set))
     failures: dict[str, int] = defaultdict(int)
     successes: list[tuple[int, dict[str, Any]]] = []
-    views: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    views: dict[str, list[tuple[int, str, str | None]]] = defaultdict(list)
     plans: list[tuple[int, str]] = []
     promise_events: list[dict[str, Any]] = []
     for topic, body in valid:
@@ -256,8 +266,9 @@ def _effects(
             uniques["landing_unique_visitors"][labels(source=body["source"])].add(
                 body["visitor_id"]
             )
+            uniques["landing_unique_visitors_by_device"][by_device].add(body["visitor_id"])
             if body.get("customer_id"):
-                views[body["customer_id"]].append((at_s, body["source"]))
+                views[body["customer_id"]].append((at_s, body["source"], body.get("device")))
         elif topic is Topic.PAYMENT:
             customer = body["customer_id"]
             counters["payment_attempts"][labels(status=body["status"])] += 1
@@ -309,18 +320,29 @@ def _effects(
             histograms["send_to_click_seconds"][hist_dims].append(m.first_click_s - m.sent_s)
     _attribute(messages, successes, counters, histograms)
     for at_s, body in successes:
-        for source in _sources_viewed(views[body["customer_id"]], at_s):
-            uniques["landing_paying_customers"][labels(source=source)].add(body["customer_id"])
+        customer = body["customer_id"]
+        for source, device in _viewed(views[customer], at_s):
+            uniques["landing_paying_customers_by_device"][labels(source=source, device=device)].add(
+                customer
+            )
+        for source in {source for source, _ in _viewed(views[customer], at_s)}:
+            uniques["landing_paying_customers"][labels(source=source)].add(customer)
     for at_s, customer in plans:
-        for source in _sources_viewed(views[customer], at_s):
+        pairs = _viewed(views[customer], at_s)
+        for source, device in pairs:
+            counters["landing_installment_plans_by_device"][
+                labels(source=source, device=device)
+            ] += 1
+        for source in {source for source, _ in pairs}:
             counters["landing_installment_plans"][labels(source=source)] += 1
     struggling = sum(1 for n in failures.values() if n >= STRUGGLING_MIN_FAILURES)
     return counters, histograms, uniques, struggling
 
 
-def _sources_viewed(views: Sequence[tuple[int, str]], at_s: int) -> set[str]:
-    """The sources of the customer's views within the attribution window before ``at_s``."""
-    return {source for view_s, source in views if at_s - WINDOW_7D_S <= view_s <= at_s}
+def _viewed(views: Sequence[tuple[int, str, str | None]], at_s: int) -> set[tuple[str, str | None]]:
+    """The (source, device) pairs of the customer's views within the attribution window
+    before ``at_s``: each is credited once (K22), each source once (by source)."""
+    return {(src, dev) for view_s, src, dev in views if at_s - WINDOW_7D_S <= view_s <= at_s}
 
 
 def _attribute(
@@ -402,4 +424,13 @@ def _ratios(
     paying = {ls: float(len(v)) for ls, v in uniques.get("landing_paying_customers", {}).items()}
     out["landing_conversion"] = divide(paying, visitors)
     out["installment_request"] = divide(c.get("landing_installment_plans", {}), visitors)
+    by_device = {
+        ls: float(len(v)) for ls, v in uniques.get("landing_unique_visitors_by_device", {}).items()
+    }
+    paying = {
+        ls: float(len(v)) for ls, v in uniques.get("landing_paying_customers_by_device", {}).items()
+    }
+    out["landing_conversion_by_device"] = divide(paying, by_device)
+    plans = c.get("landing_installment_plans_by_device", {})
+    out["installment_request_by_device"] = divide(plans, by_device)
     return out
