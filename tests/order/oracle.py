@@ -21,6 +21,9 @@ time, so none depends on the order records arrive in (issue #15's join semantics
 - a contact counts once in ``contact_attempts`` under its direction, channel, outcome
   and the team, agent, dialer campaign and tenant it names; the rpc, contact and
   wrong-number ratios divide outbound attempts of those outcomes by all outbound ones;
+- K21: each message once per stage it reached (delivered, human-opened, clicked, paid as
+  above) in the UTC weekday and hour of its send (the run sets no tenant zone), in both
+  of K21's windows;
 - struggling: 3 or more failed or aborted attempts in the 24 h before the latest
   one with no success after the first of them.
 
@@ -32,6 +35,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.faults.oracle import Key, P, histogram_samples, labels
@@ -112,7 +116,7 @@ def expected(entries: Iterable[Entry], windows: Sequence[str]) -> Expected:
                 view = (event_s(body), body["source"], body.get("device") or "")
                 views[body["customer_id"]].append(view)
     payments = [b for topic, b in valid if topic == "payment"]
-    _payments(payments, messages, views, t)
+    paid = _payments(payments, messages, views, t)
     for body in (b for topic, b in valid if topic == "promise"):
         at_s, tenant = event_s(body), body.get("tenant")
         ls = labels(
@@ -139,15 +143,43 @@ def expected(entries: Iterable[Entry], windows: Sequence[str]) -> Expected:
     agent_ratios = agent_samples(valid, windows)  # K4-K6, K19, K20
     allocated = allocation_samples(accounts.valid_accounts(valid), payments)
     return Expected(
-        {**modelled.samples, **portfolio, **agent_ratios, **allocated},
+        {**modelled.samples, **portfolio, **agent_ratios, **allocated, **_send_slots(messages, paid)},
         modelled.approximate,
         modelled.ratios
         | {f"{P}accounts_per_collector"}
         | accounts.FLOW_FAMILIES
         | NO_VALUE
         | ALLOCATION_RATIOS,
-        modelled.families | accounts.FAMILIES | AGENT_FAMILIES | ALLOCATION_FAMILIES,
+        modelled.families | accounts.FAMILIES | AGENT_FAMILIES | ALLOCATION_FAMILIES | set(SEND_SLOT_FAMILIES),
     )
+
+
+SEND_SLOT_FAMILIES = {
+    f"{P}send_hour_messages": "send_hour",
+    f"{P}send_weekday_messages": "send_weekday",
+}
+
+
+def _send_slots(messages: Mapping[str, _Message], paid: set[str]) -> dict[Key, float]:
+    out: Counter[Key] = Counter()
+    for mid, m in messages.items():
+        assert m.sent_s is not None
+        stages = [f for f in ("delivered", "opened_human", "clicked") if f in m.flags]
+        stages += ["paid"] if mid in paid else []
+        sent = datetime.fromtimestamp(m.sent_s, UTC)
+        slot = {"send_hour": f"{sent.hour:02d}", "send_weekday": str(sent.isoweekday())}
+        for name, label in SEND_SLOT_FAMILIES.items():
+            for stage in stages:
+                for window in ("7d", "28d"):
+                    ls = labels(
+                        channel=m.dims["channel"],
+                        tenant=m.dims["tenant"],
+                        stage=stage,
+                        window=window,
+                        **{label: slot[label]},
+                    )
+                    out[(name, ls)] += 1
+    return dict(out)
 
 
 CONTACT = ("tenant", "direction", "channel", "outcome", "team", "agent", "dialer_campaign")
@@ -220,7 +252,8 @@ def _payments(
     messages: Mapping[str, _Message],
     views: Mapping[str, list[tuple[int, str, str]]],
     t: _Tally,
-) -> None:
+) -> set[str]:
+    """Count the payments; the ids of the messages a payment is attributed to."""
     by_customer: dict[str, list[str]] = defaultdict(list)
     for mid, m in messages.items():
         by_customer[m.customer].append(mid)
@@ -258,6 +291,7 @@ def _payments(
         t.hist["send_to_payment_seconds"][response].append(paid_s - m.sent_s)
         if m.open_s is not None and paid_s >= m.open_s:
             t.hist["open_to_payment_seconds"][response].append(paid_s - m.open_s)
+    return set(first_paid)
 
 
 def _inferred(messages: Mapping[str, _Message], mids: Sequence[str], at_s: int) -> str | None:
