@@ -29,7 +29,7 @@ Per partition ``{pN}`` (prefix ``cp`` by default):
 ``cp:{pN}:struggling``                 sorted set of struggling customers (per tenant)
 ``cp:{pN}:ag:<gran_s>:<bucket_s>``     hash: the per-agent table's counts, agent ids uncapped
                                        (store.agent_ledger), with the buckets' TTLs
-``cp:{pN}:st:<hour_start_s>``         hash: K21 slot counts (stage, channel, campaign, tenant,
+``cp:{pN}:st:<hour_start_s>``          hash: K21 slot counts (stage, channel, campaign, tenant,
                                        local weekday and hour) of the messages sent in that
                                        hour (store.send_time; lives 28 d + attribution)
 ``cp:{pN}:eng:<customer_id>:<day>``    hash: the customer's messages sent, views, payments
