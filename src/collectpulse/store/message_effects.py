@@ -104,7 +104,7 @@ def _funnel(
 
 def _slot(ctx: BatchContext, stage: str, state: Mapping[str, str]) -> None:
     """K21: the message's stage in the local weekday and hour of its send."""
-    send_time.count(ctx, stage, ctx.dims(state["d"]), int(state["t"]))
+    send_time.count(ctx, stage, state["d"], int(state["t"]))
 
 
 def _touch(

@@ -157,7 +157,7 @@ def _move(
         forget(ctx, customer_id, state, [f"p:{mid}"])
     if bool(old) != bool(new):
         ctx.windowed("messages_paid", labels, sent_s, sign)
-        send_time.count(ctx, "paid", labels, sent_s, sign)
+        send_time.count(ctx, "paid", state[f"m:{mid}"], sent_s, sign)
     old_first, new_first = min(old, default=None), min(new, default=None)
     if old_first != new_first:
         if old_first is not None:

@@ -30,33 +30,45 @@ from collectpulse.zones import hour_and_weekday, tenant_zone
 HOUR_S = 3600
 
 
-def count(
-    ctx: BatchContext, stage: str, labels: Mapping[str, str], sent_s: int, amount: int = 1
-) -> None:
-    """Add ``amount`` to ``stage`` of the slot of a message with funnel ``labels`` sent at
-    ``sent_s``; a field that sums to 0 (a credit moved away) is removed."""
+def count(ctx: BatchContext, stage: str, packed: str, sent_s: int, amount: int = 1) -> None:
+    """Add ``amount`` to ``stage`` of the slot of a message with packed funnel labels
+    ``packed`` (its ``d``) sent at ``sent_s``; a field that sums to 0 (a credit moved away)
+    is removed. Memoised per send minute: zone offsets and their changes fall on whole
+    minutes, so every second of a minute has the same local hour and weekday."""
+    memo_key = (packed, sent_s // 60)
+    memo = ctx.send_slots.get(memo_key)
+    if memo is None:
+        memo = ctx.send_slots[memo_key] = _ledger_slot(ctx, packed, sent_s)
+    if memo[0]:
+        ctx.plan.add_net(memo[0], stage + memo[1], amount)
+
+
+def _ledger_slot(ctx: BatchContext, packed: str, sent_s: int) -> tuple[str, str]:
+    """(ledger key, field without its leading stage) of the slot, its TTL planned;
+    ("", "") past the ledger's life."""
     start = sent_s - sent_s % HOUR_S
     ttl_s = start + HOUR_S + LONGEST_S + ctx.timing.attribution_s - ctx.timing.now_s
     if ttl_s <= 0:
-        return
-    slot = slot_of(stage, labels, sent_s, dict(ctx.timing.tenant_zones), ctx.timing.default_zone)
+        return "", ""
+    timing = ctx.timing
+    slot = slot_of("", ctx.dims(packed), sent_s, timing.tenant_zones, timing.default_zone)
     key = ctx.keys.send_time(ctx.partition, start)
-    ctx.plan.add_net(key, slot.field(), amount)
     ctx.plan.expire_in(key, ttl_s)
+    return key, slot.field()  # "" + SEP + ...: the stage goes in front
 
 
 def slot_of(
     stage: str,
     labels: Mapping[str, str],
     sent_s: int,
-    zones: dict[str, str],
+    zones: Mapping[str, str],
     default_zone: str,
 ) -> Slot:
     """The slot a message with funnel ``labels`` sent at ``sent_s`` counts ``stage`` in:
     the local weekday and hour of the send in its tenant's zone (the reported tenant
     label; ``__other__`` and no tenant read in the default zone)."""
     tenant = labels.get("tenant", "")
-    hour, weekday = hour_and_weekday(sent_s, tenant_zone(zones, default_zone, tenant))
+    hour, weekday = hour_and_weekday(sent_s, tenant_zone(dict(zones), default_zone, tenant))
     day, hh = slot_names(hour, weekday)
     return Slot(stage, labels["channel"], labels.get("campaign", ""), tenant, day, hh)
 
