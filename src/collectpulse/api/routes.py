@@ -146,7 +146,8 @@ async def send_time_grid(request: web.Request) -> web.Response:
     now_s = int(time.time())
     try:
         partitions = sorted(int(p) for p in await client.smembers(keys.partitions()))
-        slots = await read_slots(request.app[SCRIPTS_KEY], keys, partitions, now_s)
+        scripts = request.app[SCRIPTS_KEY]
+        slots = await read_slots(scripts, keys, partitions, now_s, by_campaign=True)
     except (RedisError, OSError):
         raise _problem(web.HTTPServiceUnavailable, "store (Redis) unavailable") from None
     body = send_time.send_time_body(

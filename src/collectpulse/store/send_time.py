@@ -8,9 +8,10 @@ for paid, including a credit that moves: a -1 on the old message, a +1 on the ne
 the slots inherit their exactly-once and order-independence: a payment applied before
 its message's delivery lands in the send slot once both are seen.
 
-The counts live in ``cp:{pN}:st:<hour>`` (the UTC hour of the send), not in the
-counters' buckets: the K21 windows are 7d and 28d whatever ``COLLECTPULSE_WINDOWS``
-says, and the campaign grid is JSON only. A ledger hash lives 28 d plus the
+The counts live in ``cp:{pN}:st:<hour>`` (the UTC hour of the send; read by the API)
+and, campaigns summed, in ``cp:{pN}:sta:<hour>`` (read by every scrape, so its cost
+does not grow with the campaigns), not in the counters' buckets: the K21 windows are
+7d and 28d whatever ``COLLECTPULSE_WINDOWS`` says. A ledger hash lives 28 d plus the
 attribution window after its hour (a payment may still arrive for its messages); an
 effect for an older hour is not kept here (the funnel counters count it as late).
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from collectpulse.kpi.send_time import LONGEST_S, WINDOWS, Slot, slot_names
@@ -38,23 +40,28 @@ def count(ctx: BatchContext, stage: str, packed: str, sent_s: int, amount: int =
     memo_key = (packed, sent_s // 60)
     memo = ctx.send_slots.get(memo_key)
     if memo is None:
-        memo = ctx.send_slots[memo_key] = _ledger_slot(ctx, packed, sent_s)
-    if memo[0]:
-        ctx.plan.add_net(memo[0], stage + memo[1], amount)
+        memo = ctx.send_slots[memo_key] = _ledger_slots(ctx, packed, sent_s)
+    for key, rest in memo:
+        ctx.plan.add_net(key, stage + rest, amount)
 
 
-def _ledger_slot(ctx: BatchContext, packed: str, sent_s: int) -> tuple[str, str]:
-    """(ledger key, field without its leading stage) of the slot, its TTL planned;
-    ("", "") past the ledger's life."""
+def _ledger_slots(ctx: BatchContext, packed: str, sent_s: int) -> tuple[tuple[str, str], ...]:
+    """(ledger key, field without its leading stage) in the campaign ledger and in the
+    campaigns-summed one, their TTLs planned; none past the ledgers' life."""
     start = sent_s - sent_s % HOUR_S
     ttl_s = start + HOUR_S + LONGEST_S + ctx.timing.attribution_s - ctx.timing.now_s
     if ttl_s <= 0:
-        return "", ""
+        return ()
     timing = ctx.timing
     slot = slot_of("", ctx.dims(packed), sent_s, timing.tenant_zones, timing.default_zone)
-    key = ctx.keys.send_time(ctx.partition, start)
-    ctx.plan.expire_in(key, ttl_s)
-    return key, slot.field()  # "" + SEP + ...: the stage goes in front
+    out = []
+    for key, each in (
+        (ctx.keys.send_time(ctx.partition, start), slot),
+        (ctx.keys.send_time_all(ctx.partition, start), replace(slot, campaign="")),
+    ):
+        ctx.plan.expire_in(key, ttl_s)
+        out.append((key, each.field()))  # "" + SEP + ...: the stage goes in front
+    return tuple(out)
 
 
 def slot_of(
@@ -80,13 +87,21 @@ def window_hours(now_s: int) -> dict[str, list[int]]:
 
 
 async def read_slots(
-    scripts: Scripts, keys: Keys, partitions: Iterable[int], now_s: int
+    scripts: Scripts,
+    keys: Keys,
+    partitions: Iterable[int],
+    now_s: int,
+    *,
+    by_campaign: bool = False,
 ) -> dict[str, dict[Slot, int]]:
-    """Window (7d, 28d) -> slot -> count, summed over every partition server-side.
+    """Window (7d, 28d) -> slot -> count, summed over every partition server-side; the
+    slots' campaign is "" unless ``by_campaign`` (the API's grid; /metrics sums campaigns
+    and reads the smaller ledger every scrape).
 
     Per partition one sum_buckets call with one group per window's new hours (the 28d
     window is the 7d one plus 21 days), so each hour is read once.
     """
+    ledger = keys.send_time if by_campaign else keys.send_time_all
     hours = window_hours(now_s)
     ordered = sorted(hours.items(), key=lambda item: len(item[1]))
     runs: list[list[int]] = []
@@ -98,7 +113,7 @@ async def read_slots(
 
     def fill(pipe: Any) -> None:
         for p in wanted:
-            groups = [[keys.send_time(p, s) for s in run] for run in runs]
+            groups = [[ledger(p, s) for s in run] for run in runs]
             scripts.queue(
                 pipe,
                 scripts.sum_buckets,

@@ -178,12 +178,11 @@ class MemoryStore:
             for name, v in h.items()
             if int(v)
         }
-        # K21 send-slot ledger: every hour's hash as it is left, zero fields removed
-        slots = {
-            key: dict(h)
-            for key, h in self.hashes.items()
-            if key.startswith(KEYS.send_time(PARTITION, 0).removesuffix("0")) and h
-        }
+        # K21 send-slot ledgers (by campaign, campaigns summed): every hour's hash as it
+        # is left, zero fields removed
+        ledgers = (KEYS.send_time(PARTITION, 0), KEYS.send_time_all(PARTITION, 0))
+        prefixes = tuple(key.removesuffix("0") for key in ledgers)
+        slots = {key: dict(h) for key, h in self.hashes.items() if key.startswith(prefixes) and h}
         return {
             "totals": totals,
             "uniques": dict(uniques),

@@ -141,12 +141,20 @@ def _log() -> list[tuple[Topic, dict[str, Any]]]:
 def _expected() -> dict[str, dict[str, str]]:
     m0 = ("email", "spring", "", "5", "12")  # sent 07:01:40 UTC = 12:31:40 in Kolkata
     m1 = ("sms", "winback", "", "5", "13")  # sent 07:31:40 UTC = 13:01:40 in Kolkata
-    fields = {
-        FIELD_SEP.join((stage, *m0)): "1"
-        for stage in ("delivered", "opened_human", "clicked", "paid")
+    stages = {m0: ("delivered", "opened_human", "clicked", "paid"), m1: ("delivered", "paid")}
+    by_campaign = {
+        FIELD_SEP.join((stage, *slot)): "1" for slot, names in stages.items() for stage in names
     }
-    fields |= {FIELD_SEP.join((stage, *m1)): "1" for stage in ("delivered", "paid")}
-    return {KEYS.send_time(PARTITION, NOW_S - 3600): fields}
+    summed = {  # the campaigns-summed ledger /metrics reads: campaign ""
+        FIELD_SEP.join((stage, slot[0], "", *slot[2:])): "1"
+        for slot, names in stages.items()
+        for stage in names
+    }
+    hour = NOW_S - 3600
+    return {
+        KEYS.send_time(PARTITION, hour): by_campaign,
+        KEYS.send_time_all(PARTITION, hour): summed,
+    }
 
 
 def test_each_message_counts_once_per_stage_in_its_send_slot() -> None:
