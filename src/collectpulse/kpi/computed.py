@@ -10,6 +10,7 @@ from collectpulse.kpi.allocation_gauges import ALLOCATION_GAUGES
 from collectpulse.kpi.histograms import RESPONSE_TIME_BUCKETS_S
 from collectpulse.kpi.model import Gauge, Histogram
 from collectpulse.kpi.portfolio_gauges import PORTFOLIO_GAUGES
+from collectpulse.kpi.send_time import SEND_TIME_GAUGES
 
 _EXPERIMENT = ("campaign", "variant", "control", "tenant")
 _BELOW_MINIMUM = "absent while either arm has fewer delivered messages than the minimum sample"
@@ -304,26 +305,7 @@ GAUGES: tuple[Gauge, ...] = (
         "pipeline",
         ("dependency",),
     ),
-    Gauge(
-        "send_hour_messages",
-        "K21: messages sent in the window by local send hour (00-23, the tenant's zone, "
-        "COLLECTPULSE_TENANT_TIME_ZONES) and what became of them, each once per message: "
-        "stage delivered, opened_human, clicked, paid (a successful payment attributed to "
-        "it). Cohort by send time: an open, click or payment arriving later counts in the "
-        "hour the message was sent. Windows 7d and 28d. Observational: a 'best time' claim "
-        "needs a randomized send-slot experiment.",
-        "send_time",
-        ("channel", "tenant", "send_hour", "stage"),
-        windowed=True,
-    ),
-    Gauge(
-        "send_weekday_messages",
-        "K21: as send_hour_messages, by local send weekday (ISO: 1 Monday to 7 Sunday). "
-        "The full 7x24 grid per campaign is JSON only: GET /api/v1/send-time.",
-        "send_time",
-        ("channel", "tenant", "send_weekday", "stage"),
-        windowed=True,
-    ),
+    *SEND_TIME_GAUGES,
 )
 
 APPLY_LAG_BUCKETS_S: tuple[float, ...] = (

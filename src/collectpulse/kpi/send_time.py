@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from collectpulse.kpi.model import Gauge
+
 STAGES = ("delivered", "opened_human", "clicked", "paid")
 """What is counted per slot, each once per message: delivered, opened by a person,
 clicked, with a successful payment attributed to it."""
@@ -27,6 +29,30 @@ OBSERVATIONAL = (
     "of them; hours differ in who is messaged then, so a 'best time' claim needs a "
     "randomized send-slot experiment (kpi-catalog section 10)."
 )
+
+SEND_TIME_GAUGES = (
+    Gauge(
+        "send_hour_messages",
+        "K21: messages sent in the window by local send hour (00-23, the tenant's zone, "
+        "COLLECTPULSE_TENANT_TIME_ZONES) and what became of them, each once per message: "
+        "stage delivered, opened_human, clicked, paid (a successful payment attributed to "
+        "it). Cohort by send time: an open, click or payment arriving later counts in the "
+        "hour the message was sent. Windows 7d and 28d. Observational: a 'best time' claim "
+        "needs a randomized send-slot experiment.",
+        "send_time",
+        ("channel", "tenant", "send_hour", "stage"),
+        windowed=True,
+    ),
+    Gauge(
+        "send_weekday_messages",
+        "K21: as send_hour_messages, by local send weekday (ISO: 1 Monday to 7 Sunday). "
+        "The full 7x24 grid per campaign is JSON only: GET /api/v1/send-time.",
+        "send_time",
+        ("channel", "tenant", "send_weekday", "stage"),
+        windowed=True,
+    ),
+)
+"""K21's /metrics families, part of the one definitions table (``kpi.computed.GAUGES``)."""
 
 
 @dataclass(frozen=True, slots=True)
