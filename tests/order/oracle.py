@@ -35,7 +35,6 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from tests.faults.oracle import Key, P, histogram_samples, labels
@@ -44,6 +43,7 @@ from tests.order.agent_ratios import FAMILIES as AGENT_FAMILIES
 from tests.order.agent_ratios import NO_VALUE, agent_samples
 from tests.order.allocation import ALLOCATION_FAMILIES, ALLOCATION_RATIOS, allocation_samples
 from tests.order.log import Entry, event_s
+from tests.order.send_slots import SEND_SLOT_FAMILIES, send_slot_samples
 from tests.support.kpi_oracle import FUNNEL_RATIOS, Labels, divide, sum_by
 
 ATTRIBUTION_S = 7 * 86_400
@@ -143,43 +143,25 @@ def expected(entries: Iterable[Entry], windows: Sequence[str]) -> Expected:
     agent_ratios = agent_samples(valid, windows)  # K4-K6, K19, K20
     allocated = allocation_samples(accounts.valid_accounts(valid), payments)
     return Expected(
-        {**modelled.samples, **portfolio, **agent_ratios, **allocated, **_send_slots(messages, paid)},
+        {
+            **modelled.samples,
+            **portfolio,
+            **agent_ratios,
+            **allocated,
+            **send_slot_samples(messages, paid),
+        },
         modelled.approximate,
         modelled.ratios
         | {f"{P}accounts_per_collector"}
         | accounts.FLOW_FAMILIES
         | NO_VALUE
         | ALLOCATION_RATIOS,
-        modelled.families | accounts.FAMILIES | AGENT_FAMILIES | ALLOCATION_FAMILIES | set(SEND_SLOT_FAMILIES),
+        modelled.families
+        | accounts.FAMILIES
+        | AGENT_FAMILIES
+        | ALLOCATION_FAMILIES
+        | set(SEND_SLOT_FAMILIES),
     )
-
-
-SEND_SLOT_FAMILIES = {
-    f"{P}send_hour_messages": "send_hour",
-    f"{P}send_weekday_messages": "send_weekday",
-}
-
-
-def _send_slots(messages: Mapping[str, _Message], paid: set[str]) -> dict[Key, float]:
-    out: Counter[Key] = Counter()
-    for mid, m in messages.items():
-        assert m.sent_s is not None
-        stages = [f for f in ("delivered", "opened_human", "clicked") if f in m.flags]
-        stages += ["paid"] if mid in paid else []
-        sent = datetime.fromtimestamp(m.sent_s, UTC)
-        slot = {"send_hour": f"{sent.hour:02d}", "send_weekday": str(sent.isoweekday())}
-        for name, label in SEND_SLOT_FAMILIES.items():
-            for stage in stages:
-                for window in ("7d", "28d"):
-                    ls = labels(
-                        channel=m.dims["channel"],
-                        tenant=m.dims["tenant"],
-                        stage=stage,
-                        window=window,
-                        **{label: slot[label]},
-                    )
-                    out[(name, ls)] += 1
-    return dict(out)
 
 
 CONTACT = ("tenant", "direction", "channel", "outcome", "team", "agent", "dialer_campaign")
