@@ -41,6 +41,7 @@ def build(now: int) -> Log:
     _struggling(now, log)
     _promises(now, log)
     _late_and_orphaned(now, log)
+    _send_time(now, log)
     return log
 
 
@@ -290,4 +291,54 @@ def _late_and_orphaned(now: int, log: Log) -> None:
         promise("late-cust", old, t, "inbound", "promise_to_pay", "kept"),
         (Topic.OPEN, "orphan-1", ev.opened("orphan-1", now - 10 * MIN)),
         (Topic.CLICK, "orphan-2", ev.clicked("orphan-2", now - 10 * MIN)),
+    ]
+
+
+SLOT_TENANT, SLOT_ZONE, SLOT_CAMPAIGN = "t-slot", "Asia/Kolkata", "slot-camp"
+SLOT_SENDS = {  # message: (seconds before now it was sent, channel)
+    "st-1": (3 * HOUR, "email"),
+    "st-2": (2 * HOUR, "email"),
+    "st-3": (10 * DAY, "email"),
+    "st-4": (1 * HOUR, "sms"),
+}
+
+
+def _send_time(now: int, log: Log) -> None:
+    """Tenant t-slot (K21), its zone Asia/Kolkata (+05:30, no DST): each message counts
+    in the local weekday and hour of its send, whenever its outcome arrives.
+
+    st-1: paid (its payment, naming it, goes out in phase 1, the message only in phase 2),
+    opened twice by a person, clicked; st-2: delivered, a machine open only; st-3: sent
+    10 days ago (in 28d, not in 7d), opened by a person now, in phase 2; st-4 (sms):
+    delivered and clicked."""
+    t = SLOT_TENANT
+
+    def sent(mid: str) -> Record:
+        ago, channel = SLOT_SENDS[mid]
+        body = ev.sent(
+            mid, now - ago, campaign=SLOT_CAMPAIGN, channel=channel, customer_id=f"slot-{mid}"
+        )
+        return Topic.DELIVERY, mid, {**body, "tenant": t}
+
+    def at(mid: str, after_s: int) -> int:
+        return now - SLOT_SENDS[mid][0] + after_s
+
+    log.phase1 += [
+        pay("slot-st-1", at("st-1", HOUR), t, message_id="st-1"),
+        sent("st-2"),
+        (Topic.DELIVERY, "st-2", ev.delivered("st-2", at("st-2", 10))),
+        (Topic.OPEN, "st-2", ev.opened("st-2", at("st-2", 20), machine=True)),
+        sent("st-3"),
+        (Topic.DELIVERY, "st-3", ev.delivered("st-3", at("st-3", 10))),
+        sent("st-4"),
+        (Topic.DELIVERY, "st-4", ev.delivered("st-4", at("st-4", 10), channel="sms")),
+        (Topic.CLICK, "st-4", ev.clicked("st-4", at("st-4", 60))),
+    ]
+    log.phase2 += [
+        sent("st-1"),
+        (Topic.DELIVERY, "st-1", ev.delivered("st-1", at("st-1", 10))),
+        (Topic.OPEN, "st-1", ev.opened("st-1", at("st-1", 60))),
+        (Topic.OPEN, "st-1", ev.opened("st-1", at("st-1", 120))),
+        (Topic.CLICK, "st-1", ev.clicked("st-1", at("st-1", 200))),
+        (Topic.OPEN, "st-3", ev.opened("st-3", now - 5 * MIN)),
     ]

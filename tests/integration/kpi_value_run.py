@@ -25,7 +25,7 @@ from collectpulse.events.models import Topic
 from collectpulse.kafka.connection import kafka_options
 from collectpulse.settings import Settings
 from collectpulse.store.touches import TOUCH_TOPIC
-from tests.integration.kpi_value_log import Record, build
+from tests.integration.kpi_value_log import SLOT_TENANT, SLOT_ZONE, Record, build
 from tests.support import events as ev
 from tests.support.kafka import create_topics, end_offsets
 from tests.support.metrics import Samples, total, wait_for
@@ -50,6 +50,10 @@ class Run:
     """Wall-clock time just before the probe was published."""
     scraped_s: float
     """Wall-clock time just after the final scrape."""
+    send_time: dict[str, Any]
+    """GET /api/v1/send-time?tenant=t-slot&window=28d (K21)."""
+    send_time_refused: tuple[int, str]
+    """Status and content type of GET /api/v1/send-time?window=24h."""
 
 
 def value_test_settings(kafka: str, redis: str, data_dir: Path) -> Settings:
@@ -68,6 +72,7 @@ def value_test_settings(kafka: str, redis: str, data_dir: Path) -> Settings:
         topic_partitions=4,
         experiment_min_sample=20,
         orphan_wait="3s",
+        tenant_time_zones={SLOT_TENANT: SLOT_ZONE},
     )
 
 
@@ -101,7 +106,21 @@ async def run_log(settings: Settings, logs: Path) -> Run:
             everyone = (await client.get(api)).raise_for_status().json()
             params = {"tenant": "t-strug", "limit": "2"}
             one_tenant = (await client.get(api, params=params)).raise_for_status().json()
-    return Run(now, samples, everyone, one_tenant, probe_s, probe_published_s, scraped_s)
+            slots = pipe.url("/api/v1/send-time")
+            params = {"tenant": SLOT_TENANT, "window": "28d"}
+            send_time = (await client.get(slots, params=params)).raise_for_status().json()
+            refused = await client.get(slots, params={"window": "24h"})
+    return Run(
+        now,
+        samples,
+        everyone,
+        one_tenant,
+        probe_s,
+        probe_published_s,
+        scraped_s,
+        send_time,
+        (refused.status_code, refused.headers.get("content-type", "")),
+    )
 
 
 async def publish_in_order(settings: Settings, records: Sequence[Record]) -> None:

@@ -11,12 +11,22 @@ with textbook formulas (``statistics.NormalDist``, numerical integration).
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import datetime
 from statistics import NormalDist
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.integration.kpi_value_log import HOUR, SEGMENT_CAMPAIGN
+from tests.integration.kpi_value_log import (
+    HOUR,
+    SEGMENT_CAMPAIGN,
+    SLOT_CAMPAIGN,
+    SLOT_SENDS,
+    SLOT_TENANT,
+    SLOT_ZONE,
+)
 from tests.integration.kpi_value_run import Run, run_log, value_test_settings
 from tests.support.metrics import Samples
 
@@ -412,3 +422,64 @@ def test_processing_lag_is_positive_with_sub_second_resolution(run: Run) -> None
     low, high = run.probe_published_s - run.probe_s, run.scraped_s - run.probe_s
     probe_lag = got["pageview"]
     assert probe_lag is not None and low <= probe_lag <= high
+
+
+def _send_slots(run: Run) -> dict[str, Counter[tuple[str, int, int, str]]]:
+    """K21 by hand: window -> (channel, ISO weekday, local hour, stage) -> messages, each
+    message in the Asia/Kolkata weekday and hour of its send (stdlib zoneinfo)."""
+    outcomes = {  # the stages each message reached, whenever the outcome arrived
+        "st-1": ("delivered", "opened_human", "clicked", "paid"),
+        "st-2": ("delivered",),  # a machine open only
+        "st-3": ("delivered", "opened_human"),  # the open came 10 days after the send
+        "st-4": ("delivered", "clicked"),
+    }
+    zone = ZoneInfo(SLOT_ZONE)
+    out: dict[str, Counter[tuple[str, int, int, str]]] = {"7d": Counter(), "28d": Counter()}
+    for mid, (ago, channel) in SLOT_SENDS.items():
+        local = datetime.fromtimestamp(run.now - ago, zone)
+        for window, days in (("7d", 7), ("28d", 28)):
+            if ago < days * 86_400:
+                for stage in outcomes[mid]:
+                    out[window][(channel, local.isoweekday(), local.hour, stage)] += 1
+    return out
+
+
+def test_send_time_counts_each_message_in_the_local_hour_and_weekday_of_its_send(
+    run: Run,
+) -> None:
+    # K21: st-1's payment was applied before its message was even sent (phase 1), its
+    # second human open counts nothing more; st-3's open arrived 10 days after its send
+    # and counts in its send slot, in 28d only; every channel of the tenant has all 24
+    # hours (7 weekdays) x 4 stages, 0 where nothing was counted
+    expected = _send_slots(run)
+    for window in ("7d", "28d"):
+        w = {"tenant": SLOT_TENANT, "window": window}
+        by_hour: Counter[Labels] = Counter()
+        by_day: Counter[Labels] = Counter()
+        for (channel, day, hour, stage), n in expected[window].items():
+            by_hour[L(channel=channel, send_hour=f"{hour:02d}", stage=stage)] += n
+            by_day[L(channel=channel, send_weekday=str(day), stage=stage)] += n
+        hours = series(run.samples, "collectpulse_send_hour_messages", **w)
+        days = series(run.samples, "collectpulse_send_weekday_messages", **w)
+        assert {k: v for k, v in hours.items() if v} == by_hour, window
+        assert {k: v for k, v in days.items() if v} == by_day, window
+        assert (len(hours), len(days)) == (2 * 24 * 4, 2 * 7 * 4), window
+
+
+def test_the_send_time_api_answers_the_grid_per_campaign_in_the_tenants_zone(run: Run) -> None:
+    body = run.send_time
+    assert body["window"] == "28d" and "randomized" in body["note"]
+    grids = {(g["campaign"], g["channel"]): g for g in body["grids"]}
+    assert set(grids) == {(SLOT_CAMPAIGN, "email"), (SLOT_CAMPAIGN, "sms")}
+    got: Counter[tuple[str, int, int, str]] = Counter()
+    for (_, channel), grid in grids.items():
+        assert grid["tenant"] == SLOT_TENANT and grid["time_zone"] == SLOT_ZONE
+        for stage, rows in grid["stages"].items():
+            assert len(rows) == 7 and all(len(row) == 24 for row in rows)
+            for day, row in enumerate(rows, start=1):
+                for hour, n in enumerate(row):
+                    if n:
+                        got[(channel, day, hour, stage)] = n
+    assert got == _send_slots(run)["28d"]
+    status, content_type = run.send_time_refused
+    assert status == 400 and content_type.startswith("application/problem+json")

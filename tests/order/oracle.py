@@ -21,6 +21,9 @@ time, so none depends on the order records arrive in (issue #15's join semantics
 - a contact counts once in ``contact_attempts`` under its direction, channel, outcome
   and the team, agent, dialer campaign and tenant it names; the rpc, contact and
   wrong-number ratios divide outbound attempts of those outcomes by all outbound ones;
+- K21: each message once per stage it reached (delivered, human-opened, clicked, paid as
+  above) in the UTC weekday and hour of its send (the run sets no tenant zone), in both
+  of K21's windows;
 - struggling: 3 or more failed or aborted attempts in the 24 h before the latest
   one with no success after the first of them.
 
@@ -40,6 +43,7 @@ from tests.order.agent_ratios import FAMILIES as AGENT_FAMILIES
 from tests.order.agent_ratios import NO_VALUE, agent_samples
 from tests.order.allocation import ALLOCATION_FAMILIES, ALLOCATION_RATIOS, allocation_samples
 from tests.order.log import Entry, event_s
+from tests.order.send_slots import SEND_SLOT_FAMILIES, send_slot_samples
 from tests.support.kpi_oracle import FUNNEL_RATIOS, Labels, divide, sum_by
 
 ATTRIBUTION_S = 7 * 86_400
@@ -112,7 +116,7 @@ def expected(entries: Iterable[Entry], windows: Sequence[str]) -> Expected:
                 view = (event_s(body), body["source"], body.get("device") or "")
                 views[body["customer_id"]].append(view)
     payments = [b for topic, b in valid if topic == "payment"]
-    _payments(payments, messages, views, t)
+    paid = _payments(payments, messages, views, t)
     for body in (b for topic, b in valid if topic == "promise"):
         at_s, tenant = event_s(body), body.get("tenant")
         ls = labels(
@@ -139,14 +143,24 @@ def expected(entries: Iterable[Entry], windows: Sequence[str]) -> Expected:
     agent_ratios = agent_samples(valid, windows)  # K4-K6, K19, K20
     allocated = allocation_samples(accounts.valid_accounts(valid), payments)
     return Expected(
-        {**modelled.samples, **portfolio, **agent_ratios, **allocated},
+        {
+            **modelled.samples,
+            **portfolio,
+            **agent_ratios,
+            **allocated,
+            **send_slot_samples(messages, paid),
+        },
         modelled.approximate,
         modelled.ratios
         | {f"{P}accounts_per_collector"}
         | accounts.FLOW_FAMILIES
         | NO_VALUE
         | ALLOCATION_RATIOS,
-        modelled.families | accounts.FAMILIES | AGENT_FAMILIES | ALLOCATION_FAMILIES,
+        modelled.families
+        | accounts.FAMILIES
+        | AGENT_FAMILIES
+        | ALLOCATION_FAMILIES
+        | set(SEND_SLOT_FAMILIES),
     )
 
 
@@ -220,7 +234,8 @@ def _payments(
     messages: Mapping[str, _Message],
     views: Mapping[str, list[tuple[int, str, str]]],
     t: _Tally,
-) -> None:
+) -> set[str]:
+    """Count the payments; the ids of the messages a payment is attributed to."""
     by_customer: dict[str, list[str]] = defaultdict(list)
     for mid, m in messages.items():
         by_customer[m.customer].append(mid)
@@ -258,6 +273,7 @@ def _payments(
         t.hist["send_to_payment_seconds"][response].append(paid_s - m.sent_s)
         if m.open_s is not None and paid_s >= m.open_s:
             t.hist["open_to_payment_seconds"][response].append(paid_s - m.open_s)
+    return set(first_paid)
 
 
 def _inferred(messages: Mapping[str, _Message], mids: Sequence[str], at_s: int) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from collectpulse.api.agents import SORTABLE
+from collectpulse.kpi.send_time import OBSERVATIONAL, STAGES, WINDOWS
 
 _TIME = {"type": "string", "format": "date-time"}
 _OPTIONAL_TIME = {"type": ["string", "null"], "format": "date-time"}
@@ -171,6 +172,43 @@ SCHEMAS: dict[str, Any] = {
             "cohorts": {"type": "array", "items": {"$ref": "#/components/schemas/Cohort"}},
         }
     ),
+    "SendTime": _object(
+        {
+            "window": {"enum": list(WINDOWS)},
+            "as_of": _TIME,
+            "stages": {"type": "array", "items": {"enum": list(STAGES)}},
+            "layout": {"type": "string"},
+            "note": {"type": "string"},
+            "grids": {"type": "array", "items": {"$ref": "#/components/schemas/SendTimeGrid"}},
+        }
+    ),
+    "SendTimeGrid": _object(
+        {
+            "campaign": {"type": "string"},
+            "channel": {"type": "string"},
+            "tenant": {"type": "string", "description": "empty: the messages name none"},
+            "time_zone": {
+                "type": "string",
+                "description": "the IANA zone the tenant's weekdays and hours are local to",
+            },
+            "stages": _object(
+                {
+                    stage: {
+                        "type": "array",
+                        "minItems": 7,
+                        "maxItems": 7,
+                        "items": {
+                            "type": "array",
+                            "minItems": 24,
+                            "maxItems": 24,
+                            "items": _count(),
+                        },
+                    }
+                    for stage in STAGES
+                }
+            ),
+        }
+    ),
     "Problem": _object(
         {"title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"}}
     ),
@@ -274,8 +312,8 @@ def document() -> dict[str, Any]:
             "title": "collectpulse API",
             "version": "1",
             "description": "JSON views that do not fit Prometheus labels (per customer, per "
-            "agent). Served by the exporter, behind its TLS and basic auth "
-            "(docs/SECURITY.md); nothing here is logged.",
+            "agent, the send-time grid per campaign). Served by the exporter, behind its "
+            "TLS and basic auth (docs/SECURITY.md); nothing here is logged.",
         },
         "paths": {
             "/api/v1/agents": {
@@ -341,6 +379,27 @@ def document() -> dict[str, Any]:
                         _query("tenant", {"type": "string"}, "only this tenant's cohorts")
                     ],
                     "responses": _answers("Recovery", 400, 503),
+                }
+            },
+            "/api/v1/send-time": {
+                "get": {
+                    "summary": "Messages by local send weekday and hour, per campaign (K21)",
+                    "description": "The full 7x24 grid per campaign, channel and tenant: "
+                    "messages delivered, opened by a person, clicked and with a "
+                    "successful payment attributed to them, each counted once in the "
+                    "local weekday and hour (the tenant's zone, "
+                    "COLLECTPULSE_TENANT_TIME_ZONES) of the message's send: an open, "
+                    "click or payment arriving later counts in the slot the message was "
+                    "sent in. Windows by send time, aligned to the hour. Prometheus has "
+                    "the hour and the weekday separately, without campaign "
+                    f"(collectpulse_send_hour_messages, _weekday_). {OBSERVATIONAL}",
+                    "parameters": [
+                        _query("window", {"enum": list(WINDOWS)}, "default 7d"),
+                        _query("campaign", {"type": "string"}, "only this campaign"),
+                        _query("channel", {"type": "string"}, "only this channel"),
+                        _query("tenant", {"type": "string"}, "only this tenant"),
+                    ],
+                    "responses": _answers("SendTime", 400, 503),
                 }
             },
             "/api/v1/customers/{customer_id}/engagement": {

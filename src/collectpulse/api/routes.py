@@ -11,7 +11,7 @@ from http import HTTPStatus
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from collectpulse.api import agents, engagement, portfolio
+from collectpulse.api import agents, engagement, portfolio, send_time
 from collectpulse.api.openapi import document
 from collectpulse.settings import Settings, duration_s
 from collectpulse.store.account_reader import read_accounts
@@ -19,6 +19,7 @@ from collectpulse.store.allocation_reader import read_allocation
 from collectpulse.store.client import StoreClient
 from collectpulse.store.keys import Keys
 from collectpulse.store.scripts import Scripts
+from collectpulse.store.send_time import read_slots
 from collectpulse.zones import local_date, zone
 
 MAX_ID_CHARS = 128
@@ -38,6 +39,7 @@ def add_routes(app: web.Application, client: StoreClient, settings: Settings) ->
     app.router.add_get("/api/v1/agents", agents_table)
     app.router.add_get("/api/v1/collected-per-account", collected_per_account)
     app.router.add_get("/api/v1/recovery", recovery)
+    app.router.add_get("/api/v1/send-time", send_time_grid)
 
 
 async def openapi(request: web.Request) -> web.Response:
@@ -128,6 +130,34 @@ async def agents_table(request: web.Request) -> web.Response:
         "limit": limit,
         "agents": shown,
     }
+    return web.json_response(body)
+
+
+async def send_time_grid(request: web.Request) -> web.Response:
+    """K21: delivered, human-opened, clicked and paid messages per campaign by local send
+    weekday and hour (observational; a best-time claim needs a randomized experiment)."""
+    settings = request.app[SETTINGS_KEY]
+    try:
+        window, filters = send_time.parse_query(request.query)
+    except send_time.BadQuery as exc:
+        raise _problem(web.HTTPBadRequest, str(exc)) from None
+    client = request.app[CLIENT_KEY]
+    keys = Keys(settings.key_prefix)
+    now_s = int(time.time())
+    try:
+        partitions = sorted(int(p) for p in await client.smembers(keys.partitions()))
+        scripts = request.app[SCRIPTS_KEY]
+        slots = await read_slots(scripts, keys, partitions, now_s, by_campaign=True)
+    except (RedisError, OSError):
+        raise _problem(web.HTTPServiceUnavailable, "store (Redis) unavailable") from None
+    body = send_time.send_time_body(
+        window,
+        now_s,
+        slots.get(window, {}),
+        filters,
+        settings.tenant_time_zones,
+        settings.default_time_zone,
+    )
     return web.json_response(body)
 
 

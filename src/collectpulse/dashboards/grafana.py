@@ -127,7 +127,7 @@ def _targets(panel: Panel) -> list[Dataquery]:
             target.range()
         if panel.kind is PanelKind.TABLE:
             target.format(PromQueryFormat.TABLE)
-        elif panel.kind is PanelKind.HEATMAP:
+        elif panel.kind is PanelKind.HEATMAP and not panel.rows:
             target.format(PromQueryFormat.HEATMAP)
         targets.append(target)
     return targets
@@ -164,7 +164,7 @@ def _visualisation(panel: Panel) -> PanelBuilder:
     return (
         heatmap.Panel()
         .calculate(False)
-        .y_axis(heatmap.YAxisConfig().unit(panel.unit.value))
+        .y_axis(heatmap.YAxisConfig().unit(Unit.NONE.value if panel.rows else panel.unit.value))
         .cell_gap(1)
     )
 

@@ -66,6 +66,9 @@ class Panel:
     stacked: bool = False
     bounded: bool = True
     """Ratio panels run from 0 to 1 unless unbounded (a lift can be negative or above 1)."""
+    rows: bool = False
+    """A heatmap whose series are its rows, named by their legend (a send hour), rather
+    than a histogram's cumulative ``le`` buckets."""
 
 
 @dataclass(frozen=True)

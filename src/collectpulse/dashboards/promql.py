@@ -100,12 +100,14 @@ def selector(
     suffix: str = "",
     name: str = "",
     labels: Sequence[str] = (),
+    window: str = "",
 ) -> str:
     """``name{matchers}`` for a KPI (or a recording rule ``name`` keeping ``labels``).
 
     ``windowed`` picks a counter's rolling-window series and adds the window
-    matcher. Raises PromQLError when ``selection`` names a label the series
-    lacks or a value outside a closed label's set.
+    matcher (``$window``, or the fixed ``window`` of a KPI with windows of its own).
+    Raises PromQLError when ``selection`` names a label the series lacks or a value
+    outside a closed label's set.
     """
     own = tuple(labels) or label_names(kpi)
     matchers = [
@@ -125,7 +127,7 @@ def selector(
         _check_value(kpi, own, label, "")
         matchers.append(f'{label}=~"${variable}"')
     if windowed or (isinstance(kpi, Gauge) and kpi.windowed):
-        matchers.append(f'{WINDOW}="${WINDOW}"')
+        matchers.append(f'{WINDOW}="{window or "$" + WINDOW}"')
     if not name:
         name = metric_name(kpi, windowed=windowed) if isinstance(kpi, Counter) else metric_name(kpi)
     return f"{name}{suffix}{{{','.join(matchers)}}}" if matchers else f"{name}{suffix}"
@@ -205,6 +207,22 @@ def gauge(
     else:
         series = dedup(selector(kpi, selection))
     return f"{op}{by_clause(by)}({series})"
+
+
+def stage_ratio(
+    kpi: Gauge, by: Sequence[str], numerator: str, denominator: str, window: str
+) -> str:
+    """A windowed gauge with a ``stage`` label (K21 send slots): ``stage=numerator`` over
+    ``stage=denominator``, summed by ``by`` in the fixed ``window``; as ``ratio``, a
+    group without a denominator has no sample."""
+    check_grouping(kpi, by)
+
+    def side(stage: str) -> str:
+        series = selector(kpi, ALL.pin(stage=stage), window=window)
+        return f"sum{by_clause(by)}({dedup(series)})"
+
+    top, below = side(numerator), side(denominator)
+    return f"({top} or {below} * 0) / ({below} > 0)"
 
 
 def recorded_rule(

@@ -20,6 +20,7 @@ from collectpulse.exporter.accounts import portfolio
 from collectpulse.exporter.experiments import customer_experiments
 from collectpulse.exporter.families import AnyFamily, Family, HistogramFamily, to_metric
 from collectpulse.exporter.known import known_label_sets
+from collectpulse.exporter.send_time import send_time
 from collectpulse.kpi.definitions import COUNTERS, HISTOGRAMS, RATIOS
 from collectpulse.kpi.histograms import cumulative_buckets
 from collectpulse.kpi.model import Aggregation, Histogram, metric_name
@@ -42,6 +43,7 @@ def kpi_families(
     yield from computed.landing_silence(view)
     yield from computed.struggling(view)
     yield from portfolio(view)
+    yield from send_time(view)
     yield from computed.pipeline(view)
 
 

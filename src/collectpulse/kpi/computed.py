@@ -10,6 +10,7 @@ from collectpulse.kpi.allocation_gauges import ALLOCATION_GAUGES
 from collectpulse.kpi.histograms import RESPONSE_TIME_BUCKETS_S
 from collectpulse.kpi.model import Gauge, Histogram
 from collectpulse.kpi.portfolio_gauges import PORTFOLIO_GAUGES
+from collectpulse.kpi.send_time import SEND_TIME_GAUGES
 
 _EXPERIMENT = ("campaign", "variant", "control", "tenant")
 _BELOW_MINIMUM = "absent while either arm has fewer delivered messages than the minimum sample"
@@ -304,6 +305,7 @@ GAUGES: tuple[Gauge, ...] = (
         "pipeline",
         ("dependency",),
     ),
+    *SEND_TIME_GAUGES,
 )
 
 APPLY_LAG_BUCKETS_S: tuple[float, ...] = (

@@ -89,6 +89,26 @@ they paid within that horizon. Counts run from the experiment's `started_at` (th
 More, with a worked example: [EXPERIMENTS.md](EXPERIMENTS.md).
 """
 
+_SEND_TIME = """## Send time of day (K21)
+
+`collectpulse_send_hour_messages` and `collectpulse_send_weekday_messages` count the
+messages sent in the window (`7d` or `28d`, whatever `COLLECTPULSE_WINDOWS` says) by the
+local hour (`00`-`23`) or ISO weekday (`1` Monday to `7` Sunday) of their send, in the
+tenant's time zone (`COLLECTPULSE_TENANT_TIME_ZONES`, else
+`COLLECTPULSE_DEFAULT_TIME_ZONE`; daylight saving included), with `stage` `delivered`,
+`opened_human`, `clicked` or `paid`. Each message counts once per stage, in the slot of
+its *send*: an open, click or payment arriving hours or days later counts where the
+message was sent. Human open rate by hour = `opened_human` / `delivered` of the same
+hour. The full 7x24 grid per campaign is JSON only: `GET /api/v1/send-time?window=28d`
+(docs/api/openapi.json).
+
+These numbers are **observational**: the hours differ in who is messaged then (a
+campaign sent at 8:00 goes to other customers, with other debts, than one sent at
+20:00), so a higher rate at some hour is not evidence that sending at that hour works
+better. A "best time to send" claim needs a randomized send-slot experiment: assign each
+customer's send slot at random (one arm per slot) and read it as an experiment (above).
+"""
+
 
 def render_markdown() -> str:
     """Render every counter, ratio, gauge and histogram definition as one Markdown document."""
@@ -99,6 +119,7 @@ def render_markdown() -> str:
         _section("Gauges", ("Metric", "Labels", "Definition"), _gauge_rows()),
         _section("Histograms", ("Metric", "Labels", "Buckets (le)", "Definition"), _hist_rows()),
         _EXPERIMENTS,
+        _SEND_TIME,
     ]
     return "\n".join(sections)
 

@@ -37,6 +37,7 @@ from collectpulse.simulate.scenario import (
     Tenant,
     Variant,
 )
+from collectpulse.simulate.send_hour import hour_lifts
 
 # (reason, provider_code): SMTP enhanced status codes for e-mail, Twilio
 # ErrorCodes for SMS, the print house's return codes for letters.
@@ -119,7 +120,13 @@ class Planner:
         delivered_s = self._delivery(at_s, contact, channel, scenario.channels[channel])
         if delivered_s is None:
             return self._take()
-        self._engagement(delivered_s, contact, campaign, variant.open_lift, variant.click_lift)
+        # people open, click and pay more at some local hours than at others (K21)
+        hour = self._make.local_time(at_s, contact.tenant).hour
+        opens, clicks, pays = hour_lifts(hour, scenario.send_hour_effect)
+        contact = replace(contact, pay_lift=contact.pay_lift * pays)
+        self._engagement(
+            delivered_s, contact, campaign, variant.open_lift * opens, variant.click_lift * clicks
+        )
         if rng.random() < scenario.inbound_call:
             called_s = delivered_s + self._delay(6 * 3600.0)
             named = message_id if rng.random() < 0.5 else None

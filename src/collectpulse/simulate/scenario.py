@@ -147,6 +147,9 @@ class Scenario:
     inbound_call: float = 0.02
     promise_kept: float = 0.65
     promise_cancelled: float = 0.1
+    # How strongly the local send hour moves opens, clicks and payments (simulate.send_hour):
+    # 0 none, 1 the full curve (a morning and an evening peak, quiet nights).
+    send_hour_effect: float = 1.0
     # Upstream faults.
     duplicate_rate: float = 0.0
     duplicate_delay_s: float = 30.0
@@ -196,6 +199,7 @@ _PROBABILITIES = (
     "inbound_call",
     "promise_kept",
     "promise_cancelled",
+    "send_hour_effect",
     "duplicate_rate",
     "out_of_order_rate",
 )

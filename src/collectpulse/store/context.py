@@ -132,6 +132,9 @@ class BatchContext:
     _fields: dict[tuple[str, tuple[str, ...]], str] = field(default_factory=dict)
     _dims_fields: dict[str, dict[str, str]] = field(default_factory=dict)
     _campaign_fields: dict[tuple[str, str], str] = field(default_factory=dict)
+    send_slots: dict[tuple[str, int], tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    """(packed labels, send minute) -> (ledger key, field after the stage) per ledger: K21's
+    memo (store.send_time)."""
     _buckets: dict[tuple[int, int], str] = field(default_factory=dict)
     _buckets_at: dict[int, tuple[str, ...]] = field(default_factory=dict)
     _buckets_at_s: int = 1

@@ -29,6 +29,10 @@ Per partition ``{pN}`` (prefix ``cp`` by default):
 ``cp:{pN}:struggling``                 sorted set of struggling customers (per tenant)
 ``cp:{pN}:ag:<gran_s>:<bucket_s>``     hash: the per-agent table's counts, agent ids uncapped
                                        (store.agent_ledger), with the buckets' TTLs
+``cp:{pN}:st:<hour_start_s>``          hash: K21 slot counts (stage, channel, campaign, tenant,
+                                       local weekday and hour) of the messages sent in that
+                                       hour (store.send_time; lives 28 d + attribution)
+``cp:{pN}:sta:<hour_start_s>``         the same, campaigns summed (read by /metrics)
 ``cp:{pN}:eng:<customer_id>:<day>``    hash: the customer's messages sent, views, payments
                                        and promises of that day, for the agent desktop
                                        (store.engagement; expires engagement_history later)
@@ -125,6 +129,14 @@ class Keys:
         """Hash ``column<SEP>agent id<SEP>tenant<SEP>currency`` -> count in that bucket: the
         uncapped per-agent table (store.agent_ledger), read only by /api/v1/agents."""
         return f"{self.tag(partition)}:ag:{gran_s}:{bucket_start_s}"
+
+    def send_time(self, partition: int, hour_start_s: int) -> str:
+        """Hash of K21 slot counts of the messages sent in one UTC hour (store.send_time)."""
+        return f"{self.tag(partition)}:st:{hour_start_s}"
+
+    def send_time_all(self, partition: int, hour_start_s: int) -> str:
+        """``send_time`` with campaigns summed: what /metrics reads every scrape."""
+        return f"{self.tag(partition)}:sta:{hour_start_s}"
 
     def engagement(self, partition: int, customer_id: str, day: int) -> str:
         """Hash of one customer's engagement facts of one day (store.engagement)."""

@@ -19,6 +19,7 @@ from collectpulse.events.models import (
     OpenEvent,
     Topic,
 )
+from collectpulse.store import send_time
 from collectpulse.store.context import PARK_SEP, BatchContext
 from collectpulse.store.fields import counter_field
 from collectpulse.store.keys import FIELD_SEP, Keys
@@ -99,6 +100,11 @@ def _funnel(
         name = ctx.dims_field(counter, state["d"])
     if not ctx.count(name, int(state["t"])):
         ctx.count_late(event)
+
+
+def _slot(ctx: BatchContext, stage: str, state: Mapping[str, str]) -> None:
+    """K21: the message's stage in the local weekday and hour of its send."""
+    send_time.count(ctx, stage, state["d"], int(state["t"]))
 
 
 def _touch(
@@ -200,6 +206,7 @@ def _on_delivered(ctx: BatchContext, event: DeliveryEvent, raw: bytes, at_s: int
     if "dl" not in state:
         _update(ctx, event.message_id, state, dl=str(at_s))
         _funnel(ctx, "messages_delivered", state, event)
+        _slot(ctx, "delivered", state)
         _touch(ctx, "delivered", event.message_id, state, at_s)
         # counter_field picks campaign and tenant out of the funnel labels
         ctx.count(ctx.dims_field("campaign_deliveries", state["d"]), at_s)
@@ -236,6 +243,7 @@ def _on_open(ctx: BatchContext, event: OpenEvent, raw: bytes, at_s: int) -> None
     if not event.machine and "oh" not in state:
         _update(ctx, event.message_id, state, oh=str(at_s))
         _funnel(ctx, "messages_opened_human", state, event)
+        _slot(ctx, "opened_human", state)
 
 
 def _on_click(ctx: BatchContext, event: ClickEvent, raw: bytes, at_s: int) -> None:
@@ -261,6 +269,8 @@ def _first_or_earlier(
     if flag not in state:
         _update(ctx, event.message_id, state, **{flag: str(at_s)})
         _funnel(ctx, counter, state, event)
+        if kind == "clicked":
+            _slot(ctx, "clicked", state)
         ctx.observe_dims(histogram, state["d"], at_s - int(state["t"]))
         _touch(ctx, kind, event.message_id, state, at_s)
     elif at_s < int(state[flag]):

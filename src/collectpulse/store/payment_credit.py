@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from collectpulse.kpi.attribution import CandidateMessage, Payment, attribute_payment
+from collectpulse.store import send_time
 from collectpulse.store.context import FUNNEL_DIMS, BatchContext
 from collectpulse.store.customer_state import dump_list, forget, load_list, write
 from collectpulse.store.keys import FIELD_SEP
@@ -156,6 +157,7 @@ def _move(
         forget(ctx, customer_id, state, [f"p:{mid}"])
     if bool(old) != bool(new):
         ctx.windowed("messages_paid", labels, sent_s, sign)
+        send_time.count(ctx, "paid", state[f"m:{mid}"], sent_s, sign)
     old_first, new_first = min(old, default=None), min(new, default=None)
     if old_first != new_first:
         if old_first is not None:

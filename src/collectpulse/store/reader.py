@@ -29,6 +29,7 @@ from collectpulse.events.providers import PROVIDERS
 from collectpulse.kpi.accounts import AccountTotals
 from collectpulse.kpi.allocation import AllocationTotals
 from collectpulse.kpi.ratios import CounterValues, LabelSet, labelset
+from collectpulse.kpi.send_time import Slot
 from collectpulse.settings import Settings
 from collectpulse.store.account_reader import read_accounts
 from collectpulse.store.allocation_reader import read_allocation
@@ -41,6 +42,7 @@ from collectpulse.store.heartbeats import WorkerBeat, recent_beats
 from collectpulse.store.keys import FIELD_SEP, Keys
 from collectpulse.store.message_effects import FIRST_DELIVERED, LAST_VIEW
 from collectpulse.store.scripts import Scripts
+from collectpulse.store.send_time import read_slots
 from collectpulse.store.silence import deliveries_since, silence_starts
 
 FINE_WINDOW_MAX_S = 6 * 3600
@@ -96,6 +98,8 @@ class StoreView:
     tenant_zones: Mapping[str, str] = field(default_factory=dict)
     """Tenant -> IANA zone its dates are local to (Settings.tenant_time_zones)."""
     default_zone: str = "UTC"
+    send_slots: Mapping[str, Mapping[Slot, int]] = field(default_factory=dict)
+    """K21 window (7d, 28d) -> send slot -> count, summed over partitions (store.send_time)."""
 
 
 def parse_counter_fields(raw: Mapping[str, int]) -> dict[str, dict[LabelSet, float]]:
@@ -269,7 +273,14 @@ class StoreReader:
         for name, value in tallies.items():
             partial.totals[name] = partial.totals.get(name, 0) + value
         # both need only the first reply: sent side by side, one round trip
-        uniques, delivered_since, accounts, experiments, allocation = await asyncio.gather(
+        (
+            uniques,
+            delivered_since,
+            accounts,
+            experiments,
+            allocation,
+            send_slots,
+        ) = await asyncio.gather(
             self._count_uniques(partial.unames, plans),
             deliveries_since(
                 self._scripts,
@@ -283,6 +294,7 @@ class StoreReader:
             read_accounts(self._redis, self._keys, partitions, now_s),
             read_experiments(self._redis, self._settings, partitions, now_s),
             read_allocation(self._redis, self._keys, partitions, now_s),
+            read_slots(self._scripts, self._keys, partitions, now_s),
         )
         parsed = {}
         for window in plans:
@@ -305,6 +317,7 @@ class StoreReader:
             experiments=experiments,
             tenant_zones=self._settings.tenant_time_zones,
             default_zone=self._settings.default_time_zone,
+            send_slots=send_slots,
         )
 
     def _queue_partition(self, pipe: StorePipeline, p: int, now_s: int, segments: Segments) -> None:

@@ -131,3 +131,13 @@ def test_derived_rules_drop_a_name_prefix_equal_to_their_level() -> None:
     )
     with pytest.raises(PromQLError, match="keeps no label"):
         promql.recorded_rule(recorded.derived("provider", dead, "x"), dead, ("reason",))
+
+
+def test_a_stage_ratio_reads_one_fixed_window_of_a_gauge_with_its_own_windows() -> None:
+    kpi = next(g for g in GAUGES if g.name == "send_hour_messages")
+    expr = promql.stage_ratio(kpi, ("send_hour",), "paid", "delivered", "28d")
+    assert 'stage="paid",window="28d"' in expr and 'stage="delivered",window="28d"' in expr
+    assert "$window" not in expr and "campaign" not in expr  # the gauge has no campaign
+    assert expr.endswith('window="28d"})) > 0)')
+    with pytest.raises(PromQLError, match="no label"):
+        promql.stage_ratio(kpi, ("campaign",), "paid", "delivered", "28d")

@@ -144,6 +144,8 @@ EXPECTED_GAUGES = {
     "worker_redis_wait_timeouts": ["worker"],
     "live_workers": [],
     "dependency_up": ["dependency"],
+    "send_hour_messages": ["channel", "tenant", "send_hour", "stage"],
+    "send_weekday_messages": ["channel", "tenant", "send_weekday", "stage"],
 }
 
 

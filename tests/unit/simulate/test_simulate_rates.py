@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, defaultdict
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import MappingProxyType
 
 import pytest
@@ -24,6 +25,8 @@ from collectpulse.simulate import (
     Scenario,
     Variant,
 )
+from collectpulse.simulate.generator import EventGenerator
+from collectpulse.simulate.send_hour import CURVE
 
 from .conftest import COMPRESSED, START, Emitted, sample
 
@@ -50,6 +53,7 @@ def _email_only(*variants: Variant) -> Scenario:
         direct_visit_share=0.0,
         agent_call_share=0.0,
         inbound_call=0.0,
+        send_hour_effect=0.0,  # the channel's base rates; the hour effect is tested apart
     )
 
 
@@ -112,6 +116,38 @@ def test_open_rates_match_the_channel_behaviour(email_stream: list[Emitted]) -> 
     assert len(delivered) > 10_000
     assert human / len(delivered) == pytest.approx(EMAIL.open, abs=0.015)
     assert machine / len(delivered) == pytest.approx(EMAIL.machine_open, abs=0.015)
+
+
+@pytest.mark.parametrize("utc_hour", [1, 18])
+def test_human_opens_follow_the_local_send_hour(utc_hour: int) -> None:
+    scenario = replace(_email_only(Variant(CONTROL)), send_hour_effect=1.0)
+    start = START.replace(hour=utc_hour)
+    generator = EventGenerator(seed=11, start=start, events_per_s=1000.0, scenario=scenario)
+    stream = [Emitted(event, generator.now) for event in itertools.islice(generator, 16_000)]
+    events = [e.event for e in stream]
+    messages = _early_messages_from(stream, start, within_s=6)
+    delivered = {
+        e.message_id
+        for e in events
+        if isinstance(e, DeliveryEvent) and e.status == "delivered" and e.message_id in messages
+    }
+    opens = _opens(events)
+    human = sum(any(not o.machine for o in opens.get(m, [])) for m in delivered)
+    local_hour = (utc_hour + 1) % 24  # northbank is UTC+01:00
+    assert len(delivered) > 1_000
+    assert human / len(delivered) == pytest.approx(EMAIL.open * CURVE[local_hour], abs=0.03)
+
+
+def _early_messages_from(
+    stream: list[Emitted], start: datetime, within_s: float
+) -> dict[str, DeliveryEvent]:
+    cutoff = start + timedelta(seconds=within_s)
+    return {
+        e.event.message_id: e.event
+        for e in stream
+        if isinstance(e.event, DeliveryEvent) and e.event.status == "sent"
+        if e.event.occurred_at < cutoff
+    }
 
 
 def test_a_variant_with_a_pay_lift_wins_its_experiment() -> None:

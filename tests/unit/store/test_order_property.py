@@ -41,6 +41,7 @@ TIMING = Timing(
     fine_ttl_s=7 * DAY_S,
     dedupe_horizon_s=7 * DAY_S,
     max_event_bytes=4096,
+    default_zone="Asia/Kolkata",  # +05:30: a UTC hour's messages span two local hours (K21)
 )
 NOT_COUNTS = ("last_event_s", "last_applied_s", "apply_lag_seconds", "last_view_s")
 """Totals fields that record when (wall clock) or how late, not what."""
@@ -71,6 +72,13 @@ class MemoryStore:
         h = self.hashes[key]
         for name, amount in zip(args[::2], args[1::2], strict=True):
             h[name] = str(int(h.get(name, "0")) + int(amount))
+
+    def _hincrbys_net(self, key: str, args: list[str]) -> None:
+        self._hincrbys(key, args)
+        h = self.hashes[key]
+        for name in args[::2]:
+            if h.get(name) == "0":
+                del h[name]
 
     def _hset(self, key: str, args: list[str]) -> None:
         self.hashes[key].update(zip(args[::2], args[1::2], strict=True))
@@ -170,7 +178,17 @@ class MemoryStore:
             for name, v in h.items()
             if int(v)
         }
-        return {"totals": totals, "uniques": dict(uniques), "experiments": experiments}
+        # K21 send-slot ledgers (by campaign, campaigns summed): every hour's hash as it
+        # is left, zero fields removed
+        ledgers = (KEYS.send_time(PARTITION, 0), KEYS.send_time_all(PARTITION, 0))
+        prefixes = tuple(key.removesuffix("0") for key in ledgers)
+        slots = {key: dict(h) for key, h in self.hashes.items() if key.startswith(prefixes) and h}
+        return {
+            "totals": totals,
+            "uniques": dict(uniques),
+            "experiments": experiments,
+            "send_slots": slots,
+        }
 
 
 # --- the log --------------------------------------------------------------------------

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from collectpulse.dashboards import promql
-from collectpulse.dashboards.boards.common import counter, describe, histogram, legend, ratio_panel
+from collectpulse.dashboards.boards.common import (
+    counter,
+    describe,
+    gauge,
+    histogram,
+    legend,
+    ratio_panel,
+)
 from collectpulse.dashboards.model import Board, Panel, PanelKind, Query, Row, Unit
 from collectpulse.dashboards.promql import ALL, Selection
 
@@ -132,6 +139,58 @@ def _response_row() -> Row:
     return Row("Response times", tuple(panels))
 
 
+_SEND_HOUR = gauge("send_hour_messages")
+_SEND_WEEKDAY = gauge("send_weekday_messages")
+_SLOT_WINDOW = "28d"
+_SLOT_NOTE = (
+    "Messages sent in the last 28 days, by the local hour (weekday) of their send in the "
+    "tenant's time zone; a late open, click or payment counts where its message was sent. "
+    "The window selector does not apply (K21 has 7d and 28d only); campaigns are summed "
+    "(the grid per campaign: GET /api/v1/send-time)."
+)
+_NO_BEST_TIME = (
+    "Observational: hours differ in who is messaged then, so read no 'best time' from it "
+    "without a randomized send-slot experiment."
+)
+
+
+def _send_time_row() -> Row:
+    def hour_heatmap(title: str, numerator: str) -> Panel:
+        expr = promql.stage_ratio(_SEND_HOUR, ("send_hour",), numerator, "delivered", _SLOT_WINDOW)
+        return Panel(
+            title,
+            PanelKind.HEATMAP,
+            (Query(expr, "{{send_hour}}"),),
+            describe(_SEND_HOUR, note=f"Cell: {numerator} / delivered. {_SLOT_NOTE}"),
+            Unit.RATIO,
+            width=9,
+            rows=True,
+        )
+
+    by_weekday = tuple(
+        Query(
+            promql.stage_ratio(_SEND_WEEKDAY, ("send_weekday",), stage, "delivered", _SLOT_WINDOW),
+            f"{{{{send_weekday}}}} {stage}",
+        )
+        for stage in ("opened_human", "paid")
+    )
+    return Row(
+        "Send time of day (local to the tenant, 28 days by send time)",
+        (
+            hour_heatmap("Human opens per delivered message by send hour", "opened_human"),
+            hour_heatmap("Paid per delivered message by send hour", "paid"),
+            Panel(
+                "Human opens and paid per delivered message by send weekday (1 = Monday)",
+                PanelKind.BAR_GAUGE,
+                by_weekday,
+                describe(_SEND_WEEKDAY, note=f"{_SLOT_NOTE} {_NO_BEST_TIME}"),
+                Unit.RATIO,
+                width=6,
+            ),
+        ),
+    )
+
+
 BOARD = Board(
     uid="collectpulse-funnel",
     title="collectpulse / Campaign funnel",
@@ -139,6 +198,6 @@ BOARD = Board(
         "Sent -> delivered -> opened -> clicked -> landing -> paid by channel, for the messages "
         "sent in the selected window."
     ),
-    rows=(_funnel_row(), _ratio_row(), _volume_row(), _response_row()),
+    rows=(_funnel_row(), _ratio_row(), _send_time_row(), _volume_row(), _response_row()),
     tags=("funnel",),
 )
