@@ -42,12 +42,11 @@ from collectpulse.store.read_cache import (
     PartitionRead,
     RunKey,
     SummedRead,
-    UniqueKey,
-    forget_unused,
     missing_runs,
     struggling_now,
 )
 from collectpulse.store.scripts import Scripts
+from collectpulse.store.unique_counts import UniqueCounts
 from collectpulse.store.window_plan import (
     FINE_WINDOW_MAX_S,
     Segments,
@@ -210,7 +209,7 @@ class StoreReader:
         self._keys = Keys(settings.key_prefix)
         self._scripts = Scripts(client)
         self._clock = clock
-        self._unique_keys: dict[tuple[int, int, int, int, str], tuple[bytes, ...]] = {}
+        self._uniques = UniqueCounts(client, self._keys)
         self._cache = PartitionCache()
         self._last: SummedRead | None = None
 
@@ -255,7 +254,7 @@ class StoreReader:
         uniques, delivered_since, accounts, experiments = await asyncio.gather(
             _ready(no_uniques)
             if summed.parsed
-            else self._count_uniques(entries, plans, segments.runs),
+            else self._uniques.count(entries, plans, segments.runs),
             _ready(summed.delivered)
             if summed.silence_key == silence_key
             else deliveries_since(
@@ -389,44 +388,6 @@ class StoreReader:
                     tallies[FIELD_SEP.join((counter, provider, _text(kind)))] += int(value)
         registries = {label: frozenset(_text(v) for v in next(it)) for label in REGISTRY_LABELS}
         return dict(tallies), registries, recent_beats(next(it), now_s)
-
-    async def _count_uniques(
-        self,
-        entries: Mapping[int, PartitionRead],
-        plans: Mapping[str, tuple[int, list[int]]],
-        runs: tuple[RunKey, ...],
-    ) -> dict[str, dict[str, int]]:
-        """PFCOUNT over each window's buckets, per partition and HyperLogLog name; counts
-        a partition's cache holds at its version are not asked again."""
-        out: dict[str, dict[str, int]] = {window: defaultdict(int) for window in plans}
-        pipe = self._redis.pipeline(transaction=False)
-        known, used = self._unique_keys, {}
-        asked: list[tuple[PartitionRead, UniqueKey]] = []
-        for p, entry in entries.items():
-            wanted = set()
-            for gran, starts in plans.values():
-                for name in entry.names:
-                    ident = (gran, starts[0], len(starts), name)
-                    wanted.add(ident)
-                    if ident in entry.uniques:
-                        continue
-                    # tens of thousands of key names a read, the same until a bucket turns
-                    keys = known.get((p, *ident))
-                    if keys is None:
-                        keys = tuple(self._keys.uniques(p, gran, s, name).encode() for s in starts)
-                    used[(p, *ident)] = keys
-                    # raw: a cluster pipeline refuses pfcount(); the keys share {pN}
-                    pipe.execute_command("PFCOUNT", *keys)
-                    asked.append((entry, ident))
-            forget_unused(entry, runs, wanted)
-        self._unique_keys = used  # only this read's: old buckets are forgotten
-        for (entry, ident), count in zip(asked, await pipe.execute() if asked else [], strict=True):
-            entry.uniques[ident] = int(count)
-        for entry in entries.values():
-            for window, (gran, starts) in plans.items():
-                for name in entry.names:
-                    out[window][name] += entry.uniques[(gran, starts[0], len(starts), name)]
-        return out
 
 
 def _add_flat(into: dict[Any, int], flat: list[Any]) -> None:
