@@ -11,6 +11,11 @@ campaign's last landing view (sum_since.lua). Windows up to ``FINE_WINDOW_MAX_S`
 sum fine buckets (``bucket_size``); longer windows sum hourly buckets, so their
 start edge is aligned to the hour.
 
+The first round trip also asks the write version of each partition read before: a
+partition whose version did not move is not read again (``store.read_cache``), and when
+none moved and no bucket run turned, the sums are the last read's objects and the view
+keeps their ``summed`` token (the exporter then keeps their text too).
+
 All-time fields are summed over partitions, except the timestamps kept with
 ``keep_max`` / ``keep_min`` (last event, last view, first delivery): those are
 merged with max / min, since a sum of times is meaningless.
@@ -46,16 +51,14 @@ from collectpulse.store.read_cache import (
     struggling_now,
 )
 from collectpulse.store.scripts import Scripts
-from collectpulse.store.unique_counts import UniqueCounts
-from collectpulse.store.window_plan import (
-    FINE_WINDOW_MAX_S,
-    Segments,
-    window_buckets,
-    window_segments,
-)
-
-__all__ = ["FINE_WINDOW_MAX_S", "Segments", "window_buckets", "window_segments"]
 from collectpulse.store.silence import deliveries_since, silence_starts
+from collectpulse.store.unique_counts import UniqueCounts
+
+# re-exported: callers read them from here since before window_plan existed
+from collectpulse.store.window_plan import FINE_WINDOW_MAX_S as FINE_WINDOW_MAX_S
+from collectpulse.store.window_plan import Segments as Segments
+from collectpulse.store.window_plan import window_buckets as window_buckets
+from collectpulse.store.window_plan import window_segments as window_segments
 
 _T = TypeVar("_T")
 LAST_EVENT = "last_event_s"
