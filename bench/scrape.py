@@ -6,8 +6,10 @@ landing views are written through the real StoreWriter into the local Redis (no
 worker needed); the canonical topics exist in the local Kafka so the exporter's
 consumer-lag path runs too. Then ``collectpulse exporter`` is started and scraped:
 
+- first: the exporter's first scrape (nothing read or rendered yet);
 - cold: each scrape after the exporter's one-second view cache expired (a fresh store
-  read and render, what one Prometheus sees);
+  read and render, what one Prometheus sees); ``--moving N`` writes into N partitions
+  before each, as a live worker would, so their per-partition read caches are invalid;
 - cached: back-to-back scrapes (a second Prometheus replica within the same second).
 
 Prints p50/p99 latency in ms, the body size and the sample count, the exporter's and
@@ -213,11 +215,41 @@ async def wait_until_serving(url: str, timeout_s: float = 30.0) -> None:
     raise SystemExit(f"exporter did not answer {url} within {timeout_s} s")
 
 
-async def time_scrapes(url: str, count: int, pause_s: float) -> tuple[list[float], int, int]:
-    """Scrape ``count`` times, ``pause_s`` apart; latencies in ms, body bytes, samples."""
+class Mover:
+    """Writes one landing view into each of the first ``partitions`` partitions, through
+    the real StoreWriter, so their write versions move as a live worker's would."""
+
+    def __init__(self, settings: Settings, partitions: int) -> None:
+        self.client = Redis.from_url(settings.redis_url.get_secret_value())
+        self.writer = StoreWriter(self.client, settings)
+        self.partitions = partitions
+        self.offset = 10**6  # past the history's offsets on every stream
+
+    async def touch(self) -> None:
+        self.offset += 1
+        for p in range(self.partitions):
+            payload = {
+                "event_id": f"moved-{self.offset}-{p}",
+                "occurred_at": iso(time.time()),
+                "visitor_id": f"mover-{self.offset}",
+                "source": "direct",
+                "tenant": TENANTS[0],
+            }
+            raw = orjson.dumps(payload)
+            record = Record(self.offset, raw, decode(Topic.PAGEVIEW, raw, max_bytes=65536))
+            await self.writer.apply(Topic.PAGEVIEW, p, [record])
+
+
+async def time_scrapes(
+    url: str, count: int, pause_s: float, mover: Mover | None = None
+) -> tuple[list[float], int, int]:
+    """Scrape ``count`` times, ``pause_s`` apart (the mover writing first); latencies in ms,
+    body bytes, samples."""
     latencies, size, samples = [], 0, 0
     async with httpx.AsyncClient(timeout=300) as client:
         for _ in range(count):
+            if mover is not None and mover.partitions:
+                await mover.touch()
             if pause_s:
                 await asyncio.sleep(pause_s)
             started = time.perf_counter()
@@ -323,8 +355,14 @@ async def run(args: argparse.Namespace, bootstrap: str, redis_url: str) -> None:
         # /healthz, not /metrics: at 5,000 combinations the old exporter's first scrape
         # takes longer than the probe's timeout
         await wait_until_serving(url.removesuffix("/metrics") + "/healthz")
+        # the exporter's first scrape reads and renders everything: timed on its own
+        first, _, _ = await time_scrapes(url, 1, 0.0)
+        mover = Mover(settings, args.moving)
         exporter_cpu_s, redis_cpu_s = process_cpu_s(exporter.pid), await redis_cpu(settings)
-        cold, size, samples = await time_scrapes(url, args.scrapes, VIEW_MAX_AGE_S + 0.1)
+        try:
+            cold, size, samples = await time_scrapes(url, args.scrapes, VIEW_MAX_AGE_S + 0.1, mover)
+        finally:
+            await mover.client.aclose()
         exporter_cpu_ms = (process_cpu_s(exporter.pid) - exporter_cpu_s) * 1000 / args.scrapes
         redis_cpu_ms = (await redis_cpu(settings) - redis_cpu_s) * 1000 / args.scrapes
         cached, _, _ = await time_scrapes(url, args.scrapes, 0.0)
@@ -340,6 +378,8 @@ async def run(args: argparse.Namespace, bootstrap: str, redis_url: str) -> None:
         f"({args.campaigns} campaigns, {args.partitions} partitions, sends over {args.spread})"
     )
     print(f"  body                 {size / 1e6:8.2f} MB, {samples} samples")
+    print(f"  first scrape         {first[0]:7.1f} ms (exporter just started: nothing cached)")
+    print(f"  cold scrapes: {args.moving} of {args.partitions} partitions written before each")
     for name, latencies in (("cold (fresh read)", cold), ("cached (same second)", cached)):
         print(
             f"  {name:<20} p50 {quantile(latencies, 0.5):7.1f} ms   "
@@ -368,6 +408,13 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=19465)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="leave the run's keys in Redis")
+    parser.add_argument(
+        "--moving",
+        type=int,
+        default=0,
+        help="partitions written (a landing view each) before each cold scrape, so their "
+        "write versions move as under a live worker; 0: an idle store",
+    )
     args = parser.parse_args()
     if args.campaigns is None:
         args.campaigns = max(min(200, args.combos // 5), 1)

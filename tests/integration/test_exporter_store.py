@@ -30,7 +30,8 @@ async def test_newest_event_time_is_the_latest_over_partitions_not_their_sum(
     await writer.apply(Topic.DELIVERY, 0, ev.records(Topic.DELIVERY, [ev.sent("m-1", now - 300)]))
     await writer.apply(Topic.DELIVERY, 1, ev.records(Topic.DELIVERY, [ev.sent("m-2", now - 60)]))
 
-    view = await StoreReader(redis_client, settings, clock=lambda: now).read()
+    reader = StoreReader(redis_client, settings, clock=lambda: now)
+    view = await reader.read()
     registry = CollectorRegistry()
     registry.register(StoreCollector(view))
 
@@ -38,12 +39,24 @@ async def test_newest_event_time_is_the_latest_over_partitions_not_their_sum(
     newest = registry.get_sample_value("collectpulse_last_event_timestamp_seconds", topic)
     assert newest == now - 60
     assert registry.get_sample_value("collectpulse_processing_lag_seconds", topic) == 60
-    assert (
-        registry.get_sample_value(
-            "collectpulse_messages_sent_total", {**FUNNEL, "campaign": "winback"}
-        )
-        == 2
-    )
+    sent = {**FUNNEL, "campaign": "winback"}
+    assert registry.get_sample_value("collectpulse_messages_sent_total", sent) == 2
+
+    # nothing written: the reader's per-partition cache serves the same sums
+    again = await reader.read()
+    assert again.summed is view.summed and again.totals == view.totals
+    # a write moves partition 1's version: the same reader sees it, partition 0 kept
+    later = ev.records(Topic.DELIVERY, [ev.sent("m-3", now - 30)], first_offset=1)
+    await writer.apply(Topic.DELIVERY, 1, later)
+    moved = await reader.read()
+    assert moved.summed is not view.summed
+    registry = CollectorRegistry()
+    registry.register(StoreCollector(moved))
+    newest = registry.get_sample_value("collectpulse_last_event_timestamp_seconds", topic)
+    assert newest == now - 30
+    assert registry.get_sample_value("collectpulse_messages_sent_total", sent) == 3
+    fresh = await StoreReader(redis_client, settings, clock=lambda: now).read()
+    assert (fresh.totals, fresh.windows) == (moved.totals, moved.windows)
 
 
 async def test_values_past_the_label_cap_are_other_and_only_admitted_ones_are_registered(

@@ -26,7 +26,7 @@ from collectpulse.api import routes as api_routes
 from collectpulse.dependencies import Dependencies, describe
 from collectpulse.exporter.basicauth import BasicAuth
 from collectpulse.exporter.broker import Broker, BrokerUnavailable, LogPositions
-from collectpulse.exporter.collector import kpi_families
+from collectpulse.exporter.collector import SummedText, computed_families, summed_families
 from collectpulse.exporter.exposition import render
 from collectpulse.exporter.health import HealthCollector, Probes, readiness_problems
 from collectpulse.exporter.webconfig import WebConfig, load_web_config
@@ -71,6 +71,8 @@ class ViewCache:
         self._read_at = 0.0
         self._render_lock = asyncio.Lock()
         self._body: tuple[StoreView, bytes] | None = None
+        self.summed_text = SummedText()
+        """Reused across views while the store does not move (``StoreView.summed``)."""
 
     async def read(self) -> StoreView:
         """Raises RedisError, OSError or TimeoutError when the store cannot be read."""
@@ -122,15 +124,19 @@ async def metrics(request: web.Request) -> web.Response:
     kpis = b""
     if view is not None:
         min_sample = app[SETTINGS_KEY].experiment_min_sample
-        kpis = await app[VIEW_KEY].body(view, partial(render_kpis, min_sample=min_sample))
+        cache = app[VIEW_KEY]
+        render_view = partial(render_kpis, min_sample=min_sample, summed=cache.summed_text)
+        kpis = await cache.body(view, render_view)
     health = render(HealthCollector(view, probes, now_s=time.time()).collect())
     body = kpis + health
     log.debug("scrape: %d bytes in %.3f s", len(body), time.perf_counter() - started)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def render_kpis(view: StoreView, *, min_sample: int) -> bytes:
-    return render(kpi_families(view, experiment_min_sample=min_sample))
+def render_kpis(view: StoreView, *, min_sample: int, summed: SummedText | None = None) -> bytes:
+    """The KPI families' text, the summed ones from ``summed`` when it holds them."""
+    text = summed.render(view) if summed is not None else render(summed_families(view))
+    return text + render(computed_families(view, experiment_min_sample=min_sample))
 
 
 async def _view_or_error(cache: ViewCache) -> StoreView | str:

@@ -10,7 +10,8 @@ Per partition ``{pN}`` (prefix ``cp`` by default):
 
 ====================================  ==========================================
 ``cp:{pN}:ver``                        write version; bumped by every apply (optimistic
-                                       concurrency between read and write phase)
+                                       concurrency between read and write phase; the
+                                       exporter's per-partition read cache)
 ``cp:{pN}:off``                        hash topic -> last applied Kafka offset (the
                                        authority on position, not Kafka's commit)
 ``cp:{pN}:tot``                        hash counter-field -> all-time total

@@ -11,6 +11,11 @@ campaign's last landing view (sum_since.lua). Windows up to ``FINE_WINDOW_MAX_S`
 sum fine buckets (``bucket_size``); longer windows sum hourly buckets, so their
 start edge is aligned to the hour.
 
+The first round trip also asks the write version of each partition read before: a
+partition whose version did not move is not read again (``store.read_cache``), and when
+none moved and no bucket run turned, the sums are the last read's objects and the view
+keeps their ``summed`` token (the exporter then keeps their text too).
+
 All-time fields are summed over partitions, except the timestamps kept with
 ``keep_max`` / ``keep_min`` (last event, last view, first delivery): those are
 merged with max / min, since a sum of times is meaningless.
@@ -21,9 +26,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar
 
 from collectpulse.events.providers import PROVIDERS
 from collectpulse.kpi.accounts import AccountTotals
@@ -34,18 +39,32 @@ from collectpulse.settings import Settings
 from collectpulse.store.account_reader import read_accounts
 from collectpulse.store.allocation_reader import read_allocation
 from collectpulse.store.client import StoreClient, StorePipeline
-from collectpulse.store.context import COARSE_BUCKET_S
 from collectpulse.store.customer_effects import STRUGGLING_WINDOW_S
 from collectpulse.store.experiment_reader import ExperimentResult, read_experiments
 from collectpulse.store.fields import counter_series
 from collectpulse.store.heartbeats import WorkerBeat, recent_beats
 from collectpulse.store.keys import FIELD_SEP, Keys
 from collectpulse.store.message_effects import FIRST_DELIVERED, LAST_VIEW
+from collectpulse.store.read_cache import (
+    PartitionCache,
+    PartitionRead,
+    RunKey,
+    SummedRead,
+    missing_runs,
+    struggling_now,
+)
 from collectpulse.store.scripts import Scripts
 from collectpulse.store.send_time import read_slots
 from collectpulse.store.silence import deliveries_since, silence_starts
+from collectpulse.store.unique_counts import UniqueCounts
 
-FINE_WINDOW_MAX_S = 6 * 3600
+# re-exported: callers read them from here since before window_plan existed
+from collectpulse.store.window_plan import FINE_WINDOW_MAX_S as FINE_WINDOW_MAX_S
+from collectpulse.store.window_plan import Segments as Segments
+from collectpulse.store.window_plan import window_buckets as window_buckets
+from collectpulse.store.window_plan import window_segments as window_segments
+
+_T = TypeVar("_T")
 LAST_EVENT = "last_event_s"
 """Total field ``last_event_s<SEP><topic>``: newest occurred_at applied (keep_max)."""
 LAST_EVENT_MS = "last_event_ms"
@@ -100,6 +119,10 @@ class StoreView:
     default_zone: str = "UTC"
     send_slots: Mapping[str, Mapping[Slot, int]] = field(default_factory=dict)
     """K21 window (7d, 28d) -> send slot -> count, summed over partitions (store.send_time)."""
+    summed: object = None
+    """Stands for ``totals``, ``windows`` and ``label_values``: two views holding the same
+    object (not None) hold the same values (the reader reuses them while no partition's
+    write version moved), so what is derived from them alone can be reused too."""
 
 
 def parse_counter_fields(raw: Mapping[str, int]) -> dict[str, dict[LabelSet, float]]:
@@ -117,49 +140,6 @@ def parse_counter_fields(raw: Mapping[str, int]) -> dict[str, dict[LabelSet, flo
         key = labelset(labels)
         series[key] = series.get(key, 0.0) + float(value)
     return out
-
-
-def window_buckets(now_s: int, window_s: int, bucket_s: int) -> tuple[int, list[int]]:
-    """The granularity and bucket starts a window sums (the current bucket included)."""
-    gran = (
-        bucket_s
-        if window_s <= FINE_WINDOW_MAX_S or bucket_s >= COARSE_BUCKET_S
-        else COARSE_BUCKET_S
-    )
-    current = now_s - now_s % gran
-    count = max(window_s // gran, 1)
-    return gran, [current - i * gran for i in range(count)]
-
-
-@dataclass(frozen=True)
-class Segments:
-    """Disjoint runs of bucket keys whose sums add up to every window.
-
-    Windows of one granularity share their newest buckets (1h is the start of 6h), so
-    each bucket is summed once: ``runs`` are (granularity, bucket starts) and
-    ``members[window]`` the indexes of the runs that window adds up. A partition's
-    reply then carries each field once per run, not once per window.
-    """
-
-    runs: tuple[tuple[int, tuple[int, ...]], ...]
-    members: Mapping[str, tuple[int, ...]]
-
-
-def window_segments(plans: Mapping[str, tuple[int, list[int]]]) -> Segments:
-    """Split the windows' bucket lists (newest first, see ``window_buckets``) into runs."""
-    runs: list[tuple[int, tuple[int, ...]]] = []
-    members: dict[str, tuple[int, ...]] = {}
-    by_gran: dict[int, list[tuple[int, str, list[int]]]] = defaultdict(list)
-    for window, (gran, starts) in plans.items():
-        by_gran[gran].append((len(starts), window, starts))
-    for gran, windows in sorted(by_gran.items()):
-        taken, covering = 0, cast(tuple[int, ...], ())
-        for count, window, starts in sorted(windows):
-            if count > taken:
-                runs.append((gran, tuple(starts[taken:count])))
-                covering, taken = (*covering, len(runs) - 1), count
-            members[window] = covering
-    return Segments(tuple(runs), members)
 
 
 def merge_totals(into: dict[Any, int], flat: list[Any]) -> None:
@@ -213,16 +193,19 @@ def _decoded(raw: Mapping[Any, int]) -> dict[str, int]:
     return {_text(name): value for name, value in raw.items()}
 
 
-@dataclass
-class _Partial:
-    """Accumulates the replies of one read before they become a StoreView."""
+def _sum_partitions(entries: Mapping[int, PartitionRead], segments: Segments) -> SummedRead:
+    totals: dict[Any, int] = {}
+    windows: dict[str, dict[Any, int]] = {w: {} for w in segments.members}
+    for entry in entries.values():
+        merge_totals(totals, entry.totals)
+        for window, members in segments.members.items():
+            for run in members:
+                _add_flat(windows[window], entry.runs[segments.runs[run]])
+    return SummedRead((tuple(entries), segments.runs), _decoded(totals), windows)
 
-    totals: dict[Any, int] = field(default_factory=dict)
-    """Field name as read (bytes) -> value, decoded once all partitions are merged."""
-    windows: dict[str, dict[Any, int]] = field(default_factory=dict)
-    offsets: dict[tuple[str, int], int] = field(default_factory=dict)
-    struggling: list[Struggling] = field(default_factory=list)
-    unames: dict[int, list[str]] = field(default_factory=dict)
+
+async def _ready(value: _T) -> _T:
+    return value
 
 
 class StoreReader:
@@ -237,7 +220,9 @@ class StoreReader:
         self._keys = Keys(settings.key_prefix)
         self._scripts = Scripts(client)
         self._clock = clock
-        self._unique_keys: dict[tuple[int, int, int, int, str], tuple[bytes, ...]] = {}
+        self._uniques = UniqueCounts(client, self._keys)
+        self._cache = PartitionCache()
+        self._last: SummedRead | None = None
 
     async def partitions(self) -> tuple[int, ...]:
         members = await self._redis.smembers(self._keys.partitions())
@@ -250,29 +235,33 @@ class StoreReader:
 
     async def read(self) -> StoreView:
         now_s = int(self._clock())
-        partitions = await self.partitions()
+        partitions, versions = await self._partitions_and_versions()
         plans = {
             window: window_buckets(now_s, window_s, self._settings.bucket_s)
             for window, window_s in self._settings.windows_s.items()
         }
         segments = window_segments(plans)
-        partial = _Partial(windows={w: {} for w in plans})
+        valid = self._cache.still_valid(versions)
+        needed = {p: missing_runs(valid.get(p), segments.runs) for p in partitions}
 
         def fill(pipe: StorePipeline) -> None:
             for p in partitions:
-                self._queue_partition(pipe, p, now_s, segments)
+                self._queue_partition(pipe, p, now_s, valid.get(p), needed[p])
             self._queue_globals(pipe)
 
         # one pipeline; a cluster client splits it per node and sends those side by side
-        replies = await self._scripts.pipelined(fill)
-        globals_at = 4 * len(partitions)
-        for i, p in enumerate(partitions):
-            self._take_partition(partial, p, replies[4 * i : 4 * i + 4], segments)
-        tallies, registries, beats = self._take_globals(replies[globals_at:], now_s)
-        partial.totals = _decoded(partial.totals)
-        for name, value in tallies.items():
-            partial.totals[name] = partial.totals.get(name, 0) + value
-        # both need only the first reply: sent side by side, one round trip
+        replies = iter(await self._scripts.pipelined(fill))
+        entries = {p: self._take_partition(replies, p, valid.get(p), needed[p]) for p in partitions}
+        tallies, registries, beats = self._take_globals(list(replies), now_s)
+        # no partition read afresh, same buckets: the sums are those of the last read
+        key = (partitions, segments.runs)
+        last = self._last
+        unchanged = last is not None and last.key == key and not any(needed.values())
+        unchanged = unchanged and all(p in valid for p in partitions)
+        summed = last if unchanged and last is not None else _sum_partitions(entries, segments)
+        silence_key = (key, now_s // self._settings.bucket_s)
+        # these need only the first reply: sent side by side, one round trip
+        no_uniques: dict[str, dict[str, int]] = {}
         (
             uniques,
             delivered_since,
@@ -281,12 +270,16 @@ class StoreReader:
             allocation,
             send_slots,
         ) = await asyncio.gather(
-            self._count_uniques(partial.unames, plans),
-            deliveries_since(
+            _ready(no_uniques)
+            if summed.parsed
+            else self._uniques.count(entries, plans, segments.runs),
+            _ready(summed.delivered)
+            if summed.silence_key == silence_key
+            else deliveries_since(
                 self._scripts,
                 self._keys,
                 partitions,
-                silence_starts(partial.totals),
+                silence_starts(summed.base),
                 now_s=now_s,
                 bucket_s=self._settings.bucket_s,
                 lookback_s=max(self._settings.windows_s.values()),
@@ -296,20 +289,37 @@ class StoreReader:
             read_allocation(self._redis, self._keys, partitions, now_s),
             read_slots(self._scripts, self._keys, partitions, now_s),
         )
-        parsed = {}
-        for window in plans:
-            values = parse_counter_fields(_decoded(partial.windows[window]))
-            values.update(parse_counter_fields(uniques[window]))
-            parsed[window] = values
-        partial.struggling.sort(key=lambda s: (s.tenant, s.since_s, s.customer_id))
+        summed.silence_key, summed.delivered = silence_key, delivered_since
+        if not summed.parsed:
+            for window in plans:
+                values = parse_counter_fields(_decoded(summed.windows[window]))
+                values.update(parse_counter_fields(uniques[window]))
+                summed.parsed[window] = values
+        if summed is not last or summed.tallies != tallies or summed.registries != registries:
+            summed.totals = dict(summed.base)
+            for name, value in tallies.items():
+                summed.totals[name] = summed.totals.get(name, 0) + value
+            summed.tallies, summed.registries, summed.token = tallies, registries, object()
+        self._last = summed
+        after_s = now_s - STRUGGLING_WINDOW_S
+        struggling = []
+        for entry in entries.values():
+            for member, score in struggling_now(entry, after_s):
+                tenant, _, customer = _text(member).partition(FIELD_SEP)
+                struggling.append(Struggling(tenant, customer, int(score)))
+        struggling.sort(key=lambda s: (s.tenant, s.since_s, s.customer_id))
         return StoreView(
             now_s=now_s,
             partitions=partitions,
-            totals=partial.totals,
-            windows=parsed,
-            offsets=partial.offsets,
-            struggling=tuple(partial.struggling),
-            label_values=registries,
+            totals=summed.totals,
+            windows=summed.parsed,
+            offsets={
+                (_text(topic), p): int(offset)
+                for p, entry in entries.items()
+                for topic, offset in entry.offsets.items()
+            },
+            struggling=tuple(struggling),
+            label_values=summed.registries,
             heartbeats=beats,
             delivered_since_view=delivered_since,
             accounts=accounts,
@@ -318,41 +328,68 @@ class StoreReader:
             tenant_zones=self._settings.tenant_time_zones,
             default_zone=self._settings.default_time_zone,
             send_slots=send_slots,
+            summed=summed.token,
         )
 
-    def _queue_partition(self, pipe: StorePipeline, p: int, now_s: int, segments: Segments) -> None:
-        """Four replies: HyperLogLog names, applied offsets, summed buckets, struggling."""
+    async def _partitions_and_versions(self) -> tuple[tuple[int, ...], dict[int, bytes | None]]:
+        """The partitions, and the write version of each partition the cache holds."""
+        cached = self._cache.partitions()
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.smembers(self._keys.partitions())
+        for p in cached:
+            pipe.get(self._keys.version(p))
+        members, *versions = await pipe.execute()
+        return tuple(sorted(int(m) for m in members)), dict(zip(cached, versions, strict=True))
+
+    def _queue_partition(
+        self,
+        pipe: StorePipeline,
+        p: int,
+        now_s: int,
+        cached: PartitionRead | None,
+        runs: list[RunKey],
+    ) -> None:
+        """Unread: version, HyperLogLog names, offsets, totals and runs summed,
+        struggling. Cached at its version: the runs it lacks, if any."""
         k = self._keys
-        groups: list[list[str]] = [[k.totals(p)]]
-        groups += [[k.bucket(p, gran, s) for s in starts] for gran, starts in segments.runs]
-        pipe.smembers(k.unique_names(p))
-        pipe.hgetall(k.offsets(p))
-        self._scripts.queue(
-            pipe,
-            self._scripts.sum_buckets,
-            [key for group in groups for key in group],
-            [len(groups), *(len(g) for g in groups)],
-        )
-        pipe.zrangebyscore(
-            k.struggling(p), f"({now_s - STRUGGLING_WINDOW_S}", "+inf", withscores=True
-        )
+        groups = [[k.bucket(p, gran, s) for s in starts] for gran, starts in runs]
+        if cached is None:
+            groups.insert(0, [k.totals(p)])
+            # before the data, same slot and connection: the data is never older
+            pipe.get(k.version(p))
+            pipe.smembers(k.unique_names(p))
+            pipe.hgetall(k.offsets(p))
+        if groups:
+            self._scripts.queue(
+                pipe,
+                self._scripts.sum_buckets,
+                [key for group in groups for key in group],
+                [len(groups), *(len(g) for g in groups)],
+            )
+        if cached is None:
+            pipe.zrangebyscore(
+                k.struggling(p), f"({now_s - STRUGGLING_WINDOW_S}", "+inf", withscores=True
+            )
 
     def _take_partition(
-        self, partial: _Partial, p: int, replies: list[Any], segments: Segments
-    ) -> None:
-        names, offsets, summed, struggling = replies
-        if names:
-            partial.unames[p] = sorted(_text(n) for n in names)
-        for topic, offset in offsets.items():
-            partial.offsets[(_text(topic), p)] = int(offset)
-        merge_totals(partial.totals, summed[0])
-        runs = summed[1:]
-        for window, members in segments.members.items():
-            for run in members:
-                _add_flat(partial.windows[window], runs[run])
-        for member, score in struggling:
-            tenant, _, customer = _text(member).partition(FIELD_SEP)
-            partial.struggling.append(Struggling(tenant, customer, int(score)))
+        self, replies: Iterator[Any], p: int, cached: PartitionRead | None, runs: list[RunKey]
+    ) -> PartitionRead:
+        if cached is None:
+            version, names, offsets, summed, struggling = (next(replies) for _ in range(5))
+            entry = PartitionRead(
+                version=version or b"0",
+                names=sorted(_text(n) for n in names),
+                offsets=offsets,
+                totals=summed[0],
+                struggling=list(struggling),
+            )
+            sums = summed[1:]
+            self._cache.keep(p, entry)
+        else:
+            entry = cached
+            sums = next(replies) if runs else []
+        entry.runs.update(zip(runs, sums, strict=True))
+        return entry
 
     def _queue_globals(self, pipe: StorePipeline) -> None:
         for provider in PROVIDERS:
@@ -373,34 +410,6 @@ class StoreReader:
                     tallies[FIELD_SEP.join((counter, provider, _text(kind)))] += int(value)
         registries = {label: frozenset(_text(v) for v in next(it)) for label in REGISTRY_LABELS}
         return dict(tallies), registries, recent_beats(next(it), now_s)
-
-    async def _count_uniques(
-        self, unames: Mapping[int, list[str]], plans: Mapping[str, tuple[int, list[int]]]
-    ) -> dict[str, dict[str, int]]:
-        """PFCOUNT over each window's buckets, per partition and HyperLogLog name."""
-        out: dict[str, dict[str, int]] = {window: defaultdict(int) for window in plans}
-        if not unames:
-            return out
-        pipe = self._redis.pipeline(transaction=False)
-        known, used = self._unique_keys, {}
-        for p, names in unames.items():
-            for gran, starts in plans.values():
-                for name in names:
-                    # tens of thousands of key names a read, the same until a bucket turns
-                    ident = (p, gran, starts[0], len(starts), name)
-                    keys = known.get(ident)
-                    if keys is None:
-                        keys = tuple(self._keys.uniques(p, gran, s, name).encode() for s in starts)
-                    used[ident] = keys
-                    # raw: a cluster pipeline refuses pfcount(); the keys share {pN}
-                    pipe.execute_command("PFCOUNT", *keys)
-        self._unique_keys = used  # only this read's: old buckets are forgotten
-        counts = iter(await pipe.execute())
-        for names in unames.values():
-            for window in plans:
-                for name in names:
-                    out[window][name] += int(next(counts))
-        return out
 
 
 def _add_flat(into: dict[Any, int], flat: list[Any]) -> None:

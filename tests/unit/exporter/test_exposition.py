@@ -18,9 +18,10 @@ from prometheus_client.core import (
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
-from collectpulse.exporter.collector import StoreCollector
+from collectpulse.exporter.collector import StoreCollector, SummedText, kpi_families
 from collectpulse.exporter.exposition import render
 from collectpulse.exporter.families import AnyFamily, Family, HistogramFamily, to_metric
+from collectpulse.exporter.http import render_kpis
 from collectpulse.store.fields import counter_field, histogram_field
 from collectpulse.store.reader import LAST_EVENT, StoreView
 
@@ -151,3 +152,42 @@ def test_a_negative_zero_keeps_its_sign_after_a_zero() -> None:
     assert 'variant="a"} 0.0\n' in text
     assert 'variant="b"} -0.0\n' in text
     assert 'variant="c"} 0.0\n' in text
+
+
+# --- the summed families' text reused while the store did not move ---------------------
+
+
+def funnel_view(sent: int, token: object, now_s: int = NOW_S) -> StoreView:
+    funnel = {"channel": "email", "campaign": "spring", "variant": "a", "segment": "default"}
+    return StoreView(
+        now_s,
+        (0,),
+        {counter_field("messages_sent", funnel): sent, f"{LAST_EVENT}\x1fdelivery": now_s - 5},
+        {"1h": {}},
+        summed=token,
+    )
+
+
+def test_kpis_render_like_all_families_whether_or_not_the_summed_text_is_reused() -> None:
+    token = object()
+    summed = SummedText()
+    first, later = funnel_view(10, token), funnel_view(10, token, NOW_S + 60)
+
+    assert render_kpis(first, min_sample=100, summed=summed) == render(kpi_families(first))
+    # same token, later clock: the summed text is reused, the computed gauges are not
+    assert render_kpis(later, min_sample=100, summed=summed) == render(kpi_families(later))
+
+
+def test_summed_text_is_reused_only_for_the_same_token() -> None:
+    summed, token = SummedText(), object()
+    text = summed.render(funnel_view(10, token))
+    # the token stands for the sums: a view claiming it is served the text of 10
+    assert summed.render(funnel_view(99, token)) is text
+    moved = summed.render(funnel_view(99, object()))
+    assert b"collectpulse_messages_sent_total" in moved and moved != text
+    assert b"} 99.0\n" in moved
+
+
+def test_a_view_without_a_token_is_always_rendered_afresh() -> None:
+    summed = SummedText()
+    assert summed.render(funnel_view(10, None)) != summed.render(funnel_view(11, None))
