@@ -14,6 +14,7 @@ from __future__ import annotations
 from collectpulse.events.models import PageviewEvent, PaymentEvent, PromiseEvent, Topic
 from collectpulse.store import (
     agent_ledger,
+    assignee_credit,
     conversion,
     engagement,
     experiment_units,
@@ -117,7 +118,8 @@ def apply_payment(ctx: BatchContext, event: PaymentEvent, at_s: int) -> None:
     tenant = ctx.label("tenant", event.tenant or "")
     if event.status == "reversed":
         # a refund or chargeback of an earlier success: not an attempt, not a failure
-        agent = ctx.label("agent", event.agent_id or "")
+        credited = event.agent_id or assignee_credit.assignee(ctx, event, at_s)
+        agent = ctx.agent(event.tenant, credited)
         labels = {"tenant": tenant, "currency": event.currency, "agent": agent}
         if not ctx.windowed("reversed_amount_minor", labels, at_s, event.amount_minor):
             ctx.quality("events_late", Topic.PAYMENT)
@@ -129,13 +131,14 @@ def apply_payment(ctx: BatchContext, event: PaymentEvent, at_s: int) -> None:
     if event.status != "succeeded":
         _record_failure(ctx, event.customer_id, tenant, state, at_s)
         return
-    agent = ctx.label("agent", event.agent_id or "")
+    credited = event.agent_id or assignee_credit.assignee(ctx, event, at_s)
+    agent = ctx.agent(event.tenant, credited)
     labels = {"tenant": tenant, "currency": event.currency, "agent": agent}
     ctx.windowed("collected_amount_minor", labels, at_s, event.amount_minor)
     agent_ledger.count(
         ctx,
         "collected_amount_minor",
-        event.agent_id or "",
+        credited,
         tenant,
         at_s,
         event.amount_minor,

@@ -79,6 +79,7 @@ EXPECTED_COUNTERS = {
     "events_key_mismatch": (Bucketing.TOTAL, ["topic"]),
     "account_stale_versions": (Bucketing.TOTAL, ["topic"]),
     "account_flow_unordered": (Bucketing.TOTAL, ["topic"]),
+    "agent_credit_late": (Bucketing.TOTAL, ["topic"]),
     "currency_mismatch": (Bucketing.TOTAL, ["topic"]),
     "label_overflows": (Bucketing.TOTAL, ["label"]),
     "state_limit_hits": (Bucketing.TOTAL, ["limit"]),

@@ -20,6 +20,7 @@ _WEIGHTED_DPD = gauge("balance_weighted_dpd_days")
 _STALE = counter("account_stale_versions")
 _UNORDERED = counter("account_flow_unordered")
 _MISMATCH = counter("currency_mismatch")
+_CREDIT_LATE = counter("agent_credit_late")
 BUCKET = ("dpd_bucket",)
 
 
@@ -115,8 +116,9 @@ def _collectors_row() -> Row:
                     Query(promql.total_sum(_STALE, (), UNFILTERED), "stale version"),
                     Query(promql.total_sum(_MISMATCH, (), UNFILTERED), "currency mismatch"),
                     Query(promql.total_sum(_UNORDERED, (), UNFILTERED), "flow unordered"),
+                    Query(promql.total_sum(_CREDIT_LATE, (), UNFILTERED), "agent credit late"),
                 ),
-                describe(_STALE, _MISMATCH, _UNORDERED),
+                describe(_STALE, _MISMATCH, _UNORDERED, _CREDIT_LATE),
                 width=8,
             ),
         ),
