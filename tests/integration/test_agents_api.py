@@ -17,6 +17,7 @@ import asyncio
 import random
 import time
 from collections import Counter, defaultdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,15 @@ def _log(now: float, rng: random.Random) -> list[tuple[Topic, dict[str, Any]]]:
                 "agent_id": agent,
             }
             log.append((Topic.ACCOUNT, account))
+    for n in range(12):  # payments naming no agent: the account's assignee at their time
+        reassigned = n % 3 == 1
+        payment = ev.payment(f"cust-ag-{n}", now - 2000 + n * 10 + 1, "succeeded", 300 + n)
+        if n % 4 == 2:  # its account is closed: only its account_id finds it
+            payment["account_id"] = f"acct-ag-{n}" if n % 8 == 2 else None
+        log.append((Topic.PAYMENT, payment))  # before a reassignment: the first assignee
+        if reassigned:
+            later = ev.payment(f"cust-ag-{n}", now - 1000 + n, "succeeded", 700 + n)
+            log.append((Topic.PAYMENT, later))  # after it: the new one
     return log
 
 
@@ -160,7 +170,7 @@ def oracle(log: list[tuple[Topic, dict[str, Any]]]) -> dict[str, dict[str, Any]]
         if topic is Topic.PROMISE and p["status"] in ("kept", "broken"):
             rows[maker[p["promise_id"]]][f"promises_{p['status']}"] += 1
         if topic is Topic.PAYMENT and p["status"] == "succeeded":
-            amounts = rows[p.get("agent_id") or UNASSIGNED]["collected_amount_minor"]
+            amounts = rows[_credited(log, p)]["collected_amount_minor"]
             amounts[p["currency"]] = amounts.get(p["currency"], 0) + p["amount_minor"]
         if topic is Topic.CONTACT and p["direction"] == "outbound":
             row = rows[p.get("agent_id") or UNASSIGNED]
@@ -183,6 +193,38 @@ def oracle(log: list[tuple[Topic, dict[str, Any]]]) -> dict[str, dict[str, Any]]
         rpc = row["outbound_rpcs"] / attempts if attempts else None
         out[agent] = {"agent": agent, **row, "promise_kept_ratio": ratio, "rpc_ratio": rpc}
     return out
+
+
+def _credited(log: list[tuple[Topic, dict[str, Any]]], payment: dict[str, Any]) -> str:
+    """Catalog section 9: its agent_id, else its account's assignee at its time (the
+    account: its account_id, else the customer's only open account in its currency)."""
+    if payment.get("agent_id"):
+        return str(payment["agent_id"])
+    versions = [p for t, p in log if t is Topic.ACCOUNT]
+    account_id = payment.get("account_id")
+    if account_id is None:
+        mine: dict[str, dict[str, Any]] = {}
+        for p in versions:
+            held = mine.get(p["account_id"])
+            if p["customer_id"] == payment["customer_id"] and (
+                held is None or p["version"] > held["version"]
+            ):
+                mine[p["account_id"]] = p
+        candidates = [
+            a
+            for a, p in mine.items()
+            if p["status"] in ("open", "in_plan") and p["currency"] == payment["currency"]
+        ]
+        if len(candidates) != 1:
+            return UNASSIGNED
+        account_id = candidates[0]
+    at = datetime.fromisoformat(payment["occurred_at"])
+    known = [
+        (datetime.fromisoformat(p["occurred_at"]), p["version"], p.get("agent_id"))
+        for p in versions
+        if p["account_id"] == account_id and datetime.fromisoformat(p["occurred_at"]) <= at
+    ]
+    return str(max(known)[2] or UNASSIGNED) if known else UNASSIGNED
 
 
 def _schema(name: str) -> jsonschema.Draft202012Validator:
@@ -210,7 +252,19 @@ async def test_promises_count_for_their_maker_and_the_table_lists_every_agent(
         await publish(settings, roster_topic, [(a.encode(), orjson.dumps(r)) for a, r in ROSTER])
         store = RosterStore(redis_client, settings.key_prefix)
         await _await_roster(store, timeout_s=60)
-        for topic in (Topic.PROMISE, Topic.PAYMENT, Topic.CONTACT, Topic.ACCOUNT):
+        # accounts before the payments that fall back on their assignee: an assignment
+        # applied after such a payment does not re-credit it (the "late" case of the rule)
+        accounts = sum(1 for t, _ in shuffled if t is Topic.ACCOUNT)
+        for topic in (Topic.ACCOUNT, Topic.PROMISE, Topic.PAYMENT, Topic.CONTACT):
+            if topic is Topic.PROMISE:
+                await wait_for(
+                    pipe.url("/metrics"),
+                    lambda s: (
+                        total(s, "collectpulse_events_received_total", topic="account") >= accounts
+                    ),
+                    timeout_s=60,
+                    processes=pipe.processes,
+                )
             batch = [
                 (str(p[KEY_FIELD[topic]]).encode(), orjson.dumps(p))
                 for t, p in shuffled
