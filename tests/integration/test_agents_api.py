@@ -37,7 +37,7 @@ from collectpulse.settings import Settings
 from collectpulse.store.roster import RosterStore
 from tests.support import events as ev
 from tests.support.kafka import create_topics, publish
-from tests.support.metrics import total, wait_for
+from tests.support.metrics import total, value, wait_for
 from tests.support.pipeline import run_pipeline
 
 pytestmark = pytest.mark.integration
@@ -291,6 +291,26 @@ async def test_promises_count_for_their_maker_and_the_table_lists_every_agent(
         assert {"ag-4", "ag-5"} <= agent_values and len(agent_values & set(AGENTS)) == 3
         overflows = total(samples, "collectpulse_label_overflows_total", label="agent")
         assert overflows > 0
+        # K8: the roster's active collectors are ag-4 and ag-5 of team north; the others
+        # are on no roster team (their accounts name none), so only north has a figure
+        k8 = {
+            dict(labels)["team"]: None
+            for (name, labels), _ in samples.items()
+            if name == "collectpulse_collected_per_collector"
+        }
+        assert set(k8) == {"north"}
+        for currency in ("EUR", "GBP"):
+            net = sum(want[a]["collected_amount_minor"].get(currency, 0) for a in ("ag-4", "ag-5"))
+            for window in ("7d", "30d"):
+                got = value(
+                    samples,
+                    "collectpulse_collected_per_collector",
+                    currency=currency,
+                    team="north",
+                    tenant="",
+                    window=window,
+                )
+                assert got == net / 2, (currency, window)
 
         async with httpx.AsyncClient(timeout=10) as client:
             url = pipe.url("/api/v1/agents")

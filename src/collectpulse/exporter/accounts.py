@@ -16,6 +16,7 @@ from prometheus_client.core import Metric
 from collectpulse.exporter.computed import gauge_family
 from collectpulse.kpi import accounts as kpi
 from collectpulse.kpi import dso
+from collectpulse.kpi.collectors import collected_per_collector
 from collectpulse.store.reader import StoreView
 from collectpulse.zones import local_date, zone
 
@@ -50,6 +51,11 @@ def portfolio(view: StoreView) -> Iterator[Metric]:
     for pair, ratio in sorted(kpi.accounts_per_collector(view.accounts).items()):
         per_collector.add_metric(list(pair), ratio)
     yield per_collector
+    collected = gauge_family("collected_per_collector")
+    k8 = collected_per_collector(view.agent_net, view.roster, view.accounts.collectors, today)
+    for k8_labels, value in sorted(k8.items()):
+        collected.add_metric(list(k8_labels), value)
+    yield collected
     balances = gauge_family("receivables_minor")
     for triple, balance in sorted(kpi.receivables(view.accounts, today).items()):
         balances.add_metric(list(triple), balance)

@@ -6,6 +6,7 @@ counters and ratios into ``ALL_KPIS``.
 
 from __future__ import annotations
 
+from collectpulse.kpi.collectors import COLLECTOR_GAUGES
 from collectpulse.kpi.histograms import RESPONSE_TIME_BUCKETS_S
 from collectpulse.kpi.model import Gauge, Histogram
 from collectpulse.kpi.portfolio_gauges import PORTFOLIO_GAUGES
@@ -98,6 +99,7 @@ GAUGES: tuple[Gauge, ...] = (
         ("currency", "dpd_bucket", "tenant"),
     ),
     *PORTFOLIO_GAUGES,
+    *COLLECTOR_GAUGES,
     Gauge(
         "experiment_units",
         f"Matured customers of the arm (first delivered message at least the horizon ago), "

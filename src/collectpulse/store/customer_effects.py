@@ -15,6 +15,7 @@ from collectpulse.events.models import PageviewEvent, PaymentEvent, PromiseEvent
 from collectpulse.store import (
     agent_ledger,
     assignee_credit,
+    collector_net,
     conversion,
     engagement,
     experiment_units,
@@ -123,6 +124,7 @@ def apply_payment(ctx: BatchContext, event: PaymentEvent, at_s: int) -> None:
         labels = {"tenant": tenant, "currency": event.currency, "agent": agent}
         if not ctx.windowed("reversed_amount_minor", labels, at_s, event.amount_minor):
             ctx.quality("events_late", Topic.PAYMENT)
+        collector_net.book(ctx, event, tenant, credited, at_s, -1)
         return
     if not ctx.windowed("payment_attempts", {"tenant": tenant, "status": event.status}, at_s):
         ctx.quality("events_late", Topic.PAYMENT)
@@ -135,6 +137,7 @@ def apply_payment(ctx: BatchContext, event: PaymentEvent, at_s: int) -> None:
     agent = ctx.agent(event.tenant, credited)
     labels = {"tenant": tenant, "currency": event.currency, "agent": agent}
     ctx.windowed("collected_amount_minor", labels, at_s, event.amount_minor)
+    collector_net.book(ctx, event, tenant, credited, at_s, 1)
     agent_ledger.count(
         ctx,
         "collected_amount_minor",

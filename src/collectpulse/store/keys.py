@@ -45,6 +45,10 @@ Per partition ``{pN}`` (prefix ``cp`` by default):
 ``cp:{pN}:flow:<YYYY-MM-DD>``          hash ``<tenant> <currency> s|r|c`` -> balance flows of
                                        that tenant-local day: S, R and R's payments (minor
                                        units; store.account_flows), expiring 400 days later
+``cp:{pN}:agnet:<YYYY-MM-DD>``        hash ``<tenant> <currency> <agent_id>`` -> net collected
+                                       (succeeded - reversed, minor units) of that
+                                       tenant-local day, by the credited agent's uncapped id
+                                       (K8, store.collector_net), expiring 31 days later
 ====================================  ==========================================
 
 Per provider (``{raw.<provider>}`` slot, stream.normalise): ``cp:{raw.ses}:skipped`` and
@@ -137,6 +141,10 @@ class Keys:
     def account_agents(self, partition: int) -> str:
         """Hash of open assigned accounts per tenant, team and agent id."""
         return f"{self.tag(partition)}:acc-agents"
+
+    def agent_net(self, partition: int, day: str) -> str:
+        """Hash of one tenant-local day's net collected per agent id (store.collector_net)."""
+        return f"{self.tag(partition)}:agnet:{day}"
 
     def flows(self, partition: int, day: str) -> str:
         """Hash of one tenant-local day's balance flows (``day`` is its ISO date)."""

@@ -23,14 +23,17 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, cast
 
 from collectpulse.events.providers import PROVIDERS
 from collectpulse.kpi.accounts import AccountTotals
+from collectpulse.kpi.collectors import RosterRow
 from collectpulse.kpi.ratios import CounterValues, LabelSet, labelset
 from collectpulse.settings import Settings
 from collectpulse.store.account_reader import read_accounts
 from collectpulse.store.client import StoreClient, StorePipeline
+from collectpulse.store.collector_net import read_net
 from collectpulse.store.context import COARSE_BUCKET_S
 from collectpulse.store.customer_effects import STRUGGLING_WINDOW_S
 from collectpulse.store.experiment_reader import ExperimentResult, read_experiments
@@ -38,6 +41,7 @@ from collectpulse.store.fields import counter_series
 from collectpulse.store.heartbeats import WorkerBeat, recent_beats
 from collectpulse.store.keys import FIELD_SEP, Keys
 from collectpulse.store.message_effects import FIRST_DELIVERED, LAST_VIEW
+from collectpulse.store.roster import RosterStore
 from collectpulse.store.scripts import Scripts
 from collectpulse.store.silence import deliveries_since, silence_starts
 
@@ -92,6 +96,10 @@ class StoreView:
     tenant_zones: Mapping[str, str] = field(default_factory=dict)
     """Tenant -> IANA zone its dates are local to (Settings.tenant_time_zones)."""
     default_zone: str = "UTC"
+    agent_net: Mapping[tuple[str, str, str, date], int] = field(default_factory=dict)
+    """(tenant, currency, agent id, local day) -> net collected (store.collector_net, K8)."""
+    roster: Mapping[tuple[str, str], RosterRow] = field(default_factory=dict)
+    """(tenant, agent id) -> (team, role, status): the agent roster (store.roster)."""
 
 
 def parse_counter_fields(raw: Mapping[str, int]) -> dict[str, dict[LabelSet, float]]:
@@ -265,7 +273,7 @@ class StoreReader:
         for name, value in tallies.items():
             partial.totals[name] = partial.totals.get(name, 0) + value
         # both need only the first reply: sent side by side, one round trip
-        uniques, delivered_since, accounts, experiments = await asyncio.gather(
+        uniques, delivered_since, accounts, experiments, agent_net, roster = await asyncio.gather(
             self._count_uniques(partial.unames, plans),
             deliveries_since(
                 self._scripts,
@@ -278,6 +286,8 @@ class StoreReader:
             ),
             read_accounts(self._redis, self._keys, partitions, now_s),
             read_experiments(self._redis, self._settings, partitions, now_s),
+            read_net(self._redis, self._keys, partitions, now_s),
+            RosterStore(self._redis, self._settings.key_prefix).entries(),
         )
         parsed = {}
         for window in plans:
@@ -297,6 +307,8 @@ class StoreReader:
             delivered_since_view=delivered_since,
             accounts=accounts,
             experiments=experiments,
+            agent_net=agent_net,
+            roster={(e.tenant, e.agent_id): (e.team, e.role, e.status) for e in roster},
             tenant_zones=self._settings.tenant_time_zones,
             default_zone=self._settings.default_time_zone,
         )

@@ -90,6 +90,7 @@ EXPECTED_COUNTERS = {
 EXPECTED_GAUGES = {
     "open_accounts": ["status", "dpd_bucket", "team", "agent", "tenant"],
     "accounts_per_collector": ["team", "tenant"],
+    "collected_per_collector": ["currency", "team", "tenant", "window"],
     "receivables_minor": ["currency", "dpd_bucket", "tenant"],
     "dso_days": ["currency", "tenant", "window"],
     "best_possible_dso_days": ["currency", "tenant", "window"],

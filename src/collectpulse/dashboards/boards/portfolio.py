@@ -1,5 +1,6 @@
 """The portfolio now: open accounts and receivables by days-past-due bucket, DSO, ADD and
-CEI (K13-K15), accounts per collector, and the account data-quality counters."""
+CEI (K13-K15), accounts and net collected per collector (K9, K8), and the account
+data-quality counters."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collectpulse.dashboards.promql import UNFILTERED
 
 _OPEN = gauge("open_accounts")
 _PER_COLLECTOR = gauge("accounts_per_collector")
+_COLLECTED_PER_COLLECTOR = gauge("collected_per_collector")
 _RECEIVABLES = gauge("receivables_minor")
 _DSO = gauge("dso_days")
 _BEST_DSO = gauge("best_possible_dso_days")
@@ -92,6 +94,7 @@ def _effectiveness_row() -> Row:
 
 def _collectors_row() -> Row:
     team, agent = ("team",), ("team", "agent")
+    collected = ("team", "currency", "window")
     return Row(
         "Collectors",
         (
@@ -100,6 +103,18 @@ def _collectors_row() -> Row:
                 PanelKind.BAR_GAUGE,
                 (Query(promql.gauge(_PER_COLLECTOR, team, op="sum"), legend(team)),),
                 describe(_PER_COLLECTOR),
+                width=8,
+            ),
+            Panel(
+                "Net collected per collector by team (7d, 30d)",
+                PanelKind.TABLE,
+                (
+                    Query(
+                        promql.gauge(_COLLECTED_PER_COLLECTOR, collected, op="sum"),
+                        legend(collected),
+                    ),
+                ),
+                describe(_COLLECTED_PER_COLLECTOR),
                 width=8,
             ),
             Panel(
