@@ -19,6 +19,8 @@ from collectpulse.kpi.accounts import Today
 from collectpulse.kpi.model import Gauge
 
 WINDOWS_DAYS = {"7d": 7, "30d": 30}
+COLLECTED = "collected_amount_minor"
+"""The daily facts' column of net collected (succeeded minus reversed)."""
 NO_TEAM = "__unassigned__"
 
 RosterRow = tuple[str, str, str]
@@ -56,12 +58,13 @@ def active_collectors(
 
 
 def collected_per_collector(
-    net: Mapping[tuple[str, str, str, date], int],
+    facts: Mapping[tuple[str, str, str, str, date], int],
     roster: Mapping[tuple[str, str], RosterRow],
     collectors: Mapping[tuple[str, str], frozenset[str]],
     today: Today,
 ) -> dict[tuple[str, str, str, str], float]:
-    """(currency, team, tenant, window) -> net collected / active collectors."""
+    """(currency, team, tenant, window) -> net collected / active collectors; ``facts``
+    are the daily per-agent facts ``(column, tenant, currency, agent, day) -> sum``."""
     team_of: dict[tuple[str, str], str] = {}
     for (tenant, team), agents in sorted(collectors.items()):
         for agent in agents:
@@ -70,7 +73,9 @@ def collected_per_collector(
         team_of[(tenant, agent)] = team
     active = active_collectors(roster, collectors)
     sums: dict[tuple[str, str, str, str], int] = defaultdict(int)
-    for (tenant, currency, agent, day), amount in net.items():
+    for (column, tenant, currency, agent, day), amount in facts.items():
+        if column != COLLECTED:
+            continue
         team = team_of.get((tenant, agent), NO_TEAM)
         local = today if isinstance(today, date) else today(tenant)
         for window, days in WINDOWS_DAYS.items():

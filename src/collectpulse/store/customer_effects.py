@@ -124,7 +124,10 @@ def apply_payment(ctx: BatchContext, event: PaymentEvent, at_s: int) -> None:
         labels = {"tenant": tenant, "currency": event.currency, "agent": agent}
         if not ctx.windowed("reversed_amount_minor", labels, at_s, event.amount_minor):
             ctx.quality("events_late", Topic.PAYMENT)
-        collector_net.book(ctx, event, tenant, credited, at_s, -1)
+        net = -event.amount_minor  # the day's collected is net of reversals (K8, K24)
+        collector_net.book(
+            ctx, "collected_amount_minor", credited, tenant, at_s, net, event.currency
+        )
         return
     if not ctx.windowed("payment_attempts", {"tenant": tenant, "status": event.status}, at_s):
         ctx.quality("events_late", Topic.PAYMENT)
@@ -137,7 +140,6 @@ def apply_payment(ctx: BatchContext, event: PaymentEvent, at_s: int) -> None:
     agent = ctx.agent(event.tenant, credited)
     labels = {"tenant": tenant, "currency": event.currency, "agent": agent}
     ctx.windowed("collected_amount_minor", labels, at_s, event.amount_minor)
-    collector_net.book(ctx, event, tenant, credited, at_s, 1)
     agent_ledger.count(
         ctx,
         "collected_amount_minor",

@@ -96,8 +96,9 @@ class StoreView:
     tenant_zones: Mapping[str, str] = field(default_factory=dict)
     """Tenant -> IANA zone its dates are local to (Settings.tenant_time_zones)."""
     default_zone: str = "UTC"
-    agent_net: Mapping[tuple[str, str, str, date], int] = field(default_factory=dict)
-    """(tenant, currency, agent id, local day) -> net collected (store.collector_net, K8)."""
+    agent_net: Mapping[tuple[str, str, str, str, date], int] = field(default_factory=dict)
+    """(column, tenant, currency, agent id, local day) -> the agents' daily facts
+    (store.collector_net: K8, K24)."""
     roster: Mapping[tuple[str, str], RosterRow] = field(default_factory=dict)
     """(tenant, agent id) -> (team, role, status): the agent roster (store.roster)."""
 

@@ -19,15 +19,46 @@ def test_a_rostered_tenant_counts_its_active_collectors_only() -> None:
     collectors = {("t1", "north"): frozenset({"eve"}), ("t2", "south"): frozenset({"fay", "gus"})}
     active = active_collectors(roster, collectors)
     assert active == {("t1", "north"): {"ann", "bob"}, ("t2", "south"): {"fay", "gus"}}
+    c = "collected_amount_minor"
     net = {
-        ("t1", "EUR", "ann", TODAY): 100,
-        ("t1", "EUR", "dee", date(2027, 3, 25)): 50,  # inactive now: still the team's money
-        ("t1", "EUR", "cy", date(2027, 3, 10)): 30,  # only in 30d
-        ("t1", "EUR", "ann", date(2027, 3, 1)): 1000,  # 31 days ago: in neither window
-        ("t1", "EUR", "eve", TODAY): 7,  # not rostered: the team of her accounts
-        ("t1", "EUR", "__unassigned__", TODAY): 9,  # no team, no collectors: nowhere
-        ("t2", "GBP", "fay", TODAY): 40,
-        ("t2", "GBP", "zed", TODAY): -4,  # a reversal of an agent holding no account now
+        (c, "t1", "EUR", "ann", TODAY): 100,
+        (
+            "collected_amount_minor",
+            "t1",
+            "EUR",
+            "dee",
+            date(2027, 3, 25),
+        ): 50,  # inactive now: still the team's money
+        (c, "t1", "EUR", "cy", date(2027, 3, 10)): 30,  # only in 30d
+        (
+            "collected_amount_minor",
+            "t1",
+            "EUR",
+            "ann",
+            date(2027, 3, 1),
+        ): 1000,  # 31 days ago: in neither window
+        (
+            "collected_amount_minor",
+            "t1",
+            "EUR",
+            "eve",
+            TODAY,
+        ): 7,  # not rostered: the team of her accounts
+        (
+            "collected_amount_minor",
+            "t1",
+            "EUR",
+            "__unassigned__",
+            TODAY,
+        ): 9,  # no team, no collectors: nowhere
+        (c, "t2", "GBP", "fay", TODAY): 40,
+        (
+            "collected_amount_minor",
+            "t2",
+            "GBP",
+            "zed",
+            TODAY,
+        ): -4,  # a reversal of an agent holding no account now
     }
     got = collected_per_collector(net, roster, collectors, TODAY)
     assert got == {
@@ -39,7 +70,7 @@ def test_a_rostered_tenant_counts_its_active_collectors_only() -> None:
 
 
 def test_each_tenant_has_its_own_local_today() -> None:
-    net = {("t1", "EUR", "ann", date(2027, 3, 24)): 10}
+    net = {("collected_amount_minor", "t1", "EUR", "ann", date(2027, 3, 24)): 10}
     collectors = {("t1", "north"): frozenset({"ann"})}
     days = {"t1": date(2027, 3, 30)}
     assert collected_per_collector(net, {}, collectors, days.__getitem__) == {
