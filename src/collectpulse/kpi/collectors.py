@@ -57,6 +57,20 @@ def active_collectors(
     return {pair: frozenset(agents) for pair, agents in out.items() if agents}
 
 
+def agent_teams(
+    roster: Mapping[tuple[str, str], RosterRow],
+    collectors: Mapping[tuple[str, str], frozenset[str]],
+) -> dict[tuple[str, str], str]:
+    """(tenant, agent id) -> its team: the roster's, else the team of its open accounts."""
+    team_of: dict[tuple[str, str], str] = {}
+    for (tenant, team), agents in sorted(collectors.items()):
+        for agent in agents:
+            team_of.setdefault((tenant, agent), team)
+    for (tenant, agent), (team, _, _) in roster.items():
+        team_of[(tenant, agent)] = team
+    return team_of
+
+
 def collected_per_collector(
     facts: Mapping[tuple[str, str, str, str, date], int],
     roster: Mapping[tuple[str, str], RosterRow],
@@ -65,12 +79,7 @@ def collected_per_collector(
 ) -> dict[tuple[str, str, str, str], float]:
     """(currency, team, tenant, window) -> net collected / active collectors; ``facts``
     are the daily per-agent facts ``(column, tenant, currency, agent, day) -> sum``."""
-    team_of: dict[tuple[str, str], str] = {}
-    for (tenant, team), agents in sorted(collectors.items()):
-        for agent in agents:
-            team_of.setdefault((tenant, agent), team)
-    for (tenant, agent), (team, _, _) in roster.items():
-        team_of[(tenant, agent)] = team
+    team_of = agent_teams(roster, collectors)
     active = active_collectors(roster, collectors)
     sums: dict[tuple[str, str, str, str], int] = defaultdict(int)
     for (column, tenant, currency, agent, day), amount in facts.items():
@@ -93,5 +102,6 @@ __all__ = [
     "WINDOWS_DAYS",
     "RosterRow",
     "active_collectors",
+    "agent_teams",
     "collected_per_collector",
 ]

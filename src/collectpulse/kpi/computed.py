@@ -10,6 +10,7 @@ from collectpulse.kpi.collectors import COLLECTOR_GAUGES
 from collectpulse.kpi.histograms import RESPONSE_TIME_BUCKETS_S
 from collectpulse.kpi.model import Gauge, Histogram
 from collectpulse.kpi.portfolio_gauges import PORTFOLIO_GAUGES
+from collectpulse.kpi.targets import TARGET_GAUGES
 
 _EXPERIMENT = ("campaign", "variant", "control", "tenant")
 _BELOW_MINIMUM = "absent while either arm has fewer delivered messages than the minimum sample"
@@ -100,6 +101,7 @@ GAUGES: tuple[Gauge, ...] = (
     ),
     *PORTFOLIO_GAUGES,
     *COLLECTOR_GAUGES,
+    *TARGET_GAUGES,
     Gauge(
         "experiment_units",
         f"Matured customers of the arm (first delivered message at least the horizon ago), "

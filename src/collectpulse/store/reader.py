@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, cast
@@ -30,10 +30,11 @@ from collectpulse.events.providers import PROVIDERS
 from collectpulse.kpi.accounts import AccountTotals
 from collectpulse.kpi.collectors import RosterRow
 from collectpulse.kpi.ratios import CounterValues, LabelSet, labelset
+from collectpulse.kpi.targets import Target
 from collectpulse.settings import Settings
 from collectpulse.store.account_reader import read_accounts
 from collectpulse.store.client import StoreClient, StorePipeline
-from collectpulse.store.collector_net import read_net
+from collectpulse.store.collector_net import DailyFacts, read_net
 from collectpulse.store.context import COARSE_BUCKET_S
 from collectpulse.store.customer_effects import STRUGGLING_WINDOW_S
 from collectpulse.store.experiment_reader import ExperimentResult, read_experiments
@@ -41,9 +42,10 @@ from collectpulse.store.fields import counter_series
 from collectpulse.store.heartbeats import WorkerBeat, recent_beats
 from collectpulse.store.keys import FIELD_SEP, Keys
 from collectpulse.store.message_effects import FIRST_DELIVERED, LAST_VIEW
-from collectpulse.store.roster import RosterStore
+from collectpulse.store.roster import RosterEntry, RosterStore
 from collectpulse.store.scripts import Scripts
 from collectpulse.store.silence import deliveries_since, silence_starts
+from collectpulse.store.targets import TargetStore
 
 FINE_WINDOW_MAX_S = 6 * 3600
 LAST_EVENT = "last_event_s"
@@ -101,6 +103,8 @@ class StoreView:
     (store.collector_net: K8, K24)."""
     roster: Mapping[tuple[str, str], RosterRow] = field(default_factory=dict)
     """(tenant, agent id) -> (team, role, status): the agent roster (store.roster)."""
+    targets: tuple[Target, ...] = ()
+    """The agent, team and tenant targets (store.targets, K24)."""
 
 
 def parse_counter_fields(raw: Mapping[str, int]) -> dict[str, dict[LabelSet, float]]:
@@ -274,7 +278,7 @@ class StoreReader:
         for name, value in tallies.items():
             partial.totals[name] = partial.totals.get(name, 0) + value
         # both need only the first reply: sent side by side, one round trip
-        uniques, delivered_since, accounts, experiments, agent_net, roster = await asyncio.gather(
+        gathered = await asyncio.gather(
             self._count_uniques(partial.unames, plans),
             deliveries_since(
                 self._scripts,
@@ -287,9 +291,9 @@ class StoreReader:
             ),
             read_accounts(self._redis, self._keys, partitions, now_s),
             read_experiments(self._redis, self._settings, partitions, now_s),
-            read_net(self._redis, self._keys, partitions, now_s),
-            RosterStore(self._redis, self._settings.key_prefix).entries(),
+            self._read_agents(partitions, now_s),
         )
+        uniques, delivered_since, accounts, experiments, (agent_net, roster, targets) = gathered
         parsed = {}
         for window in plans:
             values = parse_counter_fields(_decoded(partial.windows[window]))
@@ -310,6 +314,7 @@ class StoreReader:
             experiments=experiments,
             agent_net=agent_net,
             roster={(e.tenant, e.agent_id): (e.team, e.role, e.status) for e in roster},
+            targets=tuple(targets),
             tenant_zones=self._settings.tenant_time_zones,
             default_zone=self._settings.default_time_zone,
         )
@@ -367,6 +372,17 @@ class StoreReader:
                     tallies[FIELD_SEP.join((counter, provider, _text(kind)))] += int(value)
         registries = {label: frozenset(_text(v) for v in next(it)) for label in REGISTRY_LABELS}
         return dict(tallies), registries, recent_beats(next(it), now_s)
+
+    async def _read_agents(
+        self, partitions: Sequence[int], now_s: int
+    ) -> tuple[DailyFacts, list[RosterEntry], list[Target]]:
+        """The agents' daily facts, the roster and the targets (K8, K24)."""
+        prefix = self._settings.key_prefix
+        return await asyncio.gather(
+            read_net(self._redis, self._keys, partitions, now_s),
+            RosterStore(self._redis, prefix).entries(),
+            TargetStore(self._redis, prefix).targets(),
+        )
 
     async def _count_uniques(
         self, unames: Mapping[int, list[str]], plans: Mapping[str, tuple[int, list[int]]]

@@ -1,9 +1,11 @@
-"""The ``agent`` topic's agent: validate roster entries, dead-letter the bad, store the rest.
+"""The ``agent`` and ``target`` topics' agents: validate, dead-letter the bad, store the rest.
 
-A small compacted topic keyed by agent_id (kpi-catalog section 8), read beside the
-partition agent like the experiment topic: nothing in the hot path joins it. The
-stored roster (``store.roster``) decides which agents hold the ``agent`` label's
-slots (active agents first) and which agents are active collectors (K8). A batch is
+Small compacted topics (kpi-catalog section 8), read beside the partition agent like
+the experiment topic: nothing in the hot path joins them. The stored roster
+(``store.roster``) decides which agents hold the ``agent`` label's slots (active
+agents first) and which agents are active collectors (K8); the stored targets
+(``store.targets``) are what K24 compares with. A ``target`` record with a null value
+is a tombstone: it deletes its key's target and is not dead-lettered. A batch is
 acknowledged only after its DLQ records are on the broker and its entries in Redis.
 """
 
@@ -18,11 +20,12 @@ import faust
 
 from collectpulse.events.decode import decode, future_event
 from collectpulse.events.models import ReferenceTopic
-from collectpulse.events.roster import AgentEvent
+from collectpulse.events.roster import AgentEvent, TargetEvent, reference_key
 from collectpulse.settings import Settings
 from collectpulse.store.client import StoreClient
 from collectpulse.store.effects import Record
 from collectpulse.store.roster import RosterStore
+from collectpulse.store.targets import TargetStore
 from collectpulse.stream import transport
 from collectpulse.stream.agents import SendDlq, dead_letter
 from collectpulse.stream.batch import RecordBatch
@@ -31,13 +34,21 @@ from collectpulse.stream.retry import DependencyState, until_done
 
 
 def decode_roster(
-    batch: RecordBatch, *, max_bytes: int, now_s: int, future_tolerance_s: int
+    batch: RecordBatch,
+    *,
+    max_bytes: int,
+    now_s: int,
+    future_tolerance_s: int,
+    topic: ReferenceTopic = ReferenceTopic.AGENT,
 ) -> list[Record]:
-    """Each record as an ``AgentEvent`` or the ``Invalid`` that sends it to the DLQ."""
+    """Each record as its topic's event or the ``Invalid`` that sends it to the DLQ
+    (a target tombstone, a null value, is left out: it is no event)."""
     out = []
     for r in batch.records:
-        event = decode(ReferenceTopic.AGENT, r.value, max_bytes=max_bytes)
-        if isinstance(event, AgentEvent):
+        if topic is ReferenceTopic.TARGET and r.value is None:
+            continue
+        event = decode(topic, r.value, max_bytes=max_bytes)
+        if isinstance(event, AgentEvent | TargetEvent):
             at_s = int(event.occurred_at.timestamp())
             ahead = future_event(at_s, now_s=now_s, tolerance_s=future_tolerance_s)
             if ahead is not None:
@@ -47,7 +58,7 @@ def decode_roster(
 
 
 def make_roster_agent(
-    store: RosterStore,
+    store: RosterStore | TargetStore,
     send_dlq: SendDlq,
     *,
     max_bytes: int,
@@ -57,15 +68,32 @@ def make_roster_agent(
 ) -> Callable[[Any], Awaitable[None]]:
     """The agent body (``stream`` is a Faust stream of the topic's batches)."""
 
+    topic = ReferenceTopic.AGENT if isinstance(store, RosterStore) else ReferenceTopic.TARGET
+
     async def apply(batch: RecordBatch) -> None:
         records = decode_roster(
-            batch, max_bytes=max_bytes, now_s=int(clock()), future_tolerance_s=future_tolerance_s
+            batch,
+            max_bytes=max_bytes,
+            now_s=int(clock()),
+            future_tolerance_s=future_tolerance_s,
+            topic=topic,
         )
         await until_done(partial(dead_letter, batch, records, send_dlq), state, what="kafka")
-        for record in records:
-            if isinstance(record.event, AgentEvent):
-                keep = partial(store.store, record.event, batch.partition, record.offset)
-                await until_done(keep, state, what="redis")
+        events = {r.offset: r.event for r in records}
+        for r in batch.records:
+            event = events.get(r.offset)
+            if isinstance(store, RosterStore):
+                if isinstance(event, AgentEvent):
+                    keep = partial(store.store, event, batch.partition, r.offset)
+                    await until_done(keep, state, what="redis")
+                continue
+            if event is None or isinstance(event, TargetEvent):
+                key = r.key.decode(errors="replace") if r.key else None
+                if isinstance(event, TargetEvent):
+                    key = key or reference_key(event).decode()
+                if key is not None:
+                    keep = partial(store.store, key, event, batch.partition, r.offset)
+                    await until_done(keep, state, what="redis")
 
     async def agent(stream: Any) -> None:
         async for batch in stream:
@@ -84,7 +112,7 @@ def add_roster_agent(
     send_dlq: SendDlq,
     state: DependencyState,
 ) -> None:
-    """Declare the roster agent on ``app`` (call from ``create_app``)."""
+    """Declare the roster and target agents on ``app`` (call from ``create_app``)."""
     source = transport.batch_topic(app, settings.topic(ReferenceTopic.AGENT.value))
     body = make_roster_agent(
         RosterStore(client, settings.key_prefix),
@@ -94,6 +122,15 @@ def add_roster_agent(
         state=state,
     )
     app.agent(source, name="collectpulse.roster")(body)
+    targets = transport.batch_topic(app, settings.topic(ReferenceTopic.TARGET.value))
+    target_body = make_roster_agent(
+        TargetStore(client, settings.key_prefix),
+        send_dlq,
+        max_bytes=settings.max_event_bytes,
+        future_tolerance_s=settings.future_tolerance_s,
+        state=state,
+    )
+    app.agent(targets, name="collectpulse.targets")(target_body)
 
 
 __all__ = ["add_roster_agent", "decode_roster", "make_roster_agent"]

@@ -91,6 +91,7 @@ EXPECTED_GAUGES = {
     "open_accounts": ["status", "dpd_bucket", "team", "agent", "tenant"],
     "accounts_per_collector": ["team", "tenant"],
     "collected_per_collector": ["currency", "team", "tenant", "window"],
+    "agents_below_target": ["metric", "team", "tenant"],
     "receivables_minor": ["currency", "dpd_bucket", "tenant"],
     "dso_days": ["currency", "tenant", "window"],
     "best_possible_dso_days": ["currency", "tenant", "window"],

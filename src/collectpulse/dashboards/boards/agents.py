@@ -4,18 +4,28 @@ and promises per agent with the share kept, credited to the agent who made them 
 Contact counters carry their own closed ``channel`` (call, chat, email_reply),
 so the funnel's channel variable does not filter them: only the tenant does.
 The agent label is capped (``__other__`` past the cap); team always shows. The
-complete per-agent table is the JSON API (``GET /api/v1/agents``).
+complete per-agent table is the JSON API (``GET /api/v1/agents``), per-agent target
+attainment ``GET /api/v1/targets``.
 """
 
 from __future__ import annotations
 
 from collectpulse.dashboards import promql
-from collectpulse.dashboards.boards.common import counter, describe, legend, ratio_panel
+from collectpulse.dashboards.boards.common import (
+    counter,
+    describe,
+    gauge,
+    legend,
+    ratio_panel,
+)
 from collectpulse.dashboards.model import Board, Panel, PanelKind, Query, Row
 from collectpulse.dashboards.promql import Selection
 
 _ATTEMPTS = counter("contact_attempts")
 _PROMISES = counter("agent_promises")
+_BELOW = gauge("agents_below_target")
+_PER_COLLECTOR = gauge("collected_per_collector")
+_COLLECTED = ("team", "currency", "window")
 _BY_TENANT = Selection(filters=("tenant",))
 _OUTBOUND = _BY_TENANT.pin(direction="outbound")
 _AGENTS = Selection(filters=("tenant",), exclude=(("agent", ""),))
@@ -117,15 +127,39 @@ def _promises_row() -> Row:
     )
 
 
+def _targets_row() -> Row:
+    by = ("metric", "team")
+    return Row(
+        "Targets (K24) and collections per collector (K8)",
+        (
+            Panel(
+                "Agents below target (pro rata of the period)",
+                PanelKind.BAR_GAUGE,
+                (Query(promql.gauge(_BELOW, by, op="sum"), legend(by)),),
+                describe(_BELOW),
+                width=12,
+            ),
+            Panel(
+                "Net collected per collector by team",
+                PanelKind.TABLE,
+                (Query(promql.gauge(_PER_COLLECTOR, _COLLECTED, op="sum"), legend(_COLLECTED)),),
+                describe(_PER_COLLECTOR),
+                width=12,
+            ),
+        ),
+    )
+
+
 BOARD = Board(
     uid="collectpulse-agents",
     title="collectpulse / Agents",
     description=(
         "Contact attempts from the dialer and agent desktop: outcomes, the right-party "
         "contact rate by team and agent, the wrong-number share (phone-data quality), and "
-        "promises made per agent with the share kept. Every agent, past the label cap "
-        "too: GET /api/v1/agents on the exporter."
+        "promises made per agent with the share kept, agents below target and net "
+        "collected per collector. Every agent, past the label cap too: GET /api/v1/agents "
+        "and GET /api/v1/targets on the exporter."
     ),
-    rows=(_attempts_row(), _ratios_row(), _promises_row()),
+    rows=(_attempts_row(), _ratios_row(), _promises_row(), _targets_row()),
     tags=("agents", "promises"),
 )
