@@ -17,7 +17,7 @@ import asyncio
 import random
 import time
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -227,6 +227,81 @@ def _credited(log: list[tuple[Topic, dict[str, Any]]], payment: dict[str, Any]) 
     return str(max(known)[2] or UNASSIGNED) if known else UNASSIGNED
 
 
+def _target(scope: str, scope_id: str, metric: str, period: str, value: float, **more: Any) -> Any:
+    key = f"{scope}:{scope_id}:{metric}:{period}"
+    body = {"event_id": f"tg-{key}-{value}", "occurred_at": ev.iso(1_790_000_000)}
+    body |= {"scope": scope, "scope_id": scope_id, "metric": metric, "period": period}
+    return key.encode(), orjson.dumps(body | {"value": value, "valid_from": "2026-01-01"} | more)
+
+
+def _targets(now: float) -> list[tuple[bytes, bytes | None]]:
+    month = datetime.fromtimestamp(now, UTC).date().replace(day=1).isoformat()
+    deleted = _target("agent", "ag-1", "rpc_count", "day", 5)
+    return [
+        _target("agent", "ag-4", "promises_made", "day", 1e9),
+        # changed mid-period: from this month's first day the target is 0
+        _target("agent", "ag-5", "promises_made", "month", 1e9),
+        _target("agent", "ag-5", "promises_made", "month", 0, valid_from=month),
+        _target("team", "north", "collected_amount_minor", "month", 1e6, currency="EUR"),
+        deleted,
+        (deleted[0], None),  # a tombstone deletes ag-1's target
+    ]
+
+
+async def _check_targets(
+    client: httpx.AsyncClient, url: str, log: list[tuple[Topic, dict[str, Any]]], now: float
+) -> None:
+    """Period-to-date actuals from the log (tenant "" reads in UTC) against the API's."""
+    deadline = time.monotonic() + 30
+    while True:
+        answer = await client.get(url)
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        if body["total"] >= 3 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.3)
+    _schema("Targets").validate(body)
+    rows = {(r["scope_id"], r["metric"], r["period"]): r for r in body["targets"]}
+    assert set(rows) == {
+        ("ag-4", "promises_made", "day"),
+        ("ag-5", "promises_made", "month"),
+        ("north", "collected_amount_minor", "month"),
+    }
+    today = datetime.fromtimestamp(now, UTC).date()
+
+    def since(day: date, topic: Topic) -> list[dict[str, Any]]:
+        return [
+            p
+            for t, p in log
+            if t is topic and datetime.fromisoformat(p["occurred_at"]).date() >= day
+        ]
+
+    made: dict[str, set[str]] = defaultdict(set)
+    for p in since(today, Topic.PROMISE):
+        if p["status"] == "made" and p.get("agent_id"):
+            made[p["agent_id"]].add(p["promise_id"])
+    assert rows[("ag-4", "promises_made", "day")]["actual"] == len(made["ag-4"])
+    assert rows[("ag-4", "promises_made", "day")]["below_target"] is True
+    month: dict[str, set[str]] = defaultdict(set)
+    for p in since(today.replace(day=1), Topic.PROMISE):
+        if p["status"] == "made" and p.get("agent_id"):
+            month[p["agent_id"]].add(p["promise_id"])
+    ag5 = rows[("ag-5", "promises_made", "month")]
+    assert (ag5["target"], ag5["actual"], ag5["below_target"]) == (0, len(month["ag-5"]), False)
+    collected = sum(
+        p["amount_minor"]
+        for p in since(today.replace(day=1), Topic.PAYMENT)
+        if p["status"] == "succeeded"
+        and p["currency"] == "EUR"
+        and _credited(log, p) in ("ag-4", "ag-5")
+    )
+    north = rows[("north", "collected_amount_minor", "month")]
+    assert north["actual"] == collected and north["attainment"] == collected / 1e6
+    assert (await client.get(url, params={"scope": "nobody"})).status_code == 400
+    team_only = (await client.get(url, params={"scope": "team"})).json()
+    assert [r["scope_id"] for r in team_only["targets"]] == ["north"]
+
+
 def _schema(name: str) -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator({**document(), "$ref": f"#/components/schemas/{name}"})
 
@@ -241,7 +316,8 @@ async def test_promises_count_for_their_maker_and_the_table_lists_every_agent(
     shuffled = [*log, *log]
     rng.shuffle(shuffled)
     roster_topic = settings.topic(ReferenceTopic.AGENT.value)
-    await create_topics(settings, extra=[roster_topic])
+    target_topic = settings.topic(ReferenceTopic.TARGET.value)
+    await create_topics(settings, extra=[roster_topic, target_topic])
     want = oracle(log)
     made = sum(1 for t, p in log if t is Topic.PROMISE and p["status"] == "made")
     assert made > len({p["promise_id"] for t, p in log if t is Topic.PROMISE}) - 1  # re-sent
@@ -252,6 +328,7 @@ async def test_promises_count_for_their_maker_and_the_table_lists_every_agent(
         await publish(settings, roster_topic, [(a.encode(), orjson.dumps(r)) for a, r in ROSTER])
         store = RosterStore(redis_client, settings.key_prefix)
         await _await_roster(store, timeout_s=60)
+        await publish(settings, target_topic, _targets(now))
         # accounts before the payments that fall back on their assignee: an assignment
         # applied after such a payment does not re-credit it (the "late" case of the rule)
         accounts = sum(1 for t, _ in shuffled if t is Topic.ACCOUNT)
@@ -313,6 +390,16 @@ async def test_promises_count_for_their_maker_and_the_table_lists_every_agent(
                 assert got == net / 2, (currency, window)
 
         async with httpx.AsyncClient(timeout=10) as client:
+            await _check_targets(client, pipe.url("/api/v1/targets"), log, now)
+            # K24: ag-4 is far below its daily target, ag-5's target was lowered this month
+            # to 0, and ag-1's was deleted
+            scraped = await wait_for(pipe.url("/metrics"), lambda s: True)
+            below = {
+                (dict(labels)["metric"], dict(labels)["team"]): v
+                for (name, labels), v in scraped.items()
+                if name == "collectpulse_agents_below_target"
+            }
+            assert below == {("promises_made", "north"): 1}
             url = pipe.url("/api/v1/agents")
             answer = await client.get(
                 url, params={"window": "24h", "sort": "agent", "order": "asc"}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -32,6 +33,8 @@ from collectpulse.stream.batch import RecordBatch
 from collectpulse.stream.failfast import exit_on_batch_failure
 from collectpulse.stream.retry import DependencyState, until_done
 
+TARGET = ReferenceTopic.TARGET
+
 
 def decode_roster(
     batch: RecordBatch,
@@ -45,7 +48,7 @@ def decode_roster(
     (a target tombstone, a null value, is left out: it is no event)."""
     out = []
     for r in batch.records:
-        if topic is ReferenceTopic.TARGET and r.value is None:
+        if topic is TARGET and r.value is None:
             continue
         event = decode(topic, r.value, max_bytes=max_bytes)
         if isinstance(event, AgentEvent | TargetEvent):
@@ -68,7 +71,7 @@ def make_roster_agent(
 ) -> Callable[[Any], Awaitable[None]]:
     """The agent body (``stream`` is a Faust stream of the topic's batches)."""
 
-    topic = ReferenceTopic.AGENT if isinstance(store, RosterStore) else ReferenceTopic.TARGET
+    topic = ReferenceTopic.AGENT if isinstance(store, RosterStore) else TARGET
 
     async def apply(batch: RecordBatch) -> None:
         records = decode_roster(
@@ -78,7 +81,12 @@ def make_roster_agent(
             future_tolerance_s=future_tolerance_s,
             topic=topic,
         )
-        await until_done(partial(dead_letter, batch, records, send_dlq), state, what="kafka")
+        if records:  # the batch's records but the tombstones, which are no events
+            kept = [r for r in batch.records if r.value is not None or topic is not TARGET]
+            decoded = replace(
+                batch, records=kept, first_offset=kept[0].offset, last_offset=kept[-1].offset
+            )
+            await until_done(partial(dead_letter, decoded, records, send_dlq), state, what="kafka")
         events = {r.offset: r.event for r in records}
         for r in batch.records:
             event = events.get(r.offset)
