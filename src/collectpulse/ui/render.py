@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
+from collectpulse.ui.agent_targets import agent_targets_section
 from collectpulse.ui.cells import DASH, fmt, num
 from collectpulse.ui.model import FILTER_LABELS
 from collectpulse.ui.portfolio import portfolio_section
@@ -78,6 +79,7 @@ def live_fragment(model: Mapping[str, Any]) -> str:
         customer_experiments_section(model["experiments"]["customers"]),
         experiments_section(model["experiments"], window),
         portfolio_section(model["portfolio"]),
+        agent_targets_section(model["agent_targets"]),
         pipeline_section(model["pipeline"], model["struggling_customers"]),
     ]
     return "".join(parts)
