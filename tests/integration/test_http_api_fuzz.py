@@ -32,7 +32,6 @@ KNOWN_PATHS = (
     "/api/live",
     "/struggling",
     "/static/live.js",
-    "/api/v1/targets",
 )
 METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "PROPFIND")
 EDGE_VALUES = (
