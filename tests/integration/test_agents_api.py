@@ -428,10 +428,12 @@ async def test_promises_count_for_their_maker_and_the_table_lists_every_agent(
             assert bad.headers["content-type"].startswith("application/problem+json")
 
         params = st.dictionaries(
-            st.sampled_from(["window", "tenant", "sort", "order", "limit", "offset", "x"]),
+            st.sampled_from(["window", "tenant", "sort", "order", "limit", "offset", "scope", "x"]),
             st.one_of(
                 st.text(max_size=12),
-                st.sampled_from(["1h", "24h", "7d", "asc", "desc", "agent", "-1", "0", "1001"]),
+                st.sampled_from(
+                    ["1h", "24h", "7d", "asc", "desc", "agent", "team", "-1", "0", "1001"]
+                ),
             ),
             max_size=4,
         )
@@ -448,7 +450,20 @@ async def test_promises_count_for_their_maker_and_the_table_lists_every_agent(
             if answer.status_code == 200:
                 _schema("Agents").validate(answer.json())
 
+        @hsettings(
+            max_examples=25,
+            deadline=None,
+            suppress_health_check=[HealthCheck.function_scoped_fixture],
+        )
+        @given(query=params)
+        def no_5xx_targets(query: dict[str, str]) -> None:
+            answer = httpx.get(pipe.url("/api/v1/targets"), params=query, timeout=10)
+            assert answer.status_code in (200, 400), (query, answer.text)
+            if answer.status_code == 200:
+                _schema("Targets").validate(answer.json())
+
         no_5xx()
+        no_5xx_targets()
     # what the test relies on: several outcomes were reported by an agent not the maker
     makers = {p["promise_id"]: p.get("agent_id") for t, p in log if p.get("status") == "made"}
     closers = Counter(
