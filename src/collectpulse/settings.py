@@ -119,6 +119,11 @@ class Settings(BaseSettings):
     # Limits
     max_event_bytes: int = Field(default=65536, ge=256, le=10_485_760)
     label_cap: int = Field(default=200, ge=1, le=100_000)
+    # The agent label per tenant: roster-active agents first, then first seen; a slot
+    # frees after agent_label_idle without events (kpi-catalog section 9).
+    agent_label_cap: int = Field(default=100, ge=1, le=100_000)
+    agent_label_idle: str = "35d"
+    team_label_cap: int = Field(default=50, ge=1, le=100_000)
     batch_max_records: int = Field(default=5000, ge=1, le=100_000)
     # A fetch waits until the broker has this much for the worker, or the wait
     # is over: bigger live batches (each batch costs two Redis round trips)
@@ -199,6 +204,7 @@ class Settings(BaseSettings):
         "orphan_wait",
         "future_tolerance",
         "experiment_horizon",
+        "agent_label_idle",
         "shutdown_timeout",
         "group_session_timeout",
         "gateway_timestamp_tolerance",

@@ -96,6 +96,41 @@ SCHEMAS: dict[str, Any] = {
             },
         }
     ),
+    "TargetRow": _object(
+        {
+            "scope": {"enum": ["agent", "team", "tenant"]},
+            "scope_id": {"type": "string"},
+            "metric": {
+                "enum": [
+                    "collected_amount_minor",
+                    "promises_made",
+                    "promise_kept_ratio",
+                    "rpc_count",
+                    "rpc_ratio",
+                ]
+            },
+            "period": {"enum": ["day", "week", "month"]},
+            "tenant": {"type": "string"},
+            "currency": {"type": ["string", "null"], "description": "money targets only"},
+            "period_start": {"type": "string", "format": "date"},
+            "target": {"type": "number", "minimum": 0},
+            "actual": {
+                "type": ["number", "null"],
+                "description": "so far in the period; net collected in minor units for "
+                "money; null for a ratio without a denominator yet",
+            },
+            "attainment": {"type": ["number", "null"], "description": "actual / target"},
+            "elapsed_share": {"type": "number", "minimum": 0, "maximum": 1},
+            "below_target": {"type": "boolean"},
+        }
+    ),
+    "Targets": _object(
+        {
+            "as_of": _TIME,
+            "total": _count(),
+            "targets": {"type": "array", "items": {"$ref": "#/components/schemas/TargetRow"}},
+        }
+    ),
     "Agents": _object(
         {
             "window": {"type": "string"},
@@ -400,6 +435,22 @@ def document() -> dict[str, Any]:
                         _query("tenant", {"type": "string"}, "only this tenant"),
                     ],
                     "responses": _answers("SendTime", 400, 503),
+                }
+            },
+            "/api/v1/targets": {
+                "get": {
+                    "summary": "Target attainment so far in each target's calendar period",
+                    "description": "Every agent, team and tenant target in force on the "
+                    "tenant's local today (the latest valid_from not after it), with its "
+                    "actual over the period so far (local day, ISO week from Monday, "
+                    "month), actual / target, the elapsed share of the period, and whether "
+                    "it is below target: a count or amount under target x elapsed share, a "
+                    "ratio under the target. Prometheus has only agents_below_target.",
+                    "parameters": [
+                        _query("tenant", {"type": "string"}, "only this tenant's targets"),
+                        _query("scope", {"enum": ["agent", "team", "tenant"]}, "one scope"),
+                    ],
+                    "responses": _answers("Targets", 400, 503),
                 }
             },
             "/api/v1/customers/{customer_id}/engagement": {

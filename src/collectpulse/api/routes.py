@@ -11,7 +11,7 @@ from http import HTTPStatus
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from collectpulse.api import agents, engagement, portfolio, send_time
+from collectpulse.api import agents, engagement, portfolio, send_time, targets
 from collectpulse.api.openapi import document
 from collectpulse.settings import Settings, duration_s
 from collectpulse.store.account_reader import read_accounts
@@ -40,6 +40,7 @@ def add_routes(app: web.Application, client: StoreClient, settings: Settings) ->
     app.router.add_get("/api/v1/collected-per-account", collected_per_account)
     app.router.add_get("/api/v1/recovery", recovery)
     app.router.add_get("/api/v1/send-time", send_time_grid)
+    app.router.add_get("/api/v1/targets", targets_table)
 
 
 async def openapi(request: web.Request) -> web.Response:
@@ -159,6 +160,30 @@ async def send_time_grid(request: web.Request) -> web.Response:
         settings.default_time_zone,
     )
     return web.json_response(body)
+
+
+async def targets_table(request: web.Request) -> web.Response:
+    """Each target in force with its period-to-date actual and attainment (K24)."""
+    query = request.query
+    unknown = sorted(set(query) - {"tenant", "scope"})
+    if unknown:
+        raise _problem(web.HTTPBadRequest, f"unknown query parameters: {', '.join(unknown)}")
+    scope = query.get("scope")
+    if scope is not None and scope not in targets.SCOPES:
+        raise _problem(web.HTTPBadRequest, f"scope must be one of {', '.join(targets.SCOPES)}")
+    now_s = int(time.time())
+    try:
+        rows = await targets.target_rows(request.app[CLIENT_KEY], request.app[SETTINGS_KEY], now_s)
+    except (RedisError, OSError):
+        raise _problem(web.HTTPServiceUnavailable, "store (Redis) unavailable") from None
+    tenant = query.get("tenant")
+    shown = [
+        row
+        for row in rows
+        if (tenant is None or row["tenant"] == tenant) and (scope is None or row["scope"] == scope)
+    ]
+    as_of = datetime.fromtimestamp(now_s, UTC).isoformat().replace("+00:00", "Z")
+    return web.json_response({"as_of": as_of, "total": len(shown), "targets": shown})
 
 
 _AGENT_PARAMS = frozenset({"window", "tenant", "sort", "order", "limit", "offset"})

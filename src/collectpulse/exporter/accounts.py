@@ -9,14 +9,16 @@ an account's DPD and the days a window sums are the tenant's, not the server's.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, tzinfo
 from functools import cache
+from typing import Any
 
 from prometheus_client.core import Metric
 
 from collectpulse.exporter.computed import gauge_family
 from collectpulse.kpi import accounts as kpi
-from collectpulse.kpi import allocation, dso
+from collectpulse.kpi import allocation, dso, targets
+from collectpulse.kpi.collectors import agent_teams, collected_per_collector
 from collectpulse.kpi.handled import attempts_per_account
 from collectpulse.store.reader import StoreView
 from collectpulse.zones import local_date, zone
@@ -42,6 +44,16 @@ def tenant_today(view: StoreView) -> dso.TenantToday:
     return today
 
 
+def target_rows(view: StoreView) -> list[dict[str, Any]]:
+    """K24: every target in force with its period-to-date actual (``kpi.targets``)."""
+    teams = agent_teams(view.roster, view.accounts.collectors)
+
+    def tz_of(tenant: str) -> tzinfo:
+        return zone(view.tenant_zones.get(tenant, view.default_zone))
+
+    return targets.attainment(list(view.targets), view.agent_net, teams, view.now_s, tz_of)
+
+
 def portfolio(view: StoreView) -> Iterator[Metric]:
     today = tenant_today(view)
     opened = gauge_family("open_accounts")
@@ -52,6 +64,16 @@ def portfolio(view: StoreView) -> Iterator[Metric]:
     for pair, ratio in sorted(kpi.accounts_per_collector(view.accounts).items()):
         per_collector.add_metric(list(pair), ratio)
     yield per_collector
+    teams = agent_teams(view.roster, view.accounts.collectors)
+    collected = gauge_family("collected_per_collector")
+    k8 = collected_per_collector(view.agent_net, view.roster, view.accounts.collectors, today)
+    for k8_labels, value in sorted(k8.items()):
+        collected.add_metric(list(k8_labels), value)
+    yield collected
+    below = gauge_family("agents_below_target")
+    for k24_labels, count in sorted(targets.agents_below_target(target_rows(view), teams).items()):
+        below.add_metric(list(k24_labels), count)
+    yield below
     balances = gauge_family("receivables_minor")
     for triple, balance in sorted(kpi.receivables(view.accounts, today).items()):
         balances.add_metric(list(triple), balance)

@@ -55,6 +55,12 @@ QUALITY_COUNTERS = (
         "versions applied first): their delta is booked, their closing residual is not.",
     ),
     _quality(
+        "agent_credit_late",
+        "Account versions that arrived after a payment without agent_id and would have named "
+        "another assignee at the payment's time: the payment stays credited to the assignee "
+        "known when it was applied (reassignment never moves credit, catalog section 9).",
+    ),
+    _quality(
         "currency_mismatch",
         "Account events in another currency than the account's placement (or, before the "
         "placement is seen, than its state held): rejected, counted here and not applied.",

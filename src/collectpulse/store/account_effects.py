@@ -29,7 +29,7 @@ counted in ``currency_mismatch`` and not applied.
 from __future__ import annotations
 
 from collectpulse.events.models import OPEN_STATUSES, AccountEvent, Topic
-from collectpulse.store import account_transitions, allocation
+from collectpulse.store import account_transitions, allocation, assignee_credit
 from collectpulse.store.account_flows import book_flows
 from collectpulse.store.context import BatchContext
 from collectpulse.store.keys import FIELD_SEP
@@ -64,6 +64,7 @@ def apply_account(ctx: BatchContext, event: AccountEvent, occurred_s: int) -> No
         updates.update(book_flows(ctx, state, event, occurred_s))
         # exits and re-entries follow the version chain, stale versions included (K20)
         updates.update(account_transitions.record(ctx, state, event))
+        assignee_credit.on_account(ctx, event, occurred_s)
         if event.version <= int(state.get(VERSION, "0")):
             ctx.quality("account_stale_versions", Topic.ACCOUNT)
         else:
@@ -89,7 +90,7 @@ def _replace(ctx: BatchContext, state: dict[str, str], event: AccountEvent) -> d
     if event.status in OPEN_STATUSES:
         tenant = ctx.label("tenant", event.tenant or "")
         team = ctx.label("team", event.team) if event.team else UNASSIGNED
-        agent = ctx.label("agent", event.agent_id) if event.agent_id else UNASSIGNED
+        agent = ctx.agent(event.tenant, event.agent_id) if event.agent_id else UNASSIGNED
         due = event.due_date.isoformat()
         open_field = FIELD_SEP.join((tenant, event.status, team, agent, due))
         recv_field = FIELD_SEP.join((tenant, event.currency, due))

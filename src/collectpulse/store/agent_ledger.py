@@ -12,6 +12,7 @@ no agent was bridged to is ``__unassigned__``).
 
 from __future__ import annotations
 
+from collectpulse.store import collector_net
 from collectpulse.store.context import BatchContext
 from collectpulse.store.keys import FIELD_SEP
 
@@ -49,6 +50,7 @@ def count(
 ) -> None:
     """Add ``amount`` to the agent's ``column`` in the buckets of ``at_s`` (an event past
     retention is already counted late by its KPI counter and is not kept here)."""
+    collector_net.book(ctx, column, agent, tenant, at_s, amount, currency)
     if ctx.is_late(at_s):
         return
     name = field(column, agent, tenant, currency)

@@ -23,7 +23,7 @@ def apply_contact(ctx: BatchContext, event: ContactEvent, at_s: int) -> None:
         "channel": event.channel,
         "outcome": event.outcome,
         "team": ctx.label("team", event.team or ""),
-        "agent": ctx.label("agent", event.agent_id or ""),
+        "agent": ctx.agent(event.tenant, event.agent_id),
         "dialer_campaign": ctx.label("dialer_campaign", event.dialer_campaign or ""),
     }
     if not ctx.windowed("contact_attempts", labels, at_s):

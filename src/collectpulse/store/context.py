@@ -97,6 +97,8 @@ class Timing:
 
 LabelCap = Callable[[str, str], str]
 """Maps (label name, value) to the value to report (the value or ``__other__``)."""
+AgentCap = Callable[[str, str], str]
+"""Maps (event tenant, agent id) to the ``agent`` label to report: the cap is per tenant."""
 
 
 @dataclass
@@ -126,7 +128,10 @@ class BatchContext:
     late_ids: set[str] = field(default_factory=set)
     accounts: dict[str, dict[str, str]] = field(default_factory=dict)
     """Account states as this batch leaves them (the snapshot's, overlaid)."""
+    agent_cap: AgentCap | None = None
+    """The per-tenant agent cap; without it ``agent`` is capped like any label."""
     _labels: dict[tuple[str, str], str] = field(default_factory=dict)
+    _agents: dict[tuple[str, str], str] = field(default_factory=dict)
     _dims: dict[str, dict[str, str]] = field(default_factory=dict)
     _seen_keys: dict[tuple[str, int], str] = field(default_factory=dict)
     _fields: dict[tuple[str, tuple[str, ...]], str] = field(default_factory=dict)
@@ -187,6 +192,22 @@ class BatchContext:
             reported = self._labels[(name, value)] = self.cap(name, value)
         if reported != value:
             self.total("label_overflows", {"label": name})
+        return reported
+
+    def agent(self, tenant: str | None, agent_id: str | None) -> str:
+        """The reported ``agent`` label of ``agent_id`` in the event's (uncapped) tenant;
+        overflows are counted like any label's."""
+        if not agent_id:
+            return ""
+        if self.agent_cap is None:
+            return self.label("agent", agent_id)
+        reported = self._agents.get((tenant or "", agent_id))
+        if reported is None:
+            reported = self._agents[(tenant or "", agent_id)] = self.agent_cap(
+                tenant or "", agent_id
+            )
+        if reported != agent_id:
+            self.total("label_overflows", {"label": "agent"})
         return reported
 
     def dims(self, packed: str) -> Mapping[str, str]:

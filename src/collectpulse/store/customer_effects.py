@@ -15,6 +15,8 @@ from collectpulse.events.models import PageviewEvent, PaymentEvent, PromiseEvent
 from collectpulse.store import (
     agent_ledger,
     allocation,
+    assignee_credit,
+    collector_net,
     conversion,
     engagement,
     experiment_units,
@@ -118,11 +120,16 @@ def apply_payment(ctx: BatchContext, event: PaymentEvent, at_s: int) -> None:
     tenant = ctx.label("tenant", event.tenant or "")
     if event.status == "reversed":
         # a refund or chargeback of an earlier success: not an attempt, not a failure
-        agent = ctx.label("agent", event.agent_id or "")
+        credited = event.agent_id or assignee_credit.assignee(ctx, event, at_s)
+        agent = ctx.agent(event.tenant, credited)
         labels = {"tenant": tenant, "currency": event.currency, "agent": agent}
         if not ctx.windowed("reversed_amount_minor", labels, at_s, event.amount_minor):
             ctx.quality("events_late", Topic.PAYMENT)
         allocation.on_payment(ctx, event, at_s)
+        net = -event.amount_minor  # the day's collected is net of reversals (K8, K24)
+        collector_net.book(
+            ctx, "collected_amount_minor", credited, tenant, at_s, net, event.currency
+        )
         return
     if not ctx.windowed("payment_attempts", {"tenant": tenant, "status": event.status}, at_s):
         ctx.quality("events_late", Topic.PAYMENT)
@@ -131,7 +138,8 @@ def apply_payment(ctx: BatchContext, event: PaymentEvent, at_s: int) -> None:
     if event.status != "succeeded":
         _record_failure(ctx, event.customer_id, tenant, state, at_s)
         return
-    agent = ctx.label("agent", event.agent_id or "")
+    credited = event.agent_id or assignee_credit.assignee(ctx, event, at_s)
+    agent = ctx.agent(event.tenant, credited)
     labels = {"tenant": tenant, "currency": event.currency, "agent": agent}
     ctx.windowed("collected_amount_minor", labels, at_s, event.amount_minor)
     # K19: who started it (the catalog's default when the payment does not say)
@@ -141,7 +149,7 @@ def apply_payment(ctx: BatchContext, event: PaymentEvent, at_s: int) -> None:
     agent_ledger.count(
         ctx,
         "collected_amount_minor",
-        event.agent_id or "",
+        credited,
         tenant,
         at_s,
         event.amount_minor,

@@ -35,6 +35,7 @@ from collectpulse.store.context import (
     COARSE_BUCKET_S,
     FUNNEL_DIMS,
     PARK_SEP,
+    AgentCap,
     BatchContext,
     LabelCap,
     Record,
@@ -62,6 +63,7 @@ __all__ = [
     "FUNNEL_DIMS",
     "MESSAGE_TOPICS",
     "PARK_SEP",
+    "AgentCap",
     "LabelCap",
     "Record",
     "Snapshot",
@@ -81,6 +83,7 @@ def plan_partition(
     keys: Keys,
     timing: Timing,
     cap: LabelCap,
+    agent_cap: AgentCap | None = None,
 ) -> WritePlan:
     """Plan one write for several topics' records and touches of ``partition``.
 
@@ -93,6 +96,7 @@ def plan_partition(
     (``delivery`` is first in ``Topic``).
     """
     ctx = BatchContext.start(partition, snapshot, keys, timing, cap)
+    ctx.agent_cap = agent_cap
     for topic, records in sorted(events, key=lambda part: _TOPIC_ORDER[part[0]]):
         ctx.seen = set(snapshot.seen.get(topic.value, ()))
         _plan_topic(ctx, topic, records)

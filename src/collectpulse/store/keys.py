@@ -57,6 +57,10 @@ Per partition ``{pN}`` (prefix ``cp`` by default):
                                        allocated to the account that day (92 days)
 ``cp:{pN}:cohorts``                    hash ``<tenant> <currency> <YYYY-MM> p|n|a<days>`` ->
                                        placed balance, net allocated (K16)
+``cp:{pN}:agnet:<YYYY-MM-DD>``        hash ``<tenant> <currency> <agent_id>`` -> net collected
+                                       (succeeded - reversed, minor units) of that
+                                       tenant-local day, by the credited agent's uncapped id
+                                       (K8, store.collector_net), expiring 31 days later
 ====================================  ==========================================
 
 Per provider (``{raw.<provider>}`` slot, stream.normalise): ``cp:{raw.ses}:skipped`` and
@@ -157,6 +161,10 @@ class Keys:
     def account_agents(self, partition: int) -> str:
         """Hash of open assigned accounts per tenant, team and agent id."""
         return f"{self.tag(partition)}:acc-agents"
+
+    def agent_net(self, partition: int, day: str) -> str:
+        """Hash of one tenant-local day's net collected per agent id (store.collector_net)."""
+        return f"{self.tag(partition)}:agnet:{day}"
 
     def flows(self, partition: int, day: str) -> str:
         """Hash of one tenant-local day's balance flows (``day`` is its ISO date)."""

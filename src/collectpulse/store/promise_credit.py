@@ -105,7 +105,7 @@ def _cohort(ctx: BatchContext, made: Sequence[str], status: str) -> None:
 
 
 def _credit(ctx: BatchContext, status: str, agent: str, tenant: str, at_s: int) -> None:
-    labels = {"status": status, "agent": ctx.label("agent", agent), "tenant": tenant}
+    labels = {"status": status, "agent": ctx.agent(tenant, agent), "tenant": tenant}
     ctx.windowed("agent_promises", labels, at_s)
     column = _LEDGER.get(status)
     if column is not None:

@@ -67,4 +67,4 @@ def add_wanted(
             wanted.customers[event.customer_id] = None
         elif isinstance(event, AccountEvent):
             wanted.accounts[event.account_id] = None
-            wanted.customers[event.customer_id] = None  # store.allocation
+            wanted.customers[event.customer_id] = None  # store.allocation, K8 credit history

@@ -26,19 +26,23 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, TypeVar
 
 from collectpulse.events.providers import PROVIDERS
 from collectpulse.kpi.accounts import AccountTotals
 from collectpulse.kpi.allocation import AllocationTotals
+from collectpulse.kpi.collectors import RosterRow
 from collectpulse.kpi.ratios import CounterValues, LabelSet, labelset
 from collectpulse.kpi.send_time import Slot
+from collectpulse.kpi.targets import Target
 from collectpulse.settings import Settings
 from collectpulse.store.account_reader import read_accounts
 from collectpulse.store.allocation_reader import read_allocation
 from collectpulse.store.client import StoreClient, StorePipeline
+from collectpulse.store.collector_net import DailyFacts, read_net
 from collectpulse.store.customer_effects import STRUGGLING_WINDOW_S
 from collectpulse.store.experiment_reader import ExperimentResult, read_experiments
 from collectpulse.store.fields import counter_series
@@ -53,9 +57,11 @@ from collectpulse.store.read_cache import (
     missing_runs,
     struggling_now,
 )
+from collectpulse.store.roster import RosterEntry, RosterStore
 from collectpulse.store.scripts import Scripts
 from collectpulse.store.send_time import read_slots
 from collectpulse.store.silence import deliveries_since, silence_starts
+from collectpulse.store.targets import TargetStore
 from collectpulse.store.unique_counts import UniqueCounts
 
 # re-exported: callers read them from here since before window_plan existed
@@ -123,6 +129,13 @@ class StoreView:
     """Stands for ``totals``, ``windows`` and ``label_values``: two views holding the same
     object (not None) hold the same values (the reader reuses them while no partition's
     write version moved), so what is derived from them alone can be reused too."""
+    agent_net: Mapping[tuple[str, str, str, str, date], int] = field(default_factory=dict)
+    """(column, tenant, currency, agent id, local day) -> the agents' daily facts
+    (store.collector_net: K8, K24)."""
+    roster: Mapping[tuple[str, str], RosterRow] = field(default_factory=dict)
+    """(tenant, agent id) -> (team, role, status): the agent roster (store.roster)."""
+    targets: tuple[Target, ...] = ()
+    """The agent, team and tenant targets (store.targets, K24)."""
 
 
 def parse_counter_fields(raw: Mapping[str, int]) -> dict[str, dict[LabelSet, float]]:
@@ -261,6 +274,9 @@ class StoreReader:
         summed = last if unchanged and last is not None else _sum_partitions(entries, segments)
         silence_key = (key, now_s // self._settings.bucket_s)
         # these need only the first reply: sent side by side, one round trip
+        agents_read = asyncio.create_task(self._read_agents(partitions, now_s))
+        # if the gather below fails, its failure is the one reported, not this task's
+        agents_read.add_done_callback(lambda t: t.cancelled() or t.exception())
         no_uniques: dict[str, dict[str, int]] = {}
         (
             uniques,
@@ -289,6 +305,7 @@ class StoreReader:
             read_allocation(self._redis, self._keys, partitions, now_s),
             read_slots(self._scripts, self._keys, partitions, now_s),
         )
+        agent_net, roster, targets = await agents_read
         summed.silence_key, summed.delivered = silence_key, delivered_since
         if not summed.parsed:
             for window in plans:
@@ -325,6 +342,9 @@ class StoreReader:
             accounts=accounts,
             allocation=allocation,
             experiments=experiments,
+            agent_net=agent_net,
+            roster={(e.tenant, e.agent_id): (e.team, e.role, e.status) for e in roster},
+            targets=tuple(targets),
             tenant_zones=self._settings.tenant_time_zones,
             default_zone=self._settings.default_time_zone,
             send_slots=send_slots,
@@ -410,6 +430,17 @@ class StoreReader:
                     tallies[FIELD_SEP.join((counter, provider, _text(kind)))] += int(value)
         registries = {label: frozenset(_text(v) for v in next(it)) for label in REGISTRY_LABELS}
         return dict(tallies), registries, recent_beats(next(it), now_s)
+
+    async def _read_agents(
+        self, partitions: Sequence[int], now_s: int
+    ) -> tuple[DailyFacts, list[RosterEntry], list[Target]]:
+        """The agents' daily facts, the roster and the targets (K8, K24)."""
+        prefix = self._settings.key_prefix
+        return await asyncio.gather(
+            read_net(self._redis, self._keys, partitions, now_s),
+            RosterStore(self._redis, prefix).entries(),
+            TargetStore(self._redis, prefix).targets(),
+        )
 
 
 def _add_flat(into: dict[Any, int], flat: list[Any]) -> None:

@@ -35,6 +35,7 @@ from collectpulse.stream.experiment_agent import add_experiment_agent
 from collectpulse.stream.heartbeat import install_heartbeat
 from collectpulse.stream.normalise import add_normalisers
 from collectpulse.stream.retry import RETRIABLE, DependencyState, until_done
+from collectpulse.stream.roster_agent import add_roster_agent
 from collectpulse.stream.shutdown import ShutdownWatchdog, worker_class
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,7 @@ def create_app(settings: Settings, *, redis: StoreClient | None = None) -> faust
     app.agent(source, name="collectpulse.partitions")(body)
     add_normalisers(app, settings, client, dependencies)
     add_experiment_agent(app, settings, client, send_dlq, dependencies)
+    add_roster_agent(app, settings, client, send_dlq, dependencies)
     # prepare_topics creates it (worker_topics); declared here for Faust to produce to it.
     app.topic(dlq)
 

@@ -18,6 +18,7 @@ from collectpulse.kpi.model import metric_name
 from collectpulse.store.reader import StoreView
 from collectpulse.store.series import BucketSeries
 from collectpulse.ui import alerts
+from collectpulse.ui.agent_targets import agent_targets_panel
 from collectpulse.ui.customer_experiments import customer_panel
 from collectpulse.ui.experiments import experiment_panel
 from collectpulse.ui.experiments import metrics as experiment_metrics
@@ -126,6 +127,7 @@ def live_model(
         "pipeline": health,
         "portfolio": portfolio,
         "recovery": recovery_panel(view, keep),
+        "agent_targets": agent_targets_panel(view, keep),
         "struggling_customers": len(view.struggling),
     }
 

@@ -87,6 +87,7 @@ EXPECTED_COUNTERS = {
     "events_key_mismatch": (Bucketing.TOTAL, ["topic"]),
     "account_stale_versions": (Bucketing.TOTAL, ["topic"]),
     "account_flow_unordered": (Bucketing.TOTAL, ["topic"]),
+    "agent_credit_late": (Bucketing.TOTAL, ["topic"]),
     "currency_mismatch": (Bucketing.TOTAL, ["topic"]),
     "label_overflows": (Bucketing.TOTAL, ["label"]),
     "state_limit_hits": (Bucketing.TOTAL, ["limit"]),
@@ -97,6 +98,8 @@ EXPECTED_COUNTERS = {
 EXPECTED_GAUGES = {
     "open_accounts": ["status", "dpd_bucket", "team", "agent", "tenant"],
     "accounts_per_collector": ["team", "tenant"],
+    "collected_per_collector": ["currency", "team", "tenant", "window"],
+    "agents_below_target": ["metric", "team", "tenant"],
     "receivables_minor": ["currency", "dpd_bucket", "tenant"],
     "dso_days": ["currency", "tenant", "window"],
     "best_possible_dso_days": ["currency", "tenant", "window"],

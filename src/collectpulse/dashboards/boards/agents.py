@@ -7,7 +7,8 @@ over 30 days is in the panel's description, a query that needs 30 days of histor
 Contact counters carry their own closed ``channel`` (call, chat, email_reply),
 so the funnel's channel variable does not filter them: only the tenant does.
 The agent label is capped (``__other__`` past the cap); team always shows. The
-complete per-agent table is the JSON API (``GET /api/v1/agents``).
+complete per-agent table is the JSON API (``GET /api/v1/agents``), per-agent target
+attainment ``GET /api/v1/targets``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ _PROMISES = counter("agent_promises")
 _INITIATED = counter("initiated_payments")
 _PER_ACCOUNT = gauge("outbound_attempts_per_account")
 _EXITS, _REENTRIES = counter("account_exits"), counter("account_reentries")
+_BELOW = gauge("agents_below_target")
+_PER_COLLECTOR = gauge("collected_per_collector")
+_COLLECTED = ("team", "currency", "window")
 _BY_TENANT = Selection(filters=("tenant",))
 _OUTBOUND = _BY_TENANT.pin(direction="outbound")
 _AGENTS = Selection(filters=("tenant",), exclude=(("agent", ""),))
@@ -228,6 +232,29 @@ def _load_row() -> Row:
     )
 
 
+def _targets_row() -> Row:
+    by = ("metric", "team")
+    return Row(
+        "Targets (K24) and collections per collector (K8)",
+        (
+            Panel(
+                "Agents below target (pro rata of the period)",
+                PanelKind.BAR_GAUGE,
+                (Query(promql.gauge(_BELOW, by, op="sum"), legend(by)),),
+                describe(_BELOW),
+                width=12,
+            ),
+            Panel(
+                "Net collected per collector by team",
+                PanelKind.TABLE,
+                (Query(promql.gauge(_PER_COLLECTOR, _COLLECTED, op="sum"), legend(_COLLECTED)),),
+                describe(_PER_COLLECTOR),
+                width=12,
+            ),
+        ),
+    )
+
+
 BOARD = Board(
     uid="collectpulse-agents",
     title="collectpulse / Agents",
@@ -235,8 +262,9 @@ BOARD = Board(
         "Contact attempts from the dialer and agent desktop: outcomes, the right-party "
         "contact rate by team and agent, the wrong-number share (phone-data quality), and "
         "promises made per agent with the share kept, promises per right-party contact, "
-        "the self-service share and attempts per handled account. Every agent, past the "
-        "label cap too: GET /api/v1/agents on the exporter."
+        "the self-service share, attempts per handled account, agents below target and net "
+        "collected per collector. Every agent, past the label cap too: GET /api/v1/agents "
+        "and GET /api/v1/targets on the exporter."
     ),
     rows=(
         _attempts_row(),
@@ -245,6 +273,7 @@ BOARD = Board(
         _cohort_row(),
         _self_service_row(),
         _load_row(),
+        _targets_row(),
     ),
     tags=("agents", "promises"),
 )

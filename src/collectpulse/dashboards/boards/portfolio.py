@@ -1,5 +1,6 @@
 """The portfolio now: open accounts and receivables by days-past-due bucket, DSO, ADD and
-CEI (K13-K15), accounts per collector, and the account data-quality counters."""
+CEI (K13-K15), accounts and net collected per collector (K9, K8), and the account
+data-quality counters."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collectpulse.dashboards.promql import UNFILTERED
 
 _OPEN = gauge("open_accounts")
 _PER_COLLECTOR = gauge("accounts_per_collector")
+_COLLECTED_PER_COLLECTOR = gauge("collected_per_collector")
 _RECEIVABLES = gauge("receivables_minor")
 _DSO = gauge("dso_days")
 _BEST_DSO = gauge("best_possible_dso_days")
@@ -25,6 +27,7 @@ _REPAID = gauge("repaid_by_dpd_ratio")
 _STALE = counter("account_stale_versions")
 _UNORDERED = counter("account_flow_unordered")
 _MISMATCH = counter("currency_mismatch")
+_CREDIT_LATE = counter("agent_credit_late")
 BUCKET = ("dpd_bucket",)
 
 
@@ -144,6 +147,7 @@ def _recovery_row() -> Row:
 
 def _collectors_row() -> Row:
     team, agent = ("team",), ("team", "agent")
+    collected = ("team", "currency", "window")
     return Row(
         "Collectors",
         (
@@ -152,6 +156,18 @@ def _collectors_row() -> Row:
                 PanelKind.BAR_GAUGE,
                 (Query(promql.gauge(_PER_COLLECTOR, team, op="sum"), legend(team)),),
                 describe(_PER_COLLECTOR),
+                width=8,
+            ),
+            Panel(
+                "Net collected per collector by team (7d, 30d)",
+                PanelKind.TABLE,
+                (
+                    Query(
+                        promql.gauge(_COLLECTED_PER_COLLECTOR, collected, op="sum"),
+                        legend(collected),
+                    ),
+                ),
+                describe(_COLLECTED_PER_COLLECTOR),
                 width=8,
             ),
             Panel(
@@ -168,8 +184,9 @@ def _collectors_row() -> Row:
                     Query(promql.total_sum(_STALE, (), UNFILTERED), "stale version"),
                     Query(promql.total_sum(_MISMATCH, (), UNFILTERED), "currency mismatch"),
                     Query(promql.total_sum(_UNORDERED, (), UNFILTERED), "flow unordered"),
+                    Query(promql.total_sum(_CREDIT_LATE, (), UNFILTERED), "agent credit late"),
                 ),
-                describe(_STALE, _MISMATCH, _UNORDERED),
+                describe(_STALE, _MISMATCH, _UNORDERED, _CREDIT_LATE),
                 width=8,
             ),
         ),
