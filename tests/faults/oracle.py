@@ -44,6 +44,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -164,7 +165,7 @@ def ground_truth(
         seen.add((record.topic, body["event_id"]))
         valid.append((record.topic, body))
 
-    counters, histograms, uniques, struggling = _effects(valid)
+    counters, histograms, uniques, struggling, slots = _effects(valid)
     samples: dict[Key, float] = {}
     for topic, n in received.items():
         samples[(f"{P}events_received_total", labels(topic=topic))] = n
@@ -196,6 +197,7 @@ def ground_truth(
                 samples[(f"{P}{name}_ratio", ls | {("window", window)})] = v
     # K4-K6, K19 (and K20, without accounts here): the promise cohort, payments by initiator
     samples.update(agent_samples([(topic.value, body) for topic, body in valid], windows))
+    samples.update(slots)
     # K10's parts: no account in these logs, so every succeeded payment is unallocated
     from tests.order.allocation import allocation_samples  # it imports this module's Key
 
@@ -224,6 +226,7 @@ def _effects(
     dict[str, dict[Labels, list[int]]],
     dict[str, dict[Labels, set[str]]],
     int,
+    dict[Key, float],
 ]:
     messages: dict[str, _Message] = defaultdict(_Message)
     counters: dict[str, Counter[Labels]] = defaultdict(Counter)
@@ -336,7 +339,23 @@ def _effects(
         for source in {source for source, _ in pairs}:
             counters["landing_installment_plans"][labels(source=source)] += 1
     struggling = sum(1 for n in failures.values() if n >= STRUGGLING_MIN_FAILURES)
-    return counters, histograms, uniques, struggling
+    return counters, histograms, uniques, struggling, _send_slots(messages)
+
+
+def _send_slots(messages: Mapping[str, _Message]) -> dict[Key, float]:
+    """K21: the order oracle's rule (tests/order/send_slots.py) over the sent messages;
+    these logs set no tenant."""
+    from tests.order.send_slots import send_slot_samples  # it imports this module's Key
+
+    sent = {
+        mid: SimpleNamespace(
+            sent_s=m.sent_s, flags=m.flags, dims={"channel": m.dims["channel"], "tenant": ""}
+        )
+        for mid, m in messages.items()
+        if m.dims is not None
+    }
+    paid = {mid for mid, m in messages.items() if "paid" in m.flags}
+    return send_slot_samples(sent, paid)
 
 
 def _viewed(views: Sequence[tuple[int, str, str | None]], at_s: int) -> set[tuple[str, str | None]]:
@@ -369,6 +388,7 @@ def _attribute(
     for mid, paid_s in first_paid.items():
         m = messages[mid]
         assert m.dims is not None
+        m.flags.add("paid")
         counters["messages_paid"][frozenset(m.dims.items())] += 1
         hist_dims = frozenset((k, v) for k, v in m.dims.items() if k in RESPONSE_DIMS)
         histograms["send_to_payment_seconds"][hist_dims].append(paid_s - m.sent_s)

@@ -199,6 +199,12 @@ def scripted_records(settings: Settings, now: float) -> dict[str, list[tuple[byt
                 "agent_id": f"script-agent-{n}",
             }
             put(settings.topic(Topic.PAYMENT.value), customer, body)
+        # a daily target far above what the script's agent makes: agents below target (K24)
+        target = {"event_id": f"script-target-{tenant}", "occurred_at": ev.iso(now)}
+        target |= {"tenant": tenant, "scope": "agent", "scope_id": "script-agent-0"}
+        target |= {"metric": "promises_made", "period": "day", "value": 1e9}
+        target["valid_from"] = "2026-01-01"
+        put(settings.topic("target"), f"agent:script-agent-0:{tenant}", target)
     month_ago = now - 30 * 86400  # past every window and the attribution horizon: late
     late = ev.sent("script-late", month_ago, campaign="script-late")
     put(settings.topic(Topic.DELIVERY.value), "script-late", late)
@@ -419,7 +425,7 @@ def test_every_panel_query_parses_and_returns_data_and_the_run_passes_promtool(
     all_targets = targets(boards)
     defs = variables(boards)
     port, gateway_port = free_port(), free_port()
-    raw = [raw_topic(settings, "ses"), raw_topic(settings, "postmark")]
+    raw = [raw_topic(settings, "ses"), raw_topic(settings, "postmark"), settings.topic("target")]
     asyncio.run(create_topics(settings, extra=raw))
     with (
         collectpulse_process(

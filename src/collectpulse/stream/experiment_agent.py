@@ -29,7 +29,7 @@ from collectpulse.store.experiment_config import ExperimentStore
 from collectpulse.stream import transport
 from collectpulse.stream.agents import SendDlq, dead_letter
 from collectpulse.stream.batch import RecordBatch
-from collectpulse.stream.failfast import exit_on_batch_failure
+from collectpulse.stream.failfast import each_batch
 from collectpulse.stream.retry import DependencyState, until_done
 
 
@@ -70,14 +70,7 @@ def make_experiment_agent(
                 keep = partial(store.store, record.event, batch.partition, record.offset)
                 await until_done(keep, state, what="redis")
 
-    async def agent(stream: Any) -> None:
-        async for batch in stream:
-            try:
-                await apply(batch)
-            except Exception as exc:  # not an outage: until_done waits those out
-                exit_on_batch_failure(exc, "experiment agent")
-
-    return agent
+    return each_batch(apply, "experiment agent")
 
 
 def add_experiment_agent(

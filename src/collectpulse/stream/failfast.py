@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import NoReturn
+from collections.abc import Awaitable, Callable
+from typing import Any, NoReturn
 
 log = logging.getLogger(__name__)
 
@@ -41,4 +42,20 @@ def exit_on_batch_failure(exc: BaseException, where: str) -> NoReturn:
     os._exit(EXIT_BATCH_FAILED)
 
 
-__all__ = ["EXIT_BATCH_FAILED", "exit_on_batch_failure"]
+def each_batch(
+    apply: Callable[[Any], Awaitable[None]], where: str
+) -> Callable[[Any], Awaitable[None]]:
+    """An agent body applying ``apply`` to each batch of its stream, exiting the worker
+    on a failure retrying cannot fix (outages are waited out inside ``apply``)."""
+
+    async def agent(stream: Any) -> None:
+        async for batch in stream:
+            try:
+                await apply(batch)
+            except Exception as exc:
+                exit_on_batch_failure(exc, where)
+
+    return agent
+
+
+__all__ = ["EXIT_BATCH_FAILED", "each_batch", "exit_on_batch_failure"]

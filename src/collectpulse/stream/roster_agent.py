@@ -30,7 +30,7 @@ from collectpulse.store.targets import TargetStore
 from collectpulse.stream import transport
 from collectpulse.stream.agents import SendDlq, dead_letter
 from collectpulse.stream.batch import RecordBatch
-from collectpulse.stream.failfast import exit_on_batch_failure
+from collectpulse.stream.failfast import each_batch
 from collectpulse.stream.retry import DependencyState, until_done
 
 TARGET = ReferenceTopic.TARGET
@@ -103,14 +103,7 @@ def make_roster_agent(
                     keep = partial(store.store, key, event, batch.partition, r.offset)
                     await until_done(keep, state, what="redis")
 
-    async def agent(stream: Any) -> None:
-        async for batch in stream:
-            try:
-                await apply(batch)
-            except Exception as exc:  # not an outage: until_done waits those out
-                exit_on_batch_failure(exc, "roster agent")
-
-    return agent
+    return each_batch(apply, "roster agent")
 
 
 def add_roster_agent(
