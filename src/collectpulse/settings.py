@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from redis.asyncio.connection import parse_url as parse_redis_url
 
+from collectpulse.security_check import check_security
 from collectpulse.zones import parse_tenant_zones, zone
 
 _UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -281,38 +282,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _security_is_complete(self) -> Settings:
-        """Half-configured security is refused at start-up, not discovered at the broker."""
-        sasl = self.kafka_security_protocol.startswith("SASL_")
-        if sasl and not (self.kafka_sasl_username and self.kafka_sasl_password):
-            raise ValueError(
-                "COLLECTPULSE_KAFKA_SECURITY_PROTOCOL is SASL_*: set "
-                "COLLECTPULSE_KAFKA_SASL_USERNAME and COLLECTPULSE_KAFKA_SASL_PASSWORD"
-            )
-        if sasl and self.kafka_sasl_mechanism is None:
-            raise ValueError(
-                "COLLECTPULSE_KAFKA_SECURITY_PROTOCOL is SASL_*: set "
-                "COLLECTPULSE_KAFKA_SASL_MECHANISM (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)"
-            )
-        kafka_tls = self.kafka_security_protocol in ("SSL", "SASL_SSL")
-        kafka_files = self.kafka_ssl_cafile or self.kafka_ssl_certfile or self.kafka_ssl_keyfile
-        if kafka_files and not kafka_tls:
-            raise ValueError(
-                "COLLECTPULSE_KAFKA_SSL_* files are set but COLLECTPULSE_KAFKA_SECURITY_PROTOCOL "
-                "is not SSL or SASL_SSL"
-            )
-        if self.kafka_ssl_keyfile and not self.kafka_ssl_certfile:
-            raise ValueError("COLLECTPULSE_KAFKA_SSL_KEYFILE needs COLLECTPULSE_KAFKA_SSL_CERTFILE")
-        redis_tls = self.redis_url.get_secret_value().startswith(("rediss://", "rediss+cluster://"))
-        redis_files = self.redis_ssl_ca_file or self.redis_ssl_cert_file or self.redis_ssl_key_file
-        if redis_files and not redis_tls:
-            raise ValueError(
-                "COLLECTPULSE_REDIS_SSL_* files are set but COLLECTPULSE_REDIS_URL does not "
-                "start with rediss:// (TLS)"
-            )
-        if bool(self.redis_ssl_cert_file) != bool(self.redis_ssl_key_file):
-            raise ValueError(
-                "COLLECTPULSE_REDIS_SSL_CERT_FILE and COLLECTPULSE_REDIS_SSL_KEY_FILE go together"
-            )
+        check_security(self)
         return self
 
     @field_validator("group_session_timeout")
