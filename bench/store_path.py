@@ -151,7 +151,7 @@ def _time_phases() -> dict[str, float]:
     timed_async(StoreWriter, "_write")
     timed_async(StoreWriter, "_admit_labels")
     timed(writer_module, "plan_partition")
-    timed(writer_module, "_add_wanted")
+    timed(writer_module, "add_wanted")  # imported by name into store.writer
     timed(agents_module, "decode_batch")
     return spent
 

@@ -15,18 +15,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 DPD_EDGES: tuple[int, ...] = (0, 30, 60, 90)
 """Inclusive upper DPD of every bucket but the last."""
 DPD_BUCKETS: tuple[str, ...] = ("current", "1_30", "31_60", "61_90", "91_plus")
-
-
-def local_date(now_s: float, zone: str = "UTC") -> date:
-    """The date at ``now_s`` (Unix seconds) in time zone ``zone`` (IANA name)."""
-    tz = UTC if zone == "UTC" else ZoneInfo(zone)
-    return datetime.fromtimestamp(now_s, tz).date()
 
 
 def days_past_due(due: date, today: date) -> int:
@@ -120,7 +113,6 @@ __all__ = [
     "accounts_per_collector",
     "days_past_due",
     "dpd_bucket",
-    "local_date",
     "open_accounts",
     "receivables",
 ]

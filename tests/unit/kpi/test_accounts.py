@@ -11,10 +11,10 @@ from collectpulse.kpi.accounts import (
     accounts_per_collector,
     days_past_due,
     dpd_bucket,
-    local_date,
     open_accounts,
     receivables,
 )
+from collectpulse.zones import local_date, zone
 
 TODAY = date(2027, 3, 31)
 
@@ -46,8 +46,8 @@ def test_dpd_counts_calendar_days_across_a_month_end() -> None:
 
 def test_the_local_date_follows_the_zone() -> None:
     late_evening_utc = 1_806_534_000  # 2027-03-31T23:00:00Z
-    assert local_date(late_evening_utc) == date(2027, 3, 31)
-    assert local_date(late_evening_utc, "Europe/Berlin") == date(2027, 4, 1)
+    assert local_date(late_evening_utc, zone("UTC")) == date(2027, 3, 31)
+    assert local_date(late_evening_utc, zone("Europe/Berlin")) == date(2027, 4, 1)
 
 
 TOTALS = AccountTotals(
