@@ -16,11 +16,12 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TextIO
 
 from collectpulse.settings import Settings
 from collectpulse.simulate.exceptions import KafkaSetupError, SimulateError
+from collectpulse.simulate.floor import floor_records
 from collectpulse.simulate.named import (
     DEFAULT_NAME,
     SCENARIOS,
@@ -158,6 +159,7 @@ async def _run(
             on_live=lambda report: _say(out, f"history published ({report.total} records), live"),
             progress_every_s=PROGRESS_EVERY_S,
             experiments=named.experiments,
+            reference=floor_records(scenario, datetime.now(UTC)) if named.floor else (),
         )
 
 

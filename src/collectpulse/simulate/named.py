@@ -66,6 +66,8 @@ class NamedScenario:
     scenario: Scenario
     history: History | None = None
     experiments: tuple[ExperimentSplit, ...] = ()
+    floor: bool = False
+    """Publish the dialer's roster and the agents' daily targets first (simulate.floor)."""
 
 
 def experiment_configs(
@@ -255,7 +257,24 @@ _PORTFOLIO = NamedScenario(
     _YEAR_OF_HISTORY,
 )
 
-SCENARIOS: Mapping[str, NamedScenario] = MappingProxyType({s.name: s for s in (*_ALL, _PORTFOLIO)})
+_AGENT_FLOOR = NamedScenario(
+    "agent-floor",
+    "The contact centre as the Agents board shows it: the dialer's roster is published on "
+    "the agent topic (every agent an active collector, two teams per tenant) with daily "
+    "targets per agent (promises made, right-party contacts), then an hour of history and "
+    "live traffic. Attempts by outcome, RPC and contact ratios by team, promises per RPC "
+    "and kept so far by agent, collected per collector and agents below target (pro rata "
+    "of the day) fill in; every agent at /api/v1/agents, each target's attainment at "
+    "/api/v1/targets. No alert is expected.",
+    (),
+    STEADY,
+    _HOUR_OF_HISTORY,
+    floor=True,
+)
+
+SCENARIOS: Mapping[str, NamedScenario] = MappingProxyType(
+    {s.name: s for s in (*_ALL, _PORTFOLIO, _AGENT_FLOOR)}
+)
 
 
 def named_scenario(name: str) -> NamedScenario:

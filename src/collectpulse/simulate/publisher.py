@@ -25,8 +25,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from collectpulse.events.models import ReferenceTopic, Topic
-from collectpulse.events.roster import ExperimentEvent
+from collectpulse.events.models import Topic
+from collectpulse.events.roster import AgentEvent, ExperimentEvent, TargetEvent, reference_key
 from collectpulse.kafka.connection import kafka_options
 from collectpulse.kafka.topics import create_missing, ensure_topics, reference_topics
 from collectpulse.settings import Settings
@@ -85,6 +85,7 @@ async def publish(
     progress_every_s: float = 10.0,
     on_live: Callable[[PublishReport], None] | None = None,
     experiments: Sequence[ExperimentSplit] = (),
+    reference: Sequence[AgentEvent | TargetEvent] = (),
 ) -> PublishReport:
     """Publish generated records to `settings.topic(...)` until `total`, `duration_s` or `stop`.
 
@@ -94,7 +95,8 @@ async def publish(
     now); a `history` before it is published first, at `CATCH_UP_RATE_PER_S`
     (`total` and `duration_s` include it; `on_live` hears when it is
     acknowledged, before live traffic starts). ``experiments`` are configured first on the
-    ``experiment`` topic, started at the history's start. Raises
+    ``experiment`` topic, started at the history's start, and ``reference`` records (roster,
+    targets) on their topics. Raises
     `BrokerUnavailableError` when Kafka cannot be reached, `TopicLayoutError`
     when existing topics are not co-partitioned, `PublishError` when a record
     is not acknowledged.
@@ -112,7 +114,7 @@ async def publish(
         seed, max_event_bytes=settings.max_event_bytes, max_record_bytes=MAX_REQUEST_BYTES
     )
     source = poison.mix(map(to_record, generator), rate=poison_rate)
-    created = await _prepare_topics(settings, experiments=bool(experiments))
+    created = await _prepare_topics(settings, reference=bool(experiments or reference))
     producer = AIOKafkaProducer(
         **kafka_options(settings),
         client_id=CLIENT_ID,
@@ -124,7 +126,8 @@ async def publish(
     tally = _Tally(generator.stats, created)
     try:
         await _start(producer, settings)
-        await _configure(producer, settings, experiment_configs(experiments, first, live_at()))
+        configs = [*experiment_configs(experiments, first, live_at()), *reference]
+        await _configure(producer, settings, configs)
         pump = _Pump(producer, settings, tally, stop or asyncio.Event())
         pump.start(duration_s, on_progress, progress_every_s)
         sent = 0
@@ -180,23 +183,29 @@ def _check_arguments(
 
 
 async def _configure(
-    producer: AIOKafkaProducer, settings: Settings, configs: Sequence[ExperimentEvent]
+    producer: AIOKafkaProducer,
+    settings: Settings,
+    configs: Sequence[ExperimentEvent | AgentEvent | TargetEvent],
 ) -> None:
-    """Publish the experiments' configurations (keyed by campaign) and wait for the broker."""
-    topic = settings.topic(ReferenceTopic.EXPERIMENT.value)
+    """Publish reference records (experiments, roster, targets) each to its compacted topic
+    under its reference key, and wait for the broker."""
     sent = [
-        await producer.send(topic, config.model_dump_json().encode(), config.campaign.encode())
+        await producer.send(
+            settings.topic(config.topic.value),
+            config.model_dump_json().encode(),
+            reference_key(config),
+        )
         for config in configs
     ]
     await asyncio.gather(*sent)
 
 
-async def _prepare_topics(settings: Settings, *, experiments: bool) -> tuple[str, ...]:
+async def _prepare_topics(settings: Settings, *, reference: bool) -> tuple[str, ...]:
     admin = AIOKafkaAdminClient(**kafka_options(settings), client_id=CLIENT_ID)
     try:
         await admin.start()
         created = await ensure_topics(admin, settings)
-        if experiments:  # the compacted experiment topic, only for a scenario that has one
+        if reference:  # the compacted reference topics, only for a scenario that uses them
             created += await create_missing(admin, settings, reference_topics(settings))
         return created
     except KafkaError as exc:

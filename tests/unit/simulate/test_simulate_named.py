@@ -24,7 +24,10 @@ from collectpulse.events.models import (
     PromiseEvent,
     ReferenceTopic,
 )
+from collectpulse.events.roster import AgentEvent, TargetEvent, reference_key
 from collectpulse.simulate import EventGenerator, ScenarioError
+from collectpulse.simulate.dialer import roster
+from collectpulse.simulate.floor import floor_records
 from collectpulse.simulate.named import (
     DEFAULT_NAME,
     SCENARIOS,
@@ -240,3 +243,25 @@ def test_portfolio_s_year_of_history_places_accounts_and_pays_them_by_account() 
     assert len(placed) >= 100
     assert {e.account_id for e in named} <= {e.account_id for e in placed}
     assert len(named) >= len(placed) // 5
+
+
+def test_agent_floor_publishes_the_dialer_s_roster_and_a_daily_target_per_agent() -> None:
+    item = SCENARIOS["agent-floor"]
+    assert item.floor and item.alerts == ()
+    now = START + timedelta(hours=2)
+    records = floor_records(item.scenario, now)
+    agents = [r for r in records if isinstance(r, AgentEvent)]
+    targets = [r for r in records if isinstance(r, TargetEvent)]
+    rostered = {a.agent_id for t in item.scenario.tenants for a in roster(t)}
+    assert {a.agent_id for a in agents} == rostered
+    assert all((a.role, a.status) == ("collector", "active") for a in agents)
+    # every agent has both daily targets, in force today, each under its own compaction key
+    assert {(t.scope_id, t.metric, t.period) for t in targets} == {
+        (agent, metric, "day") for agent in rostered for metric in ("promises_made", "rpc_count")
+    }
+    assert all(t.scope == "agent" and t.valid_from <= now.date() for t in targets)
+    keys = [reference_key(r) for r in records]
+    assert len(set(keys)) == len(keys), "no record may replace another under compaction"
+    # the records decode as the worker decodes them
+    for record in records:
+        assert type(record).model_validate_json(record.model_dump_json()) == record
