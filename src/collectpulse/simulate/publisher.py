@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from collectpulse.events.models import Topic
+from collectpulse.events.models import ReferenceTopic, Topic
 from collectpulse.events.roster import AgentEvent, ExperimentEvent, TargetEvent, reference_key
 from collectpulse.kafka.connection import kafka_options
 from collectpulse.kafka.topics import create_missing, ensure_topics, reference_topics
@@ -191,13 +191,18 @@ async def _configure(
     under its reference key, and wait for the broker."""
     sent = [
         await producer.send(
-            settings.topic(config.topic.value),
+            settings.topic(_reference_topic(config).value),
             config.model_dump_json().encode(),
             reference_key(config),
         )
         for config in configs
     ]
     await asyncio.gather(*sent)
+
+
+def _reference_topic(config: ExperimentEvent | AgentEvent | TargetEvent) -> ReferenceTopic:
+    # an experiment's model names no topic of its own (the others carry it as a ClassVar)
+    return ReferenceTopic.EXPERIMENT if isinstance(config, ExperimentEvent) else config.topic
 
 
 async def _prepare_topics(settings: Settings, *, reference: bool) -> tuple[str, ...]:
