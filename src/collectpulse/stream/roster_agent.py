@@ -114,24 +114,19 @@ def add_roster_agent(
     state: DependencyState,
 ) -> None:
     """Declare the roster and target agents on ``app`` (call from ``create_app``)."""
-    source = transport.batch_topic(app, settings.topic(ReferenceTopic.AGENT.value))
-    body = make_roster_agent(
-        RosterStore(client, settings.key_prefix),
-        send_dlq,
-        max_bytes=settings.max_event_bytes,
-        future_tolerance_s=settings.future_tolerance_s,
-        state=state,
+    stores = (
+        (ReferenceTopic.AGENT, RosterStore(client, settings.key_prefix), "collectpulse.roster"),
+        (ReferenceTopic.TARGET, TargetStore(client, settings.key_prefix), "collectpulse.targets"),
     )
-    app.agent(source, name="collectpulse.roster")(body)
-    targets = transport.batch_topic(app, settings.topic(ReferenceTopic.TARGET.value))
-    target_body = make_roster_agent(
-        TargetStore(client, settings.key_prefix),
-        send_dlq,
-        max_bytes=settings.max_event_bytes,
-        future_tolerance_s=settings.future_tolerance_s,
-        state=state,
-    )
-    app.agent(targets, name="collectpulse.targets")(target_body)
+    for topic, store, name in stores:
+        body = make_roster_agent(
+            store,
+            send_dlq,
+            max_bytes=settings.max_event_bytes,
+            future_tolerance_s=settings.future_tolerance_s,
+            state=state,
+        )
+        app.agent(transport.batch_topic(app, settings.topic(topic.value)), name=name)(body)
 
 
 __all__ = ["add_roster_agent", "decode_roster", "make_roster_agent"]
