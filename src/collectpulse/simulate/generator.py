@@ -56,7 +56,9 @@ class EventGenerator(Iterator[EventBase]):
         start: datetime,
         events_per_s: float = 100.0,
         scenario: Scenario = DEFAULT_SCENARIO,
+        live_start: datetime | None = None,
     ) -> None:
+        """``live_start``: where a replayed history ends (its accounts age in real time)."""
         if start.utcoffset() is None:
             raise ValueError("start must be a timezone-aware datetime")
         if not events_per_s > 0:
@@ -65,7 +67,9 @@ class EventGenerator(Iterator[EventBase]):
         self._scenario = scenario
         self._start = start
         self._events_per_s = events_per_s
-        self._planner = Planner(self._rng, scenario, run_id=f"sim{seed}", start=start)
+        self._planner = Planner(
+            self._rng, scenario, run_id=f"sim{seed}", start=start, live_start=live_start
+        )
         # (emit at, tie-break, topic, event JSON, is a duplicate): the tie-break
         # keeps planning order among equal times.
         self._due: list[tuple[float, int, Topic, bytes, bool]] = []

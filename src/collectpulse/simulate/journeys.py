@@ -86,11 +86,23 @@ def assigned_variant(campaign: Campaign, customer_id: str) -> Variant:
 class Planner:
     """Plans the arrivals of one run, drawing from the run's random generator."""
 
-    def __init__(self, rng: random.Random, scenario: Scenario, *, run_id: str, start: datetime):
+    def __init__(
+        self,
+        rng: random.Random,
+        scenario: Scenario,
+        *,
+        run_id: str,
+        start: datetime,
+        live_start: datetime | None = None,
+    ):
         self._rng = rng
         self._scenario = scenario
         self._make = EventFactory(run_id=run_id, start=start, tenants=scenario.tenants)
-        self._accounts = AccountPlanner(self._make, f"accounts:{run_id}")
+        # accounts placed in a replayed history (before live_start) age in real time
+        real_until_s = None if live_start is None else (live_start - start).total_seconds()
+        self._accounts = AccountPlanner(
+            self._make, f"accounts:{run_id}", real_time_until_s=real_until_s
+        )
         self._dialer = Dialer(rng, self._make, self._delay)
         self._plan: list[Planned] = []
 

@@ -109,6 +109,7 @@ async def publish(
         start=first,
         events_per_s=history.events_per_s if history else rate_per_s,
         scenario=scenario,
+        live_start=live_at() if history else None,
     )
     poison = PoisonMaker(
         seed, max_event_bytes=settings.max_event_bytes, max_record_bytes=MAX_REQUEST_BYTES
