@@ -47,7 +47,10 @@ UNASSIGNED = "__unassigned__"
 
 
 def _promise(pid: str, customer: str, at: float, status: str, agent: str | None) -> dict[str, Any]:
-    body = ev.promise(customer, at, status, "outbound") | {"promise_id": pid}
+    # every fifth promise an inbound installment plan: K4, K5 and K6 split them from the rest
+    inbound = int(pid.rsplit("-", 1)[1]) % 5 == 4
+    direction, kind = ("inbound", "installment_plan") if inbound else ("outbound", "promise_to_pay")
+    body = ev.promise(customer, at, status, direction, kind) | {"promise_id": pid}
     return body | ({"agent_id": agent} if agent else {})
 
 
@@ -110,6 +113,7 @@ def _log(now: float, rng: random.Random) -> list[tuple[Topic, dict[str, Any]]]:
                 "due_date": "2026-11-01",
                 "status": status,
                 "agent_id": agent,
+                "team": "south",  # no roster team for ag-1..3: this one (K4-K7 by team)
             }
             log.append((Topic.ACCOUNT, account))
     for n in range(12):  # payments naming no agent: the account's assignee at their time
@@ -150,9 +154,11 @@ async def _await_roster(store: RosterStore, timeout_s: float) -> None:
 def oracle(log: list[tuple[Topic, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
     """The complete table from the log alone: makers by promise id, outcomes to them."""
     maker: dict[str, str] = {}
+    made_kind: dict[str, tuple[str, str]] = {}
     for topic, p in log:
         if topic is Topic.PROMISE and p["status"] == "made":
             maker.setdefault(p["promise_id"], p.get("agent_id") or UNASSIGNED)
+            made_kind.setdefault(p["promise_id"], (p["direction"], p["kind"]))
     rows: dict[str, dict[str, Any]] = defaultdict(
         lambda: {
             "promises_made": 0,
@@ -171,12 +177,13 @@ def oracle(log: list[tuple[Topic, dict[str, Any]]]) -> dict[str, dict[str, Any]]
     kept_ids = {p["promise_id"] for t, p in log if t is Topic.PROMISE and p["status"] == "kept"}
     for pid, agent in maker.items():
         rows[agent]["promises_made"] += 1
-        # K4-K6: every promise here is an outbound promise to pay; the cohort counts a
-        # promise made in the window once, and once more if it was ever kept
-        rows[agent]["outbound_ptp_made"] += 1
+        # K4-K6: the cohort counts a promise made in the window once, and once more if it
+        # was ever kept; the outbound ones per RPC (promises to pay only for K4)
+        outbound = made_kind[pid] == ("outbound", "promise_to_pay")
+        rows[agent]["outbound_ptp_made"] += outbound
         rows[agent]["promises_made_cohort"] += 1
         rows[agent]["promises_kept_cohort"] += pid in kept_ids
-        rows[agent]["outbound_kept_cohort"] += pid in kept_ids
+        rows[agent]["outbound_kept_cohort"] += outbound and pid in kept_ids
     for topic, p in log:
         if topic is Topic.PROMISE and p["status"] in ("kept", "broken"):
             rows[maker[p["promise_id"]]][f"promises_{p['status']}"] += 1
@@ -213,6 +220,81 @@ def oracle(log: list[tuple[Topic, dict[str, Any]]]) -> dict[str, dict[str, Any]]
             "promise_kept_cohort_ratio": row["promises_kept_cohort"] / made if made else None,
         }
     return out
+
+
+TEAM_FAMILIES = (
+    "team_outbound_ptp_per_rpc_ratio",
+    "team_outbound_kept_per_rpc_ratio",
+    "team_promise_kept_cohort_ratio",
+    "team_promises_made",
+    "team_promise_kept_ratio",
+)
+
+
+def team_oracle(log: list[tuple[Topic, dict[str, Any]]]) -> dict[tuple[str, Any], float]:
+    """K4-K7 by team from the log (catalog §9): a promise and its outcomes count for its
+    first made event's agent, a contact for its agent, each agent for its roster team,
+    else the team of its open accounts (latest versions), else __unassigned__. Every
+    event is from the last hours: windows 7d and 30d hold them all."""
+    roster = {agent: entry["team"] for agent, entry in ROSTER}
+    latest: dict[str, dict[str, Any]] = {}
+    for topic, p in log:
+        if topic is Topic.ACCOUNT and p["version"] > latest.get(p["account_id"], {}).get(
+            "version", 0
+        ):
+            latest[p["account_id"]] = p
+    held = {a["agent_id"]: a["team"] for a in latest.values() if a["status"] in ("open", "in_plan")}
+
+    def team(agent: str | None) -> str:
+        return roster.get(agent or "") or held.get(agent or "") or UNASSIGNED
+
+    made: dict[str, dict[str, Any]] = {}
+    for topic, p in log:
+        if topic is Topic.PROMISE and p["status"] == "made":
+            made.setdefault(p["promise_id"], p)
+    kept_ids = {p["promise_id"] for t, p in log if t is Topic.PROMISE and p["status"] == "kept"}
+    sums: Counter[tuple[str, str]] = Counter()
+    for pid, p in made.items():
+        t, ever_kept = team(p.get("agent_id")), pid in kept_ids
+        outbound = p["direction"] == "outbound"
+        sums[(t, "made")] += 1
+        sums[(t, f"made {p['direction']} {p['kind']}")] += 1
+        sums[(t, f"kept {p['direction']} {p['kind']}")] += ever_kept
+        sums[(t, "ptp")] += outbound and p["kind"] == "promise_to_pay"
+        sums[(t, "outbound kept")] += outbound and ever_kept
+    for topic, p in log:
+        if topic is Topic.PROMISE and p["status"] in ("kept", "broken"):
+            sums[(team(made[p["promise_id"]].get("agent_id")), p["status"])] += 1
+        if topic is Topic.CONTACT and p["direction"] == "outbound":
+            sums[(team(p.get("agent_id")), "rpcs")] += p["outcome"] == "right_party"
+    want: dict[tuple[str, Any], float] = {}
+    for t in {t for t, _ in sums}:
+        for window in ("7d", "30d"):
+            labels = {"team": t, "tenant": "", "window": window}
+
+            def put(name: str, part: int, whole: int, at: dict[str, str] = labels) -> None:
+                if whole:
+                    want[(f"collectpulse_{name}", frozenset(at.items()))] = part / whole
+
+            rpcs, kept, broken = sums[(t, "rpcs")], sums[(t, "kept")], sums[(t, "broken")]
+            put("team_outbound_ptp_per_rpc_ratio", sums[(t, "ptp")], rpcs)
+            put("team_outbound_kept_per_rpc_ratio", sums[(t, "outbound kept")], rpcs)
+            put("team_promise_kept_ratio", kept, kept + broken)
+            if sums[(t, "made")] or kept or broken:
+                put("team_promises_made", sums[(t, "made")], 1)
+            for direction, kind in (
+                ("outbound", "promise_to_pay"),
+                ("inbound", "installment_plan"),
+            ):
+                split = labels | {"direction": direction, "kind": kind}
+                whole = sums[(t, f"made {direction} {kind}")]
+                put(
+                    "team_promise_kept_cohort_ratio",
+                    sums[(t, f"kept {direction} {kind}")],
+                    whole,
+                    split,
+                )
+    return want
 
 
 def _credited(log: list[tuple[Topic, dict[str, Any]]], payment: dict[str, Any]) -> str:
@@ -393,8 +475,15 @@ async def test_promises_count_for_their_maker_and_the_table_lists_every_agent(
         assert {"ag-4", "ag-5"} <= agent_values and len(agent_values & set(AGENTS)) == 3
         overflows = total(samples, "collectpulse_label_overflows_total", label="agent")
         assert overflows > 0
+        # K4-K7 by team: north (the roster's ag-4, ag-5), south (ag-1..3 by their open
+        # accounts' team) and __unassigned__ (no agent), exactly the oracle's samples
+        names = {f"collectpulse_{family}" for family in TEAM_FAMILIES}
+        by_team = {key: v for key, v in samples.items() if key[0] in names}
+        assert by_team == team_oracle(log)
+        assert {dict(key[1])["team"] for key in by_team} == {"north", "south", UNASSIGNED}
         # K8: the roster's active collectors are ag-4 and ag-5 of team north; the others
-        # are on no roster team (their accounts name none), so only north has a figure
+        # are on no roster team (their accounts' team south has no collector on the
+        # roster), so only north has a figure
         k8 = {
             dict(labels)["team"]: None
             for (name, labels), _ in samples.items()

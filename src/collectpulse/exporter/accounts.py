@@ -1,5 +1,6 @@
 """The portfolio gauges (K9 open accounts and accounts per collector, K18 receivables,
-K13-K15 DSO, ADD and CEI, K20 outbound attempts per handled account) from the
+K13-K15 DSO, ADD and CEI, K20 outbound attempts per handled account, K8 and K4-K7 by
+team) from the
 account aggregates of one ``StoreView``.
 
 Dates are local to each tenant (``collectpulse.zones``, Settings.tenant_time_zones):
@@ -20,6 +21,7 @@ from collectpulse.kpi import accounts as kpi
 from collectpulse.kpi import allocation, dso, targets
 from collectpulse.kpi.collectors import agent_teams, collected_per_collector
 from collectpulse.kpi.handled import attempts_per_account
+from collectpulse.kpi.team_promises import TEAM_PROMISE_GAUGES, TeamValues, team_promises
 from collectpulse.store.reader import StoreView
 from collectpulse.zones import local_date, zone
 
@@ -54,6 +56,19 @@ def target_rows(view: StoreView) -> list[dict[str, Any]]:
     return targets.attainment(list(view.targets), view.agent_net, teams, view.now_s, tz_of)
 
 
+def team_values(view: StoreView) -> TeamValues:
+    """K4-K7 by team (``kpi.team_promises``) on the view."""
+    return team_promises(view.agent_net, view.roster, view.accounts.collectors, tenant_today(view))
+
+
+def team_promise_families(values: TeamValues) -> Iterator[Metric]:
+    for gauge in TEAM_PROMISE_GAUGES:
+        family = gauge_family(gauge.name)
+        for labels, value in sorted(values[gauge.name].items()):
+            family.add_metric(list(labels), value)
+        yield family
+
+
 def portfolio(view: StoreView) -> Iterator[Metric]:
     today = tenant_today(view)
     opened = gauge_family("open_accounts")
@@ -70,6 +85,7 @@ def portfolio(view: StoreView) -> Iterator[Metric]:
     for k8_labels, value in sorted(k8.items()):
         collected.add_metric(list(k8_labels), value)
     yield collected
+    yield from team_promise_families(team_values(view))
     below = gauge_family("agents_below_target")
     for k24_labels, count in sorted(targets.agents_below_target(target_rows(view), teams).items()):
         below.add_metric(list(k24_labels), count)

@@ -14,6 +14,7 @@ from collectpulse.kpi.model import Gauge, Histogram
 from collectpulse.kpi.portfolio_gauges import PORTFOLIO_GAUGES
 from collectpulse.kpi.send_time import SEND_TIME_GAUGES
 from collectpulse.kpi.targets import TARGET_GAUGES
+from collectpulse.kpi.team_promises import TEAM_PROMISE_GAUGES
 
 _EXPERIMENT = ("campaign", "variant", "control", "tenant")
 _BELOW_MINIMUM = "absent while either arm has fewer delivered messages than the minimum sample"
@@ -106,6 +107,7 @@ GAUGES: tuple[Gauge, ...] = (
     *ALLOCATION_GAUGES,
     *COLLECTOR_GAUGES,
     *TARGET_GAUGES,
+    *TEAM_PROMISE_GAUGES,
     *EXPERIMENT_GAUGES,
     Gauge(
         "last_event_timestamp_seconds",

@@ -4,7 +4,8 @@ K8 divides a team's net collected over 7 or 30 days by its active collectors, an
 compares a calendar day's, week's or month's figures with the agents' targets; an
 agent's team is the roster's (else the team of its open accounts), known only when
 read. So every fact the per-agent ledger counts (``store.agent_ledger``: collected,
-promises made, kept and broken, outbound attempts and RPCs) is also added, by the
+promises made, kept and broken, outbound attempts and RPCs, the promise cohort; K4-K7
+by team read them too, ``kpi.team_promises``) is also added, by the
 agent's uncapped id, to the hash of its tenant-local day (``cp:{pN}:agnet:<day>``),
 like the daily balance flows, and a reversal subtracts its amount from collected: the
 day's collected is net. The exporter sums the days it needs.

@@ -14,7 +14,9 @@ counts in the bucket of its own time, and the promise's first ``kept`` in the bu
 of that made time, under the made event's direction, kind, maker and tenant, which
 ``pa:`` also keeps, with whether the kept was counted (once per promise, whichever of
 made and kept came first). A maker remembered before the cohort existed (three parts)
-has no cohort made count, so its kept is not counted there either.
+has no cohort made count, so its kept is not counted there either. The daily per-agent
+facts (``store.collector_net``) also get the cohort per direction and kind, for K6 by
+team (``kpi.team_promises``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, time
 
 from collectpulse.events.models import PromiseEvent
-from collectpulse.store import agent_ledger
+from collectpulse.kpi.team_promises import cohort_column
+from collectpulse.store import agent_ledger, collector_net
 from collectpulse.store.context import BatchContext
 from collectpulse.store.customer_state import KEEP_UNTIL, dump_list, forget, load_list, write
 from collectpulse.store.keys import FIELD_SEP
@@ -102,6 +105,8 @@ def _cohort(ctx: BatchContext, made: Sequence[str], status: str) -> None:
         columns.append("outbound_ptp_made")
     for column in columns:
         agent_ledger.count(ctx, column, agent, tenant, int(made_s))
+    # K6 by team is read per direction and kind from the daily facts only
+    collector_net.book(ctx, cohort_column(status, direction, kind), agent, tenant, int(made_s))
 
 
 def _credit(ctx: BatchContext, status: str, agent: str, tenant: str, at_s: int) -> None:

@@ -1,6 +1,7 @@
 """Agents and contacts: attempts by outcome, right-party, contact and wrong-number ratios,
 promises per agent with the share kept, credited to the agent who made them (K7),
-promises made and kept per right-party contact and the kept cohort (K4-K6), the
+promises made and kept per right-party contact and the kept cohort (K4-K6), the same
+and K7 by team (gauges from the daily per-agent facts, team at read time), the
 self-service share (K19) and outbound attempts per handled account (K20; its reduction
 over 30 days is in the panel's description, a query that needs 30 days of history).
 
@@ -26,6 +27,7 @@ _EXITS, _REENTRIES = counter("account_exits"), counter("account_reentries")
 _BELOW = gauge("agents_below_target")
 _PER_COLLECTOR = gauge("collected_per_collector")
 _COLLECTED = ("team", "currency", "window")
+_BY_TEAM = ("team", "tenant", "window")
 _BY_TENANT = Selection(filters=("tenant",))
 _OUTBOUND = _BY_TENANT.pin(direction="outbound")
 _AGENTS = Selection(filters=("tenant",), exclude=(("agent", ""),))
@@ -158,6 +160,52 @@ def _cohort_row() -> Row:
     )
 
 
+def _team_panel(
+    name: str,
+    title: str,
+    by: tuple[str, ...] = _BY_TEAM,
+    *,
+    kind: PanelKind = PanelKind.BAR_GAUGE,
+    unit: Unit = Unit.RATIO,
+    width: int = 8,
+    bounded: bool = True,
+) -> Panel:
+    """A K4-K7 team gauge per ``by``, tenant included: each series its own, none summed."""
+    kpi = gauge(name)
+    query = Query(promql.gauge(kpi, by, _BY_TENANT), legend(by))
+    return Panel(title, kind, (query,), describe(kpi), unit, width=width, bounded=bounded)
+
+
+def _team_row() -> Row:
+    kinds = ("direction", "kind", *_BY_TEAM)
+    return Row(
+        "Promises by team (K4-K7: whole local days, the maker's team now)",
+        (
+            _team_panel(
+                "team_outbound_ptp_per_rpc_ratio", "Promises to pay per RPC by team", bounded=False
+            ),
+            _team_panel(
+                "team_outbound_kept_per_rpc_ratio", "Kept promises per RPC by team", bounded=False
+            ),
+            _team_panel("team_promise_kept_ratio", "Kept ratio by team (resolved in the window)"),
+            _team_panel(
+                "team_promises_made",
+                "Promises made by team",
+                kind=PanelKind.TABLE,
+                unit=Unit.COUNT,
+                width=10,
+            ),
+            _team_panel(
+                "team_promise_kept_cohort_ratio",
+                "Kept so far of the promises made, by team, direction and kind",
+                kinds,
+                kind=PanelKind.TABLE,
+                width=14,
+            ),
+        ),
+    )
+
+
 def _self_service_row() -> Row:
     return Row(
         "Self-service share",
@@ -262,6 +310,7 @@ BOARD = Board(
         "Contact attempts from the dialer and agent desktop: outcomes, the right-party "
         "contact rate by team and agent, the wrong-number share (phone-data quality), and "
         "promises made per agent with the share kept, promises per right-party contact, "
+        "the same by team, "
         "the self-service share, attempts per handled account, agents below target and net "
         "collected per collector. Every agent, past the label cap too: GET /api/v1/agents "
         "and GET /api/v1/targets on the exporter."
@@ -271,6 +320,7 @@ BOARD = Board(
         _ratios_row(),
         _promises_row(),
         _cohort_row(),
+        _team_row(),
         _self_service_row(),
         _load_row(),
         _targets_row(),
