@@ -296,6 +296,8 @@ class _Gen:
             }
             if tenant:
                 body["tenant"] = tenant
+            if version % 2:  # agency fees (K11) that change between versions; no draw
+                body["commission_bp"] = 250 * version
             self.add("account", cid, body)
             at_s += rng.randrange(1, 60)
 
