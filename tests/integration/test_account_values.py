@@ -27,10 +27,13 @@ from redis.asyncio import Redis
 
 from collectpulse.api.openapi import document
 from collectpulse.events.models import Topic
+from collectpulse.kpi.allocation import AllocationTotals
+from collectpulse.kpi.allocation import agency_revenue as product_agency_revenue
+from collectpulse.store.allocation_reader import read_allocation
 from collectpulse.store.keys import Keys
 from tests.integration.kpi_value_run import drained, publish_in_order, value_test_settings
 from tests.order.accounts import FLOW_FAMILIES, flow_samples
-from tests.order.allocation import ALLOCATION_FAMILIES, allocation_samples
+from tests.order.allocation import ALLOCATION_FAMILIES, agency_revenue, allocation_samples
 from tests.support.kafka import create_topics
 from tests.support.metrics import Samples, scrape, total
 from tests.support.pipeline import run_pipeline
@@ -77,8 +80,9 @@ class Log:
         team: str | None = None,
         key: str | None = None,
         event_id: str | None = None,
+        commission_bp: int | None = None,
     ) -> Event:
-        event = {
+        event: Event = {
             "event_id": event_id or f"{account_id}-v{version}",
             "occurred_at": datetime.now(UTC).isoformat(),
             "tenant": TENANT,
@@ -94,6 +98,8 @@ class Log:
             "agent_id": agent,
             "team": team,
         }
+        if commission_bp is not None:
+            event["commission_bp"] = commission_bp
         phase.append((Topic.ACCOUNT, key or customer_id, event))
         return event
 
@@ -147,13 +153,17 @@ def build_log(today: date) -> Log:
         two, "a3", "c3", 3, "adjustment", 2_500, -500, due_in_days=-31, currency="USD",
         agent="ann", team="t1",
     )  # fmt: skip
-    # a4: v2 first and twice (a duplicate), its placement last: stale
+    # a4: v2 first and twice (a duplicate), its placement last: stale (its team t1 and
+    # commission 5 % are not in force at p3's time: v2's t2 and 15 % are)
     for phase in (one, one):
         acct(
             phase, "a4", "c4", 2, "status", 7_000, 0, due_in_days=-1, status="in_plan",
-            agent="dan", team="t2",
+            agent="dan", team="t2", commission_bp=1_500,
         )  # fmt: skip
-    acct(two, "a4", "c4", 1, "placed", 7_000, 7_000, due_in_days=-1, agent="ann", team="t1")
+    acct(
+        two, "a4", "c4", 1, "placed", 7_000, 7_000, due_in_days=-1, agent="ann", team="t1",
+        commission_bp=500,
+    )  # fmt: skip
     # a5: written off: no longer open
     acct(one, "a5", "c5", 1, "placed", 1_200, 1_200, due_in_days=-61, currency="GBP", agent="cy")
     acct(
@@ -162,7 +172,10 @@ def build_log(today: date) -> Log:
     )  # fmt: skip
     # a6: the customer's second account, moved to another team: counts for cy only
     acct(one, "a6", "c1", 1, "placed", 4_000, 4_000, due_in_days=-30, agent="ann", team="t1")
-    acct(two, "a6", "c1", 2, "assigned", 4_000, 0, due_in_days=-30, agent="cy", team="t2")
+    acct(
+        two, "a6", "c1", 2, "assigned", 4_000, 0, due_in_days=-30, agent="cy", team="t2",
+        commission_bp=2_500,
+    )  # fmt: skip
     # a7: keyed by its account id instead of the customer: counted, and still applied
     acct(one, "a7", "c7", 1, "placed", 900, 900, due_in_days=-61, agent="eve", key="a7")
     # a8: a placement whose delta is not its balance: dead-lettered, never applied
@@ -256,6 +269,8 @@ class Run:
     """Every partition's acc-open, acc-recv and acc-agents hashes as Redis holds them."""
     api: dict[str, Any]
     """The JSON answers of /api/v1/collected-per-account (30d) and /api/v1/recovery."""
+    allocation: AllocationTotals
+    """The allocation day hashes as the exporter reads them (K11's agency revenue)."""
 
 
 @pytest.fixture(scope="module")
@@ -290,6 +305,8 @@ async def run(
             for p in range(settings.topic_partitions)
             for key in (keys.open_accounts, keys.receivables, keys.account_agents)
         ]
+        partitions = range(settings.topic_partitions)
+        allocated = await read_allocation(client, keys, partitions, datetime.now(UTC).timestamp())
     finally:
         await client.aclose()
     everything = (*log.phase1, *log.phase2)
@@ -298,7 +315,7 @@ async def run(
     for path, answer in api.items():
         assert answer.status_code == 200, (path, answer.text)
     bodies = {path: answer.json() for path, answer in api.items()}
-    yield Run(samples, before, published, payments, aggregates, bodies)
+    yield Run(samples, before, published, payments, aggregates, bodies, allocated)
 
 
 def gauge(samples: Samples, name: str, *labels: str) -> dict[tuple[str, ...], float]:
@@ -453,6 +470,29 @@ def test_payments_are_allocated_to_accounts_net_of_reversals(run: Run) -> None:
             ("CHF", "90d"): 800.0,
         }
     )
+    # by team (the version in force at each payment's time is its account's highest:
+    # every version happened a second before the payments). EUR open now: a1 t1; a2, a4,
+    # a6 t2; a7 none. a2's exit leaves v1 (no team), its re-entry joins v3 (t2): H t1 1,
+    # t2 3 - 1 = 2, __unassigned__ 1 + 1 = 2 (5 in all, the tenant's H). Allocated: t2
+    # a6's 200 (credited to t1 until a6's v2 came in phase 2) + a4's 700 (its late
+    # placement v1 names t1 but v2 is in force); __unassigned__ a9's 250 (never seen).
+    by_team = gauge(
+        run.samples, "collectpulse_team_collected_per_account", "currency", "team", "window"
+    )
+    handled = gauge(run.samples, "collectpulse_team_handled_accounts", "currency", "team", "window")
+    for window in ("30d", "90d"):
+        assert {k[:2]: v for k, v in by_team.items() if k[2] == window} == pytest.approx(
+            {
+                ("EUR", "t1"): 0.0,
+                ("EUR", "t2"): 900 / 2,
+                ("EUR", "__unassigned__"): 250 / 2,
+                ("USD", "t1"): 400.0,  # a3's v3 (USD, t1) is in force
+                ("GBP", "__unassigned__"): 0.0,  # a5 left without a team: exit, no credit
+                ("CHF", "__unassigned__"): 800.0,
+            }
+        )
+        eur = {k[1]: v for k, v in handled.items() if k[0] == "EUR" and k[2] == window}
+        assert eur == {"t1": 1, "t2": 2, "__unassigned__": 2}
     unallocated = gauge(
         run.samples, "collectpulse_collected_unallocated_minor", "currency", "window"
     )
@@ -471,6 +511,25 @@ def test_payments_are_allocated_to_accounts_net_of_reversals(run: Run) -> None:
         for dpd, value in (("7", 0.2), ("30", 0.0), ("60", 0.0))
         for window in ("30d", "90d")
     }
+
+
+def test_agency_revenue_is_the_allocated_net_times_the_commission_in_force(run: Run) -> None:
+    unique = {
+        e["event_id"]: e for e in reversed(run.published) if not e["event_id"].startswith(INVALID)
+    }
+    placed = {e["account_id"]: e["currency"] for e in unique.values() if e["change"] == "placed"}
+    valid = [e for e in unique.values() if e["currency"] == placed[e["account_id"]]]
+    payments = list({e["event_id"]: e for e in run.payments}.values())
+    expected = agency_revenue(valid, payments, run.today)
+    got = product_agency_revenue(run.allocation, lambda _tenant: run.today)
+    assert {k: v for k, v in got.items() if k[1] == TENANT} == pytest.approx(
+        {(c, t, w): v for (c, t, w), v in expected.items()}
+    )
+    # by hand: a6's net 200 at v2's 25 % + a4's 700 at v2's 15 % (not v1's 5 %); a9, a10
+    # and USD's a3 carry no commission_bp: 0
+    for window in ("30d", "90d"):
+        assert got[("EUR", TENANT, window)] == pytest.approx((200 * 2_500 + 700 * 1_500) / 1e4)
+        assert (got[("USD", TENANT, window)], got[("CHF", TENANT, window)]) == (0.0, 0.0)
 
 
 def test_the_api_gives_the_per_account_spread_and_the_recovery_curves(run: Run) -> None:

@@ -16,10 +16,16 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
+from collectpulse.kpi.allocation import agency_revenue as kpi_agency_revenue
+from collectpulse.settings import Settings
+from collectpulse.store.allocation_reader import read_allocation
+from collectpulse.store.keys import Keys
 from tests.order.log import generate
 from tests.order.oracle import expected
 from tests.order.run import (
@@ -38,6 +44,22 @@ from tests.order.run import (
 )
 
 pytestmark = pytest.mark.integration
+
+
+async def agency_revenue(settings: Settings) -> dict[tuple[str, str | None, str], float]:
+    """The run's allocation hashes as the exporter reads them, through K11's accessor;
+    the tenant label "" as the oracle's None."""
+    client = Redis.from_url(settings.redis_url.get_secret_value())
+    try:
+        partitions = range(settings.topic_partitions)
+        now_s = time.time()
+        totals = await read_allocation(client, Keys(settings.key_prefix), partitions, now_s)
+    finally:
+        await client.aclose()
+    today = datetime.fromtimestamp(now_s, UTC).date()
+    got = kpi_agency_revenue(totals, lambda _tenant: today)
+    return {(c, t or None, w): v for (c, t, w), v in got.items()}
+
 
 SEED = 20261204
 ORDERS = (
@@ -59,6 +81,7 @@ async def test_four_orders_give_the_same_metrics_and_the_oracles(
     assert any(e.topic == "raw.ses" for e in log) and any(e.duplicate for e in log)
     truth = expected(log, WINDOWS)
     runs = {}
+    report = []
     for order in ORDERS:
         settings = run_settings(*local_stack, tmp_path / order.name / "worker")
         samples = await run_order(
@@ -68,7 +91,9 @@ async def test_four_orders_give_the_same_metrics_and_the_oracles(
             rate_per_s=order.rate_per_s,
         )
         runs[order.name] = comparable(samples)
-    report = []
+        revenue = await agency_revenue(settings)  # K11's input: not on /metrics
+        if revenue != pytest.approx(truth.agency_revenue):
+            report += [f"agency revenue of order {order.name}: {revenue} != {truth.agency_revenue}"]
     across = differences_between(runs)
     if across:
         report += [f"{len(across)} samples differ between the orders:", *across]
@@ -99,6 +124,9 @@ async def test_four_orders_give_the_same_metrics_and_the_oracles(
         "outbound_attempts_per_account",
     ):
         assert any(k[0] == f"collectpulse_{name}" and v for k, v in truth.samples.items()), name
+    # K10 by team and K11's agency revenue: several teams, a non-zero fee
+    teams = {dict(k[1])["team"] for k in truth.samples if k[0].endswith("team_handled_accounts")}
+    assert len(teams) >= 2 and any(truth.agency_revenue.values()), teams
     kept = {k for k in truth.samples if ("status", "kept") in k[1]}
     assert any(k[0] == "collectpulse_promise_cohort_total" for k in kept)
     # and the contact rules: duplicates by contact id, unidentified inbound callers

@@ -266,6 +266,7 @@ class _Gen:
             "team": rng.choice(ACCOUNT_TEAMS),
         }
         at_s = self.at(0, SPAN_S - 600)
+        first_s = at_s
         for version in range(1, rng.choice((1, 2, 3, 4, 5)) + 1):
             change, delta = "placed", balance
             if version > 1:
@@ -296,8 +297,28 @@ class _Gen:
             }
             if tenant:
                 body["tenant"] = tenant
+            if version % 2:  # agency fees (K11) that change between versions; no draw
+                body["commission_bp"] = 250 * version
             self.add("account", cid, body)
             at_s += rng.randrange(1, 60)
+        if version > 1:  # a payment between the versions (no draw): K10 by team, K11
+            self.account_payment(cid, tenant, aid, currency, version, (first_s + at_s) // 2)
+
+    def account_payment(
+        self, cid: str, tenant: str | None, aid: str, currency: str, versions: int, at_s: int
+    ) -> None:
+        """A succeeded payment in the account's currency, named (odd ``versions``) or left
+        to the only-open-account rule, under the team and commission of the version in
+        force at its time. It names an agent: the assignee credit, which may depend on
+        arrival (see ACCOUNT_CURRENCIES), does not apply."""
+        amount = 1000 * versions
+        body = ev.payment(cid, at_s, "succeeded", amount, currency, event_id=self.id("pay"))
+        body.update(agent_id="agent-1", schema_version=2)
+        if versions % 2:
+            body["account_id"] = aid
+        if tenant:
+            body["tenant"] = tenant
+        self.add("payment", cid, body)
 
     def contact(self, rng: random.Random, cid: str, n: int) -> None:
         """One contact attempt (a sixth inbound, a third of those unidentified)."""

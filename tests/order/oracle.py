@@ -41,7 +41,12 @@ from tests.faults.oracle import Key, P, histogram_samples, labels
 from tests.order import accounts
 from tests.order.agent_ratios import FAMILIES as AGENT_FAMILIES
 from tests.order.agent_ratios import NO_VALUE, agent_samples
-from tests.order.allocation import ALLOCATION_FAMILIES, ALLOCATION_RATIOS, allocation_samples
+from tests.order.allocation import (
+    ALLOCATION_FAMILIES,
+    ALLOCATION_RATIOS,
+    agency_revenue,
+    allocation_samples,
+)
 from tests.order.log import Entry, event_s
 from tests.order.send_slots import SEND_SLOT_FAMILIES, send_slot_samples
 from tests.support.kpi_oracle import FUNNEL_RATIOS, Labels, divide, sum_by
@@ -79,6 +84,8 @@ class Expected:
     """Sample names whose absence means 'no value' rather than 0."""
     families: frozenset[str]
     """Every sample name the oracle models: others are compared across orders only."""
+    agency_revenue: dict[tuple[str, str | None, str], float] = field(default_factory=dict)
+    """K11's agency revenue (currency, tenant, window), not on /metrics: read from Redis."""
 
 
 class _Tally:
@@ -142,6 +149,7 @@ def expected(entries: Iterable[Entry], windows: Sequence[str]) -> Expected:
     portfolio = accounts.account_samples(b for topic, b in valid if topic == "account")
     agent_ratios = agent_samples(valid, windows)  # K4-K6, K19, K20
     allocated = allocation_samples(accounts.valid_accounts(valid), payments)
+    revenue = agency_revenue(accounts.valid_accounts(valid), payments)
     return Expected(
         {
             **modelled.samples,
@@ -161,6 +169,7 @@ def expected(entries: Iterable[Entry], windows: Sequence[str]) -> Expected:
         | AGENT_FAMILIES
         | ALLOCATION_FAMILIES
         | set(SEND_SLOT_FAMILIES),
+        revenue,
     )
 
 

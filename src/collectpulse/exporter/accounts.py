@@ -114,7 +114,8 @@ def portfolio(view: StoreView) -> Iterator[Metric]:
 
 
 def allocated(view: StoreView, today: dso.TenantToday) -> Iterator[Metric]:
-    """K10 per window (with its parts) and K16 per placement cohort."""
+    """K10 per window (with its parts), per tenant and per team, and K16 per placement
+    cohort."""
     per_account = gauge_family("collected_per_account")
     unallocated = gauge_family("collected_unallocated_minor")
     handled = gauge_family("handled_accounts")
@@ -125,6 +126,14 @@ def allocated(view: StoreView, today: dso.TenantToday) -> Iterator[Metric]:
         unallocated.add_metric(list(labels), row.unallocated_minor)
         handled.add_metric(list(labels), row.handled)
     yield from (per_account, unallocated, handled)
+    team_ratio = gauge_family("team_collected_per_account")
+    team_handled = gauge_family("team_handled_accounts")
+    by_team = allocation.team_collected_per_account(view.allocation, view.accounts, today)
+    for team_labels, team_row in sorted(by_team.items()):
+        if team_row.collected_per_account is not None:
+            team_ratio.add_metric(list(team_labels), team_row.collected_per_account)
+        team_handled.add_metric(list(team_labels), team_row.handled)
+    yield from (team_ratio, team_handled)
     recovery = gauge_family("recovery_ratio")
     for labels, cohort in allocation.cohorts(view.allocation, today).items():
         if cohort.recovery_ratio is not None:

@@ -47,6 +47,8 @@ class AccountTotals:
     """(tenant, team) -> agent ids with at least one open account assigned."""
     flows: Mapping[tuple[str, str, date], tuple[int, int, int]] = field(default_factory=dict)
     """(tenant, currency, tenant-local day) -> (S, R, cash part of R), minor units."""
+    open_teams: Mapping[tuple[str, str, str], int] = field(default_factory=dict)
+    """(tenant, currency, team) -> open accounts (accounts stored before it: in none)."""
 
 
 Today = date | Callable[[str], date]

@@ -10,6 +10,14 @@ K13-K15 (``kpi.dso``).
 K10 = net allocated in W / H(W), with H(W) = open accounts now + exits(W) -
 re-entries(W) = the accounts open at the start of W plus those placed in W.
 K16 = net allocated to the accounts placed in month c so far / their placed balance.
+
+By team: the store books the allocated net (``a``), its commission (``c``, minor x bp)
+and the exits and re-entries per team too, the team being the one of the account
+version in force at the payment's time (an exit: the team left; a re-entry: the team
+joined, as K20). K10 by team = that net / H by team, with open now by (tenant,
+currency, team) from the account aggregates. The tenant's K10 is computed from the
+tenant's sums, never from the teams' ratios (a mean of ratios is not the ratio of
+sums). Unallocated net has no team. K11's agency revenue = the commission / 10 000.
 """
 
 from __future__ import annotations
@@ -23,6 +31,11 @@ from datetime import date, timedelta
 from collectpulse.kpi import portfolio as formulas
 from collectpulse.kpi.accounts import AccountTotals
 from collectpulse.kpi.dso import FLOW_WINDOWS, TenantToday
+
+UNASSIGNED = "__unassigned__"
+"""The team of accounts without one (and of what was booked before teams were kept)."""
+BP = 10_000
+"""Basis points per unit: commission_bp / BP is the agency's share of the net."""
 
 AGES_DAYS = (30, 60, 90, 180)
 COHORT_MONTHS = 12
@@ -42,6 +55,9 @@ class AllocationTotals:
     )
     """(tenant, placement day) -> (due date at placement, day first paid_in_full or
     settled, None if not yet) -> accounts (K17)."""
+    teams: Mapping[tuple[str, str, str, date], Mapping[str, int]] = field(default_factory=dict)
+    """(tenant, currency, team, tenant-local day) -> kind (a, x, e, c) -> net, count or
+    net x commission_bp (``days`` holds their sums over teams)."""
 
 
 def window_sums(
@@ -65,6 +81,89 @@ def open_now(accounts: AccountTotals) -> dict[tuple[str, str], int]:
     for (tenant, currency, _due), (_balance, count) in accounts.receivables.items():
         out[(tenant, currency)] += count
     return dict(out)
+
+
+def open_by_team(accounts: AccountTotals) -> dict[tuple[str, str, str], int]:
+    """(tenant, currency, team) -> open accounts now. Accounts stored before the team
+    count (in the receivables' count, in no team's) count as ``__unassigned__``, so the
+    teams always sum to the tenant's open accounts."""
+    out: dict[tuple[str, str, str], int] = defaultdict(int)
+    known: dict[tuple[str, str], int] = defaultdict(int)
+    for (tenant, currency, team), count in accounts.open_teams.items():
+        out[(tenant, currency, team)] += count
+        known[(tenant, currency)] += count
+    for (tenant, currency), total in open_now(accounts).items():
+        if total > known[(tenant, currency)]:
+            out[(tenant, currency, UNASSIGNED)] += total - known[(tenant, currency)]
+    return {triple: n for triple, n in out.items() if n}
+
+
+def team_window_sums(
+    totals: AllocationTotals, today: TenantToday, days: int
+) -> dict[tuple[str, str, str], dict[str, int]]:
+    """(tenant, currency, team) -> kind -> sum over the ``days`` local days ending today."""
+    out: dict[tuple[str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for (tenant, currency, team, day), kinds in totals.teams.items():
+        if _within(day, today(tenant), days):
+            acc = out[(tenant, currency, team)]
+            for kind, value in kinds.items():
+                acc[kind] += value
+    return {triple: dict(kinds) for triple, kinds in out.items() if any(kinds.values())}
+
+
+@dataclass(frozen=True, slots=True)
+class TeamPerAccount:
+    """One (currency, team, tenant, window)'s K10 by team (None: H = 0)."""
+
+    allocated_minor: int
+    handled: int
+    collected_per_account: float | None
+
+
+def team_collected_per_account(
+    allocation: AllocationTotals, accounts: AccountTotals, today: TenantToday
+) -> dict[tuple[str, str, str, str], TeamPerAccount]:
+    """(currency, team, tenant, window) -> K10 by team and its parts."""
+    opened = open_by_team(accounts)
+    out = {}
+    for window, days in FLOW_WINDOWS:
+        sums = team_window_sums(allocation, today, days)
+        for tenant, currency, team in sorted(opened.keys() | sums.keys()):
+            kinds = sums.get((tenant, currency, team), {})
+            now, exits = opened.get((tenant, currency, team), 0), kinds.get("x", 0)
+            handled = formulas.handled_accounts(now, exits, min(kinds.get("e", 0), now + exits))
+            allocated = kinds.get("a", 0)
+            out[(currency, team, tenant, window)] = TeamPerAccount(
+                allocated_minor=allocated,
+                handled=handled,
+                collected_per_account=formulas.per_account(allocated, handled),
+            )
+    return out
+
+
+def agency_revenue(
+    allocation: AllocationTotals, today: TenantToday
+) -> dict[tuple[str, str, str], float]:
+    """K11's agency revenue: (currency, tenant, window) -> Σ net allocated x the
+    commission_bp of the account version in force at the payment's time / 10 000, in
+    minor units (not rounded). An account version without commission_bp earns 0;
+    unallocated net earns nothing. Every pair with allocation data has a value."""
+    out = {}
+    for window, days in FLOW_WINDOWS:
+        for (tenant, currency), kinds in window_sums(allocation, today, days).items():
+            out[(currency, tenant, window)] = kinds.get("c", 0) / BP
+    return out
+
+
+def agency_revenue_by_team(
+    allocation: AllocationTotals, today: TenantToday
+) -> dict[tuple[str, str, str, str], float]:
+    """``agency_revenue`` per (currency, team, tenant, window)."""
+    out = {}
+    for window, days in FLOW_WINDOWS:
+        for (tenant, currency, team), kinds in team_window_sums(allocation, today, days).items():
+            out[(currency, team, tenant, window)] = kinds.get("c", 0) / BP
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,18 +306,26 @@ def cohorts(allocation: AllocationTotals, today: TenantToday) -> dict[tuple[str,
 
 __all__ = [
     "AGES_DAYS",
+    "BP",
     "COHORT_MONTHS",
     "REPAID_DPD",
+    "UNASSIGNED",
     "AllocationTotals",
     "Cohort",
     "Distribution",
     "PerAccount",
+    "TeamPerAccount",
+    "agency_revenue",
+    "agency_revenue_by_team",
     "cohort_months",
     "cohorts",
     "collected_per_account",
     "distribution",
     "nearest_rank",
+    "open_by_team",
     "open_now",
     "repaid_by_dpd",
+    "team_collected_per_account",
+    "team_window_sums",
     "window_sums",
 ]

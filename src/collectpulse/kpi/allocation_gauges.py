@@ -10,6 +10,12 @@ from collectpulse.kpi.model import Gauge
 
 _WINDOWED = ("currency", "tenant", "window")
 """``window`` is 30d or 90d (whole tenant-local days ending today), as for K13-K15."""
+_TEAM_WINDOWED = ("currency", "team", "tenant", "window")
+_TEAM = (
+    "team = the team of the account version in force at the payment's time (the newest "
+    "version before it), __unassigned__ without one; a late version changing it moves "
+    "the credit"
+)
 _NET = (
     "net collected = succeeded payments - reversed amounts, each on the tenant-local day "
     "of its own occurred_at"
@@ -43,6 +49,25 @@ ALLOCATION_GAUGES: tuple[Gauge, ...] = (
         "(steps between consecutive versions in version order, on the later version's day).",
         "portfolio",
         _WINDOWED,
+    ),
+    Gauge(
+        "team_collected_per_account",
+        f"K10 by team: net collected allocated to the team's accounts in the window per "
+        f"account the team handled ({_NET}; {_ALLOCATION}; {_TEAM}). H(W) by team = its "
+        "open accounts now + exits(W) under the team left - re-entries(W) under the team "
+        "joined. Absent while H = 0. A ratio: never sum or average it across teams; the "
+        "tenant's value is collected_per_account, computed from the tenant's sums.",
+        "portfolio",
+        _TEAM_WINDOWED,
+    ),
+    Gauge(
+        "team_handled_accounts",
+        "Accounts a team handled in the window, H(W) = its open accounts now + exits(W) "
+        "(under the team left) - re-entries(W) (under the team joined); the denominator of "
+        "team_collected_per_account. Summed over teams: handled_accounts, except where "
+        "racing reads were clamped at 0. Unallocated net has no team.",
+        "portfolio",
+        _TEAM_WINDOWED,
     ),
     Gauge(
         "recovery_ratio",

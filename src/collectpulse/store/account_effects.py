@@ -10,7 +10,11 @@ partition ends with the contribution of the highest version:
 
 - ``acc-open``: open accounts by tenant, status, team, agent and due date (K9);
 - ``acc-recv``: balance and count of open accounts by tenant, currency and due
-  date (receivables E, K18);
+  date (receivables E, K18), and open accounts by tenant, currency and team
+  (``<tenant> <currency> <team> t``: H(W) of K10 by team). An account stored before
+  the team count has no ``tf`` and is in no ``t`` field until its next version: the
+  reader counts the difference to the receivables' count as ``__unassigned__``
+  (``kpi.allocation.open_by_team``);
 - ``acc-agents``: open assigned accounts per uncapped agent id (active collectors);
 - ``flow:<day>``: the daily balance flows S and R (``store.account_flows``);
 - ``account_exits`` / ``account_reentries`` (bucket counters): transitions of the
@@ -45,6 +49,7 @@ PLACED_CURRENCY = "pc"
 OPEN_FIELD = "of"
 RECV_FIELD = "rf"
 AGENT_FIELD = "af"
+TEAM_FIELD = "tf"
 BALANCE = "bal"
 _STATE_FIELDS = ("st", "due", "ag", "tm", "tn", "seg", "cid")
 
@@ -86,7 +91,9 @@ def _replace(ctx: BatchContext, state: dict[str, str], event: AccountEvent) -> d
         plan.add_net(k.receivables(p), f"{state[RECV_FIELD]}{FIELD_SEP}n", -1)
     if state.get(AGENT_FIELD):
         plan.add_net(k.account_agents(p), state[AGENT_FIELD], -1)
-    open_field = recv_field = agent_field = ""
+    if state.get(TEAM_FIELD):
+        plan.add_net(k.receivables(p), f"{state[TEAM_FIELD]}{FIELD_SEP}t", -1)
+    open_field = recv_field = agent_field = team_field = ""
     if event.status in OPEN_STATUSES:
         tenant = ctx.label("tenant", event.tenant or "")
         team = ctx.label("team", event.team) if event.team else UNASSIGNED
@@ -97,6 +104,8 @@ def _replace(ctx: BatchContext, state: dict[str, str], event: AccountEvent) -> d
         plan.add_net(k.open_accounts(p), open_field, 1)
         plan.add_net(k.receivables(p), f"{recv_field}{FIELD_SEP}b", event.balance_minor)
         plan.add_net(k.receivables(p), f"{recv_field}{FIELD_SEP}n", 1)
+        team_field = FIELD_SEP.join((tenant, event.currency, team))
+        plan.add_net(k.receivables(p), f"{team_field}{FIELD_SEP}t", 1)
         if event.agent_id:
             agent_field = FIELD_SEP.join((tenant, team, event.agent_id))
             plan.add_net(k.account_agents(p), agent_field, 1)
@@ -116,6 +125,7 @@ def _replace(ctx: BatchContext, state: dict[str, str], event: AccountEvent) -> d
         OPEN_FIELD: open_field,
         RECV_FIELD: recv_field,
         AGENT_FIELD: agent_field,
+        TEAM_FIELD: team_field,
         **dict(zip(_STATE_FIELDS, values, strict=True)),
     }
 

@@ -75,6 +75,7 @@ def merge_accounts(replies: Sequence[dict[Any, Any]]) -> AccountTotals:
     """Sum the replies of ``read_accounts`` (three hashes per partition, in order)."""
     opened: dict[tuple[str, str, str, str, str], int] = defaultdict(int)
     balances: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+    teams: dict[tuple[str, str, str], int] = defaultdict(int)
     collectors: dict[tuple[str, str], set[str]] = defaultdict(set)
     for i in range(0, len(replies), 3):
         for name, value in replies[i].items():
@@ -87,6 +88,8 @@ def merge_accounts(replies: Sequence[dict[Any, Any]]) -> AccountTotals:
             if len(parts) == 4 and parts[3] in ("b", "n"):
                 tenant, currency, due, kind = parts
                 balances[(tenant, currency, due)][kind == "n"] += int(value)
+            elif len(parts) == 4 and parts[3] == "t":
+                teams[(parts[0], parts[1], parts[2])] += int(value)
         for name, value in replies[i + 2].items():
             # the agent id is last and uncapped: it may itself contain the separator
             tenant, team, agent = _text(name).split(FIELD_SEP, 2)
@@ -95,6 +98,7 @@ def merge_accounts(replies: Sequence[dict[Any, Any]]) -> AccountTotals:
     return AccountTotals(
         open={labels: n for labels, n in opened.items() if n},
         receivables={labels: (b, n) for labels, (b, n) in balances.items()},
+        open_teams={labels: n for labels, n in teams.items() if n},
         collectors={labels: frozenset(agents) for labels, agents in collectors.items()},
     )
 

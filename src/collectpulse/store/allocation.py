@@ -8,18 +8,29 @@ accounts are keyed by ``customer_id``, so everything this needs is in the custom
 hash (``cp:{pN}:cust:<id>``) inside the partition's guarded write:
 
 - ``ac:<account_id>``: the account's currency, tenant, placement (version, time,
-  balance) and its last ``TIMELINE_SIZE`` versions as (version, time, open);
+  balance) and its last ``TIMELINE_SIZE`` versions as (version, time, open, team label,
+  commission_bp);
 - ``al``: the payments whose allocation may still change. Each entry keeps the
-  target it is credited to; every account event of the customer re-runs the rule
-  for all of them and moves the credit when the target changed (the park-and-credit
+  target it is credited to and the (team, commission_bp) of that account's version in
+  force at the payment's time; every account event of the customer re-runs the rule
+  for all of them and moves the credit when either changed (the park-and-credit
   pattern of ``payment_credit``), so any arrival order ends with the same counts.
-  An entry naming its account is final once the account's ``placed`` is known and
-  leaves the list; the others stay until the retention passes (at most
-  ``MAX_ENTRIES``, the oldest beyond dropped with their credit kept, counted).
+  Since a late version can change the team in force at any payment's time, an entry
+  stays until the retention passes (at most ``MAX_ENTRIES``, the oldest beyond
+  dropped with their credit kept, counted); only one whose named account is of
+  another currency (final: unallocated) leaves at once.
 
 Credit, each in the tenant-local day of the payment's own ``occurred_at``
-(``cp:{pN}:alloc:<day>``, fields ``<tenant> <currency> a|u``): ``a`` = net allocated to
-accounts, ``u`` = net unallocated. An allocated payment whose account's placement is
+(``cp:{pN}:alloc:<day>``): ``<tenant> <currency> a <team>`` = net allocated to the
+accounts of that team, ``<tenant> <currency> c <team>`` = that net x the account
+version's ``commission_bp`` (minor x bp; absent = 0, K11's agency revenue is it /
+10 000), ``<tenant> <currency> u`` = net unallocated (no team: K10's numerator is the
+allocated net only). The team is the capped ``team`` label of the version in force
+at the payment's time (the newest version before it, else the oldest known),
+``__unassigned__`` without one. Fields ``<tenant> <currency> a|x|e`` without a team
+were written before the team was kept: they read as ``__unassigned__`` (so an upgrade
+loses nothing), and an entry or version stored then counts as ``__unassigned__`` with
+no commission when its credit moves. An allocated payment whose account's placement is
 known also counts in ``cp:{pN}:cohorts`` under the placement's local month: ``n``
 (net allocated so far) and ``a30 a60 a90 a180`` (net allocated within that many days
 of the placement day); ``p`` there sums the placed balances (K16). The net allocated
@@ -31,7 +42,9 @@ or ->``, moved when an earlier resolution or placement version arrives.
 
 Exits and re-entries (H(W) = open now + exits(W) - re-entries(W)) are the steps
 open -> terminal and terminal -> open between consecutive versions, booked on the
-later version's day (fields ``x`` and ``e`` of the day hash). A version arriving
+later version's day (fields ``<tenant> <currency> x|e <team>`` of the day hash), an
+exit under the team it leaves and a re-entry under the team it joins, as K20 counts
+them (``store.account_transitions``). A version arriving
 between two known ones re-books the step it splits, as ``account_flows`` does, so the
 counts are those of a replay in version order.
 """
@@ -51,6 +64,9 @@ from collectpulse.store.customer_state import KEEP_UNTIL, customer, load_list, w
 from collectpulse.store.keys import DAY_S, FIELD_SEP
 from collectpulse.zones import local_date, zone
 
+UNASSIGNED = "__unassigned__"
+"""The team of an account version without one (and of credit booked before teams)."""
+
 ACCOUNT, ENTRIES = "ac:", "al"
 TIMELINE_SIZE = 16
 MAX_ENTRIES = 100
@@ -65,29 +81,55 @@ _EPOCH = date(1970, 1, 1).toordinal()
 _KEEP_ACCOUNT_S = FLOW_RETENTION_DAYS * DAY_S
 
 
+Version = tuple[int, int, str, int]
+"""A timeline entry: (at_s, open 0/1, team label or "" for none, commission_bp); "" and
+not ``__unassigned__`` is stored, 14 bytes less per version and per entry."""
+
+
+def _version(link: list[Any]) -> Version:
+    """[at_s, open, team, bp] or, stored before teams, [at_s, open]."""
+    team = str(link[2]) if len(link) > 2 else ""
+    return int(link[0]), int(link[1]), team, int(link[3]) if len(link) > 3 else 0
+
+
 class _Account:
     """``ac:<account_id>``: [currency, tenant, placed [version, at_s, balance, due date
-    ordinal] or [], timeline [[version, at_s, open], ...], dropped [version, at_s, open]
-    or [], resolved: the earliest at_s of a paid_in_full/settled version or -1]."""
+    ordinal] or [], timeline [[version, at_s, open, team, bp], ...], dropped [version,
+    at_s, open, team, bp] or [], resolved: the earliest at_s of a paid_in_full/settled
+    version or -1]."""
 
     def __init__(self, raw: str | None) -> None:
         loaded: list[Any] = orjson.loads(raw) if raw else ["", "", [], [], [], -1]
         self.currency: str = loaded[0]
         self.tenant: str = loaded[1]
         self.placed: list[int] = loaded[2]
-        self.timeline: dict[int, tuple[int, int]] = {v: (s, o) for v, s, o in loaded[3]}
-        self.dropped: list[int] = loaded[4]
+        self.timeline: dict[int, Version] = {v[0]: _version(v[1:]) for v in loaded[3]}
+        self.dropped: list[Any] = loaded[4]
         self.resolved_s: int = loaded[5] if len(loaded) > 5 else -1
 
     def dump(self) -> str:
-        timeline = [[v, s, o] for v, (s, o) in sorted(self.timeline.items())]
+        timeline = [[v, *link] for v, link in sorted(self.timeline.items())]
         return orjson.dumps(
             [self.currency, self.tenant, self.placed, timeline, self.dropped, self.resolved_s]
         ).decode()
 
+    def terms_at(self, at_s: int) -> list[Any]:
+        """[team label ("" none), commission_bp] of the version in force at ``at_s``: the
+        newest that happened before it, else the oldest known (a payment before any)."""
+        before = [v for v, link in self.timeline.items() if link[0] < at_s]
+        if before:
+            link = self.timeline[max(before)]
+        elif self.dropped:
+            link = _version(self.dropped[1:])
+        elif self.timeline:
+            link = self.timeline[min(self.timeline)]
+        else:
+            return ["", 0]
+        return [link[2], link[3]]
+
     def open_before(self, at_s: int) -> bool:
         """Whether the newest version that happened before ``at_s`` is open."""
-        before = [v for v, (s, _) in self.timeline.items() if s < at_s]
+        before = [v for v, link in self.timeline.items() if link[0] < at_s]
         if before:
             return self.timeline[max(before)][1] == 1
         return bool(self.dropped) and self.dropped[1] < at_s and self.dropped[2] == 1
@@ -117,7 +159,9 @@ def on_account(ctx: BatchContext, event: AccountEvent, at_s: int) -> None:
         if repaid_after is not None:
             _day_add(ctx, *repaid_after, 1)
     if event.version not in acct.timeline:
-        _book_steps(ctx, acct, tenant, event.version, at_s, int(event.status in OPEN_STATUSES))
+        team = ctx.label("team", event.team) if event.team else ""
+        link = (at_s, int(event.status in OPEN_STATUSES), team, event.commission_bp or 0)
+        _book_steps(ctx, acct, tenant, event.version, link)
     updates = {name: acct.dump()}
     keep = ctx.timing.now_s + _KEEP_ACCOUNT_S
     if keep > int(state.get(KEEP_UNTIL, "0")):
@@ -140,6 +184,7 @@ def on_payment(ctx: BatchContext, event: PaymentEvent, at_s: int) -> None:
         ctx.label("tenant", tenant),
         event.account_id or "",
         "",
+        [],
     ]
     entries = load_list(state, ENTRIES)
     entries.append(entry)
@@ -190,13 +235,22 @@ def _settle(
     kept: list[list[Any]] = []
     horizon_s = ctx.timing.now_s - ctx.timing.retention_s
     for entry in entries:
+        if len(entry) < 9:  # parked before teams: its credit reads as __unassigned__
+            entry.append(["", 0] if entry[7] not in ("", UNALLOCATED) else [])
         now = target(state, entry, zones)
         if now != entry[7]:
             if entry[7]:
                 _credit(ctx, entry, str(entry[7]), sign=-1)
             _credit(ctx, entry, now, sign=1)
             entry[7] = now
-        final = bool(entry[6]) and (now == UNALLOCATED or now.count(":") == 3)
+        terms = [] if now == UNALLOCATED else _terms(state, now, int(entry[1]))
+        if terms != entry[8]:
+            if entry[8]:
+                _credit_team(ctx, entry, entry[8], sign=-1)
+            if terms:
+                _credit_team(ctx, entry, terms, sign=1)
+            entry[8] = terms
+        final = bool(entry[6]) and now == UNALLOCATED  # another currency: never changes
         if not final and int(entry[1]) >= horizon_s:
             kept.append(entry)
     if len(kept) > MAX_ENTRIES:
@@ -209,22 +263,38 @@ def _settle(
         write(ctx, customer_id, state, {ENTRIES: text})
 
 
+def _terms(state: dict[str, str], where: str, at_s: int) -> list[Any]:
+    """[team, commission_bp] of the account ``where`` (a target) at ``at_s``."""
+    return _Account(state.get(ACCOUNT + where.split(":")[1])).terms_at(at_s)
+
+
+def _entry_day(ctx: BatchContext, entry: list[Any]) -> int:
+    """The tenant-local day (ordinal) of the entry's payment."""
+    tz = zone(ctx.timing.tenant_zones.get(str(entry[4]), ctx.timing.default_zone))
+    return local_date(int(entry[1]), tz).toordinal()
+
+
+def _credit_team(ctx: BatchContext, entry: list[Any], terms: list[Any], *, sign: int) -> None:
+    """The allocated net under the account version's team, and its commission (K10, K11)."""
+    amount, currency, tenant = int(entry[2]) * sign, str(entry[3]), str(entry[5])
+    team, bp = str(terms[0]) or UNASSIGNED, int(terms[1])
+    day = _entry_day(ctx, entry)
+    _day_add(ctx, day, FIELD_SEP.join((tenant, currency, "a", team)), amount)
+    _day_add(ctx, day, FIELD_SEP.join((tenant, currency, "c", team)), amount * bp)
+
+
 def _credit(ctx: BatchContext, entry: list[Any], where: str, *, sign: int) -> None:
-    at_s, amount, currency, tenant_raw, tenant = (
-        int(entry[1]),
-        int(entry[2]) * sign,
-        str(entry[3]),
-        str(entry[4]),
-        str(entry[5]),
-    )
-    tz = zone(ctx.timing.tenant_zones.get(tenant_raw, ctx.timing.default_zone))
-    day = local_date(at_s, tz).toordinal()
-    kind = "u" if where == UNALLOCATED else "a"
-    _day_add(ctx, day, f"{tenant}{FIELD_SEP}{currency}{FIELD_SEP}{kind}", amount)
+    """The unallocated net, the per-account net and the cohorts (the team's part of the
+    allocated net is ``_credit_team``'s)."""
+    amount, currency, tenant = int(entry[2]) * sign, str(entry[3]), str(entry[5])
+    day = _entry_day(ctx, entry)
+    if where == UNALLOCATED:
+        _day_add(ctx, day, f"{tenant}{FIELD_SEP}{currency}{FIELD_SEP}u", amount)
+        return
     parts = where.split(":")
-    if kind == "a":  # the per-account distribution (K10 p50/p90, JSON only)
-        account = f"{tenant}{FIELD_SEP}{currency}{FIELD_SEP}{parts[1]}"
-        _day_add(ctx, day, account, amount, per_account=True)
+    # the per-account distribution (K10 p50/p90, JSON only)
+    account = f"{tenant}{FIELD_SEP}{currency}{FIELD_SEP}{parts[1]}"
+    _day_add(ctx, day, account, amount, per_account=True)
     if len(parts) == 4:
         prefix = FIELD_SEP.join((tenant, currency, parts[2], ""))
         key = ctx.keys.cohorts(ctx.partition)
@@ -255,36 +325,37 @@ def _cohort_placed(ctx: BatchContext, acct: _Account, tenant: str, *, sign: int)
 
 
 def _book_steps(
-    ctx: BatchContext, acct: _Account, tenant: str, version: int, at_s: int, is_open: int
+    ctx: BatchContext, acct: _Account, tenant: str, version: int, link: Version
 ) -> None:
-    """Book the exit/re-entry steps the new version makes, in version order."""
+    """Book the exit/re-entry steps the new version makes, in version order: an exit
+    under the team it leaves, a re-entry under the team it joins (as K20)."""
     timeline = acct.timeline
     earlier = [v for v in timeline if v < version]
-    before: int | None
+    before: Version | None
     if earlier:
-        before = timeline[max(earlier)][1]
+        before = timeline[max(earlier)]
     elif not acct.dropped:
         before = None  # nothing older: the version places the account
     elif acct.dropped[0] < version:
-        before = acct.dropped[2]
+        before = _version(acct.dropped[1:])
     else:
         ctx.quality("account_flow_unordered", Topic.ACCOUNT)
         return
     tz = zone(ctx.timing.tenant_zones.get(acct.tenant, ctx.timing.default_zone))
-    prefix = f"{tenant}{FIELD_SEP}{acct.currency}{FIELD_SEP}"
 
-    def step(old: int | None, new: int, day_s: int, sign: int) -> None:
-        if old is not None and old != new:
-            kind = "x" if old == 1 else "e"
-            _day_add(ctx, local_date(day_s, tz).toordinal(), prefix + kind, sign)
+    def step(old: Version | None, new: Version, sign: int) -> None:
+        if old is not None and old[1] != new[1]:
+            kind, team = ("x", old[2]) if old[1] == 1 else ("e", new[2])
+            field = FIELD_SEP.join((tenant, acct.currency, kind, team or UNASSIGNED))
+            _day_add(ctx, local_date(new[0], tz).toordinal(), field, sign)
 
-    step(before, is_open, at_s, 1)
+    step(before, link, 1)
     later = [v for v in timeline if v > version]
     if later:  # before -> next becomes before -> this -> next
-        next_s, next_open = timeline[min(later)]
-        step(before, next_open, next_s, -1)
-        step(is_open, next_open, next_s, 1)
-    timeline[version] = (at_s, is_open)
+        after = timeline[min(later)]
+        step(before, after, -1)
+        step(link, after, 1)
+    timeline[version] = link
     if len(timeline) > TIMELINE_SIZE:
         oldest = min(timeline)
         acct.dropped = [oldest, *timeline.pop(oldest)]
@@ -310,4 +381,12 @@ def _day_add(
     ctx.plan.expire_in(key, end_s + keep_days * DAY_S - ctx.timing.now_s)
 
 
-__all__ = ["AGES_DAYS", "MAX_ENTRIES", "TIMELINE_SIZE", "on_account", "on_payment", "target"]
+__all__ = [
+    "AGES_DAYS",
+    "MAX_ENTRIES",
+    "TIMELINE_SIZE",
+    "UNASSIGNED",
+    "on_account",
+    "on_payment",
+    "target",
+]

@@ -14,7 +14,7 @@ from typing import Any
 
 from collectpulse.kpi.allocation import AllocationTotals
 from collectpulse.store.account_reader import flow_days
-from collectpulse.store.allocation import REPAID
+from collectpulse.store.allocation import REPAID, UNASSIGNED
 from collectpulse.store.client import StoreClient
 from collectpulse.store.keys import FIELD_SEP, Keys
 
@@ -34,12 +34,21 @@ async def read_allocation(
     return merge_allocation(days, replies)
 
 
+_TEAM_KINDS = ("a", "x", "e", "c")
+"""The day-hash kinds kept per team (``<tenant> <currency> <kind> <team>``)."""
+
+
 def merge_allocation(days: Sequence[str], replies: Sequence[dict[Any, Any]]) -> AllocationTotals:
     """Sum ``read_allocation``'s replies: per partition the cohorts hash, then the day
-    hashes in the order of ``days``."""
+    hashes in the order of ``days``. A team field counts in its team and in the
+    tenant's total; an ``a``, ``x`` or ``e`` field without a team (written before teams
+    were kept) in the total and in ``__unassigned__``."""
     per = 1 + len(days)
     dates = [date.fromisoformat(d) for d in days]
     by_day: dict[tuple[str, str, date], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    by_team: dict[tuple[str, str, str, date], dict[str, int]] = defaultdict(
+        lambda: defaultdict(int)
+    )
     by_month: dict[tuple[str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     placed: dict[tuple[str, date], dict[tuple[date, date | None], int]] = defaultdict(
         lambda: defaultdict(int)
@@ -51,14 +60,20 @@ def merge_allocation(days: Sequence[str], replies: Sequence[dict[Any, Any]]) -> 
                 by_month[(parts[0], parts[1], parts[2])][parts[3]] += int(value)
         for day, hashed in zip(dates, replies[start + 1 : start + per], strict=True):
             for name, value in hashed.items():
-                parts = _text(name).split(FIELD_SEP)
+                parts = _text(name).split(FIELD_SEP, 3)
                 if len(parts) == 3:
                     by_day[(parts[0], parts[1], day)][parts[2]] += int(value)
+                    if parts[2] in _TEAM_KINDS:
+                        by_team[(parts[0], parts[1], UNASSIGNED, day)][parts[2]] += int(value)
+                elif len(parts) == 4 and parts[2] in _TEAM_KINDS and parts[1] != REPAID:
+                    by_day[(parts[0], parts[1], day)][parts[2]] += int(value)
+                    by_team[(parts[0], parts[1], parts[3], day)][parts[2]] += int(value)
                 elif len(parts) == 4 and parts[1] == REPAID and int(value):
                     resolved = None if parts[3] == "-" else date.fromisoformat(parts[3])
                     placed[(parts[0], day)][(date.fromisoformat(parts[2]), resolved)] += int(value)
     return AllocationTotals(
         days={k: dict(v) for k, v in by_day.items()},
+        teams={k: dict(v) for k, v in by_team.items()},
         cohorts={k: dict(v) for k, v in by_month.items()},
         placed={k: {due: n for due, n in v.items() if n} for k, v in placed.items()},
     )

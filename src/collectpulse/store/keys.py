@@ -44,15 +44,18 @@ Per partition ``{pN}`` (prefix ``cp`` by default):
 ``cp:{pN}:acc-open``                   hash ``<tenant> <status> <team> <agent> <due_date>``
                                        -> open accounts (labels as reported, capped)
 ``cp:{pN}:acc-recv``                   hash ``<tenant> <currency> <due_date> b|n`` -> balance
-                                       (minor units) / count of open accounts
+                                       (minor units) / count of open accounts; and
+                                       ``<tenant> <currency> <team> t`` -> open accounts
 ``cp:{pN}:acc-agents``                 hash ``<tenant> <team> <agent_id>`` -> open accounts
                                        assigned to the agent (uncapped id: active collectors)
 ``cp:{pN}:flow:<YYYY-MM-DD>``          hash ``<tenant> <currency> s|r|c`` -> balance flows of
                                        that tenant-local day: S, R and R's payments (minor
                                        units; store.account_flows), expiring 400 days later
-``cp:{pN}:alloc:<YYYY-MM-DD>``         hash ``<tenant> <currency> a|u|x|e`` -> net collected
-                                       allocated / unallocated, account exits / re-entries of
-                                       that tenant-local day (store.allocation), 400 days
+``cp:{pN}:alloc:<YYYY-MM-DD>``         hash ``<tenant> <currency> a|c|x|e <team>`` -> net
+                                       allocated, x commission_bp, account exits /
+                                       re-entries, and ``<tenant> <currency> u`` -> net
+                                       unallocated, of that tenant-local day
+                                       (store.allocation; a|x|e without team: older), 400 days
 ``cp:{pN}:acc-net:<YYYY-MM-DD>``       hash ``<tenant> <currency> <account_id>`` -> net
                                        allocated to the account that day (92 days)
 ``cp:{pN}:cohorts``                    hash ``<tenant> <currency> <YYYY-MM> p|n|a<days>`` ->

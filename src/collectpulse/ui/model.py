@@ -23,7 +23,7 @@ from collectpulse.ui.customer_experiments import customer_panel
 from collectpulse.ui.experiments import experiment_panel
 from collectpulse.ui.experiments import metrics as experiment_metrics
 from collectpulse.ui.health import pipeline_health
-from collectpulse.ui.portfolio import portfolio_panel, recovery_panel
+from collectpulse.ui.portfolio import portfolio_panel, recovery_panel, team_panel
 from collectpulse.ui.tables import TABLES, table_columns, table_rows
 from collectpulse.ui.team_promises import team_promises_panel
 
@@ -128,6 +128,7 @@ def live_model(
         "pipeline": health,
         "portfolio": portfolio,
         "recovery": recovery_panel(view, keep),
+        "team_collected": team_panel(view, keep),
         "agent_targets": agent_targets_panel(view, keep),
         "team_promises": team_promises_panel(view, keep),
         "struggling_customers": len(view.struggling),

@@ -146,3 +146,49 @@ def recovery_section(rows: Sequence[Mapping[str, Any]]) -> str:
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body) or empty}</tbody></table>"
         "</section>"
     )
+
+
+def team_panel(view: StoreView, keep: Mapping[str, str]) -> list[dict[str, Any]]:
+    """K10 by team per currency, team, tenant and window (``kpi.allocation``), with the
+    accounts handled and the net allocated it divides."""
+    rows = []
+    today = tenant_today(view)
+    by_team = allocation.team_collected_per_account(view.allocation, view.accounts, today)
+    for (currency, team, tenant, window), row in sorted(by_team.items()):
+        if keep.get("tenant", tenant) != tenant:
+            continue
+        rows.append(
+            {
+                "labels": {"currency": currency, "team": team, "tenant": tenant, "window": window},
+                "allocated_minor": row.allocated_minor,
+                "team_handled_accounts": row.handled,
+                "team_collected_per_account": row.collected_per_account,
+            }
+        )
+    return rows
+
+
+def team_section(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Net collected per account handled, by the team of the account at payment time."""
+    body = []
+    for row in rows:
+        labels = row["labels"]
+        cells = f'<th scope="row">{escape(labels["team"])}</th>'
+        cells += "".join(
+            f"<td>{escape(labels[k]) or DASH}</td>" for k in ("currency", "tenant", "window")
+        )
+        cells += num(row["allocated_minor"], "count")
+        for key in ("team_handled_accounts", "team_collected_per_account"):
+            cells += num(row[key], "count", f"collectpulse_{key}", labels)
+        body.append(f"<tr>{cells}</tr>")
+    titles = ("team", "currency", "tenant", "window", "allocated", "handled", "per account")
+    head = "".join(f'<th scope="col">{t}</th>' for t in titles)
+    empty = '<tr><td colspan="7">No allocated payment or open account yet.</td></tr>'
+    return (
+        '<section aria-labelledby="team-k10-h"><h2 id="team-k10-h">Collected per account '
+        'by team</h2><table id="t-team-k10"><caption>Net collected allocated to the team\'s '
+        "accounts (the team of the account at the payment's time) over the accounts it "
+        "handled, minor units; a dash where none was handled</caption>"
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body) or empty}</tbody></table>"
+        "</section>"
+    )

@@ -16,7 +16,7 @@ from typing import Any
 from collectpulse.ui.agent_targets import agent_targets_section
 from collectpulse.ui.cells import DASH, fmt, num
 from collectpulse.ui.model import FILTER_LABELS
-from collectpulse.ui.portfolio import portfolio_section, recovery_section
+from collectpulse.ui.portfolio import portfolio_section, recovery_section, team_section
 from collectpulse.ui.segment_render import segments_table
 from collectpulse.ui.team_promises import team_promises_section
 
@@ -81,6 +81,7 @@ def live_fragment(model: Mapping[str, Any]) -> str:
         experiments_section(model["experiments"], window),
         portfolio_section(model["portfolio"]),
         recovery_section(model.get("recovery", [])),
+        team_section(model.get("team_collected", [])),
         team_promises_section(model["team_promises"]),
         agent_targets_section(model["agent_targets"]),
         pipeline_section(model["pipeline"], model["struggling_customers"]),

@@ -9,9 +9,13 @@ import pytest
 from collectpulse.kpi.accounts import AccountTotals
 from collectpulse.kpi.allocation import (
     AllocationTotals,
+    agency_revenue,
+    agency_revenue_by_team,
     cohort_months,
     cohorts,
     collected_per_account,
+    open_by_team,
+    team_collected_per_account,
 )
 from collectpulse.store.allocation_reader import merge_allocation
 from collectpulse.store.keys import FIELD_SEP
@@ -109,3 +113,85 @@ def test_repaid_by_dpd_counts_the_accounts_old_enough_as_the_formula_does() -> N
     ]
     for dpd in (7, 30, 60, 90):
         assert got.get((str(dpd), "acme", "90d")) == repaid_by_dpd_ratio(flat, dpd, TODAY)
+
+
+def _f(*parts: str) -> str:
+    return FIELD_SEP.join(parts)
+
+
+def test_team_fields_count_in_their_team_and_in_the_total_old_ones_as_unassigned() -> None:
+    days = ["2027-03-31"]
+    part = [
+        {},
+        {
+            _f("acme", "EUR", "a"): "100",  # written before teams: __unassigned__
+            _f("acme", "EUR", "a", "__unassigned__"): "-40",  # its credit moved on since
+            _f("acme", "EUR", "a", "early"): "40",
+            _f("acme", "EUR", "c", "early"): "60000",  # 40 x 1500 bp
+            _f("acme", "EUR", "x", "early"): "1",
+            _f("acme", "EUR", "u"): "7",
+            _f("acme", "k17", "2027-03-01", "-"): "1",
+        },
+    ]
+    merged = merge_allocation(days, part)
+    day = date(2027, 3, 31)
+    assert merged.days == {("acme", "EUR", day): {"a": 100, "c": 60000, "x": 1, "u": 7}}
+    assert merged.teams == {
+        ("acme", "EUR", "__unassigned__", day): {"a": 60},
+        ("acme", "EUR", "early", day): {"a": 40, "c": 60000, "x": 1},
+    }
+
+
+def test_open_by_team_counts_accounts_stored_before_the_team_count_as_unassigned() -> None:
+    accounts = AccountTotals(
+        receivables={
+            ("acme", "EUR", "2027-03-01"): (5000, 4),
+            ("acme", "USD", "2027-03-01"): (1, 1),
+        },
+        open_teams={("acme", "EUR", "early"): 2, ("acme", "EUR", "late"): 1},
+    )
+    assert open_by_team(accounts) == {
+        ("acme", "EUR", "early"): 2,
+        ("acme", "EUR", "late"): 1,
+        ("acme", "EUR", "__unassigned__"): 1,
+        ("acme", "USD", "__unassigned__"): 1,
+    }
+
+
+def test_k10_by_team_divides_each_team_s_net_by_its_handled_accounts() -> None:
+    accounts = AccountTotals(
+        receivables={("acme", "EUR", "2027-03-01"): (5000, 3)},
+        open_teams={("acme", "EUR", "early"): 2, ("acme", "EUR", "late"): 1},
+    )
+    d = date(2027, 3, 30)
+    allocation = AllocationTotals(
+        teams={
+            ("acme", "EUR", "early", d): {"a": 900, "x": 1},
+            ("acme", "EUR", "late", d): {"a": 300, "e": 1},
+            ("acme", "EUR", "gone", date(2027, 2, 1)): {"a": 500, "x": 1},  # 90d only
+        }
+    )
+    rows = team_collected_per_account(allocation, accounts, today)
+    early = rows[("EUR", "early", "acme", "30d")]
+    assert (early.allocated_minor, early.handled) == (900, 3)
+    assert early.collected_per_account == pytest.approx(300.0)
+    late = rows[("EUR", "late", "acme", "30d")]  # open now 1, re-opened in W: H = 0
+    assert (late.handled, late.collected_per_account) == (0, None)
+    assert rows[("EUR", "gone", "acme", "90d")].collected_per_account == pytest.approx(500.0)
+    assert ("EUR", "gone", "acme", "30d") not in rows  # nothing in W and none open
+
+
+def test_agency_revenue_is_the_commission_over_ten_thousand_per_window() -> None:
+    allocation = AllocationTotals(
+        days={
+            ("acme", "EUR", date(2027, 3, 30)): {"a": 1000, "c": 1000 * 1500},
+            ("acme", "EUR", date(2027, 2, 1)): {"a": 333, "c": 333 * 2500},  # 90d only
+            ("acme", "EUR", date(2027, 3, 29)): {"a": 50},  # no commission_bp: earns 0
+        },
+        teams={("acme", "EUR", "early", date(2027, 3, 30)): {"a": 1000, "c": 1500000}},
+    )
+    assert agency_revenue(allocation, today) == {
+        ("EUR", "acme", "30d"): 150.0,
+        ("EUR", "acme", "90d"): pytest.approx(150.0 + 83.25),
+    }
+    assert agency_revenue_by_team(allocation, today)[("EUR", "early", "acme", "30d")] == 150.0

@@ -116,6 +116,8 @@ EXPECTED_GAUGES = {
     "collected_per_account": ["currency", "tenant", "window"],
     "collected_unallocated_minor": ["currency", "tenant", "window"],
     "handled_accounts": ["currency", "tenant", "window"],
+    "team_collected_per_account": ["currency", "team", "tenant", "window"],
+    "team_handled_accounts": ["currency", "team", "tenant", "window"],
     "recovery_ratio": ["currency", "cohort", "tenant"],
     "repaid_by_dpd_ratio": ["dpd", "tenant", "window"],
     "landing_silence_seconds": ["campaign", "tenant"],

@@ -121,6 +121,7 @@ def test_the_state_follows_the_highest_version_and_a_late_one_only_counts() -> N
     assert store.hashes[RECV_KEY] == {
         FIELD_SEP.join(("acme", "EUR", "2026-12-15", "b")): "3000",
         FIELD_SEP.join(("acme", "EUR", "2026-12-15", "n")): "1",
+        FIELD_SEP.join(("acme", "EUR", "early", "t")): "1",  # open by team (K10's H)
     }
     assert store.hashes[AGENTS_KEY] == {FIELD_SEP.join(("acme", "early", "bob")): "1"}
     assert store.total("account_stale_versions") == 1
@@ -200,6 +201,7 @@ def _oracle(log: list[dict[str, Any]]) -> tuple[dict[str, int], dict[str, int]]:
             base = FIELD_SEP.join(("acme", e["currency"], e["due_date"]))
             recv[f"{base}{FIELD_SEP}b"] += e["balance_minor"]
             recv[f"{base}{FIELD_SEP}n"] += 1
+            recv[FIELD_SEP.join(("acme", e["currency"], e["team"], "t"))] += 1
     return (
         {k: v for k, v in opened.items() if v},
         {k: v for k, v in recv.items() if v},

@@ -12,18 +12,24 @@ def test_partitions_are_summed_and_collectors_are_counted_once() -> None:
         {
             f"t{SEP}EUR{SEP}2027-01-01{SEP}b".encode(): b"700",
             f"t{SEP}EUR{SEP}2027-01-01{SEP}n": "2",
+            f"t{SEP}EUR{SEP}early{SEP}t": "2",
         },
         {f"t{SEP}early{SEP}ann".encode(): b"2"},
     ]
     p1 = [
         {f"t{SEP}open{SEP}early{SEP}ann{SEP}2027-01-01".encode(): b"1"},
-        {f"t{SEP}EUR{SEP}2027-01-01{SEP}b".encode(): b"50", f"t{SEP}EUR{SEP}2027-01-01{SEP}n": "1"},
+        {
+            f"t{SEP}EUR{SEP}2027-01-01{SEP}b".encode(): b"50",
+            f"t{SEP}EUR{SEP}2027-01-01{SEP}n": "1",
+            f"t{SEP}EUR{SEP}early{SEP}t".encode(): b"1",
+        },
         {f"t{SEP}early{SEP}ann".encode(): b"1", f"t{SEP}early{SEP}id{SEP}with-sep".encode(): b"1"},
     ]
     assert merge_accounts([*p0, *p1]) == AccountTotals(
         open={("t", "open", "early", "ann", "2027-01-01"): 3},
         receivables={("t", "EUR", "2027-01-01"): (750, 3)},
         collectors={("t", "early"): frozenset({"ann", f"id{SEP}with-sep"})},
+        open_teams={("t", "EUR", "early"): 3},
     )
 
 

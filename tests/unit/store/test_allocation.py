@@ -72,20 +72,40 @@ class Store:
             elif name == "SADD" and ":seen:" in key:
                 self.hashes[f"seen:{topic.value}"].update(dict.fromkeys(args, ""))
 
-    def counts(self) -> dict[tuple[str, ...], int]:
-        """(day, kind) from the day hashes and (month, kind) from the cohorts, zeros dropped."""
-        out: dict[tuple[str, ...], int] = {}
+    def fields(self) -> dict[tuple[str, ...], int]:
+        """(day, *field) from the day hashes and (month, *field) from the cohorts, summed
+        per field, zeros dropped; team fields as written."""
+        out: dict[tuple[str, ...], int] = defaultdict(int)
         for key, values in self.hashes.items():
             if ":alloc:" in key or key == KEYS.cohorts(P):
                 where = key.rsplit(":", 1)[1]
                 for field, value in values.items():
-                    if int(value):
-                        out[(where, *field.split(FIELD_SEP))] = int(value)
-        return out
+                    out[(where, *field.split(FIELD_SEP))] += int(value)
+        return {k: v for k, v in out.items() if v}
+
+    def counts(self) -> dict[tuple[str, ...], int]:
+        """``fields`` with the team split summed away and no commission (the per-tenant
+        and currency totals, as the exporter's tenant-level K10 reads them)."""
+        out: dict[tuple[str, ...], int] = defaultdict(int)
+        for parts, value in self.fields().items():
+            if len(parts) == 5 and parts[3] in ("a", "x", "e", "c"):
+                if parts[3] == "c":
+                    continue
+                parts = parts[:4]
+            out[parts] += value
+        return {k: v for k, v in out.items() if v}
+
+    def teams(self) -> dict[tuple[str, ...], int]:
+        """(day, tenant, currency, kind a|x|e|c, team) of the team fields only."""
+        return {k: v for k, v in self.fields().items() if _is_team(k)}
 
     def limit_hits(self) -> int:
         field = counter_field("state_limit_hits", {"limit": "max_customer_allocations"})
         return int(self.hashes[KEYS.totals(P)].get(field, "0"))
+
+
+def _is_team(parts: tuple[str, ...]) -> bool:
+    return len(parts) == 5 and parts[3] in ("a", "x", "e", "c")
 
 
 def payment(pid: str, at: str, amount: int, **changes: Any) -> dict[str, Any]:
@@ -118,9 +138,9 @@ def test_a_payment_naming_its_account_before_the_placement_joins_the_cohort_late
         **{key("cohorts", "2027-01", f"a{d}"): 300 for d in AGES},
         ("2027-01-05", "acme", "k17", "2026-12-01", "-"): 1,  # placed, not resolved yet
     }
-    assert "al" not in store.hashes[KEYS.customer(P, "c1")] or (
-        store.hashes[KEYS.customer(P, "c1")]["al"] == "[]"
-    )  # final: the entry leaves the waiting list
+    # not final: a late version may still change the team in force at the payment's time
+    assert len(orjson.loads(store.hashes[KEYS.customer(P, "c1")]["al"])) == 1
+    assert store.teams() == {key("2027-01-20", "a", "early"): 300}
 
 
 def test_without_account_id_the_only_open_account_in_the_currency_gets_it() -> None:
@@ -201,6 +221,69 @@ def test_a_reversal_is_net_collected_in_its_own_day() -> None:
     assert counts[key("cohorts", "2027-01", "n")] == 300
 
 
+def test_a_late_version_changing_the_team_at_the_payment_time_moves_credit_and_fee() -> None:
+    store = Store()
+    store.apply(Topic.ACCOUNT, account(1, occurred_at="2027-01-05T10:00:00Z", commission_bp=2000))
+    store.apply(
+        Topic.ACCOUNT, account(3, occurred_at="2027-01-25T10:00:00Z", team="late", commission_bp=0)
+    )
+    store.apply(Topic.PAYMENT, payment("p1", "2027-01-20T10:00:00Z", 500))
+    assert store.teams() == {
+        key("2027-01-20", "a", "early"): 500,
+        key("2027-01-20", "c", "early"): 500 * 2000,
+    }
+    # version 2 (the 15th, no team, 15 %) arrives last: it is in force on the 20th
+    store.apply(
+        Topic.ACCOUNT,
+        account(2, occurred_at="2027-01-15T10:00:00Z", team=None, commission_bp=1500),
+    )
+    assert store.teams() == {
+        key("2027-01-20", "a", "__unassigned__"): 500,
+        key("2027-01-20", "c", "__unassigned__"): 500 * 1500,
+    }
+    assert store.counts()[key("2027-01-20", "a")] == 500  # the tenant's total never moved
+
+
+def test_exits_count_under_the_team_left_and_reentries_under_the_team_joined() -> None:
+    store = Store()
+    closed = {"change": "status", "delta_minor": 0, "status": "closed", "balance_minor": 1000}
+    store.apply(Topic.ACCOUNT, account(1, occurred_at="2027-01-05T10:00:00Z"))
+    store.apply(Topic.ACCOUNT, account(3, occurred_at="2027-01-20T10:00:00Z", team="late"))
+    store.apply(Topic.ACCOUNT, account(2, occurred_at="2027-01-10T10:00:00Z", team="mid", **closed))
+    assert store.teams() == {
+        key("2027-01-10", "x", "early"): 1,
+        key("2027-01-20", "e", "late"): 1,
+    }
+
+
+def test_credit_booked_before_teams_reads_as_unassigned_and_moves_without_loss() -> None:
+    """The hashes the code before teams left: 3-part a fields, 8-long entries, 3-long
+    versions. A new version moving the payment's team takes the credit from
+    __unassigned__ (where the old field reads) to the new team."""
+    store = Store()
+    store.apply(Topic.ACCOUNT, account(1, occurred_at="2027-01-05T10:00:00Z", team=None))
+    store.apply(Topic.PAYMENT, payment("p1", "2027-01-20T10:00:00Z", 300, account_id="a1"))
+    cust = store.hashes[KEYS.customer(P, "c1")]
+    acct = orjson.loads(cust["ac:a1"])
+    acct[3] = [link[:3] for link in acct[3]]
+    cust["ac:a1"] = orjson.dumps(acct).decode()
+    cust["al"] = orjson.dumps([e[:8] for e in orjson.loads(cust["al"])]).decode()
+    for name, values in store.hashes.items():
+        if ":alloc:" in name:
+            for field in [f for f in values if f.endswith(f"{FIELD_SEP}__unassigned__")]:
+                values[field.rsplit(FIELD_SEP, 1)[0]] = values.pop(field)
+    assert store.teams() == {} and store.counts()[key("2027-01-20", "a")] == 300
+    store.apply(
+        Topic.ACCOUNT, account(2, occurred_at="2027-01-10T10:00:00Z", team="late", commission_bp=10)
+    )
+    assert store.teams() == {
+        key("2027-01-20", "a", "__unassigned__"): -300,  # + the old 3-part field's 300
+        key("2027-01-20", "a", "late"): 300,
+        key("2027-01-20", "c", "late"): 3000,
+    }
+    assert store.counts()[key("2027-01-20", "a")] == 300
+
+
 # --- any arrival order equals the rule computed from the log -------------------------
 
 
@@ -208,9 +291,16 @@ def _ts(at: str) -> int:
     return int(datetime.fromisoformat(at).timestamp())
 
 
+def _team(event: dict[str, Any]) -> str:
+    return event.get("team") or "__unassigned__"
+
+
 def oracle(
-    accounts: list[dict[str, Any]], payments: list[dict[str, Any]]
+    accounts: list[dict[str, Any]], payments: list[dict[str, Any]], *, teams: bool = False
 ) -> dict[tuple[str, ...], int]:
+    """The catalog's rule on the log: per-tenant totals, or (``teams``) the team fields:
+    allocated net and net x commission_bp under the team of the version in force at the
+    payment's time, exits under the team left, re-entries under the team joined."""
     out: dict[tuple[str, ...], int] = defaultdict(int)
     by_account: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for e in accounts:
@@ -218,12 +308,13 @@ def oracle(
     placed: dict[str, tuple[str, str]] = {}
     for aid, events in by_account.items():
         events.sort(key=lambda e: e["version"])
-        before = None
+        before: dict[str, Any] | None = None
         for e in events:
             now = e["status"] in OPEN
-            if before is not None and before != now:
-                out[key(e["occurred_at"][:10], "x" if before else "e")] += 1
-            before = now
+            if before is not None and (before["status"] in OPEN) != now:
+                kind, team = ("e", _team(e)) if now else ("x", _team(before))
+                out[key(e["occurred_at"][:10], kind, *([team] if teams else []))] += 1
+            before = e
             if e["change"] == "placed" and aid not in placed:
                 placed[aid] = (e["occurred_at"][:10], e["occurred_at"][:7])
                 out[key("cohorts", e["occurred_at"][:7], "p")] += e["balance_minor"]
@@ -246,6 +337,12 @@ def oracle(
             aid = candidates[0] if len(candidates) == 1 else None
         if aid is None:
             out[key(day, "u")] += amount
+            continue
+        if teams:
+            earlier = [e for e in by_account[aid] if _ts(e["occurred_at"]) < _ts(p["occurred_at"])]
+            version = earlier[-1] if earlier else by_account[aid][0]
+            out[key(day, "a", _team(version))] += amount
+            out[key(day, "c", _team(version))] += amount * (version.get("commission_bp") or 0)
             continue
         out[key(day, "a")] += amount
         if aid in placed:
@@ -278,6 +375,8 @@ def _logs(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                     account_id=name,
                     status=status,
                     occurred_at=f"{day}T{hour:02d}:00:00Z",
+                    team=draw(st.sampled_from([None, "early", "late"])),
+                    commission_bp=draw(st.sampled_from([None, 0, 1500, 10_000])),
                 )
             )
     payments = []
@@ -303,3 +402,6 @@ def test_any_arrival_order_allocates_as_the_rule_on_the_log(
     for offset, (topic, event) in enumerate(data.draw(st.permutations(tagged))):
         store.apply(topic, event, offset)
     assert store.counts() == oracle(accounts, payments)
+    assert store.teams() == {
+        k: v for k, v in oracle(accounts, payments, teams=True).items() if _is_team(k)
+    }

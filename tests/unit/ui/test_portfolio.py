@@ -107,3 +107,39 @@ def test_collected_per_account_and_recovery_cells_are_their_metrics_samples() ->
     eur = rows[("EUR", "30d")]["values"]
     assert (eur["handled_accounts"], eur["collected_per_account"]) == (6, 5_000 / 6)
     assert model["recovery"][0]["recovery_ratio"] == 0.25
+
+
+def test_collected_per_account_by_team_cells_are_their_metrics_samples() -> None:
+    from dataclasses import replace
+
+    from collectpulse.kpi.allocation import AllocationTotals
+
+    day = date(2027, 3, 29)
+    allocation = AllocationTotals(
+        teams={
+            ("acme", "EUR", "early", day): {"a": 4_000, "x": 1},
+            ("acme", "EUR", "__unassigned__", day): {"a": 1_000},
+        }
+    )
+    # acme EUR: 5 open, 3 of them in early; the 2 stored before the team count: unassigned
+    totals = replace(TOTALS, open_teams={("acme", "EUR", "early"): 3})
+    view = StoreView(NOW_S, (0,), {}, {"1h": {}}, accounts=totals, allocation=allocation)
+    model = live_model(view, window="1h", filters=Filters(), min_sample=100)
+    fragment = live_fragment(model)
+    samples = _samples(view)
+    section = fragment[fragment.index('id="team-k10-h"') :]
+    tagged = _tagged(section[: section.index("</section>")])
+    for metric, labels, value in tagged:
+        key = (metric, frozenset(labels.items()))
+        if value == "":  # H = 0: no sample
+            assert key not in samples
+            continue
+        assert float(value) == samples[key], metric
+    # acme EUR early and unassigned, globex USD unassigned; 30d and 90d; two gauges each
+    assert len(tagged) == 12
+    rows = {
+        (r["labels"]["tenant"], r["labels"]["team"], r["labels"]["window"]): r
+        for r in model["team_collected"]
+    }
+    assert rows[("acme", "early", "30d")]["team_collected_per_account"] == 4_000 / 4
+    assert rows[("acme", "__unassigned__", "30d")]["team_handled_accounts"] == 2

@@ -22,6 +22,8 @@ _WEIGHTED_DPD = gauge("balance_weighted_dpd_days")
 _PER_ACCOUNT = gauge("collected_per_account")
 _UNALLOCATED = gauge("collected_unallocated_minor")
 _HANDLED = gauge("handled_accounts")
+_TEAM_PER_ACCOUNT = gauge("team_collected_per_account")
+_TEAM_HANDLED = gauge("team_handled_accounts")
 _RECOVERY = gauge("recovery_ratio")
 _REPAID = gauge("repaid_by_dpd_ratio")
 _STALE = counter("account_stale_versions")
@@ -99,6 +101,7 @@ def _effectiveness_row() -> Row:
 
 def _recovery_row() -> Row:
     by = ("currency", "tenant", "window")
+    team = ("currency", "team", "tenant", "window")
     cohort = ("currency", "cohort", "tenant")
     return Row(
         "Collected per account and recovery by placement month",
@@ -127,6 +130,20 @@ def _recovery_row() -> Row:
                 describe(_RECOVERY),
                 unit=Unit.RATIO,
                 width=8,
+            ),
+            Panel(
+                "Net collected per account handled, by team (30d and 90d, minor units)",
+                PanelKind.TIMESERIES,
+                (Query(promql.gauge(_TEAM_PER_ACCOUNT, team), legend(team)),),
+                describe(_TEAM_PER_ACCOUNT, _TEAM_HANDLED),
+                width=12,
+            ),
+            Panel(
+                "Accounts handled by team",
+                PanelKind.TABLE,
+                (Query(promql.gauge(_TEAM_HANDLED, team), legend(team)),),
+                describe(_TEAM_HANDLED),
+                width=12,
             ),
             Panel(
                 "Repaid by days past due (share of accounts placed in the window)",
