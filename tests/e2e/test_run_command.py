@@ -67,7 +67,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     env = run_env(state, COLLECTPULSE_HTTP_PORT=http_port)
     env["COLLECTPULSE_HTTP_PROT"] = "1"  # a typo a newcomer could make
     result = subprocess.run(
-        [sys.executable, "-m", "collectpulse.cli", "run", "--duration", "42", "--rate", "100"],
+        [sys.executable, "-m", "collectpulse.cli", "run", "--duration", "32", "--rate", "100"],
         env=env,
         capture_output=True,
         text=True,
