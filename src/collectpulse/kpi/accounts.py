@@ -47,6 +47,8 @@ class AccountTotals:
     """(tenant, team) -> agent ids with at least one open account assigned."""
     flows: Mapping[tuple[str, str, date], tuple[int, int, int]] = field(default_factory=dict)
     """(tenant, currency, tenant-local day) -> (S, R, cash part of R), minor units."""
+    attempts: Mapping[tuple[str, date], int] = field(default_factory=dict)
+    """(tenant, tenant-local day) -> contact attempts, all directions (K12)."""
 
 
 Today = date | Callable[[str], date]
