@@ -8,10 +8,12 @@ so every arrival order ends the same; the same event_id again is a duplicate.
 
 Exactly once: ``cp:{costs}:off`` holds each partition's last applied offset and one
 Lua call per record applies it only past that offset, together with its data-quality
-counts (``cp:{costs}:q``: key mismatch, duplicate, invalid and dead-lettered, as total
-fields the exporter adds to the partitions' totals). A cost is kept while its period
-overlaps the last ``KEEP_DAYS`` UTC days (the 90-day window in every zone); older ones
-are dropped after each batch.
+counts (``cp:{costs}:q``: received, key mismatch, duplicate, invalid and dead-lettered,
+as total fields the exporter adds to the partitions' totals). ``cp:{costs}:ids`` keeps
+per cost_id the event ids seen, so a repeat is a duplicate whether or not its record
+is the standing one (the count does not depend on the arrival order). A cost is kept
+while its period overlaps the last ``KEEP_DAYS`` UTC days (the 90-day window in every
+zone); older ones are dropped after each batch.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ KEEP_DAYS = 92
 92 days before the UTC today overlaps no window of any zone."""
 TOPIC = "cost"
 
-# KEYS: costs, offsets, quality. ARGV: partition, offset, cost_id ('' = no event),
+# KEYS: costs, offsets, quality, ids seen. ARGV: partition, offset, cost_id ('' = no event),
 # occurred_at (microseconds), event_id, value JSON, duplicate field, fields to count.
 # Returns 0 already applied, 1 stored, 2 duplicate, 3 superseded by the stored record.
 _APPLY = """
@@ -46,13 +48,16 @@ if tonumber(ARGV[2]) <= done then return 0 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 for i = 8, #ARGV do redis.call('HINCRBY', KEYS[3], ARGV[i], 1) end
 if ARGV[3] == '' then return 1 end
+local sep = '\\031'  -- FIELD_SEP: event ids joined by it
+local ids = redis.call('HGET', KEYS[4], ARGV[3]) or ''
+if string.find(sep .. ids .. sep, sep .. ARGV[5] .. sep, 1, true) then
+  redis.call('HINCRBY', KEYS[3], ARGV[7], 1)
+  return 2
+end
+redis.call('HSET', KEYS[4], ARGV[3], ids == '' and ARGV[5] or ids .. sep .. ARGV[5])
 local current = redis.call('HGET', KEYS[1], ARGV[3])
 if current then
   local s = cjson.decode(current)
-  if s.e == ARGV[5] then
-    redis.call('HINCRBY', KEYS[3], ARGV[7], 1)
-    return 2
-  end
   local t = tonumber(ARGV[4])
   if s.t > t or (s.t == t and after(s.e, ARGV[5])) then return 3 end
 end
@@ -60,13 +65,14 @@ redis.call('HSET', KEYS[1], ARGV[3], ARGV[6])
 return 1
 """
 
-# KEYS: costs. ARGV: the first day ordinal still kept. Returns the costs dropped.
+# KEYS: costs, ids seen. ARGV: the first day ordinal still kept. Returns the costs dropped.
 _PRUNE = """
 local dropped = 0
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do
   if cjson.decode(all[i + 1]).ed <= tonumber(ARGV[1]) then
     redis.call('HDEL', KEYS[1], all[i])
+    redis.call('HDEL', KEYS[2], all[i])
     dropped = dropped + 1
   end
 end
@@ -74,10 +80,10 @@ return dropped
 """
 
 
-def cost_keys(prefix: str) -> tuple[str, str, str]:
-    """The costs, applied offsets and data-quality hashes."""
+def cost_keys(prefix: str) -> tuple[str, str, str, str]:
+    """The costs, applied offsets, data-quality and event-ids-seen hashes."""
     base = f"{prefix}:{{costs}}"
-    return f"{base}:c", f"{base}:off", f"{base}:q"
+    return f"{base}:c", f"{base}:off", f"{base}:q", f"{base}:ids"
 
 
 def quality_field(counter: str, **labels: str) -> str:
@@ -127,7 +133,8 @@ class CostStore:
     async def prune(self, now_s: float) -> int:
         """Drop the costs whose period ended ``KEEP_DAYS`` or more before the UTC today."""
         today = datetime.fromtimestamp(now_s, UTC).date().toordinal()
-        return int(await self._prune(keys=self._keys[:1], args=[today - KEEP_DAYS]))
+        keys = [self._keys[0], self._keys[3]]
+        return int(await self._prune(keys=keys, args=[today - KEEP_DAYS]))
 
     async def costs(self) -> list[Cost]:
         raw = await self._client.hgetall(self._keys[0])

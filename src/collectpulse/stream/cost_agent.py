@@ -3,8 +3,8 @@
 A small topic read beside the partition agent like the roster (kpi-catalog section
 8): nothing in the hot path joins it; the exporter reads the stored costs
 (``store.costs``) for K11 and K12. Every record goes through the store's per-partition
-offset guard, the dead-lettered ones too, so its data-quality counts (invalid,
-dead-lettered, key mismatch, duplicate) are exactly once. A batch is acknowledged only
+offset guard, the dead-lettered ones too, so its data-quality counts (received,
+invalid, dead-lettered, key mismatch, duplicate) are exactly once. A batch is acknowledged only
 after its DLQ records are on the broker and its records in Redis.
 """
 
@@ -54,13 +54,15 @@ def decode_costs(
 
 def record_counts(record: Record) -> tuple[str, ...]:
     """The data-quality total fields one record adds to."""
+    received = quality_field("events_received")
     if isinstance(record.event, Invalid):
         reason = record.event.reason
         return (
+            received,
             quality_field("events_invalid", reason=reason),
             quality_field("events_dead_lettered"),
         )
-    return () if record.key_ok else (quality_field("events_key_mismatch"),)
+    return (received,) if record.key_ok else (received, quality_field("events_key_mismatch"))
 
 
 def make_cost_agent(
