@@ -33,6 +33,10 @@ COST_FAMILIES = frozenset(
 )
 
 
+COST_RATIOS = COST_FAMILIES - {f"{P}cost_minor"}
+"""Families absent where the catalog says "no sample"."""
+
+
 def _day(text: str) -> date:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC).date()
 
@@ -55,6 +59,27 @@ def daily(cost: dict[str, Any]) -> dict[date, int]:
     shares = dict.fromkeys(days, cost["amount_minor"] // len(days))
     shares[start] += cost["amount_minor"] - shares[start] * len(days)
     return shares
+
+
+def collected(
+    payments: Iterable[dict[str, Any]], allocation: Mapping[Key, float], today: date
+) -> dict[tuple[str, str, str], tuple[int, int]]:
+    """(tenant, currency, window) -> (net collected, H): net = succeeded - reversed
+    amounts (distinct payments) on the day of their own occurred_at; H from the K10
+    oracle's ``handled_accounts`` samples (``tests.order.allocation``)."""
+    out: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for p in payments:
+        if p["status"] not in ("succeeded", "reversed"):
+            continue
+        sign = -1 if p["status"] == "reversed" else 1
+        for window, days in WINDOWS:
+            if (today - _day(p["occurred_at"])).days < days:
+                out[(p.get("tenant") or "", p["currency"], window)][0] += sign * p["amount_minor"]
+    for (name, ls), value in allocation.items():
+        if name == f"{P}handled_accounts":
+            got = dict(ls)
+            out[(got.get("tenant", ""), got["currency"], got["window"])][1] = int(value)
+    return {key: (net, handled) for key, (net, handled) in out.items()}
 
 
 def cost_samples(
