@@ -6,6 +6,7 @@ Nothing else in collectpulse reads ``os.environ``: components receive a
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
@@ -40,6 +41,24 @@ def duration_s(text: str) -> int:
 
 
 Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+def _parse_tenant_mapping(text: str) -> dict[str, str]:
+    """``tenant=value,tenant=value`` or a JSON object (as ``settings_env`` passes it on);
+    the values are checked by the field's type."""
+    if text.lstrip().startswith("{"):
+        loaded = json.loads(text)
+        if not isinstance(loaded, dict):
+            raise ValueError("a JSON value must be an object of tenant to value")
+        return {str(k): v for k, v in loaded.items()}
+    out: dict[str, str] = {}
+    for part in (p.strip() for p in text.split(",")):
+        tenant, sep, value = (s.strip() for s in part.partition("="))
+        if part and (not sep or not tenant or not value):
+            raise ValueError(f"{part!r} is not tenant=value (e.g. acme=agency)")
+        if part:
+            out[tenant] = value
+    return out
 
 
 class Settings(BaseSettings):
@@ -109,6 +128,8 @@ class Settings(BaseSettings):
     # Local dates and hours per tenant (collectpulse.zones): DPD, periods, send hour.
     tenant_time_zones: Annotated[dict[str, str], NoDecode] = {}
     default_time_zone: str = "UTC"
+    # K11's revenue per tenant: in_house (default, net collected) or agency (commission).
+    tenant_revenue_models: Annotated[dict[str, Literal["in_house", "agency"]], NoDecode] = {}
 
     # Lifecycle
     # How long a worker may take after SIGTERM to finish its in-flight batches and exit.
@@ -251,6 +272,11 @@ class Settings(BaseSettings):
             for name in value.values():
                 zone(str(name))
         return value
+
+    @field_validator("tenant_revenue_models", mode="before")
+    @classmethod
+    def _parse_models(cls, value: object) -> object:
+        return _parse_tenant_mapping(value) if isinstance(value, str) else value
 
     @field_validator("default_time_zone")
     @classmethod

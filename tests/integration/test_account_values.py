@@ -1,5 +1,5 @@
-"""K9, K13-K15 and K18 on the real pipeline: account state follows version, not arrival;
-flows count every distinct event once.
+"""K9-K18, K11 and K12 on the real pipeline: account state follows version, not arrival;
+flows count every distinct event once; a cost's correction stands whatever the arrival.
 
 A known account log goes through real Kafka, a real worker and exporter, in two
 phases (the second after the first is applied, so versions meet both in one batch
@@ -8,7 +8,10 @@ replays the log in version order per account (duplicates dropped, events in
 another currency than the placement rejected) and buckets days past due from the
 scrape's UTC date, without collectpulse code. The flow KPIs (DSO, ADD, CEI) are
 compared with the order test's oracle (``tests.order.accounts.flow_samples``) and with
-figures computed by hand below.
+figures computed by hand below. The cost KPIs (K11, K12) come from a few cost events
+(a correction published before the record it corrects, a repeat, a wrong key, an
+invalid one) and contact attempts, compared with ``tests.order.costs``'s oracle and
+by hand.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import pytest
 from redis.asyncio import Redis
 
 from collectpulse.api.openapi import document
-from collectpulse.events.models import Topic
+from collectpulse.events.models import ReferenceTopic, Topic
 from collectpulse.kpi.allocation import AllocationTotals
 from collectpulse.kpi.allocation import agency_revenue as product_agency_revenue
 from collectpulse.store.allocation_reader import read_allocation
@@ -34,6 +37,7 @@ from collectpulse.store.keys import Keys
 from tests.integration.kpi_value_run import drained, publish_in_order, value_test_settings
 from tests.order.accounts import FLOW_FAMILIES, flow_samples
 from tests.order.allocation import ALLOCATION_FAMILIES, agency_revenue, allocation_samples
+from tests.order.costs import COST_FAMILIES, cost_samples
 from tests.support.kafka import create_topics
 from tests.support.metrics import Samples, scrape, total
 from tests.support.pipeline import run_pipeline
@@ -42,7 +46,7 @@ TENANT = "t-acct"
 INVALID = "invalid-"
 """Event id prefix of the log's invalid events (the oracle skips them)."""
 Event = dict[str, Any]
-Published = tuple[Topic, str, Event]
+Published = tuple[Topic | ReferenceTopic, str, Event]
 
 
 def _bucket(dpd: int) -> str:
@@ -133,6 +137,55 @@ class Log:
         phase.append((Topic.PAYMENT, customer_id, event))
         return event
 
+    def cost(
+        self,
+        phase: list[Published],
+        cost_id: str,
+        category: str,
+        amount: int,
+        first_day: int,
+        days: int,
+        *,
+        currency: str = "EUR",
+        event_id: str | None = None,
+        ago_s: int = 0,
+        key: str | None = None,
+    ) -> Event:
+        """A cost of ``days`` days from today + ``first_day``, recorded ``ago_s`` ago."""
+        start = self.today + timedelta(days=first_day)
+        event = {
+            "event_id": event_id or f"cost-{cost_id}",
+            "occurred_at": (datetime.now(UTC) - timedelta(seconds=ago_s)).isoformat(),
+            "tenant": TENANT,
+            "cost_id": cost_id,
+            "category": category,
+            "amount_minor": amount,
+            "currency": currency,
+            "period_start": start.isoformat(),
+            "period_end": (start + timedelta(days=days)).isoformat(),
+        }
+        phase.append((ReferenceTopic.COST, key or cost_id, event))
+        return event
+
+    def contact(
+        self, phase: list[Published], contact_id: str, customer_id: str, direction: str
+    ) -> Event:
+        now = datetime.now(UTC).isoformat()
+        event = {
+            "event_id": f"{contact_id}-{len(phase)}",
+            "occurred_at": now,
+            "tenant": TENANT,
+            "contact_id": contact_id,
+            "customer_id": customer_id,
+            "direction": direction,
+            "channel": "call",
+            "outcome": "right_party",
+            "started_at": now,
+            "duration_s": 60,
+        }
+        phase.append((Topic.CONTACT, customer_id, event))
+        return event
+
 
 def build_log(today: date) -> Log:
     log = Log(today, [], [])
@@ -200,6 +253,24 @@ def build_log(today: date) -> Log:
     pay(two, "p6", "c3", 50)  # no EUR account (a3's EUR charge was rejected)
     pay(two, "p7", "c9", 250, account_id="a9")  # an account never placed: no cohort
     pay(two, "p8", "c10", 800, currency="CHF", account_id="a10")
+    # costs (K11, K12): EUR labour over the 101 days ending today, its correction (later
+    # occurred_at) published first; telephony of the last 10 days, published twice (a
+    # duplicate); fees ending 30 days ago (90d only); USD telephony under a wrong key;
+    # one with an empty period (dead-lettered)
+    cost = log.cost
+    cost(one, "lab", "labour", 10_107, -100, 101, event_id="cost-lab-v2")
+    cost(two, "lab", "labour", 5_057, -100, 101, event_id="cost-lab-v1", ago_s=3600)
+    for phase in (one, two):
+        cost(phase, "tel", "telephony", 1_003, -9, 10)
+    cost(two, "fee", "fees", 3_000, -59, 30)
+    cost(one, "tel-usd", "telephony", 600, -5, 6, currency="USD", key="not-the-cost-id")
+    cost(two, "bad", "labour", 100, 0, 0, event_id=f"{INVALID}cost")
+    # four attempts, one repeated under another event id (counted once)
+    for contact_id, customer, direction in (
+        ("k1", "c1", "outbound"), ("k2", "c1", "outbound"), ("k3", "c2", "inbound"),
+        ("k4", "c5", "outbound"), ("k4", "c5", "outbound"),
+    ):  # fmt: skip
+        log.contact(one, contact_id, customer, direction)
     return log
 
 
@@ -271,6 +342,8 @@ class Run:
     """The JSON answers of /api/v1/collected-per-account (30d) and /api/v1/recovery."""
     allocation: AllocationTotals
     """The allocation day hashes as the exporter reads them (K11's agency revenue)."""
+    costs: list[Event]
+    contacts: list[Event]
 
 
 @pytest.fixture(scope="module")
@@ -280,10 +353,11 @@ async def run(
     logs = tmp_path_factory.mktemp("account-values")
     settings = value_test_settings(*local_stack, logs)
     log = build_log(datetime.now(UTC).date())
-    await create_topics(settings)
+    await create_topics(settings, extra=[settings.topic(ReferenceTopic.COST.value)])
     await publish_in_order(settings, log.phase1)
     with run_pipeline(settings, logs) as pipe:
         url = pipe.url("/metrics")
+        # a cost record counts as received in the same write that applies it
         await drained(settings, url, len(log.phase1), pipe.processes)
         await publish_in_order(settings, log.phase2)
         await drained(settings, url, len(log.phase1) + len(log.phase2), pipe.processes)
@@ -312,10 +386,12 @@ async def run(
     everything = (*log.phase1, *log.phase2)
     published = [body for topic, _, body in everything if topic is Topic.ACCOUNT]
     payments = [body for topic, _, body in everything if topic is Topic.PAYMENT]
+    costs = [body for topic, _, body in everything if topic is ReferenceTopic.COST]
+    contacts = [body for topic, _, body in everything if topic is Topic.CONTACT]
     for path, answer in api.items():
         assert answer.status_code == 200, (path, answer.text)
     bodies = {path: answer.json() for path, answer in api.items()}
-    yield Run(samples, before, published, payments, aggregates, bodies, allocated)
+    yield Run(samples, before, published, payments, aggregates, bodies, allocated, costs, contacts)
 
 
 def gauge(samples: Samples, name: str, *labels: str) -> dict[tuple[str, ...], float]:
@@ -558,3 +634,73 @@ def test_the_api_gives_the_per_account_spread_and_the_recovery_curves(run: Run) 
     # every payment within a day of its account's placement: the whole curve is K16
     assert eur_curve == pytest.approx({age: 900 / 26_900 for age in (30, 60, 90, 180)})
     assert (cohorts["EUR"]["placed_minor"], cohorts["EUR"]["collected_minor"]) == (26_900, 900)
+
+
+def test_costs_per_contact_to_collect_and_profit_per_account(run: Run) -> None:
+    valid = [e for e in run.costs if not e["event_id"].startswith(INVALID)]
+    got = {
+        key: value
+        for key, value in run.samples.items()
+        if key[0] in COST_FAMILIES and dict(key[1]).get("tenant") == TENANT
+    }
+    # net collected and H from the K10 samples (both checked against their own oracle)
+    handled = gauge(run.samples, "collectpulse_handled_accounts", "currency", "window")
+    unallocated = gauge(
+        run.samples, "collectpulse_collected_unallocated_minor", "currency", "window"
+    )
+    per_account = gauge(run.samples, "collectpulse_collected_per_account", "currency", "window")
+    collected = {
+        (TENANT, currency, window): (
+            round(per_account.get((currency, window), 0) * h + unallocated[(currency, window)]),
+            int(h),
+        )
+        for (currency, window), h in handled.items()
+    }
+    expected = cost_samples(valid, run.contacts, collected, run.today)
+    assert got.keys() == expected.keys()
+    for key, value in expected.items():
+        assert got[key] == pytest.approx(value, rel=1e-9), key
+    # by hand. EUR labour: the correction (10 107 over 101 days: 100 a day, the
+    # remainder 7 on day -100, outside both windows) stands although published first;
+    # telephony 1 003 over 10 days (100 a day + 3 on its first day, inside both);
+    # fees 100 a day on days -59 .. -30 (90d only). Net collected EUR 1 150 + 1 050,
+    # USD 400; H EUR 5; attempts 4 (k4 once).
+    cost = gauge(run.samples, "collectpulse_cost_minor", "category", "currency", "window")
+    assert cost == {
+        ("labour", "EUR", "30d"): 3_000,
+        ("labour", "EUR", "90d"): 9_000,
+        ("telephony", "EUR", "30d"): 1_003,
+        ("telephony", "EUR", "90d"): 1_003,
+        ("fees", "EUR", "90d"): 3_000,
+        ("telephony", "USD", "30d"): 600,
+        ("telephony", "USD", "90d"): 600,
+    }
+    per_contact = gauge(run.samples, "collectpulse_cost_per_contact", "currency", "window")
+    assert per_contact == pytest.approx(
+        {
+            ("EUR", "30d"): 4_003 / 4,
+            ("EUR", "90d"): 10_003 / 4,
+            ("USD", "30d"): 150.0,
+            ("USD", "90d"): 150.0,
+        }
+    )
+    to_collect = gauge(run.samples, "collectpulse_cost_to_collect_ratio", "currency", "window")
+    assert to_collect == pytest.approx(
+        {
+            ("EUR", "30d"): 4_003 / 2_200,
+            ("EUR", "90d"): 13_003 / 2_200,
+            ("USD", "30d"): 1.5,
+            ("USD", "90d"): 1.5,
+        }
+    )
+    # USD has no labour: no profit sample
+    profit = gauge(run.samples, "collectpulse_profit_per_account", "currency", "window")
+    assert profit == pytest.approx(
+        {("EUR", "30d"): (2_200 - 4_003) / 5, ("EUR", "90d"): (2_200 - 13_003) / 5}
+    )
+    s, topic = run.samples, {"topic": "cost"}
+    assert total(s, "collectpulse_events_received_total", **topic) == len(run.costs)
+    assert total(s, "collectpulse_events_duplicate_total", **topic) == 1
+    assert total(s, "collectpulse_events_key_mismatch_total", **topic) == 1
+    assert total(s, "collectpulse_events_invalid_total", reason="validation", **topic) == 1
+    assert total(s, "collectpulse_events_dead_lettered_total", **topic) == 1

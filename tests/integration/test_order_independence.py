@@ -2,7 +2,7 @@
 
 One seeded log (tests/order/log.py: every canonical type, raw SES webhooks on
 ``raw.ses``, upstream duplicates, payments and promises with and without
-``message_id``, four partitions) is published in four orders, each through a
+``message_id``, costs with corrections, four partitions) is published in four orders, each through a
 worker of its own: in event time at a steady pace (the live reference), all at
 once, topic by topic (account events newest version first, then payments and
 promises, then pageviews, then message events) and shuffled with a fixed seed.
@@ -80,7 +80,7 @@ async def test_four_orders_give_the_same_metrics_and_the_oracles(
     log = generate(SEED, base_s=int(time.time()) - 60)
     assert {e.canonical_topic for e in log} == {
         "delivery", "bounce", "open", "click", "pageview", "payment", "promise", "account",
-        "contact",
+        "contact", "cost",
     }  # fmt: skip
     assert any(e.topic == "raw.ses" for e in log) and any(e.duplicate for e in log)
     truth = expected(log, WINDOWS)
@@ -143,3 +143,7 @@ async def test_four_orders_give_the_same_metrics_and_the_oracles(
     contacts = [e.body for e in log if e.canonical_topic == "contact"]
     assert len({b["event_id"] for b in contacts}) > len({b["contact_id"] for b in contacts})
     assert any(b["customer_id"] is None for b in contacts)
+    # K11, K12: a corrected cost (its standing record by occurred_at, not arrival) and the
+    # ratios over it, profit per account included (labour covers both windows)
+    for name in ("cost_minor", "cost_per_contact", "cost_to_collect_ratio", "profit_per_account"):
+        assert any(k[0] == f"collectpulse_{name}" for k in truth.samples), name

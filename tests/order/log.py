@@ -21,7 +21,10 @@ Contact attempts (drawn from their own generator, so the
 rest of the log is what it was without them): outbound dialer attempts of the usual
 outcome mix by a few agents and teams, inbound calls, some from unidentified callers
 (keyed by contact id), and some contacts published again under a new event id (a
-duplicate by ``contact_id``). About 8 % of records are published again later with
+duplicate by ``contact_id``). Costs (their own generator too): per tenant, GBP labour
+over the last 100 days corrected once (the correction's occurred_at later), telephony
+of the last 20 days, CHF platform fees ending 10 days ago, EUR fees (the payments'
+currency) and a cost long past every window. About 8 % of records are published again later with
 the same bytes. Every event time lies in the ``SPAN_S`` before ``base_s``.
 """
 
@@ -79,6 +82,7 @@ def generate(seed: int, *, base_s: int, customers: int = 300) -> list[Entry]:
     promises = random.Random(seed + 3)
     for n in range(customers // 4):
         gen.promise_lifecycle(promises, f"cust-{seed}-{promises.randrange(customers)}", n)
+    gen.costs(random.Random(seed + 4), base_s)
     entries = sorted(gen.entries, key=lambda e: e.seq)
     rng = random.Random(seed + 1)
     out = list(entries)
@@ -344,6 +348,37 @@ class _Gen:
         if n % 11 == 4:  # the attempt published again under another event id
             self.add("contact", key, {**body, "event_id": self.id("cx")})
 
+    def costs(self, rng: random.Random, base_s: int) -> None:
+        """Each tenant's costs (K11, K12), dated by the UTC day of ``base_s``."""
+        today = datetime.fromtimestamp(base_s, UTC).date()
+        for tenant in ("acme", None):
+            name = tenant or "none"
+            plan = (
+                (f"lab-{name}", "labour", "GBP", -99, 100),
+                (f"lab-{name}", "labour", "GBP", -99, 100),  # its correction, later
+                (f"tel-{name}", "telephony", "GBP", -19, 20),
+                (f"plat-{name}", "platform", "CHF", -40, 30),
+                (f"fee-{name}", "fees", "EUR", -5, 10),  # the payments' currency
+                (f"old-{name}", "messaging", "GBP", -300, 100),
+            )
+            at_s = self.start_s + rng.randrange(60, SPAN_S // 2)
+            for cost_id, category, currency, first, days in plan:
+                at_s += rng.randrange(1, 600)
+                start = today + timedelta(days=first)
+                body = {
+                    "event_id": self.id("cost"),
+                    "occurred_at": ev.iso(at_s),
+                    "cost_id": cost_id,
+                    "category": category,
+                    "amount_minor": rng.randrange(1_000, 900_000),
+                    "currency": currency,
+                    "period_start": start.isoformat(),
+                    "period_end": (start + timedelta(days=days)).isoformat(),
+                }
+                if tenant:
+                    body["tenant"] = tenant
+                self.add("cost", cost_id, body)
+
 
 ACCOUNT_CURRENCIES = ("GBP", "GBP", "CHF")
 """Not the payments' currencies: a payment without agent_id would be credited to its
@@ -396,6 +431,7 @@ _TOPIC_BY_PREFIX = {
     "ptp": "promise",
     "acct": "account",
     "cx": "contact",
+    "cost": "cost",
 }
 
 _SES_TYPE = {"sent": "Send", "dl": "Delivery", "op": "Open", "cl": "Click"}

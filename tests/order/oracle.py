@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.faults.oracle import Key, P, histogram_samples, labels
@@ -47,6 +48,7 @@ from tests.order.allocation import (
     agency_revenue,
     allocation_samples,
 )
+from tests.order.costs import COST_FAMILIES, COST_RATIOS, collected, cost_samples
 from tests.order.log import Entry, event_s
 from tests.order.send_slots import SEND_SLOT_FAMILIES, send_slot_samples
 from tests.support.kpi_oracle import FUNNEL_RATIOS, Labels, divide, sum_by
@@ -150,12 +152,20 @@ def expected(entries: Iterable[Entry], windows: Sequence[str]) -> Expected:
     agent_ratios = agent_samples(valid, windows)  # K4-K6, K19, K20
     allocated = allocation_samples(accounts.valid_accounts(valid), payments)
     revenue = agency_revenue(accounts.valid_accounts(valid), payments)
+    today = datetime.now(UTC).date()
+    costs = cost_samples(
+        (b for topic, b in valid if topic == "cost"),
+        (b for topic, b in valid if topic == "contact"),
+        collected(payments, allocated, today),
+        today,
+    )
     return Expected(
         {
             **modelled.samples,
             **portfolio,
             **agent_ratios,
             **allocated,
+            **costs,
             **send_slot_samples(messages, paid),
         },
         modelled.approximate,
@@ -163,11 +173,13 @@ def expected(entries: Iterable[Entry], windows: Sequence[str]) -> Expected:
         | {f"{P}accounts_per_collector"}
         | accounts.FLOW_FAMILIES
         | NO_VALUE
-        | ALLOCATION_RATIOS,
+        | ALLOCATION_RATIOS
+        | COST_RATIOS,
         modelled.families
         | accounts.FAMILIES
         | AGENT_FAMILIES
         | ALLOCATION_FAMILIES
+        | COST_FAMILIES
         | set(SEND_SLOT_FAMILIES),
         revenue,
     )

@@ -123,7 +123,7 @@ async def run_order(
     """Publish ``records`` in their order (at ``rate_per_s``, or all at once; with
     ``backlog`` before the worker starts) and return the scrape once drained."""
     raw_topics = [settings.topic(RAW_TOPIC_PREFIX + p) for p in PROVIDERS]
-    await create_topics(settings, extra=raw_topics)
+    await create_topics(settings, extra=[*raw_topics, settings.topic("cost")])
     await asyncio.to_thread(logs.mkdir, parents=True, exist_ok=True)
     if backlog:
         await _publish(settings, records, rate_per_s)

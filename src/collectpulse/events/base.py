@@ -44,6 +44,7 @@ class ReferenceTopic(StrEnum):
 
     AGENT = "agent"
     TARGET = "target"
+    COST = "cost"
     EXPERIMENT = "experiment"
 
 

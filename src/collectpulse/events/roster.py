@@ -1,4 +1,4 @@
-"""Reference data: the agent roster, agent/team targets (and the experiment settings).
+"""Reference data: the agent roster, agent/team targets, costs (and the experiment settings).
 
 These topics are small, log-compacted and read by the exporter (kpi-catalog
 section 8), never joined in the hot path, so they are not ``Topic`` members
@@ -16,6 +16,8 @@ from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from collectpulse.events.base import (
+    AmountMinor,
+    Currency,
     EventBase,
     EventTime,
     Id,
@@ -73,6 +75,54 @@ class TargetEvent(EventBase):
         return self
 
 
+CostCategory = Literal["labour", "telephony", "messaging", "platform", "fees", "other"]
+MAX_COST_DAYS = 366
+"""The longest cost period: a year's invoice (leap year included); spread per day."""
+
+
+class CostEvent(EventBase):
+    """An operating cost of a period (K11, K12), keyed by cost_id.
+
+    A second event with the same cost_id is the same cost, corrected: the one with the
+    latest ``occurred_at`` stands (tie: the larger ``event_id``), whatever the arrival
+    order; the same ``event_id`` again is a duplicate. The topic is not compacted:
+    compaction keeps the last record by offset, not the latest correction.
+    """
+
+    topic: ClassVar[ReferenceTopic] = ReferenceTopic.COST  # type: ignore[assignment]
+
+    cost_id: Id
+    category: CostCategory
+    amount_minor: AmountMinor = Field(
+        description="The period's cost in the currency's minor unit; spread over its days "
+        "(floor per day, the remainder on the first day)."
+    )
+    currency: Currency
+    period_start: date = Field(description="First day of the period (tenant-local date).")
+    period_end: date = Field(
+        description="Day after the period's last one (exclusive); after period_start, at "
+        f"most {MAX_COST_DAYS} days later."
+    )
+    agent_id: Id | None = None
+    team: Label | None = None
+    channel: Label | None = None
+
+    @model_validator(mode="after")
+    def _period(self) -> "CostEvent":
+        days = (self.period_end - self.period_start).days
+        if days <= 0:
+            raise PydanticCustomError(
+                "cost_period_empty", "period_end must be after period_start (end exclusive)"
+            )
+        if days > MAX_COST_DAYS:
+            raise PydanticCustomError(
+                "cost_period_too_long",
+                "a cost period spans at most {limit} days",
+                {"limit": MAX_COST_DAYS},
+            )
+        return self
+
+
 Weight = Annotated[float, Gt(0), Le(1)]
 WEIGHT_SUM_TOLERANCE = 1e-9
 
@@ -121,27 +171,34 @@ REFERENCE_MODELS: Mapping[ReferenceTopic, type[EventBase]] = MappingProxyType(
     {
         ReferenceTopic.AGENT: AgentEvent,
         ReferenceTopic.TARGET: TargetEvent,
+        ReferenceTopic.COST: CostEvent,
         ReferenceTopic.EXPERIMENT: ExperimentEvent,
     }
 )
 """The reference topics' models: decoded and dead-lettered like the canonical ones."""
 
 
-def reference_key(event: AgentEvent | TargetEvent | ExperimentEvent) -> bytes:
-    """The Kafka key of a reference record: compaction keeps the latest value per key."""
+def reference_key(event: AgentEvent | TargetEvent | CostEvent | ExperimentEvent) -> bytes:
+    """The Kafka key of a reference record: compaction keeps the latest value per key
+    (``cost`` is not compacted, but keyed by cost_id all the same)."""
     if isinstance(event, AgentEvent):
         return event.agent_id.encode()
+    if isinstance(event, CostEvent):
+        return event.cost_id.encode()
     if isinstance(event, ExperimentEvent):
         return event.campaign.encode()
     return f"{event.scope}:{event.scope_id}:{event.metric}:{event.period}".encode()
 
 
 __all__ = [
+    "MAX_COST_DAYS",
     "MONEY_METRICS",
     "RATIO_METRICS",
     "REFERENCE_MODELS",
     "WEIGHT_SUM_TOLERANCE",
     "AgentEvent",
+    "CostCategory",
+    "CostEvent",
     "ExperimentEvent",
     "ReferenceTopic",
     "TargetEvent",

@@ -1,6 +1,6 @@
 """The portfolio gauges (K9 open accounts and accounts per collector, K18 receivables,
 K13-K15 DSO, ADD and CEI, K20 outbound attempts per handled account, K8 and K4-K7 by
-team) from the
+team, K11-K12 costs) from the
 account aggregates of one ``StoreView``.
 
 Dates are local to each tenant (``collectpulse.zones``, Settings.tenant_time_zones):
@@ -17,6 +17,7 @@ from typing import Any
 from prometheus_client.core import Metric
 
 from collectpulse.exporter.computed import gauge_family
+from collectpulse.exporter.costs import cost_gauges
 from collectpulse.kpi import accounts as kpi
 from collectpulse.kpi import allocation, dso, targets
 from collectpulse.kpi.collectors import agent_teams, collected_per_collector
@@ -111,6 +112,7 @@ def portfolio(view: StoreView) -> Iterator[Metric]:
             per_account.add_metric([team, tenant, window], value)
     yield per_account
     yield from allocated(view, today)
+    yield from cost_gauges(view, today)
 
 
 def allocated(view: StoreView, today: dso.TenantToday) -> Iterator[Metric]:

@@ -6,9 +6,11 @@ they all get ``settings.topic_partitions`` partitions; an existing one with
 another count is an error to fix by hand, never altered silently. The
 ``raw.<provider>`` topics are re-keyed by the normalisers and Faust's leader
 topic uses partition 0 only, so their partition count is created the same but
-never checked. The reference topics (``agent``, ``target``: kpi-catalog
-section 8) are log-compacted and read by the exporter, never joined, so their
-count is not checked either.
+never checked. The reference topics (``agent``, ``target``, ``cost``,
+``experiment``: kpi-catalog section 8) are read by the exporter, never joined, so
+their count is not checked either; all but ``cost`` are log-compacted (a cost's
+correction is the one with the latest ``occurred_at``, not the last by offset, so
+compaction could keep the wrong one).
 """
 
 from __future__ import annotations
@@ -58,10 +60,13 @@ COMPACTED: Final = (("cleanup.policy", "compact"),)
 
 
 def reference_topics(settings: Settings) -> tuple[TopicSpec, ...]:
-    """The compacted reference topics (roster, targets, experiments), keyed by their
-    subject, any partition count."""
+    """The reference topics (roster, targets, costs, experiments), keyed by their subject,
+    any partition count; compacted but ``cost``."""
     n = settings.topic_partitions
-    return tuple(TopicSpec(settings.topic(t.value), n, False, COMPACTED) for t in ReferenceTopic)
+    return tuple(
+        TopicSpec(settings.topic(t.value), n, False, () if t is ReferenceTopic.COST else COMPACTED)
+        for t in ReferenceTopic
+    )
 
 
 def raw_topic_names(settings: Settings) -> tuple[str, ...]:

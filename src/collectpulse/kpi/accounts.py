@@ -49,6 +49,8 @@ class AccountTotals:
     """(tenant, currency, tenant-local day) -> (S, R, cash part of R), minor units."""
     open_teams: Mapping[tuple[str, str, str], int] = field(default_factory=dict)
     """(tenant, currency, team) -> open accounts (accounts stored before it: in none)."""
+    attempts: Mapping[tuple[str, date], int] = field(default_factory=dict)
+    """(tenant, tenant-local day) -> contact attempts, all directions (K12)."""
 
 
 Today = date | Callable[[str], date]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collectpulse.kpi.allocation_gauges import ALLOCATION_GAUGES
 from collectpulse.kpi.collectors import COLLECTOR_GAUGES
+from collectpulse.kpi.cost_gauges import COST_GAUGES
 from collectpulse.kpi.experiment_gauges import EXPERIMENT_GAUGES
 from collectpulse.kpi.histograms import RESPONSE_TIME_BUCKETS_S
 from collectpulse.kpi.model import Gauge, Histogram
@@ -105,6 +106,7 @@ GAUGES: tuple[Gauge, ...] = (
     ),
     *PORTFOLIO_GAUGES,
     *ALLOCATION_GAUGES,
+    *COST_GAUGES,
     *COLLECTOR_GAUGES,
     *TARGET_GAUGES,
     *TEAM_PROMISE_GAUGES,

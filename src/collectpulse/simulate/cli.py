@@ -19,7 +19,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TextIO
 
+from collectpulse.events.roster import AgentEvent, CostEvent, TargetEvent
 from collectpulse.settings import Settings
+from collectpulse.simulate.costs import cost_records
 from collectpulse.simulate.exceptions import KafkaSetupError, SimulateError
 from collectpulse.simulate.floor import floor_records
 from collectpulse.simulate.named import (
@@ -159,8 +161,16 @@ async def _run(
             on_live=lambda report: _say(out, f"history published ({report.total} records), live"),
             progress_every_s=PROGRESS_EVERY_S,
             experiments=named.experiments,
-            reference=floor_records(scenario, datetime.now(UTC)) if named.floor else (),
+            reference=_reference(named, scenario, datetime.now(UTC)),
         )
+
+
+def _reference(
+    named: NamedScenario, scenario: Scenario, now: datetime
+) -> list[AgentEvent | TargetEvent | CostEvent]:
+    """Every run's monthly costs, then the roster and targets of a floor scenario."""
+    floor = floor_records(scenario, now) if named.floor else []
+    return [*cost_records(scenario, now), *floor]
 
 
 @contextlib.contextmanager

@@ -26,7 +26,13 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from collectpulse.events.models import ReferenceTopic, Topic
-from collectpulse.events.roster import AgentEvent, ExperimentEvent, TargetEvent, reference_key
+from collectpulse.events.roster import (
+    AgentEvent,
+    CostEvent,
+    ExperimentEvent,
+    TargetEvent,
+    reference_key,
+)
 from collectpulse.kafka.connection import kafka_options
 from collectpulse.kafka.topics import create_missing, ensure_topics, reference_topics
 from collectpulse.settings import Settings
@@ -85,7 +91,7 @@ async def publish(
     progress_every_s: float = 10.0,
     on_live: Callable[[PublishReport], None] | None = None,
     experiments: Sequence[ExperimentSplit] = (),
-    reference: Sequence[AgentEvent | TargetEvent] = (),
+    reference: Sequence[AgentEvent | TargetEvent | CostEvent] = (),
 ) -> PublishReport:
     """Publish generated records to `settings.topic(...)` until `total`, `duration_s` or `stop`.
 
@@ -96,7 +102,7 @@ async def publish(
     (`total` and `duration_s` include it; `on_live` hears when it is
     acknowledged, before live traffic starts). ``experiments`` are configured first on the
     ``experiment`` topic, started at the history's start, and ``reference`` records (roster,
-    targets) on their topics. Raises
+    targets, costs) on their topics. Raises
     `BrokerUnavailableError` when Kafka cannot be reached, `TopicLayoutError`
     when existing topics are not co-partitioned, `PublishError` when a record
     is not acknowledged.
@@ -186,9 +192,9 @@ def _check_arguments(
 async def _configure(
     producer: AIOKafkaProducer,
     settings: Settings,
-    configs: Sequence[ExperimentEvent | AgentEvent | TargetEvent],
+    configs: Sequence[ExperimentEvent | AgentEvent | TargetEvent | CostEvent],
 ) -> None:
-    """Publish reference records (experiments, roster, targets) each to its compacted topic
+    """Publish reference records (experiments, roster, targets, costs) each to its topic
     under its reference key, and wait for the broker."""
     sent = [
         await producer.send(
@@ -201,7 +207,9 @@ async def _configure(
     await asyncio.gather(*sent)
 
 
-def _reference_topic(config: ExperimentEvent | AgentEvent | TargetEvent) -> ReferenceTopic:
+def _reference_topic(
+    config: ExperimentEvent | AgentEvent | TargetEvent | CostEvent,
+) -> ReferenceTopic:
     # an experiment's model names no topic of its own (the others carry it as a ClassVar)
     return ReferenceTopic.EXPERIMENT if isinstance(config, ExperimentEvent) else config.topic
 

@@ -49,7 +49,7 @@ async def read_accounts(
     aggregates = [r for i in range(0, len(replies), per) for r in replies[i : i + 3]]
     flows = [replies[i + 3 : i + per] for i in range(0, len(replies), per)]
     totals = merge_accounts(aggregates)
-    return replace(totals, flows=merge_flows(days, flows))
+    return replace(totals, flows=merge_flows(days, flows), attempts=merge_attempts(days, flows))
 
 
 def merge_flows(
@@ -69,6 +69,21 @@ def merge_flows(
 
 
 _FLOW_KINDS = {"s": 0, "r": 1, "c": 2}
+
+
+def merge_attempts(
+    days: Sequence[str], replies: Sequence[Sequence[dict[Any, Any]]]
+) -> dict[tuple[str, date], int]:
+    """(tenant, day) -> contact attempts (the flow hashes' ``<tenant> n`` fields, K12)."""
+    sums: dict[tuple[str, date], int] = defaultdict(int)
+    dates = [date.fromisoformat(d) for d in days]
+    for partition in replies:
+        for day, hashed in zip(dates, partition, strict=True):
+            for name, value in hashed.items():
+                tenant, _, kind = _text(name).partition(FIELD_SEP)
+                if kind == "n":
+                    sums[(tenant, day)] += int(value)
+    return dict(sums)
 
 
 def merge_accounts(replies: Sequence[dict[Any, Any]]) -> AccountTotals:
@@ -107,4 +122,11 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-__all__ = ["FLOW_READ_DAYS", "flow_days", "merge_accounts", "merge_flows", "read_accounts"]
+__all__ = [
+    "FLOW_READ_DAYS",
+    "flow_days",
+    "merge_accounts",
+    "merge_attempts",
+    "merge_flows",
+    "read_accounts",
+]

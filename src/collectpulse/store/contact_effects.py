@@ -7,13 +7,26 @@ contact, wrong-number) are read from these counts. A repeat of a
 ``contact_id`` never gets here: ``effects`` dedupes contacts on it
 (``events.keys.dedupe_id``). An unidentified inbound contact (no customer)
 counts in the volumes like any other.
+
+Each attempt also counts, per tenant, in its tenant-local day's flow hash (field
+``<tenant> n``, kept as long as the flows): the 30d/90d attempts K12's cost per
+contact divides by, beyond the activity windows.
 """
 
 from __future__ import annotations
 
+from datetime import date
+
 from collectpulse.events.models import ContactEvent, Topic
 from collectpulse.store import agent_ledger
+from collectpulse.store.account_flows import FLOW_RETENTION_DAYS
 from collectpulse.store.context import BatchContext
+from collectpulse.store.keys import DAY_S, FIELD_SEP
+from collectpulse.zones import local_date, zone
+
+ATTEMPTS = "n"
+"""The flow-hash kind of a tenant's contact attempts that day (``<tenant> n``)."""
+_EPOCH = date(1970, 1, 1).toordinal()
 
 
 def apply_contact(ctx: BatchContext, event: ContactEvent, at_s: int) -> None:
@@ -28,8 +41,21 @@ def apply_contact(ctx: BatchContext, event: ContactEvent, at_s: int) -> None:
     }
     if not ctx.windowed("contact_attempts", labels, at_s):
         ctx.quality("events_late", Topic.CONTACT)
+    _count_day(ctx, event.tenant or "", labels["tenant"], at_s)
     if event.direction == "outbound":
         agent, tenant = event.agent_id or "", labels["tenant"]
         agent_ledger.count(ctx, "outbound_attempts", agent, tenant, at_s)
         if event.outcome == "right_party":
             agent_ledger.count(ctx, "outbound_rpcs", agent, tenant, at_s)
+
+
+def _count_day(ctx: BatchContext, tenant: str, label: str, at_s: int) -> None:
+    timing = ctx.timing
+    day = local_date(at_s, zone(timing.tenant_zones.get(tenant, timing.default_zone)))
+    # a local day ends at most 14 h after its UTC end: one day of slack
+    expires_s = (day.toordinal() - _EPOCH + 2 + FLOW_RETENTION_DAYS) * DAY_S - timing.now_s
+    if expires_s <= 0:
+        return
+    key = ctx.keys.flows(ctx.partition, day.isoformat())
+    ctx.plan.add(key, f"{label}{FIELD_SEP}{ATTEMPTS}", 1)
+    ctx.plan.expire_in(key, expires_s)

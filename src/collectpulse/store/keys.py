@@ -50,7 +50,8 @@ Per partition ``{pN}`` (prefix ``cp`` by default):
                                        assigned to the agent (uncapped id: active collectors)
 ``cp:{pN}:flow:<YYYY-MM-DD>``          hash ``<tenant> <currency> s|r|c`` -> balance flows of
                                        that tenant-local day: S, R and R's payments (minor
-                                       units; store.account_flows), expiring 400 days later
+                                       units; store.account_flows), expiring 400 days later;
+                                       ``<tenant> n`` -> contact attempts (K12)
 ``cp:{pN}:alloc:<YYYY-MM-DD>``         hash ``<tenant> <currency> a|c|x|e <team>`` -> net
                                        allocated, x commission_bp, account exits /
                                        re-entries, and ``<tenant> <currency> u`` -> net
@@ -73,6 +74,8 @@ Global (one slot each, written outside the per-event atomic write; idempotent):
 ``cp:{meta}:partitions`` (set of partition numbers ever written),
 ``cp:{meta}:heartbeats`` (hash worker id -> its latest heartbeat, stream.heartbeat) and
 ``cp:{labels}:<label>`` (admitted label values, for the cardinality cap),
+``cp:{costs}:c|off|q|ids`` (the standing costs, applied offsets, quality counts and event
+ids seen; store.costs),
 ``cp:{gateway}:mailgun-token:<sha256>`` (a Mailgun webhook token seen, with a TTL; gateway.tokens).
 """
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from collectpulse.events.providers import PROVIDERS
+from collectpulse.kpi.costs import Cost
 from collectpulse.kpi.ratios import LabelSet, labelset
 from collectpulse.kpi.targets import Target
 from collectpulse.settings import Settings
@@ -38,6 +39,7 @@ from collectpulse.store.account_reader import read_accounts
 from collectpulse.store.allocation_reader import read_allocation
 from collectpulse.store.client import StoreClient, StorePipeline
 from collectpulse.store.collector_net import DailyFacts, read_net
+from collectpulse.store.costs import CostStore
 from collectpulse.store.customer_effects import STRUGGLING_WINDOW_S
 from collectpulse.store.experiment_reader import read_experiments
 from collectpulse.store.fields import counter_series
@@ -251,7 +253,10 @@ class StoreReader:
             read_allocation(self._redis, self._keys, partitions, now_s),
             read_slots(self._scripts, self._keys, partitions, now_s),
         )
-        agent_net, roster, targets = await agents_read
+        agent_net, roster, targets, (costs, cost_quality) = await agents_read
+        tallies = {**tallies}
+        for name, value in cost_quality.items():
+            tallies[name] = tallies.get(name, 0) + value
         summed.silence_key, summed.delivered = silence_key, delivered_since
         if not summed.parsed:
             for window in plans:
@@ -291,6 +296,8 @@ class StoreReader:
             agent_net=agent_net,
             roster={(e.tenant, e.agent_id): (e.team, e.role, e.status) for e in roster},
             targets=tuple(targets),
+            costs=tuple(costs),
+            revenue_models=self._settings.tenant_revenue_models,
             tenant_zones=self._settings.tenant_time_zones,
             default_zone=self._settings.default_time_zone,
             send_slots=send_slots,
@@ -379,13 +386,16 @@ class StoreReader:
 
     async def _read_agents(
         self, partitions: Sequence[int], now_s: int
-    ) -> tuple[DailyFacts, list[RosterEntry], list[Target]]:
-        """The agents' daily facts, the roster and the targets (K8, K24)."""
+    ) -> tuple[DailyFacts, list[RosterEntry], list[Target], tuple[list[Cost], dict[str, int]]]:
+        """The agents' daily facts, the roster, the targets (K8, K24) and the costs with
+        their data-quality totals (K11, K12)."""
         prefix = self._settings.key_prefix
+        costs = CostStore(self._redis, prefix)
         return await asyncio.gather(
             read_net(self._redis, self._keys, partitions, now_s),
             RosterStore(self._redis, prefix).entries(),
             TargetStore(self._redis, prefix).targets(),
+            asyncio.gather(costs.costs(), costs.quality()),
         )
 
 

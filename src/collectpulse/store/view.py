@@ -10,6 +10,7 @@ from datetime import date
 from collectpulse.kpi.accounts import AccountTotals
 from collectpulse.kpi.allocation import AllocationTotals
 from collectpulse.kpi.collectors import RosterRow
+from collectpulse.kpi.costs import Cost, RevenueModel
 from collectpulse.kpi.ratios import CounterValues
 from collectpulse.kpi.send_time import Slot
 from collectpulse.kpi.targets import Target
@@ -66,3 +67,7 @@ class StoreView:
     """(tenant, agent id) -> (team, role, status): the agent roster (store.roster)."""
     targets: tuple[Target, ...] = ()
     """The agent, team and tenant targets (store.targets, K24)."""
+    costs: tuple[Cost, ...] = ()
+    """The standing operating costs (store.costs, K11, K12)."""
+    revenue_models: Mapping[str, RevenueModel] = field(default_factory=dict)
+    """Tenant -> its K11 revenue model (Settings.tenant_revenue_models; default in_house)."""

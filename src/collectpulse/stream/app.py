@@ -30,6 +30,7 @@ from collectpulse.store.touches import TOUCH_TOPIC, batch_records
 from collectpulse.store.writer import StoreWriter
 from collectpulse.stream import transport
 from collectpulse.stream.agents import make_partition_agent
+from collectpulse.stream.cost_agent import add_cost_agent
 from collectpulse.stream.deadletter import DLQ_TOPIC
 from collectpulse.stream.experiment_agent import add_experiment_agent
 from collectpulse.stream.heartbeat import install_heartbeat
@@ -145,6 +146,7 @@ def create_app(settings: Settings, *, redis: StoreClient | None = None) -> faust
     add_normalisers(app, settings, client, dependencies)
     add_experiment_agent(app, settings, client, send_dlq, dependencies)
     add_roster_agent(app, settings, client, send_dlq, dependencies)
+    add_cost_agent(app, settings, client, send_dlq, dependencies)
     # prepare_topics creates it (worker_topics); declared here for Faust to produce to it.
     app.topic(dlq)
 

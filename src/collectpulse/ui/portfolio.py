@@ -1,9 +1,11 @@
-"""The live page's portfolio section: DSO, ADD and CEI (K13-K15) per currency, tenant and
-window, with the receivables they are computed from: the numbers /metrics exports.
+"""The live page's portfolio section: DSO, ADD and CEI (K13-K15), collected per account
+(K10), cost to collect, cost per contact and profit per account (K11, K12) per currency,
+tenant and window, with the receivables they are computed from: the numbers /metrics
+exports.
 
 Computed by the same functions as the exporter's gauges (``kpi.dso`` on the view's
-account totals, each tenant's dates in its own time zone), so a cell and its sample
-cannot disagree.
+account totals, ``exporter.costs`` on its costs, each tenant's dates in its own time
+zone), so a cell and its sample cannot disagree.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from html import escape
 from typing import Any
 
 from collectpulse.exporter.accounts import RATIO_GAUGES, tenant_today
+from collectpulse.exporter.costs import cost_ratios
 from collectpulse.kpi import allocation, dso
 from collectpulse.store.reader import StoreView
 from collectpulse.ui.cells import DASH, num
@@ -29,6 +32,10 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("handled_accounts", "accounts handled", "count"),
     ("collected_per_account", "collected per account", "count"),
     ("collected_unallocated_minor", "unallocated", "count"),
+    ("cost_minor", "cost", "count"),
+    ("cost_to_collect_ratio", "cost to collect", "ratio"),
+    ("cost_per_contact", "cost per contact", "count"),
+    ("profit_per_account", "profit per account", "count"),
 )
 """(key, title, unit) of every value column; the key is the gauge's name where one exists."""
 
@@ -41,12 +48,14 @@ def portfolio_panel(view: StoreView, keep: Mapping[str, str]) -> list[dict[str, 
     weighted = dso.balance_weighted_dpd(view.accounts, today)
     now = dso.receivables_now(view.accounts, today)
     allocated = allocation.collected_per_account(view.allocation, view.accounts, today)
+    costs = cost_ratios(view, today)
     rows = []
     for (currency, tenant, window), r in sorted(ratios.items()):
         if keep.get("tenant", tenant) != tenant:
             continue
         e = now.get((tenant, currency))
         k10 = allocated.get((currency, tenant, window))
+        cost = costs.get((currency, tenant, window))
         rows.append(
             {
                 "labels": {"currency": currency, "tenant": tenant, "window": window},
@@ -62,14 +71,25 @@ def portfolio_panel(view: StoreView, keep: Mapping[str, str]) -> list[dict[str, 
                     "handled_accounts": k10.handled if k10 else None,
                     "collected_per_account": k10.collected_per_account if k10 else None,
                     "collected_unallocated_minor": k10.unallocated_minor if k10 else None,
+                    "cost_minor": cost.cost_minor if cost else None,
+                    "cost_to_collect_ratio": cost.cost_to_collect_ratio if cost else None,
+                    "cost_per_contact": cost.cost_per_contact if cost else None,
+                    "profit_per_account": cost.profit_per_account if cost else None,
                 },
             }
         )
     return rows
 
 
+_COSTS = ("cost_minor", "cost_to_collect_ratio", "cost_per_contact", "profit_per_account")
 _WINDOWED = frozenset(
-    {*RATIO_GAUGES, "handled_accounts", "collected_per_account", "collected_unallocated_minor"}
+    {
+        *RATIO_GAUGES,
+        "handled_accounts",
+        "collected_per_account",
+        "collected_unallocated_minor",
+        *_COSTS,
+    }
 )
 _GAUGES = _WINDOWED | {"balance_weighted_dpd_days"}
 
@@ -87,6 +107,8 @@ def portfolio_section(rows: Sequence[Mapping[str, Any]]) -> str:
             if key == "receivables_minor":
                 metric, agg = f"collectpulse_{key}", "sum"
                 sample = {k: v for k, v in sample.items() if k != "window"}
+            elif key == "cost_minor":  # summed over the categories
+                agg = "sum"
             cells += num(values[key], unit, metric, sample, agg=agg)
         body.append(f"<tr>{cells}</tr>")
     head = "".join(
@@ -95,10 +117,12 @@ def portfolio_section(rows: Sequence[Mapping[str, Any]]) -> str:
     )
     empty = f'<tr><td colspan="{3 + len(COLUMNS)}">No account events yet.</td></tr>'
     return (
-        '<section aria-labelledby="portfolio-h"><h2 id="portfolio-h">Portfolio: DSO, ADD '
-        "and CEI over whole days of the tenant's time zone</h2>"
-        '<table id="t-portfolio"><caption>Receivables now (minor units) and the flows of '
-        "the window; a dash where S = 0 or nothing is collectable</caption>"
+        '<section aria-labelledby="portfolio-h"><h2 id="portfolio-h">Portfolio: DSO, ADD, '
+        "CEI and costs over whole days of the tenant's time zone</h2>"
+        '<table id="t-portfolio"><caption>Receivables now (minor units), the flows and '
+        "costs of the window; a dash where S = 0 or nothing is collectable, and where a "
+        "cost KPI has no sample (no attempts, nothing collected, labour not covering the "
+        "window)</caption>"
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body) or empty}</tbody></table>"
         "</section>"
     )

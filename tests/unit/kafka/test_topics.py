@@ -89,11 +89,13 @@ def test_the_worker_topics_are_the_canonical_ones_dlq_touch_raw_and_faust_leader
     compacted = {name for name, spec in specs.items() if spec.config == COMPACTED}
     assert compacted == {"x.agent", "x.target", "x.experiment"}
     assert not any(specs[name].co_partitioned for name in compacted)
+    # costs are not compacted: a correction is the latest occurred_at, not the last offset
+    assert specs["x.cost"].config == () and not specs["x.cost"].co_partitioned
     # the very names the normaliser agents subscribe to
     assert {raw_topic(SETTINGS, p) for p in PROVIDERS} <= specs.keys()
     assert all(specs[raw_topic(SETTINGS, p)].partitions == 6 for p in PROVIDERS)
     assert specs["g-__assignor-__leader"].partitions == 1
-    assert len(specs) == 11 + len(PROVIDERS) + 3 + 1
+    assert len(specs) == 11 + len(PROVIDERS) + 4 + 1
 
 
 async def test_the_reference_topics_are_created_compacted() -> None:
@@ -102,6 +104,7 @@ async def test_the_reference_topics_are_created_compacted() -> None:
     compacted = {name for name, c in admin.configs.items() if c == {"cleanup.policy": "compact"}}
     assert compacted == {"x.agent", "x.target", "x.experiment"}
     assert admin.configs["x.contact"] == {}
+    assert admin.configs["x.cost"] == {}
 
 
 def test_replication_is_min_3_brokers_unless_set_and_never_more_than_the_brokers() -> None:

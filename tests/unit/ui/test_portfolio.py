@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
+from typing import Any
 
 from tests.unit.ui.test_customer_experiments import _samples, _tagged
 
 from collectpulse.kpi.accounts import AccountTotals
+from collectpulse.kpi.costs import Cost
 from collectpulse.store.reader import StoreView
 from collectpulse.ui.model import Filters, live_model
 from collectpulse.ui.render import live_fragment
@@ -143,3 +146,52 @@ def test_collected_per_account_by_team_cells_are_their_metrics_samples() -> None
     }
     assert rows[("acme", "early", "30d")]["team_collected_per_account"] == 4_000 / 4
     assert rows[("acme", "__unassigned__", "30d")]["team_handled_accounts"] == 2
+
+
+def test_the_cost_cells_are_their_metrics_samples() -> None:
+    march = date(2027, 3, 1), date(2027, 4, 1)
+    costs = (
+        Cost("lab", "acme", "labour", "EUR", 31_000, *march),
+        Cost("tel", "acme", "telephony", "EUR", 3_100, *march),
+    )
+    totals = replace(TOTALS, attempts={("acme", date(2027, 3, 20)): 50})
+    view = replace(_view({}), accounts=totals, costs=costs)
+    fragment = live_fragment(live_model(view, window="1h", filters=Filters(), min_sample=1))
+    samples = _samples(view)
+    section = fragment[fragment.index('id="portfolio-h"') :]
+    checked = 0
+    for metric, labels, value in _tagged(section[: section.index("</section>")]):
+        name = metric.removeprefix("collectpulse_")
+        if name == "cost_minor":
+            matching = [
+                v
+                for (n, ls), v in samples.items()
+                if n == metric and dict(ls).items() >= labels.items()
+            ]
+            if value == "":  # globex has no cost
+                assert matching == []
+                continue
+            want = sum(matching)
+        elif name in {"cost_per_contact", "cost_to_collect_ratio", "profit_per_account"}:
+            key = (metric, frozenset(labels.items()))
+            if value == "":
+                assert key not in samples
+                continue
+            want = samples[key]
+        else:
+            continue
+        assert float(value) == want, (metric, labels)
+        checked += 1
+    # today 2027-03-30 (UTC): 30d = 03-01 .. 03-30, March's labour 1 000 and telephony 100
+    # a day; 5 open accounts handled, nothing collected (no cost-to-collect sample),
+    # March's labour does not cover 90d (no profit there)
+    assert checked == 5
+    rows = {(r["labels"]["currency"], r["labels"]["window"]): r for r in view_rows(view)}
+    w30, w90 = rows[("EUR", "30d")]["values"], rows[("EUR", "90d")]["values"]
+    assert w30["cost_minor"] == 33_000 and w30["cost_per_contact"] == 33_000 / 50
+    assert w30["profit_per_account"] == (0 - 33_000) / 5
+    assert w30["cost_to_collect_ratio"] is None and w90["profit_per_account"] is None
+
+
+def view_rows(view: StoreView) -> list[dict[str, Any]]:
+    return live_model(view, window="1h", filters=Filters(), min_sample=1)["portfolio"]  # type: ignore[no-any-return]

@@ -1,6 +1,6 @@
 """The portfolio now: open accounts and receivables by days-past-due bucket, DSO, ADD and
-CEI (K13-K15), accounts and net collected per collector (K9, K8), and the account
-data-quality counters."""
+CEI (K13-K15), cost to collect, cost per contact and profit per account (K11, K12),
+accounts and net collected per collector (K9, K8), and the account data-quality counters."""
 
 from __future__ import annotations
 
@@ -26,6 +26,10 @@ _TEAM_PER_ACCOUNT = gauge("team_collected_per_account")
 _TEAM_HANDLED = gauge("team_handled_accounts")
 _RECOVERY = gauge("recovery_ratio")
 _REPAID = gauge("repaid_by_dpd_ratio")
+_COST = gauge("cost_minor")
+_PER_CONTACT = gauge("cost_per_contact")
+_TO_COLLECT = gauge("cost_to_collect_ratio")
+_PROFIT = gauge("profit_per_account")
 _STALE = counter("account_stale_versions")
 _UNORDERED = counter("account_flow_unordered")
 _MISMATCH = counter("currency_mismatch")
@@ -162,6 +166,45 @@ def _recovery_row() -> Row:
     )
 
 
+def _cost_row() -> Row:
+    by = ("currency", "tenant", "window")
+    category = ("category", "currency", "tenant", "window")
+    return Row(
+        "Cost to collect and profit per account (30d and 90d)",
+        (
+            Panel(
+                "Cost to collect (all cost / net collected)",
+                PanelKind.TIMESERIES,
+                (Query(promql.gauge(_TO_COLLECT, by), legend(by)),),
+                describe(_TO_COLLECT),
+                unit=Unit.RATIO,
+                width=6,
+            ),
+            Panel(
+                "Cost per contact attempt (labour + telephony, minor units)",
+                PanelKind.TIMESERIES,
+                (Query(promql.gauge(_PER_CONTACT, by), legend(by)),),
+                describe(_PER_CONTACT),
+                width=6,
+            ),
+            Panel(
+                "Profit per account handled (minor units)",
+                PanelKind.TIMESERIES,
+                (Query(promql.gauge(_PROFIT, by), legend(by)),),
+                describe(_PROFIT),
+                width=6,
+            ),
+            Panel(
+                "Cost by category (minor units)",
+                PanelKind.TABLE,
+                (Query(promql.gauge(_COST, category), legend(category)),),
+                describe(_COST),
+                width=6,
+            ),
+        ),
+    )
+
+
 def _collectors_row() -> Row:
     team, agent = ("team",), ("team", "agent")
     collected = ("team", "currency", "window")
@@ -217,8 +260,15 @@ BOARD = Board(
         "Open accounts and receivables now, by days-past-due bucket (computed from each "
         "account's oldest unpaid due date when scraped), DSO, ADD and CEI over 30 and 90 "
         "days from the daily balance flows, net collected per account handled, recovery by "
-        "placement month, and accounts per collector."
+        "placement month, cost to collect, cost per contact and profit per account, and "
+        "accounts per collector."
     ),
-    rows=(_receivables_row(), _effectiveness_row(), _recovery_row(), _collectors_row()),
+    rows=(
+        _receivables_row(),
+        _effectiveness_row(),
+        _recovery_row(),
+        _cost_row(),
+        _collectors_row(),
+    ),
     tags=("portfolio",),
 )

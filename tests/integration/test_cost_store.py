@@ -1,0 +1,73 @@
+"""The standing costs in Redis (store.costs): corrections by occurred_at in any order,
+repeats, redelivery behind the offset guard, retention."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime, timedelta
+
+from redis.asyncio import Redis
+
+from collectpulse.events.roster import CostEvent
+from collectpulse.settings import Settings
+from collectpulse.store.costs import KEEP_DAYS, CostStore, quality_field
+
+AT = datetime(2026, 11, 1, 9, tzinfo=UTC)
+NOW_S = AT.timestamp()
+
+
+def cost(event_id: str, amount: int, *, later_s: int = 0, cost_id: str = "c1") -> CostEvent:
+    return CostEvent(
+        event_id=event_id,
+        occurred_at=AT + timedelta(seconds=later_s),
+        tenant="acme",
+        cost_id=cost_id,
+        category="labour",
+        amount_minor=amount,
+        currency="EUR",
+        period_start=date(2026, 10, 1),
+        period_end=date(2026, 11, 1),
+    )
+
+
+async def test_the_latest_correction_stands_in_every_arrival_order(
+    settings: Settings, redis_client: Redis
+) -> None:
+    # v1, its correction v2 (a second later), v3 at v2's time with a larger event id
+    records = [cost("v1", 100), cost("v2", 200, later_s=1), cost("v3", 300, later_s=1)]
+    for n, order in enumerate(itertools.permutations(records)):
+        store = CostStore(redis_client, f"{settings.key_prefix}-{n}")
+        for offset, event in enumerate(order):
+            await store.store(event, 0, offset)
+        assert [c.amount_minor for c in await store.costs()] == [300], order
+
+
+async def test_repeats_and_redeliveries_change_nothing_and_count_once(
+    settings: Settings, redis_client: Redis
+) -> None:
+    store = CostStore(redis_client, settings.key_prefix)
+    received = quality_field("events_received")
+    count = (received,)
+    assert await store.store(cost("v2", 200, later_s=5), 0, 0, counts=count) == 1
+    assert await store.store(cost("v1", 100), 0, 1, counts=count) == 3  # superseded
+    assert await store.store(cost("v1", 100), 0, 2, counts=count) == 2  # a repeat of it
+    assert await store.store(cost("v2", 200, later_s=5), 1, 0, counts=count) == 2
+    # a redelivered batch: offsets at or before the applied one do nothing at all
+    assert await store.store(cost("v9", 900, later_s=9), 0, 2, counts=count) == 0
+    assert await store.store(None, 1, 0, counts=count) == 0
+    assert [c.amount_minor for c in await store.costs()] == [200]
+    quality = await store.quality()
+    assert quality == {received: 4, quality_field("events_duplicate"): 2}
+
+
+async def test_costs_whose_period_ended_before_every_window_are_dropped(
+    settings: Settings, redis_client: Redis
+) -> None:
+    store = CostStore(redis_client, settings.key_prefix)
+    await store.store(cost("v1", 100), 0, 0)  # ends 2026-11-01 (exclusive)
+    kept = datetime(2026, 11, 1, tzinfo=UTC) + timedelta(days=KEEP_DAYS - 1)
+    assert await store.prune(kept.timestamp()) == 0
+    assert await store.prune(kept.timestamp() + 86_400) == 1
+    assert await store.costs() == []
+    # its ids went with it: the same record again is stored anew (and dropped again)
+    assert await store.store(cost("v1", 100), 0, 1) == 1
