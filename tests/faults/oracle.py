@@ -203,9 +203,13 @@ def ground_truth(
 
     payments = [body for topic, body in valid if topic is Topic.PAYMENT]
     samples.update(allocation_samples([], payments))
+    # K4-K7 by team: no roster and no account here, so every agent is __unassigned__
+    from tests.order.team_promises import TEAM_RATIOS, team_samples
+
+    samples.update(team_samples([(topic.value, body) for topic, body in valid]))
     return Truth(
         samples=samples,
-        ratios={f"{P}{name}_ratio" for name in ratios} | AGENT_NO_VALUE,
+        ratios={f"{P}{name}_ratio" for name in ratios} | AGENT_NO_VALUE | TEAM_RATIOS,
         uniques={f"{P}windowed_{name}" for name in uniques},
         estimated_ratios={f"{P}{name}_ratio" for name in ESTIMATED_RATIOS},
         received=received,

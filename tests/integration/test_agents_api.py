@@ -35,6 +35,7 @@ from collectpulse.events.keys import KEY_FIELD
 from collectpulse.events.models import ReferenceTopic, Topic
 from collectpulse.settings import Settings
 from collectpulse.store.roster import RosterStore
+from tests.order.team_promises import TEAM_FAMILIES, team_samples
 from tests.support import events as ev
 from tests.support.kafka import create_topics, publish
 from tests.support.metrics import total, value, wait_for
@@ -222,81 +223,6 @@ def oracle(log: list[tuple[Topic, dict[str, Any]]]) -> dict[str, dict[str, Any]]
     return out
 
 
-TEAM_FAMILIES = (
-    "team_outbound_ptp_per_rpc_ratio",
-    "team_outbound_kept_per_rpc_ratio",
-    "team_promise_kept_cohort_ratio",
-    "team_promises_made",
-    "team_promise_kept_ratio",
-)
-
-
-def team_oracle(log: list[tuple[Topic, dict[str, Any]]]) -> dict[tuple[str, Any], float]:
-    """K4-K7 by team from the log (catalog §9): a promise and its outcomes count for its
-    first made event's agent, a contact for its agent, each agent for its roster team,
-    else the team of its open accounts (latest versions), else __unassigned__. Every
-    event is from the last hours: windows 7d and 30d hold them all."""
-    roster = {agent: entry["team"] for agent, entry in ROSTER}
-    latest: dict[str, dict[str, Any]] = {}
-    for topic, p in log:
-        if topic is Topic.ACCOUNT and p["version"] > latest.get(p["account_id"], {}).get(
-            "version", 0
-        ):
-            latest[p["account_id"]] = p
-    held = {a["agent_id"]: a["team"] for a in latest.values() if a["status"] in ("open", "in_plan")}
-
-    def team(agent: str | None) -> str:
-        return roster.get(agent or "") or held.get(agent or "") or UNASSIGNED
-
-    made: dict[str, dict[str, Any]] = {}
-    for topic, p in log:
-        if topic is Topic.PROMISE and p["status"] == "made":
-            made.setdefault(p["promise_id"], p)
-    kept_ids = {p["promise_id"] for t, p in log if t is Topic.PROMISE and p["status"] == "kept"}
-    sums: Counter[tuple[str, str]] = Counter()
-    for pid, p in made.items():
-        t, ever_kept = team(p.get("agent_id")), pid in kept_ids
-        outbound = p["direction"] == "outbound"
-        sums[(t, "made")] += 1
-        sums[(t, f"made {p['direction']} {p['kind']}")] += 1
-        sums[(t, f"kept {p['direction']} {p['kind']}")] += ever_kept
-        sums[(t, "ptp")] += outbound and p["kind"] == "promise_to_pay"
-        sums[(t, "outbound kept")] += outbound and ever_kept
-    for topic, p in log:
-        if topic is Topic.PROMISE and p["status"] in ("kept", "broken"):
-            sums[(team(made[p["promise_id"]].get("agent_id")), p["status"])] += 1
-        if topic is Topic.CONTACT and p["direction"] == "outbound":
-            sums[(team(p.get("agent_id")), "rpcs")] += p["outcome"] == "right_party"
-    want: dict[tuple[str, Any], float] = {}
-    for t in {t for t, _ in sums}:
-        for window in ("7d", "30d"):
-            labels = {"team": t, "tenant": "", "window": window}
-
-            def put(name: str, part: int, whole: int, at: dict[str, str] = labels) -> None:
-                if whole:
-                    want[(f"collectpulse_{name}", frozenset(at.items()))] = part / whole
-
-            rpcs, kept, broken = sums[(t, "rpcs")], sums[(t, "kept")], sums[(t, "broken")]
-            put("team_outbound_ptp_per_rpc_ratio", sums[(t, "ptp")], rpcs)
-            put("team_outbound_kept_per_rpc_ratio", sums[(t, "outbound kept")], rpcs)
-            put("team_promise_kept_ratio", kept, kept + broken)
-            if sums[(t, "made")] or kept or broken:
-                put("team_promises_made", sums[(t, "made")], 1)
-            for direction, kind in (
-                ("outbound", "promise_to_pay"),
-                ("inbound", "installment_plan"),
-            ):
-                split = labels | {"direction": direction, "kind": kind}
-                whole = sums[(t, f"made {direction} {kind}")]
-                put(
-                    "team_promise_kept_cohort_ratio",
-                    sums[(t, f"kept {direction} {kind}")],
-                    whole,
-                    split,
-                )
-    return want
-
-
 def _credited(log: list[tuple[Topic, dict[str, Any]]], payment: dict[str, Any]) -> str:
     """Catalog section 9: its agent_id, else its account's assignee at its time (the
     account: its account_id, else the customer's only open account in its currency)."""
@@ -477,9 +403,13 @@ async def test_promises_count_for_their_maker_and_the_table_lists_every_agent(
         assert overflows > 0
         # K4-K7 by team: north (the roster's ag-4, ag-5), south (ag-1..3 by their open
         # accounts' team) and __unassigned__ (no agent), exactly the oracle's samples
-        names = {f"collectpulse_{family}" for family in TEAM_FAMILIES}
-        by_team = {key: v for key, v in samples.items() if key[0] in names}
-        assert by_team == team_oracle(log)
+        by_team = {
+            (name, frozenset((k, v) for k, v in labels if v)): value
+            for (name, labels), value in samples.items()
+            if name in TEAM_FAMILIES
+        }
+        roster = {("", agent): entry["team"] for agent, entry in ROSTER}
+        assert by_team == team_samples([(t.value, p) for t, p in log], roster)
         assert {dict(key[1])["team"] for key in by_team} == {"north", "south", UNASSIGNED}
         # K8: the roster's active collectors are ag-4 and ag-5 of team north; the others
         # are on no roster team (their accounts' team south has no collector on the

@@ -51,6 +51,7 @@ from tests.order.allocation import (
 from tests.order.costs import COST_FAMILIES, COST_RATIOS, collected, cost_samples
 from tests.order.log import Entry, event_s
 from tests.order.send_slots import SEND_SLOT_FAMILIES, send_slot_samples
+from tests.order.team_promises import TEAM_FAMILIES, TEAM_RATIOS, team_samples
 from tests.support.kpi_oracle import FUNNEL_RATIOS, Labels, divide, sum_by
 
 ATTRIBUTION_S = 7 * 86_400
@@ -152,6 +153,11 @@ def expected(entries: Iterable[Entry], windows: Sequence[str]) -> Expected:
     agent_ratios = agent_samples(valid, windows)  # K4-K6, K19, K20
     allocated = allocation_samples(accounts.valid_accounts(valid), payments)
     revenue = agency_revenue(accounts.valid_accounts(valid), payments)
+    # K4-K7 by team: agents' teams from their open accounts (no roster in this log)
+    by_team = team_samples(
+        [(topic, b) for topic, b in valid if topic != "account"]
+        + [("account", b) for b in accounts.valid_accounts(valid)]
+    )
     today = datetime.now(UTC).date()
     costs = cost_samples(
         (b for topic, b in valid if topic == "cost"),
@@ -166,6 +172,7 @@ def expected(entries: Iterable[Entry], windows: Sequence[str]) -> Expected:
             **agent_ratios,
             **allocated,
             **costs,
+            **by_team,
             **send_slot_samples(messages, paid),
         },
         modelled.approximate,
@@ -174,12 +181,14 @@ def expected(entries: Iterable[Entry], windows: Sequence[str]) -> Expected:
         | accounts.FLOW_FAMILIES
         | NO_VALUE
         | ALLOCATION_RATIOS
-        | COST_RATIOS,
+        | COST_RATIOS
+        | TEAM_RATIOS,
         modelled.families
         | accounts.FAMILIES
         | AGENT_FAMILIES
         | ALLOCATION_FAMILIES
         | COST_FAMILIES
+        | TEAM_FAMILIES
         | set(SEND_SLOT_FAMILIES),
         revenue,
     )
