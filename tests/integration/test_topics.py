@@ -62,9 +62,9 @@ async def test_the_worker_creates_every_topic_it_reads_or_writes(
     settings: Settings, tmp_path: Path
 ) -> None:
     names = {spec.name for spec in worker_topics(settings)}
-    # 8 canonical, dlq, customer-touch, 5 raw.<provider>, agent, target and experiment, Faust's
-    # leader
-    assert len(names) == 20
+    # 8 canonical, dlq, customer-touch, 5 raw.<provider>, agent, target, cost and experiment,
+    # Faust's leader
+    assert len(names) == 21
     assert settings.topic("raw.twilio") in names and settings.topic("customer-touch") in names
     assert await layout(settings) == {}
     configured = settings.model_copy(update={"topic_replication_factor": 1})
@@ -73,9 +73,15 @@ async def test_the_worker_creates_every_topic_it_reads_or_writes(
     assert found == expected_layout(settings)
     assert all(found[settings.topic(f"raw.{p}")] == (4, 1) for p in ("ses", "twilio"))
     assert "not found in cluster metadata" not in (tmp_path / "w.log").read_text()
-    # the roster and targets are log-compacted, the canonical topics are not
-    policies = await cleanup_policies(settings, ["agent", "target", "contact"])
-    assert policies == {"agent": "compact", "target": "compact", "contact": "delete"}
+    # the roster and targets are log-compacted; the canonical topics are not, nor the
+    # costs (a correction must not be compacted away by an older record's later offset)
+    policies = await cleanup_policies(settings, ["agent", "target", "contact", "cost"])
+    assert policies == {
+        "agent": "compact",
+        "target": "compact",
+        "contact": "delete",
+        "cost": "delete",
+    }
 
 
 async def cleanup_policies(settings: Settings, names: list[str]) -> dict[str, str]:
@@ -99,16 +105,16 @@ async def test_topics_create_makes_them_all_once_and_check_reports_them(
 ) -> None:
     before = topics_command(settings, "check")
     assert before.returncode == 1, before.stderr
-    assert statuses(before.stdout)["missing"] == 20, before.stdout
+    assert statuses(before.stdout)["missing"] == 21, before.stdout
 
     first = topics_command(settings, "create")
     assert first.returncode == 0, first.stderr
-    assert statuses(first.stdout)["created"] == 20, first.stdout
+    assert statuses(first.stdout)["created"] == 21, first.stdout
     assert await layout(settings) == expected_layout(settings)
 
     again = topics_command(settings, "create")
     assert again.returncode == 0, again.stderr
-    assert statuses(again.stdout) == {"exists": 20}, again.stdout
+    assert statuses(again.stdout) == {"exists": 21}, again.stdout
 
     after = topics_command(settings, "check")
     assert after.returncode == 0, after.stderr

@@ -47,7 +47,7 @@ ACLS_WITHOUT_CREATE = (
     *((_TOPIC, GROUP_PREFIX, op) for op in (_READ, _DESCRIBE)),
     (_GROUP, GROUP_PREFIX, _READ),
 )
-TOPICS = 20
+TOPICS = 21
 STEP_TIMEOUT_S = 90.0
 NEW_TOPIC_DEADLINE_S = 15.0
 """The recreated topic's first event is counted within this: metadata age (3 s), then one
