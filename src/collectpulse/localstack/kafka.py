@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import shutil
 import string
 import subprocess
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,6 +114,15 @@ def _write_config(p: KafkaPaths, cfg: LocalStackSettings) -> None:
     p.config.write_text(text)
 
 
+def new_cluster_id() -> str:
+    """A KRaft cluster id as ``kafka-storage random-uuid`` prints it (16 random bytes,
+    base64url without padding, never starting with '-'), without starting a JVM for it."""
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not text.startswith("-"):
+            return text
+
+
 def _format_once(p: KafkaPaths) -> None:
     """Format the KRaft log dir the first time; a restart reuses it."""
     if (p.log_dir / "meta.properties").exists():
@@ -119,12 +130,6 @@ def _format_once(p: KafkaPaths) -> None:
     java_bin = java()
     classpath = f"{p.libs}/*"
     tools_log = f"-Dlog4j2.configurationFile=file:{p.root / 'deploy/kafka/log4j2-tools.properties'}"
-    cluster_id = subprocess.run(
-        [java_bin, tools_log, "-cp", classpath, "kafka.tools.StorageTool", "random-uuid"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
     subprocess.run(
         [
             java_bin,
@@ -134,7 +139,7 @@ def _format_once(p: KafkaPaths) -> None:
             "kafka.tools.StorageTool",
             "format",
             "-t",
-            cluster_id,
+            new_cluster_id(),
             "-c",
             str(p.config),
             "--standalone",

@@ -23,7 +23,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaError
 
-from collectpulse.localstack.kafka import LocalStackError, ensure_jars, java, paths
+from collectpulse.localstack.kafka import LocalStackError, ensure_jars, java, new_cluster_id, paths
 from collectpulse.localstack.processes import exit_reason, port_in_use, read_pid, spawn, stop
 from collectpulse.settings import LocalStackSettings
 
@@ -112,16 +112,26 @@ def _format_once(cfg: LocalStackSettings, cluster: list[Node]) -> None:
     ]
     id_file = cluster_dir(cfg) / "cluster-id"
     if not id_file.exists():
-        made = subprocess.run([*tools, "random-uuid"], check=True, capture_output=True, text=True)
-        id_file.write_text(made.stdout.strip())
+        id_file.write_text(new_cluster_id())
     cluster_id = id_file.read_text().strip()
-    for node in unformatted:
-        subprocess.run(
+    # the nodes' formats are independent: one JVM each, side by side
+    formats = [
+        subprocess.Popen(
             [*tools, "format", "-t", cluster_id, "-c", str(node.config), "--ignore-formatted"],
-            check=True,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
         )
+        for node in unformatted
+    ]
+    failed = []
+    for node, proc in zip(unformatted, formats, strict=True):
+        output, _ = proc.communicate()
+        if proc.returncode != 0:
+            failed.append(f"node {node.node_id}: {output.strip()[-500:]}")
+    if failed:
+        detail = "; ".join(failed)
+        raise LocalStackError(f"formatting the Kafka cluster's log dirs failed: {detail}")
 
 
 async def live_brokers(servers: str) -> int:
