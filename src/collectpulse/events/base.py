@@ -78,8 +78,13 @@ EventTime = Annotated[
     BeforeValidator(_reject_numeric_timestamp),
     Field(json_schema_extra={"pattern": _RFC3339_WITH_OFFSET}),
 ]
+MAX_AMOUNT_MINOR = 10**14
+"""The largest amount an event may carry (10^12 major units of a two-decimal currency):
+every amount times a commission in basis points (<= 10,000) still fits Redis' signed
+64-bit integers, so no counter of the guarded write can overflow half-way through it."""
 # strict: an amount of money is a JSON integer, never "100", 100.0 or true.
-AmountMinor = Annotated[int, Field(strict=True, ge=0)]
+AmountMinor = Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT_MINOR)]
+SignedAmountMinor = Annotated[int, Field(strict=True, ge=-MAX_AMOUNT_MINOR, le=MAX_AMOUNT_MINOR)]
 Currency = Annotated[
     str,
     AfterValidator(require_active_currency),

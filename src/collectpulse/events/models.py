@@ -30,6 +30,7 @@ from collectpulse.events.base import (
     Label,
     ProviderCode,
     ReferenceTopic,
+    SignedAmountMinor,
     Text,
     Topic,
     require_active_currency,
@@ -274,7 +275,7 @@ class AccountEvent(EventBase):
         description="Strictly increasing per account; the state is the highest version seen."
     )
     balance_minor: AmountMinor = Field(description="Balance after the change, minor units.")
-    delta_minor: Annotated[int, Field(strict=True)] = Field(
+    delta_minor: SignedAmountMinor = Field(
         description="This event's signed balance change; 0 for assigned and status, "
         "+balance for placed."
     )

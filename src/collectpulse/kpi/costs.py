@@ -147,7 +147,7 @@ def cost_ratios(
     (tenant, window): contact attempts in W. ``models``: tenant -> revenue model
     (default ``in_house``). ``agency_revenue``, keyed (tenant, currency, window): the
     allocated net x commission_bp / 10 000 of an ``agency`` tenant
-    (``kpi.allocation.agency_revenue``); without it, no K11 sample for that tenant.
+    (``kpi.allocation.agency_revenue``); none for the window: it earned 0.
 
     cost_per_contact is absent without attempts, cost_to_collect_ratio while net
     collected is not positive, profit_per_account unless labour covers W or while H = 0.
@@ -160,13 +160,13 @@ def cost_ratios(
         to_collect = cost.total / got.net_minor if got.net_minor > 0 else None
         profit = None
         if cost.labour_covers and got.handled > 0:
+            # an agency that collected nothing in W earned no commission: revenue 0
             revenue = (
-                agency_revenue.get((tenant, currency, window))
+                agency_revenue.get((tenant, currency, window), 0.0)
                 if models.get(tenant, "in_house") == "agency"
                 else got.net_minor
             )
-            if revenue is not None:
-                profit = (revenue - cost.total) / got.handled
+            profit = (revenue - cost.total) / got.handled
         out[(currency, tenant, window)] = CostRatios(cost.total, per_contact, to_collect, profit)
     return out
 

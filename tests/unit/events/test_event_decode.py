@@ -14,7 +14,7 @@ from collectpulse.events.decode import (
     decode_many,
     future_event,
 )
-from collectpulse.events.models import MODEL_BY_TOPIC, PaymentEvent, Topic
+from collectpulse.events.models import MODEL_BY_TOPIC, PaymentEvent, ReferenceTopic, Topic
 from collectpulse.kpi.labels import INVALID_REASON
 
 MAX_BYTES = 65536
@@ -142,3 +142,41 @@ def test_the_kpi_table_lists_every_reason_a_canonical_record_is_dead_lettered_fo
     canonical = set(get_args(Reason)) - {"provider_error"}
     assert set(INVALID_REASON.values) == canonical
     assert "future_event" in canonical
+
+
+COST = {
+    "event_id": "evt-cost-1",
+    "occurred_at": "2025-03-01T08:00:00Z",
+    "cost_id": "labour-2025-02",
+    "category": "labour",
+    "amount_minor": 1000,
+    "currency": "EUR",
+    "period_start": "2025-02-01",
+    "period_end": "2025-03-01",
+}
+ADJUSTED = {**VALID_PAYLOADS[Topic.ACCOUNT], "change": "adjustment", "version": 2}
+
+
+@pytest.mark.parametrize(
+    ("topic", "body", "fields", "sign"),
+    [
+        (Topic.PAYMENT, VALID_PAYLOADS[Topic.PAYMENT], ("amount_minor",), 1),
+        (Topic.ACCOUNT, VALID_PAYLOADS[Topic.ACCOUNT], ("balance_minor", "delta_minor"), 1),
+        (Topic.ACCOUNT, ADJUSTED, ("delta_minor",), 1),
+        (Topic.ACCOUNT, ADJUSTED, ("delta_minor",), -1),
+        (ReferenceTopic.COST, COST, ("amount_minor",), 1),
+    ],
+)
+def test_an_amount_past_the_limit_is_a_validation_error_naming_it(
+    topic: Topic | ReferenceTopic, body: dict[str, object], fields: tuple[str, ...], sign: int
+) -> None:
+    # amount x commission_bp must fit Redis' 64-bit counters: such a record goes to the
+    # DLQ with its field named instead of stopping the worker half-way through a write
+    for value, valid in ((sign * 10**14, True), (sign * (10**14 + 1), False), (10**30, False)):
+        record = {**body, **dict.fromkeys(fields, value)}
+        result = decode(topic, json.dumps(record).encode(), max_bytes=MAX_BYTES)
+        if valid:
+            assert not isinstance(result, Invalid), result
+        else:
+            assert isinstance(result, Invalid) and result.reason == "validation", result
+            assert result.detail.startswith(f"{fields[0]}: "), result.detail

@@ -103,13 +103,15 @@ def test_absence_rules() -> None:
     assert refunded[("EUR", "acme", "30d")].profit_per_account == pytest.approx((-200 - 3000) / 2)
 
 
-def test_agency_tenant_needs_its_revenue_input() -> None:
+def test_an_agency_tenant_earns_its_commission_and_nothing_when_it_collected_nothing() -> None:
     key = ("acme", "EUR", "30d")
     covered = {key: CostWindow({"labour": 1000}, True)}
     got = {key: Collected(8000, 2000, 5)}
     agency: dict[str, RevenueModel] = {"acme": "agency"}
-    none = cost_ratios(covered, got, {}, agency, {})
-    assert none[("EUR", "acme", "30d")].profit_per_account is None
+    # no commission in W (nothing collected, or a payment and its reversal cancel out):
+    # revenue 0, so the worst month is on the board, not missing from it
+    none = cost_ratios(covered, {key: Collected(0, 0, 5)}, {}, agency, {})
+    assert none[("EUR", "acme", "30d")].profit_per_account == pytest.approx(-1000 / 5)
     given = cost_ratios(covered, got, {}, agency, {key: 1600})
     assert given[("EUR", "acme", "30d")].profit_per_account == pytest.approx((1600 - 1000) / 5)
 
