@@ -35,6 +35,10 @@ FAMILIES = (
     "collectpulse_collected_per_account",
     "collectpulse_recovery_ratio",
     "collectpulse_repaid_by_dpd_ratio",
+    "collectpulse_cost_per_contact",
+    "collectpulse_cost_to_collect_ratio",
+    "collectpulse_profit_per_account",
+    "collectpulse_team_collected_per_account",
 )
 SAMPLE = re.compile(r"^(\w+)\{([^}]*)\} (\S+)$")
 
