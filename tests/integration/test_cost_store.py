@@ -6,11 +6,13 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, date, datetime, timedelta
 
+from faust.types import TP
 from redis.asyncio import Redis
 
 from collectpulse.events.roster import CostEvent
 from collectpulse.settings import Settings
 from collectpulse.store.costs import KEEP_DAYS, CostStore, quality_field
+from collectpulse.stream.resume import resume_positions
 
 AT = datetime(2026, 11, 1, 9, tzinfo=UTC)
 NOW_S = AT.timestamp()
@@ -71,3 +73,27 @@ async def test_costs_whose_period_ended_before_every_window_are_dropped(
     assert await store.costs() == []
     # its ids went with it: the same record again is stored anew (and dropped again)
     assert await store.store(cost("v1", 100), 0, 1) == 1
+
+
+async def test_a_cost_partition_resumes_after_the_offset_the_store_applied(
+    settings: Settings, redis_client: Redis
+) -> None:
+    store = CostStore(redis_client, settings.key_prefix)
+    for offset in range(3):
+        await store.store(cost(f"p0-{offset}", 100, later_s=offset), 0, offset)
+    await store.store(None, 1, 0)  # a dead-lettered record moves the offset too
+    assert await store.applied_offsets() == {0: 2, 1: 0}
+
+    async def no_event_offsets(partition: int) -> dict[str, int]:
+        return {}  # cp:{pN}:off knows nothing of the cost topic
+
+    topic = settings.topic("cost")
+    assigned = frozenset({TP(topic, 0), TP(topic, 1), TP(topic, 2)})
+    resumed = await resume_positions(
+        assigned,
+        prefix=settings.topic_prefix,
+        cost_topic=topic,
+        partition_offsets=no_event_offsets,
+        cost_offsets=store.applied_offsets,
+    )
+    assert resumed == {TP(topic, 0): 3, TP(topic, 1): 1}  # partition 2: from the commit

@@ -155,6 +155,11 @@ class CostStore:
             )
         return sorted(out, key=lambda c: c.cost_id)
 
+    async def applied_offsets(self) -> dict[int, int]:
+        """Partition -> last applied offset of the cost topic: where a new owner resumes."""
+        raw = await self._client.hgetall(self._keys[1])
+        return {int(k): int(v) for k, v in raw.items()}
+
     async def quality(self) -> dict[str, int]:
         """Data-quality total fields (``counter_field`` names) -> count."""
         raw = await self._client.hgetall(self._keys[2])
