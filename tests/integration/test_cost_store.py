@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from collectpulse.events.roster import CostEvent
 from collectpulse.settings import Settings
-from collectpulse.store.costs import KEEP_DAYS, CostStore, quality_field
+from collectpulse.store.costs import GONE_DAYS, KEEP_DAYS, CostStore, quality_field
 from collectpulse.stream.resume import resume_positions
 
 AT = datetime(2026, 11, 1, 9, tzinfo=UTC)
@@ -71,8 +71,47 @@ async def test_costs_whose_period_ended_before_every_window_are_dropped(
     assert await store.prune(kept.timestamp()) == 0
     assert await store.prune(kept.timestamp() + 86_400) == 1
     assert await store.costs() == []
-    # its ids went with it: the same record again is stored anew (and dropped again)
-    assert await store.store(cost("v1", 100), 0, 1) == 1
+    # its tombstone keeps its ids: the same record again is a duplicate, not stored anew
+    assert await store.store(cost("v1", 100), 0, 1) == 2
+    assert await store.costs() == []
+    # the tombstone goes GONE_DAYS after the drop; then the cost_id is forgotten
+    gone = kept.timestamp() + 86_400 * (1 + GONE_DAYS)
+    assert await store.prune(gone - 86_400) == 0
+    assert await store.store(cost("v1", 100), 0, 2) == 2
+    await store.prune(gone)
+    assert await store.store(cost("v1", 100), 0, 3) == 1
+
+
+def correction(event_id: str, occurred: date, period: tuple[date, date]) -> CostEvent:
+    return cost(event_id, 100).model_copy(
+        update={
+            "occurred_at": datetime(occurred.year, occurred.month, occurred.day, tzinfo=UTC),
+            "period_start": period[0],
+            "period_end": period[1],
+        }
+    )
+
+
+async def test_a_dropped_correction_orders_later_records_in_every_arrival_order(
+    settings: Settings, redis_client: Redis
+) -> None:
+    # R1, and its correction R2 (later) whose period is past every window: R2 stands and
+    # is dropped, whether R1 came first or only after R2's batch was pruned
+    r1 = correction("r1", date(2026, 6, 1), (date(2026, 10, 1), date(2026, 11, 1)))
+    r2 = correction("r2", date(2026, 6, 10), (date(2026, 1, 1), date(2026, 2, 1)))
+    received, duplicate = quality_field("events_received"), quality_field("events_duplicate")
+    for n, order in enumerate(((r1, r2), (r2, r1))):
+        store = CostStore(redis_client, f"{settings.key_prefix}-order{n}")
+        for offset, event in enumerate((*order, r2, r1)):  # then a repeat of each
+            await store.store(event, 0, offset, counts=(received,))
+            await store.prune(NOW_S)  # after every batch (of one record)
+        assert await store.costs() == [], order
+        assert await store.quality() == {received: 4, duplicate: 2}, order
+        # a correction newer than the dropped one stands again
+        r3 = correction("r3", date(2026, 6, 20), (date(2026, 10, 1), date(2026, 11, 1)))
+        assert await store.store(r3, 0, 9) == 1
+        await store.prune(NOW_S)
+        assert [c.cost_id for c in await store.costs()] == ["c1"], order
 
 
 async def test_a_cost_partition_resumes_after_the_offset_the_store_applied(
