@@ -4,7 +4,9 @@ repeats, redelivery behind the offset guard, retention."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from faust.types import TP
 from redis.asyncio import Redis
@@ -12,7 +14,12 @@ from redis.asyncio import Redis
 from collectpulse.events.roster import CostEvent
 from collectpulse.settings import Settings
 from collectpulse.store.costs import GONE_DAYS, KEEP_DAYS, CostStore, quality_field
+from collectpulse.store.fields import counter_field
+from collectpulse.store.tenant_label import TenantLabels
+from collectpulse.stream.batch import RawRecord, RecordBatch
+from collectpulse.stream.cost_agent import make_cost_agent
 from collectpulse.stream.resume import resume_positions
+from collectpulse.stream.retry import DependencyState
 
 AT = datetime(2026, 11, 1, 9, tzinfo=UTC)
 NOW_S = AT.timestamp()
@@ -136,3 +143,45 @@ async def test_a_cost_partition_resumes_after_the_offset_the_store_applied(
         cost_offsets=store.applied_offsets,
     )
     assert resumed == {TP(topic, 0): 3, TP(topic, 1): 1}  # partition 2: from the commit
+
+
+async def test_the_agent_stores_the_tenant_label_capped_and_redacted(
+    settings: Settings, redis_client: Redis
+) -> None:
+    store = CostStore(redis_client, settings.key_prefix)
+    tenants = TenantLabels(redis_client, settings.key_prefix, cap=1)
+
+    async def no_dlq(key: bytes | None, value: bytes | None, headers: Any) -> None:
+        raise AssertionError("nothing here is invalid")
+
+    agent = make_cost_agent(
+        store,
+        tenants,
+        no_dlq,
+        max_bytes=65536,
+        future_tolerance_s=300,
+        state=DependencyState(),
+        clock=lambda: NOW_S,
+    )
+    events = [
+        cost("e1", 100, cost_id="a").model_copy(update={"tenant": "acme"}),
+        cost("e2", 200, cost_id="b").model_copy(update={"tenant": "beta"}),  # over the cap
+        cost("e3", 300, cost_id="c").model_copy(update={"tenant": "jane@example.com"}),
+    ]
+    records = [
+        RawRecord(n, e.cost_id.encode(), e.model_dump_json().encode(), (), 0)
+        for n, e in enumerate(events)
+    ]
+
+    async def one_batch() -> AsyncIterator[RecordBatch]:
+        yield RecordBatch(settings.topic("cost"), 0, 0, len(records) - 1, records)
+
+    await agent(one_batch())
+    assert [(c.cost_id, c.tenant) for c in await store.costs()] == [
+        ("a", "acme"),
+        ("b", "__other__"),
+        ("c", "__redacted__"),
+    ]
+    assert await redis_client.smembers(f"{settings.key_prefix}:{{labels}}:tenant") == {b"acme"}
+    overflows = counter_field("label_overflows", {"label": "tenant"})
+    assert (await store.quality())[overflows] == 2

@@ -137,8 +137,12 @@ class CostStore:
         offset: int,
         *,
         counts: tuple[str, ...] = (),
+        tenant: str | None = None,
     ) -> int:
-        """Apply one record (None: no event, only ``counts``, e.g. a dead-lettered one)."""
+        """Apply one record (None: no event, only ``counts``, e.g. a dead-lettered one).
+
+        ``tenant``: the tenant's reported label (``TenantLabels``), stored for the
+        exporter to join K10 on; None stores ``event.tenant`` as it is."""
         duplicate = quality_field("events_duplicate")
         if event is None:
             args: list[str | int | bytes] = [partition, offset, "", 0, "", "", duplicate]
@@ -148,7 +152,7 @@ class CostStore:
                 {
                     "t": at_us,
                     "e": event.event_id,
-                    "tenant": event.tenant or "",
+                    "tenant": (event.tenant if tenant is None else tenant) or "",
                     "category": event.category,
                     "currency": event.currency,
                     "amount": event.amount_minor,
