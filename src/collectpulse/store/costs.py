@@ -13,7 +13,11 @@ as total fields the exporter adds to the partitions' totals). ``cp:{costs}:ids``
 per cost_id the event ids seen, so a repeat is a duplicate whether or not its record
 is the standing one (the count does not depend on the arrival order). A cost is kept
 while its period overlaps the last ``KEEP_DAYS`` UTC days (the 90-day window in every
-zone); older ones are dropped after each batch.
+zone); older ones are dropped after each batch. A dropped cost leaves a tombstone
+(``cp:{costs}:gone``: its record's occurred_at and event_id; its ids in ``:ids`` stay)
+for ``GONE_DAYS`` (``:gone-at``, a sorted set by expiry day): a later record of that
+cost_id is ordered against it, so a correction that is itself dropped still supersedes
+an older record arriving after it, and a repeat is still a duplicate.
 """
 
 from __future__ import annotations
@@ -30,11 +34,18 @@ from collectpulse.store.fields import counter_field
 KEEP_DAYS = 92
 """The 90-day window ends on the tenant's local today (UTC today +- 1): a period ending
 92 days before the UTC today overlaps no window of any zone."""
+GONE_DAYS = 400
+"""How long a dropped cost's tombstone (its record's occurred_at and event_id, and its event
+ids seen) is kept: a correction or repeat arriving within it is ordered against the dropped
+record, as if it still stood. Longer than a yearly restatement and far longer than the
+topic's retention (a replay from Kafka cannot bring older records); one small entry per
+cost dropped in the last GONE_DAYS."""
 TOPIC = "cost"
 
-# KEYS: costs, offsets, quality, ids seen. ARGV: partition, offset, cost_id ('' = no event),
+# KEYS: costs, offsets, quality, ids seen, pruned. ARGV: partition, offset, cost_id ('' = no event),
 # occurred_at (microseconds), event_id, value JSON, duplicate field, fields to count.
-# Returns 0 already applied, 1 stored, 2 duplicate, 3 superseded by the stored record.
+# Returns 0 already applied, 1 stored, 2 duplicate, 3 superseded by the stored (or pruned)
+# record.
 _APPLY = """
 local function after(a, b)  -- byte order (Lua's < follows the server's locale)
   for i = 1, math.min(#a, #b) do
@@ -55,35 +66,55 @@ if string.find(sep .. ids .. sep, sep .. ARGV[5] .. sep, 1, true) then
   return 2
 end
 redis.call('HSET', KEYS[4], ARGV[3], ids == '' and ARGV[5] or ids .. sep .. ARGV[5])
+local t = tonumber(ARGV[4])
 local current = redis.call('HGET', KEYS[1], ARGV[3])
 if current then
   local s = cjson.decode(current)
-  local t = tonumber(ARGV[4])
   if s.t > t or (s.t == t and after(s.e, ARGV[5])) then return 3 end
+else
+  local gone = redis.call('HGET', KEYS[5], ARGV[3])
+  if gone then  -- a pruned record: older or equal is superseded by it, newer stands again
+    local s = cjson.decode(gone)
+    if s.t > t or (s.t == t and not after(ARGV[5], s.e)) then return 3 end
+    redis.call('HDEL', KEYS[5], ARGV[3])
+  end
 end
 redis.call('HSET', KEYS[1], ARGV[3], ARGV[6])
 return 1
 """
 
-# KEYS: costs, ids seen. ARGV: the first day ordinal still kept. Returns the costs dropped.
+# KEYS: costs, ids seen, pruned, pruned by expiry day. ARGV: the first day ordinal still
+# kept, today's ordinal, the expiry day of a tombstone made now. Returns the costs dropped.
 _PRUNE = """
 local dropped = 0
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do
-  if cjson.decode(all[i + 1]).ed <= tonumber(ARGV[1]) then
+  local s = cjson.decode(all[i + 1])
+  if s.ed <= tonumber(ARGV[1]) then
     redis.call('HDEL', KEYS[1], all[i])
-    redis.call('HDEL', KEYS[2], all[i])
+    -- the tombstone: the dropped record's order (t exact: %.0f, cjson rounds to 14 digits)
+    local tomb = '{"t":' .. string.format('%.0f', s.t) .. ',"e":' .. cjson.encode(s.e) .. '}'
+    redis.call('HSET', KEYS[3], all[i], tomb)
+    redis.call('ZADD', KEYS[4], tonumber(ARGV[3]), all[i])
     dropped = dropped + 1
+  end
+end
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', ARGV[2])) do
+  redis.call('ZREM', KEYS[4], id)
+  if redis.call('HEXISTS', KEYS[1], id) == 0 then  -- not standing again: forget it all
+    redis.call('HDEL', KEYS[3], id)
+    redis.call('HDEL', KEYS[2], id)
   end
 end
 return dropped
 """
 
 
-def cost_keys(prefix: str) -> tuple[str, str, str, str]:
-    """The costs, applied offsets, data-quality and event-ids-seen hashes."""
+def cost_keys(prefix: str) -> tuple[str, str, str, str, str, str]:
+    """The costs, applied offsets, data-quality, event-ids-seen and pruned (tombstone)
+    hashes and the pruned cost_ids by expiry day (a sorted set)."""
     base = f"{prefix}:{{costs}}"
-    return f"{base}:c", f"{base}:off", f"{base}:q", f"{base}:ids"
+    return f"{base}:c", f"{base}:off", f"{base}:q", f"{base}:ids", f"{base}:gone", f"{base}:gone-at"
 
 
 def quality_field(counter: str, **labels: str) -> str:
@@ -106,8 +137,12 @@ class CostStore:
         offset: int,
         *,
         counts: tuple[str, ...] = (),
+        tenant: str | None = None,
     ) -> int:
-        """Apply one record (None: no event, only ``counts``, e.g. a dead-lettered one)."""
+        """Apply one record (None: no event, only ``counts``, e.g. a dead-lettered one).
+
+        ``tenant``: the tenant's reported label (``TenantLabels``), stored for the
+        exporter to join K10 on; None stores ``event.tenant`` as it is."""
         duplicate = quality_field("events_duplicate")
         if event is None:
             args: list[str | int | bytes] = [partition, offset, "", 0, "", "", duplicate]
@@ -117,7 +152,7 @@ class CostStore:
                 {
                     "t": at_us,
                     "e": event.event_id,
-                    "tenant": event.tenant or "",
+                    "tenant": (event.tenant if tenant is None else tenant) or "",
                     "category": event.category,
                     "currency": event.currency,
                     "amount": event.amount_minor,
@@ -128,13 +163,15 @@ class CostStore:
                 }
             )
             args = [partition, offset, event.cost_id, at_us, event.event_id, value, duplicate]
-        return int(await self._apply(keys=self._keys, args=[*args, *counts]))
+        keys = self._keys[:5]
+        return int(await self._apply(keys=keys, args=[*args, *counts]))
 
     async def prune(self, now_s: float) -> int:
-        """Drop the costs whose period ended ``KEEP_DAYS`` or more before the UTC today."""
+        """Drop the costs whose period ended ``KEEP_DAYS`` or more before the UTC today,
+        each leaving a tombstone for ``GONE_DAYS``; forget the tombstones past that."""
         today = datetime.fromtimestamp(now_s, UTC).date().toordinal()
-        keys = [self._keys[0], self._keys[3]]
-        return int(await self._prune(keys=keys, args=[today - KEEP_DAYS]))
+        keys = [self._keys[0], *self._keys[3:6]]
+        return int(await self._prune(keys=keys, args=[today - KEEP_DAYS, today, today + GONE_DAYS]))
 
     async def costs(self) -> list[Cost]:
         raw = await self._client.hgetall(self._keys[0])
@@ -155,6 +192,11 @@ class CostStore:
             )
         return sorted(out, key=lambda c: c.cost_id)
 
+    async def applied_offsets(self) -> dict[int, int]:
+        """Partition -> last applied offset of the cost topic: where a new owner resumes."""
+        raw = await self._client.hgetall(self._keys[1])
+        return {int(k): int(v) for k, v in raw.items()}
+
     async def quality(self) -> dict[str, int]:
         """Data-quality total fields (``counter_field`` names) -> count."""
         raw = await self._client.hgetall(self._keys[2])
@@ -169,4 +211,4 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-__all__ = ["KEEP_DAYS", "CostStore", "cost_keys", "quality_field"]
+__all__ = ["GONE_DAYS", "KEEP_DAYS", "CostStore", "cost_keys", "quality_field"]

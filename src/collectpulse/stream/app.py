@@ -19,13 +19,14 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from faust.types import TP
 
-from collectpulse.events.models import Topic
+from collectpulse.events.models import ReferenceTopic, Topic
 from collectpulse.kafka.connection import faust_credentials, kafka_options
 from collectpulse.kafka.errors import KafkaSetupError
 from collectpulse.kafka.partitioning import key_partitioner
 from collectpulse.kafka.topics import create_missing, worker_topics
 from collectpulse.settings import Settings
 from collectpulse.store.client import StoreClient, store_client
+from collectpulse.store.costs import CostStore
 from collectpulse.store.touches import TOUCH_TOPIC, batch_records
 from collectpulse.store.writer import StoreWriter
 from collectpulse.stream import transport
@@ -35,6 +36,7 @@ from collectpulse.stream.deadletter import DLQ_TOPIC
 from collectpulse.stream.experiment_agent import add_experiment_agent
 from collectpulse.stream.heartbeat import install_heartbeat
 from collectpulse.stream.normalise import add_normalisers
+from collectpulse.stream.resume import resume_positions
 from collectpulse.stream.retry import RETRIABLE, DependencyState, until_done
 from collectpulse.stream.roster_agent import add_roster_agent
 from collectpulse.stream.shutdown import ShutdownWatchdog, worker_class
@@ -152,21 +154,20 @@ def create_app(settings: Settings, *, redis: StoreClient | None = None) -> faust
 
     prefix = settings.topic_prefix
 
+    costs = CostStore(client, settings.key_prefix)
+
     async def resume_from_store(assigned: frozenset[TP]) -> Mapping[TP, int]:
         """The store, not Kafka's commit, decides where a partition resumes."""
-        positions: dict[TP, int] = {}
-        by_partition: dict[int, dict[str, int]] = {}
-        for tp in assigned:
-            if not tp.topic.startswith(prefix):
-                continue
-            if tp.partition not in by_partition:
-                # an exception here would crash the worker: wait for Redis instead
-                read = partial(writer.applied_offsets, tp.partition)
-                by_partition[tp.partition] = await until_done(read, dependencies, what="redis")
-            applied = by_partition[tp.partition].get(tp.topic.removeprefix(prefix))
-            if applied is not None:
-                positions[tp] = applied + 1
-        return positions
+        # an exception here would crash the worker: wait for Redis instead
+        return await resume_positions(
+            assigned,
+            prefix=prefix,
+            cost_topic=settings.topic(ReferenceTopic.COST.value),
+            partition_offsets=lambda p: until_done(
+                partial(writer.applied_offsets, p), dependencies, what="redis"
+            ),
+            cost_offsets=lambda: until_done(costs.applied_offsets, dependencies, what="redis"),
+        )
 
     transport.set_on_assigned(app, resume_from_store)
 

@@ -2,10 +2,13 @@
 
 A small topic read beside the partition agent like the roster (kpi-catalog section
 8): nothing in the hot path joins it; the exporter reads the stored costs
-(``store.costs``) for K11 and K12. Every record goes through the store's per-partition
-offset guard, the dead-lettered ones too, so its data-quality counts (received,
-invalid, dead-lettered, key mismatch, duplicate) are exactly once. A batch is acknowledged only
-after its DLQ records are on the broker and its records in Redis.
+(``store.costs``) for K11 and K12. A cost's tenant is stored as its reported label
+(``store.tenant_label``: the tenant label's cap and redaction), so K11/K12 join K10 and
+the contact attempts on the same label and no personal-looking tenant reaches /metrics.
+Every record goes through the store's per-partition offset guard, the dead-lettered
+ones too, so its data-quality counts (received, invalid, dead-lettered, key mismatch,
+duplicate, tenant label overflow) are exactly once. A batch is acknowledged only after
+its DLQ records are on the broker and its records in Redis.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from collectpulse.settings import Settings
 from collectpulse.store.client import StoreClient
 from collectpulse.store.costs import CostStore, quality_field
 from collectpulse.store.effects import Record
+from collectpulse.store.fields import counter_field
+from collectpulse.store.tenant_label import TenantLabels
 from collectpulse.stream import transport
 from collectpulse.stream.agents import SendDlq, dead_letter
 from collectpulse.stream.batch import RecordBatch
@@ -31,6 +36,9 @@ from collectpulse.stream.failfast import each_batch
 from collectpulse.stream.retry import DependencyState, until_done
 
 COST = ReferenceTopic.COST
+OVERFLOW = counter_field("label_overflows", {"label": "tenant"})
+"""Counted (exactly once, with the record's other counts) when the tenant is reported
+as ``__other__`` or ``__redacted__``, as the partition writer counts it."""
 
 
 def decode_costs(
@@ -67,6 +75,7 @@ def record_counts(record: Record) -> tuple[str, ...]:
 
 def make_cost_agent(
     store: CostStore,
+    labels: TenantLabels,
     send_dlq: SendDlq,
     *,
     max_bytes: int,
@@ -84,8 +93,14 @@ def make_cost_agent(
         await until_done(partial(dead_letter, batch, records, send_dlq), state, what="kafka")
         for record in records:
             event = record.event if isinstance(record.event, CostEvent) else None
+            counts, tenant = record_counts(record), None
+            if event is not None:
+                admit = partial(labels.report, event.tenant)
+                tenant = await until_done(admit, state, what="redis")
+                if tenant != (event.tenant or ""):
+                    counts = (*counts, OVERFLOW)
             keep = partial(
-                store.store, event, batch.partition, record.offset, counts=record_counts(record)
+                store.store, event, batch.partition, record.offset, counts=counts, tenant=tenant
             )
             await until_done(keep, state, what="redis")
         await until_done(partial(store.prune, now), state, what="redis")
@@ -103,6 +118,7 @@ def add_cost_agent(
     """Declare the cost agent on ``app`` (call from ``create_app``)."""
     body = make_cost_agent(
         CostStore(client, settings.key_prefix),
+        TenantLabels(client, settings.key_prefix, settings.label_cap),
         send_dlq,
         max_bytes=settings.max_event_bytes,
         future_tolerance_s=settings.future_tolerance_s,
