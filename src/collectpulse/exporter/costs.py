@@ -4,6 +4,7 @@ costs, K10's net collected and accounts handled, and the daily contact attempts.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 
 from prometheus_client.core import Metric
 
@@ -11,6 +12,7 @@ from collectpulse.exporter.computed import gauge_family
 from collectpulse.kpi import allocation, costs
 from collectpulse.kpi.dso import TenantToday
 from collectpulse.store.view import StoreView
+from collectpulse.zones import local_date, zone
 
 
 def cost_ratios(
@@ -27,7 +29,7 @@ def cost_ratios(
     return costs.cost_ratios(
         costs.window_costs(view.costs, today),
         collected,
-        costs.window_attempts(view.accounts.attempts, today),
+        costs.window_attempts(view.accounts.attempts, today, counted_from(view)),
         view.revenue_models,
         {
             (tenant, currency, window): revenue
@@ -36,6 +38,19 @@ def cost_ratios(
             ).items()
         },
     )
+
+
+def counted_from(view: StoreView) -> TenantToday | None:
+    """Tenant -> the local day the store began counting contact attempts (None: no mark,
+    no write since: nothing counted that a window could miss)."""
+    since_s = view.accounts.attempts_since_s
+    if not since_s:
+        return None
+
+    def began(tenant: str) -> date:
+        return local_date(since_s, zone(view.tenant_zones.get(tenant, view.default_zone)))
+
+    return began
 
 
 def cost_gauges(view: StoreView, today: TenantToday) -> Iterator[Metric]:
@@ -54,4 +69,4 @@ def cost_gauges(view: StoreView, today: TenantToday) -> Iterator[Metric]:
         yield family
 
 
-__all__ = ["cost_gauges", "cost_ratios"]
+__all__ = ["cost_gauges", "cost_ratios", "counted_from"]

@@ -51,6 +51,9 @@ class AccountTotals:
     """(tenant, currency, team) -> open accounts (accounts stored before it: in none)."""
     attempts: Mapping[tuple[str, date], int] = field(default_factory=dict)
     """(tenant, tenant-local day) -> contact attempts, all directions (K12)."""
+    attempts_since_s: int | None = None
+    """Unix seconds since which every partition counts ``attempts`` (0: always; None: no
+    partition wrote since counting began); the attempts applied before are missing."""
 
 
 Today = date | Callable[[str], date]

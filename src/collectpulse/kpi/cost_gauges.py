@@ -28,7 +28,9 @@ COST_GAUGES: tuple[Gauge, ...] = (
     Gauge(
         "cost_per_contact",
         f"(labour + telephony) cost in the window / contact attempts in the window, all "
-        f"directions, per tenant ({_SPREAD}). Absent without attempts in W.",
+        f"directions, per tenant ({_SPREAD}). Absent without attempts in W, and for a W "
+        "that starts on or before the tenant-local day the store began counting contact "
+        "attempts (an upgrade from a version that did not count them).",
         "portfolio",
         _WINDOWED,
     ),

@@ -9,7 +9,8 @@ Windows are whole tenant-local days ending today (30d, 90d), as for K10 and K13-
 No FX: every number is per currency.
 
 K12 cost_per_contact = (labour + telephony) cost in W / contact attempts in W (all
-directions); cost_to_collect_ratio = all cost in W / net collected in W (allocated +
+directions; absent for a W that starts before the attempts were counted, an upgrade);
+cost_to_collect_ratio = all cost in W / net collected in W (allocated +
 unallocated). K11 profit_per_account = (revenue - all cost in W) / H(W), revenue =
 net collected (``in_house`` tenants) or the allocated net x commission (``agency``
 tenants, given as an input); absent unless ``labour`` cost covers every day of W in
@@ -172,14 +173,23 @@ def cost_ratios(
 
 
 def window_attempts(
-    daily: Mapping[tuple[str, date], int], today: TenantToday
+    daily: Mapping[tuple[str, date], int],
+    today: TenantToday,
+    counted_from: TenantToday | None = None,
 ) -> dict[tuple[str, str], int]:
-    """(tenant, window) -> contact attempts over the window's tenant-local days."""
+    """(tenant, window) -> contact attempts over the window's tenant-local days.
+
+    ``counted_from``: tenant -> the local day attempt counting began (an upgrade: the
+    attempts applied before were not counted, that day's partly). A window whose first
+    day is on or before it has no count, so no cost_per_contact (not one ~30x too high).
+    """
     out: dict[tuple[str, str], int] = defaultdict(int)
     for (tenant, day), count in daily.items():
         last = today(tenant)
+        began = counted_from(tenant) if counted_from is not None else date.min
         for window, days in FLOW_WINDOWS:
-            if last - timedelta(days=days - 1) <= day <= last:
+            first = last - timedelta(days=days - 1)
+            if first <= day <= last and first > began:
                 out[(tenant, window)] += count
     return dict(out)
 

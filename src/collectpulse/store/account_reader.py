@@ -1,21 +1,22 @@
 """Read the partitions' account aggregates for the exporter (one pipelined round trip).
 
-Reads may span slots (kpi-catalog section 7): each partition's three hashes and its
-daily flow hashes of the last ``FLOW_READ_DAYS`` days are read with HGETALL in one
-pipeline and summed here; days past due and windows are computed from the dates by
-``kpi.accounts`` and ``kpi.dso``.
+Reads may span slots (kpi-catalog section 7): each partition's three hashes, its
+``attempts_since`` mark (HGET) and its daily flow hashes of the last
+``FLOW_READ_DAYS`` days are read with HGETALL in one pipeline and summed here; days
+past due and windows are computed from the dates by ``kpi.accounts`` and ``kpi.dso``.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from collectpulse.kpi.accounts import AccountTotals
 from collectpulse.store.client import StoreClient
+from collectpulse.store.contact_effects import ATTEMPTS_SINCE
 from collectpulse.store.keys import FIELD_SEP, Keys
 
 FLOW_READ_DAYS = 92
@@ -42,14 +43,27 @@ async def read_accounts(
         pipe.hgetall(keys.open_accounts(p))
         pipe.hgetall(keys.receivables(p))
         pipe.hgetall(keys.account_agents(p))
+        pipe.hget(keys.totals(p), ATTEMPTS_SINCE)
         for day in days:
             pipe.hgetall(keys.flows(p, day))
     replies = await pipe.execute()
-    per = 3 + len(days)
+    per = 4 + len(days)
     aggregates = [r for i in range(0, len(replies), per) for r in replies[i : i + 3]]
-    flows = [replies[i + 3 : i + per] for i in range(0, len(replies), per)]
+    flows = [replies[i + 4 : i + per] for i in range(0, len(replies), per)]
     totals = merge_accounts(aggregates)
-    return replace(totals, flows=merge_flows(days, flows), attempts=merge_attempts(days, flows))
+    return replace(
+        totals,
+        flows=merge_flows(days, flows),
+        attempts=merge_attempts(days, flows),
+        attempts_since_s=attempts_since(replies[i + 3] for i in range(0, len(replies), per)),
+    )
+
+
+def attempts_since(replies: Iterable[bytes | str | None]) -> int | None:
+    """Since when every partition counts contact attempts: the latest of their marks
+    (``store.contact_effects``; a partition without one has written nothing since)."""
+    marks = [int(r) for r in replies if r is not None]
+    return max(marks) if marks else None
 
 
 def merge_flows(
@@ -124,6 +138,7 @@ def _text(value: bytes | str) -> str:
 
 __all__ = [
     "FLOW_READ_DAYS",
+    "attempts_since",
     "flow_days",
     "merge_accounts",
     "merge_attempts",

@@ -18,7 +18,10 @@ hash (``cp:{pN}:cust:<id>``) inside the partition's guarded write:
   Since a late version can change the team in force at any payment's time, an entry
   stays until the retention passes (at most ``MAX_ENTRIES``, the oldest beyond
   dropped with their credit kept, counted); only one whose named account is of
-  another currency (final: unallocated) leaves at once.
+  another currency (final: unallocated) leaves at once. Entries past the retention
+  are dropped, their credit kept where it is, before any event re-runs the list (so
+  they never move, whether or not the customer had an event in between), and each
+  ``ac:`` is parsed once per event, not once per entry.
 
 Credit, each in the tenant-local day of the payment's own ``occurred_at``
 (``cp:{pN}:alloc:<day>``): ``<tenant> <currency> a <team>`` = net allocated to the
@@ -170,6 +173,32 @@ def on_account(ctx: BatchContext, event: AccountEvent, at_s: int) -> None:
     _rerun(ctx, event.customer_id, state)
 
 
+class _Accounts:
+    """The customer's ``ac:`` entries, each parsed once (the state does not change while
+    one event re-runs its list)."""
+
+    def __init__(self, state: dict[str, str]) -> None:
+        self._state = state
+        self._parsed: dict[str, _Account] = {}
+        self._ids = [name[len(ACCOUNT) :] for name in state if name.startswith(ACCOUNT)]
+
+    def get(self, account_id: str) -> _Account:
+        acct = self._parsed.get(account_id)
+        if acct is None:
+            acct = self._parsed[account_id] = _Account(self._state.get(ACCOUNT + account_id))
+        return acct
+
+    def ids(self) -> list[str]:
+        return self._ids
+
+
+def _live_entries(ctx: BatchContext, state: dict[str, str]) -> list[list[Any]]:
+    """The stored entries still within the retention; older ones are dropped with their
+    credit kept where it is (a version this late no longer moves it)."""
+    horizon_s = ctx.timing.now_s - ctx.timing.retention_s
+    return [e for e in load_list(state, ENTRIES) if int(e[1]) >= horizon_s]
+
+
 def on_payment(ctx: BatchContext, event: PaymentEvent, at_s: int) -> None:
     """A succeeded or reversed payment: allocate it (a reversal with a negative amount)."""
     state = customer(ctx, event.customer_id)
@@ -186,32 +215,37 @@ def on_payment(ctx: BatchContext, event: PaymentEvent, at_s: int) -> None:
         "",
         [],
     ]
-    entries = load_list(state, ENTRIES)
-    entries.append(entry)
+    entries = _live_entries(ctx, state)
+    entries.append(entry)  # a payment older than the retention is credited, then dropped
     _settle(ctx, event.customer_id, state, entries)
 
 
-def target(state: dict[str, str], entry: list[Any], zones: tuple[dict[str, str], str]) -> str:
+def target(
+    state: dict[str, str],
+    entry: list[Any],
+    zones: tuple[dict[str, str], str],
+    accounts: _Accounts | None = None,
+) -> str:
     """Where ``entry`` is credited now: ``u``, ``a:<account>`` (placement unknown) or
-    ``a:<account>:<month>:<age>`` (age one of AGES_DAYS, 0 beyond the last)."""
+    ``a:<account>:<month>:<age>`` (age one of AGES_DAYS, 0 beyond the last).
+    ``accounts``: the parsed ``ac:`` entries of ``state`` (shared by one event's calls)."""
+    accounts = accounts if accounts is not None else _Accounts(state)
     at_s, currency, tenant, named = int(entry[1]), str(entry[3]), str(entry[4]), str(entry[6])
     if named:
-        acct = _Account(state.get(ACCOUNT + named))
+        acct = accounts.get(named)
         if acct.currency and acct.currency != currency:
             return UNALLOCATED
         chosen = named
     else:
         open_ids = [
-            name[len(ACCOUNT) :]
-            for name, raw in state.items()
-            if name.startswith(ACCOUNT)
-            and (acct := _Account(raw)).currency == currency
-            and acct.open_before(at_s)
+            account_id
+            for account_id in accounts.ids()
+            if (acct := accounts.get(account_id)).currency == currency and acct.open_before(at_s)
         ]
         if len(open_ids) != 1:
             return UNALLOCATED
         chosen = open_ids[0]
-        acct = _Account(state[ACCOUNT + chosen])
+        acct = accounts.get(chosen)
     if not acct.placed:
         return f"a:{chosen}"
     tz = zone(zones[0].get(tenant, zones[1]))
@@ -222,9 +256,9 @@ def target(state: dict[str, str], entry: list[Any], zones: tuple[dict[str, str],
 
 
 def _rerun(ctx: BatchContext, customer_id: str, state: dict[str, str]) -> None:
-    entries = load_list(state, ENTRIES)
-    if entries:
-        _settle(ctx, customer_id, state, entries)
+    entries = _live_entries(ctx, state)
+    if entries or state.get(ENTRIES, "[]") != "[]":
+        _settle(ctx, customer_id, state, entries)  # (also stores the list without the old)
 
 
 def _settle(
@@ -232,18 +266,20 @@ def _settle(
 ) -> None:
     """Move each entry's credit to its current target; drop final and old entries."""
     zones = (dict(ctx.timing.tenant_zones), ctx.timing.default_zone)
+    accounts = _Accounts(state)
     kept: list[list[Any]] = []
     horizon_s = ctx.timing.now_s - ctx.timing.retention_s
     for entry in entries:
         if len(entry) < 9:  # parked before teams: its credit reads as __unassigned__
             entry.append(["", 0] if entry[7] not in ("", UNALLOCATED) else [])
-        now = target(state, entry, zones)
+        now = target(state, entry, zones, accounts)
         if now != entry[7]:
             if entry[7]:
                 _credit(ctx, entry, str(entry[7]), sign=-1)
             _credit(ctx, entry, now, sign=1)
             entry[7] = now
-        terms = [] if now == UNALLOCATED else _terms(state, now, int(entry[1]))
+        where = "" if now == UNALLOCATED else now.split(":")[1]
+        terms = accounts.get(where).terms_at(int(entry[1])) if where else []
         if terms != entry[8]:
             if entry[8]:
                 _credit_team(ctx, entry, entry[8], sign=-1)
@@ -261,11 +297,6 @@ def _settle(
     text = orjson.dumps(kept).decode()
     if text != state.get(ENTRIES, "[]"):
         write(ctx, customer_id, state, {ENTRIES: text})
-
-
-def _terms(state: dict[str, str], where: str, at_s: int) -> list[Any]:
-    """[team, commission_bp] of the account ``where`` (a target) at ``at_s``."""
-    return _Account(state.get(ACCOUNT + where.split(":")[1])).terms_at(at_s)
 
 
 def _entry_day(ctx: BatchContext, entry: list[Any]) -> int:

@@ -10,7 +10,11 @@ counts in the volumes like any other.
 
 Each attempt also counts, per tenant, in its tenant-local day's flow hash (field
 ``<tenant> n``, kept as long as the flows): the 30d/90d attempts K12's cost per
-contact divides by, beyond the activity windows.
+contact divides by, beyond the activity windows. The partition's totals hash keeps
+since when it counts them (``attempts_since``, kept at its minimum): 0 when its first
+write ever was by a version that counts, else the time of its first write by one (an
+upgrade: the attempts applied before were not counted), so K12 can leave out a window
+that starts before it.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from collectpulse.zones import local_date, zone
 
 ATTEMPTS = "n"
 """The flow-hash kind of a tenant's contact attempts that day (``<tenant> n``)."""
+ATTEMPTS_SINCE = "attempts_since"
+"""The totals-hash field: Unix seconds since which the partition counts attempts."""
 _EPOCH = date(1970, 1, 1).toordinal()
 
 
@@ -59,3 +65,12 @@ def _count_day(ctx: BatchContext, tenant: str, label: str, at_s: int) -> None:
     key = ctx.keys.flows(ctx.partition, day.isoformat())
     ctx.plan.add(key, f"{label}{FIELD_SEP}{ATTEMPTS}", 1)
     ctx.plan.expire_in(key, expires_s)
+
+
+def mark_counting(ctx: BatchContext, first_write: bool) -> None:
+    """Keep since when this partition counts attempts (every write; the minimum stays).
+
+    ``first_write``: no stream of the partition was ever applied, so nothing went
+    uncounted (0); else this write's time, which the first write of an upgrade fixes.
+    """
+    ctx.plan.keep_min(ctx.totals_key, ATTEMPTS_SINCE, 0 if first_write else ctx.timing.now_s)

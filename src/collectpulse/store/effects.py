@@ -30,7 +30,7 @@ from collectpulse.events.models import (
     Topic,
 )
 from collectpulse.store.account_effects import apply_account
-from collectpulse.store.contact_effects import apply_contact
+from collectpulse.store.contact_effects import apply_contact, mark_counting
 from collectpulse.store.context import (
     COARSE_BUCKET_S,
     FUNNEL_DIMS,
@@ -101,6 +101,7 @@ def plan_partition(
         ctx.seen = set(snapshot.seen.get(topic.value, ()))
         _plan_topic(ctx, topic, records)
     _plan_touches(ctx, touches)
+    mark_counting(ctx, first_write=not snapshot.applied)
     return ctx.plan
 
 

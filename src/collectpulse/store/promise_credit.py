@@ -16,7 +16,9 @@ of that made time, under the made event's direction, kind, maker and tenant, whi
 made and kept came first). A maker remembered before the cohort existed (three parts)
 has no cohort made count, so its kept is not counted there either. The daily per-agent
 facts (``store.collector_net``) also get the cohort per direction and kind, for K6 by
-team (``kpi.team_promises``).
+team (``kpi.team_promises``); ``pa:``'s seventh part marks a made booked there, and
+only a marked promise's kept is booked there (a maker of six parts was made before
+those columns existed: its kept would have no made beside it).
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ MAX_KEEP_S = 400 * 86_400
 _KEPT = ("0", "1")
 _KEPT_FIELDS = ("made_s", "agent", "tenant", "direction", "kind", "kept")
 """A ``pa:`` value's parts (joined by FIELD_SEP); before the cohort only the first three."""
+_DAILY = "d"
+"""``pa:``'s seventh part: the made is booked in the daily per-direction-and-kind columns
+(absent in a maker stored before they existed)."""
 _LEDGER = {"made": "promises_made", "kept": "promises_kept", "broken": "promises_broken"}
 
 
@@ -58,7 +63,7 @@ def apply(
         agent = (event.agent_id or "").replace(FIELD_SEP, "")
         held = load_list(state, HELD + pid)
         kept = any(status == "kept" for status, _, _ in held)
-        made = (str(at_s), agent, tenant, event.direction, event.kind, _KEPT[kept])
+        made = (str(at_s), agent, tenant, event.direction, event.kind, _KEPT[kept], _DAILY)
         updates = {MAKER + pid: FIELD_SEP.join(made)}
         _keep_until(ctx, state, updates, event, at_s)
         write(ctx, customer_id, state, updates)
@@ -75,9 +80,11 @@ def apply(
     if maker is not None:
         parts = maker.split(FIELD_SEP)
         _credit(ctx, event.status, parts[1], tenant, at_s)
-        if event.status == "kept" and len(parts) == len(_KEPT_FIELDS) and parts[-1] != "1":
-            write(ctx, customer_id, state, {MAKER + pid: FIELD_SEP.join((*parts[:-1], "1"))})
-            _cohort(ctx, tuple(parts), "kept")
+        kept_at = len(_KEPT_FIELDS) - 1
+        if event.status == "kept" and len(parts) > kept_at and parts[kept_at] != "1":
+            parts[kept_at] = "1"
+            write(ctx, customer_id, state, {MAKER + pid: FIELD_SEP.join(parts)})
+            _cohort(ctx, parts, "kept")
         return
     held = [*load_list(state, HELD + pid), [event.status, at_s, tenant]]
     updates = {HELD + pid: dump_list(held)}
@@ -88,7 +95,7 @@ def apply(
 
 def _cohort(ctx: BatchContext, made: Sequence[str], status: str) -> None:
     """Count in ``promise_cohort`` at the made time (``made``: the ``pa:`` parts)."""
-    made_s, agent, tenant, direction, kind, _ = made
+    made_s, agent, tenant, direction, kind = made[:5]
     labels = {
         "direction": direction,
         "kind": kind,
@@ -105,8 +112,10 @@ def _cohort(ctx: BatchContext, made: Sequence[str], status: str) -> None:
         columns.append("outbound_ptp_made")
     for column in columns:
         agent_ledger.count(ctx, column, agent, tenant, int(made_s))
-    # K6 by team is read per direction and kind from the daily facts only
-    collector_net.book(ctx, cohort_column(status, direction, kind), agent, tenant, int(made_s))
+    # K6 by team is read per direction and kind from the daily facts only; a kept is
+    # booked there only beside its made (the mark), else the team's ratio could pass 1
+    if _DAILY in made[len(_KEPT_FIELDS) :]:
+        collector_net.book(ctx, cohort_column(status, direction, kind), agent, tenant, int(made_s))
 
 
 def _credit(ctx: BatchContext, status: str, agent: str, tenant: str, at_s: int) -> None:

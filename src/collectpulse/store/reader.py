@@ -39,6 +39,7 @@ from collectpulse.store.account_reader import read_accounts
 from collectpulse.store.allocation_reader import read_allocation
 from collectpulse.store.client import StoreClient, StorePipeline
 from collectpulse.store.collector_net import DailyFacts, read_net
+from collectpulse.store.contact_effects import ATTEMPTS_SINCE
 from collectpulse.store.costs import CostStore
 from collectpulse.store.customer_effects import STRUGGLING_WINDOW_S
 from collectpulse.store.experiment_reader import read_experiments
@@ -82,7 +83,7 @@ _PROVIDER_TALLIES = {
     "skipped": "provider_events_skipped",
     "dead_lettered": "provider_records_dead_lettered",
 }
-_MAX_FIELDS = frozenset({LAST_EVENT, LAST_EVENT_MS, LAST_APPLIED_MS, LAST_VIEW})
+_MAX_FIELDS = frozenset({LAST_EVENT, LAST_EVENT_MS, LAST_APPLIED_MS, LAST_VIEW, ATTEMPTS_SINCE})
 _MIN_FIELDS = frozenset({FIRST_DELIVERED})
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+import pytest
 
 from collectpulse.exporter.costs import cost_ratios
 from collectpulse.kpi.accounts import AccountTotals
@@ -41,3 +44,22 @@ def test_an_agency_tenant_earns_its_commission_and_an_in_house_one_its_cash() ->
     # W = 30d: 30 days of labour = 30,000; H = 4 open now
     assert agency[("EUR", "acme", "30d")].profit_per_account == (15_000 - 30_000) / 4
     assert in_house[("EUR", "acme", "30d")].profit_per_account == (120_000 - 30_000) / 4
+
+
+def test_cost_per_contact_waits_for_a_window_counted_in_the_tenants_own_days() -> None:
+    # attempts counted since 23:30 UTC on 02-28: still 02-28 in UTC, already 03-01 in
+    # Berlin, so Berlin's 30d (03-01 .. 03-30) starts on a partly uncounted day
+    since_s = int(datetime(2027, 2, 28, 23, 30, tzinfo=UTC).timestamp())
+    attempts = {(t, DAY): 10 for t in ("acme", "berlin")}
+    costs = tuple(Cost(f"lab-{t}", t, "labour", "EUR", 31_000, *MARCH) for t in ("acme", "berlin"))
+    view = _view({})
+    accounts = replace(view.accounts, attempts=attempts, attempts_since_s=since_s)
+    zoned = replace(view, accounts=accounts, costs=costs, tenant_zones={"berlin": "Europe/Berlin"})
+    rows = cost_ratios(zoned, lambda _tenant: date(2027, 3, 30))
+    assert rows[("EUR", "acme", "30d")].cost_per_contact == 30_000 / 10
+    assert rows[("EUR", "berlin", "30d")].cost_per_contact is None
+    assert rows[("EUR", "acme", "90d")].cost_per_contact is None  # 90d starts in January
+    fresh = replace(zoned, accounts=replace(accounts, attempts_since_s=0))
+    assert cost_ratios(fresh, lambda _tenant: date(2027, 3, 30))[
+        ("EUR", "berlin", "30d")
+    ].cost_per_contact == pytest.approx(30_000 / 10)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import pytest
@@ -125,3 +126,28 @@ def test_attempts_per_window_of_local_days() -> None:
     daily[("acme", date(2027, 1, 1))] = 13
     daily[("acme", date(2026, 12, 31))] = 17  # before the 90d window
     assert window_attempts(daily, today) == {("acme", "30d"): 12, ("acme", "90d"): 36}
+
+
+def test_a_window_starting_before_attempts_were_counted_has_no_count() -> None:
+    daily = {("acme", date(2027, 3, 31)): 5, ("acme", date(2027, 3, 2)): 7}
+
+    def began(day: date) -> Callable[[str], date]:
+        return lambda _tenant: day
+
+    # counting began the day before the 30d window's first day: 30d whole, 90d not
+    assert window_attempts(daily, today, began(date(2027, 3, 1))) == {("acme", "30d"): 12}
+    # began on the window's first day: that day is partly uncounted
+    assert window_attempts(daily, today, began(date(2027, 3, 2))) == {}
+    assert window_attempts(daily, today, None) == {("acme", "30d"): 12, ("acme", "90d"): 12}
+
+
+def test_cost_per_contact_is_absent_the_day_after_an_upgrade() -> None:
+    # 30 days of labour; attempts counted only since yesterday (the upgrade): the ratio
+    # would be ~30x too high, so there is none (cost_minor and the other ratios stay)
+    costs = {("acme", "EUR", "30d"): CostWindow({"labour": 30_000}, True)}
+    daily = {("acme", date(2027, 3, 30)): 10, ("acme", date(2027, 3, 31)): 10}
+    tried = window_attempts(daily, today, lambda _tenant: date(2027, 3, 30))
+    got = {("acme", "EUR", "30d"): Collected(60_000, 0, 3)}
+    row = cost_ratios(costs, got, tried, {}, {})[("EUR", "acme", "30d")]
+    assert row.cost_per_contact is None
+    assert row.cost_minor == 30_000 and row.cost_to_collect_ratio == pytest.approx(0.5)

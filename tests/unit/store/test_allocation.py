@@ -9,6 +9,7 @@ catalog's rule computed here from the log (accounts replayed in version order).
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +35,7 @@ class Store:
 
     def __init__(self) -> None:
         self.hashes: defaultdict[str, dict[str, str]] = defaultdict(dict)
+        self.timing = TIMING
 
     def apply(self, topic: Topic, event: dict[str, Any], offset: int = 0) -> None:
         raw = orjson.dumps(event)
@@ -55,7 +57,7 @@ class Store:
             touches=[],
             snapshot=snapshot,
             keys=KEYS,
-            timing=TIMING,
+            timing=self.timing,
             cap=lambda _, value: value,
         )
         for name, key, *args in plan.operations():
@@ -282,6 +284,30 @@ def test_credit_booked_before_teams_reads_as_unassigned_and_moves_without_loss()
         key("2027-01-20", "c", "late"): 3000,
     }
     assert store.counts()[key("2027-01-20", "a")] == 300
+
+
+def test_an_entry_past_the_retention_is_dropped_on_the_next_event_with_its_credit() -> None:
+    store = Store()
+    store.apply(Topic.ACCOUNT, account(1, occurred_at="2027-01-05T10:00:00Z"))
+    store.apply(Topic.PAYMENT, payment("p1", "2027-01-10T10:00:00Z", 300, account_id="a1"))
+    store.apply(Topic.PAYMENT, payment("p2", "2027-01-12T10:00:00Z", 200, account_id="a1"))
+    cust = store.hashes[KEYS.customer(P, "c1")]
+    assert [e[0] for e in orjson.loads(cust["al"])] == ["pay-p1", "pay-p2"]
+    # ten days on, p1 (the 10th) is past the 14-day retention, p2 (the 12th) is not
+    store.timing = replace(TIMING, now_s=TIMING.now_s + 10 * 86_400)
+    # a version in force on the 10th and 12th with another team: p2 moves, p1 is
+    # dropped first and keeps its credit where it was (as its expiry always did)
+    store.apply(Topic.ACCOUNT, account(2, occurred_at="2027-01-08T10:00:00Z", team="late"))
+    assert [e[0] for e in orjson.loads(cust["al"])] == ["pay-p2"]
+    assert store.teams() == {
+        key("2027-01-10", "a", "early"): 300,
+        key("2027-01-12", "a", "late"): 200,
+    }
+    # and a payment event drops it too, once the retention passes
+    store.timing = replace(TIMING, now_s=TIMING.now_s + 20 * 86_400)
+    store.apply(Topic.PAYMENT, payment("p3", "2027-02-03T10:00:00Z", 100, account_id="a1"))
+    assert [e[0] for e in orjson.loads(cust["al"])] == ["pay-p3"]
+    assert store.counts()[key("2027-01-12", "a")] == 200
 
 
 # --- any arrival order equals the rule computed from the log -------------------------

@@ -10,6 +10,8 @@ import orjson
 
 from collectpulse.events.decode import decode
 from collectpulse.events.models import Topic
+from collectpulse.store.account_reader import attempts_since
+from collectpulse.store.contact_effects import ATTEMPTS_SINCE
 from collectpulse.store.context import Record, Snapshot, Timing
 from collectpulse.store.effects import plan_partition
 from collectpulse.store.fields import counter_field
@@ -50,7 +52,10 @@ def contact(contact_id: str, outcome: str, at_s: int = NOW - 60, **extra: Any) -
 
 
 def plan(
-    topic: Topic, *events: dict[str, Any], seen: Mapping[str, frozenset[str]] | None = None
+    topic: Topic,
+    *events: dict[str, Any],
+    seen: Mapping[str, frozenset[str]] | None = None,
+    applied: Mapping[str, int] | None = None,
 ) -> WritePlan:
     records = []
     for i, event in enumerate(events):
@@ -60,7 +65,7 @@ def plan(
         partition=P,
         events=[(topic, records)],
         touches=[],
-        snapshot=Snapshot("0", seen=seen or {}),
+        snapshot=Snapshot("0", applied=applied or {}, seen=seen or {}),
         keys=KEYS,
         timing=TIMING,
         cap=lambda name, v: "__other__" if name == "dialer_campaign" and v == "capped" else v,
@@ -134,3 +139,26 @@ def test_a_reversal_is_neither_an_attempt_nor_a_failure() -> None:
     assert total(p, "collected_amount_minor", tenant="", currency="EUR", agent="a1") == 0
     # no failure is remembered for the struggling-customers rule
     assert not any("pf" in values for values in p.hset.values())
+
+
+def test_a_partitions_first_write_marks_attempts_counted_from_the_start() -> None:
+    # nothing was applied before: no attempt went uncounted
+    assert plan(Topic.CONTACT, contact("k1", "voicemail")).hmin == {
+        (KEYS.totals(P), ATTEMPTS_SINCE): 0
+    }
+
+
+def test_the_first_write_after_an_upgrade_marks_when_counting_began() -> None:
+    # streams applied before (by a version that did not count attempts): counted from
+    # now, whatever the batch holds; HMIN keeps the first such write's time for good
+    mark = (KEYS.totals(P), ATTEMPTS_SINCE)
+    assert plan(Topic.CONTACT, contact("k1", "voicemail"), applied={"payment": 41}).hmin == {
+        mark: NOW
+    }
+    assert plan(Topic.CONTACT, applied={"payment": 41}).hmin == {mark: NOW}
+
+
+def test_the_latest_partition_mark_is_when_every_partition_counts() -> None:
+    assert attempts_since([b"0", None, b"1800000000", "1700000000"]) == 1_800_000_000
+    assert attempts_since([b"0", b"0"]) == 0
+    assert attempts_since([None, None]) is None

@@ -145,3 +145,37 @@ def test_the_agent_table_counts_the_cohort_at_the_made_time() -> None:
         "outbound_ptp_made": 1,
         "outbound_kept_cohort": 1,
     }
+
+
+def daily_cohort(plans: list[WritePlan]) -> dict[str, int]:
+    """The daily per-agent facts' cohort columns (K6 by team), summed over plans."""
+    out: dict[str, int] = {}
+    for plan in plans:
+        for (_, name), n in plan.incr.items():
+            if name.startswith("cohort_") and n:
+                column = name.split(FIELD_SEP)[0]
+                out[column] = out.get(column, 0) + n
+    return out
+
+
+TEAM_MADE = "cohort_made:outbound:promise_to_pay"
+TEAM_KEPT = "cohort_kept:outbound:promise_to_pay"
+
+
+@pytest.mark.parametrize("order", list(permutations((MADE, KEPT, KEPT_AGAIN))))
+def test_the_team_columns_get_made_and_kept_once_in_any_order(
+    order: tuple[dict[str, Any], ...],
+) -> None:
+    assert daily_cohort(apply_one_by_one(order)) == {TEAM_MADE: 1, TEAM_KEPT: 1}
+
+
+def test_a_maker_stored_before_the_team_columns_books_no_team_kept() -> None:
+    # six parts: made before the daily per-direction-and-kind columns, so no made there;
+    # a kept booked there alone would lift the team's kept cohort ratio above 1
+    parts = (str(MADE_S), "ann", "t1", "outbound", "promise_to_pay", "0")
+    plans = [payments(KEPT, state={"c1": {"pa:pr1": FIELD_SEP.join(parts)}})]
+    assert daily_cohort(plans) == {}
+    assert bucket_counts(plans, MADE_S) == {cohort("kept"): 1}  # promise_cohort unchanged
+    plans.append(payments(KEPT_AGAIN, state=customer_state(*plans)))
+    assert daily_cohort(plans) == {}
+    assert bucket_counts(plans, MADE_S) == {cohort("kept"): 1}  # still once
