@@ -62,6 +62,13 @@ import orjson
 from collectpulse.events.models import OPEN_STATUSES, AccountEvent, PaymentEvent, Topic
 from collectpulse.kpi.portfolio import RESOLVED_STATUSES
 from collectpulse.store.account_flows import FLOW_RETENTION_DAYS
+from collectpulse.store.allocation_accounts import (
+    ACCOUNT,
+    AccountTimeline,
+    AccountTimelines,
+    Version,
+    version_link,
+)
 from collectpulse.store.context import BatchContext
 from collectpulse.store.customer_state import KEEP_UNTIL, customer, load_list, write
 from collectpulse.store.keys import DAY_S, FIELD_SEP
@@ -70,7 +77,7 @@ from collectpulse.zones import local_date, zone
 UNASSIGNED = "__unassigned__"
 """The team of an account version without one (and of credit booked before teams)."""
 
-ACCOUNT, ENTRIES = "ac:", "al"
+ENTRIES = "al"
 TIMELINE_SIZE = 16
 MAX_ENTRIES = 100
 AGES_DAYS = (30, 60, 90, 180)
@@ -84,66 +91,12 @@ _EPOCH = date(1970, 1, 1).toordinal()
 _KEEP_ACCOUNT_S = FLOW_RETENTION_DAYS * DAY_S
 
 
-Version = tuple[int, int, str, int]
-"""A timeline entry: (at_s, open 0/1, team label or "" for none, commission_bp); "" and
-not ``__unassigned__`` is stored, 14 bytes less per version and per entry."""
-
-
-def _version(link: list[Any]) -> Version:
-    """[at_s, open, team, bp] or, stored before teams, [at_s, open]."""
-    team = str(link[2]) if len(link) > 2 else ""
-    return int(link[0]), int(link[1]), team, int(link[3]) if len(link) > 3 else 0
-
-
-class _Account:
-    """``ac:<account_id>``: [currency, tenant, placed [version, at_s, balance, due date
-    ordinal] or [], timeline [[version, at_s, open, team, bp], ...], dropped [version,
-    at_s, open, team, bp] or [], resolved: the earliest at_s of a paid_in_full/settled
-    version or -1]."""
-
-    def __init__(self, raw: str | None) -> None:
-        loaded: list[Any] = orjson.loads(raw) if raw else ["", "", [], [], [], -1]
-        self.currency: str = loaded[0]
-        self.tenant: str = loaded[1]
-        self.placed: list[int] = loaded[2]
-        self.timeline: dict[int, Version] = {v[0]: _version(v[1:]) for v in loaded[3]}
-        self.dropped: list[Any] = loaded[4]
-        self.resolved_s: int = loaded[5] if len(loaded) > 5 else -1
-
-    def dump(self) -> str:
-        timeline = [[v, *link] for v, link in sorted(self.timeline.items())]
-        return orjson.dumps(
-            [self.currency, self.tenant, self.placed, timeline, self.dropped, self.resolved_s]
-        ).decode()
-
-    def terms_at(self, at_s: int) -> list[Any]:
-        """[team label ("" none), commission_bp] of the version in force at ``at_s``: the
-        newest that happened before it, else the oldest known (a payment before any)."""
-        before = [v for v, link in self.timeline.items() if link[0] < at_s]
-        if before:
-            link = self.timeline[max(before)]
-        elif self.dropped:
-            link = _version(self.dropped[1:])
-        elif self.timeline:
-            link = self.timeline[min(self.timeline)]
-        else:
-            return ["", 0]
-        return [link[2], link[3]]
-
-    def open_before(self, at_s: int) -> bool:
-        """Whether the newest version that happened before ``at_s`` is open."""
-        before = [v for v, link in self.timeline.items() if link[0] < at_s]
-        if before:
-            return self.timeline[max(before)][1] == 1
-        return bool(self.dropped) and self.dropped[1] < at_s and self.dropped[2] == 1
-
-
 def on_account(ctx: BatchContext, event: AccountEvent, at_s: int) -> None:
     """An applied account event (currency accepted): update the customer's copy of the
     account, book its exit/re-entry steps and its placement, re-run allocations."""
     state = customer(ctx, event.customer_id)
     name = ACCOUNT + event.account_id
-    acct = _Account(state.get(name))
+    acct = AccountTimeline(state.get(name))
     acct.currency = acct.currency or event.currency
     acct.tenant = event.tenant or ""
     tenant = ctx.label("tenant", acct.tenant)
@@ -171,25 +124,6 @@ def on_account(ctx: BatchContext, event: AccountEvent, at_s: int) -> None:
         updates[KEEP_UNTIL] = str(keep)
     write(ctx, event.customer_id, state, updates)
     _rerun(ctx, event.customer_id, state)
-
-
-class _Accounts:
-    """The customer's ``ac:`` entries, each parsed once (the state does not change while
-    one event re-runs its list)."""
-
-    def __init__(self, state: dict[str, str]) -> None:
-        self._state = state
-        self._parsed: dict[str, _Account] = {}
-        self._ids = [name[len(ACCOUNT) :] for name in state if name.startswith(ACCOUNT)]
-
-    def get(self, account_id: str) -> _Account:
-        acct = self._parsed.get(account_id)
-        if acct is None:
-            acct = self._parsed[account_id] = _Account(self._state.get(ACCOUNT + account_id))
-        return acct
-
-    def ids(self) -> list[str]:
-        return self._ids
 
 
 def _live_entries(ctx: BatchContext, state: dict[str, str]) -> list[list[Any]]:
@@ -224,12 +158,12 @@ def target(
     state: dict[str, str],
     entry: list[Any],
     zones: tuple[dict[str, str], str],
-    accounts: _Accounts | None = None,
+    accounts: AccountTimelines | None = None,
 ) -> str:
     """Where ``entry`` is credited now: ``u``, ``a:<account>`` (placement unknown) or
     ``a:<account>:<month>:<age>`` (age one of AGES_DAYS, 0 beyond the last).
     ``accounts``: the parsed ``ac:`` entries of ``state`` (shared by one event's calls)."""
-    accounts = accounts if accounts is not None else _Accounts(state)
+    accounts = accounts if accounts is not None else AccountTimelines(state)
     at_s, currency, tenant, named = int(entry[1]), str(entry[3]), str(entry[4]), str(entry[6])
     if named:
         acct = accounts.get(named)
@@ -266,7 +200,7 @@ def _settle(
 ) -> None:
     """Move each entry's credit to its current target; drop final and old entries."""
     zones = (dict(ctx.timing.tenant_zones), ctx.timing.default_zone)
-    accounts = _Accounts(state)
+    accounts = AccountTimelines(state)
     kept: list[list[Any]] = []
     horizon_s = ctx.timing.now_s - ctx.timing.retention_s
     for entry in entries:
@@ -336,7 +270,7 @@ def _credit(ctx: BatchContext, entry: list[Any], where: str, *, sign: int) -> No
                 ctx.plan.add(key, f"{prefix}a{days}", amount)
 
 
-def _repaid(ctx: BatchContext, acct: _Account, tenant: str) -> tuple[int, str] | None:
+def _repaid(ctx: BatchContext, acct: AccountTimeline, tenant: str) -> tuple[int, str] | None:
     """K17's count of a placed account: (placement day, ``<tenant> k17 <due date at
     placement> <resolution day or ->``), days local to the tenant."""
     if not acct.placed:
@@ -348,7 +282,7 @@ def _repaid(ctx: BatchContext, acct: _Account, tenant: str) -> tuple[int, str] |
     return day, FIELD_SEP.join((tenant, REPAID, due, resolved))
 
 
-def _cohort_placed(ctx: BatchContext, acct: _Account, tenant: str, *, sign: int) -> None:
+def _cohort_placed(ctx: BatchContext, acct: AccountTimeline, tenant: str, *, sign: int) -> None:
     tz = zone(ctx.timing.tenant_zones.get(acct.tenant, ctx.timing.default_zone))
     month = datetime.fromtimestamp(acct.placed[1], tz).strftime("%Y-%m")
     field = FIELD_SEP.join((tenant, acct.currency, month, "p"))
@@ -356,7 +290,7 @@ def _cohort_placed(ctx: BatchContext, acct: _Account, tenant: str, *, sign: int)
 
 
 def _book_steps(
-    ctx: BatchContext, acct: _Account, tenant: str, version: int, link: Version
+    ctx: BatchContext, acct: AccountTimeline, tenant: str, version: int, link: Version
 ) -> None:
     """Book the exit/re-entry steps the new version makes, in version order: an exit
     under the team it leaves, a re-entry under the team it joins (as K20)."""
@@ -368,7 +302,7 @@ def _book_steps(
     elif not acct.dropped:
         before = None  # nothing older: the version places the account
     elif acct.dropped[0] < version:
-        before = _version(acct.dropped[1:])
+        before = version_link(acct.dropped[1:])
     else:
         ctx.quality("account_flow_unordered", Topic.ACCOUNT)
         return
