@@ -138,9 +138,8 @@ async def test_a_cost_partition_resumes_after_the_offset_the_store_applied(
     resumed = await resume_positions(
         assigned,
         prefix=settings.topic_prefix,
-        cost_topic=topic,
         partition_offsets=no_event_offsets,
-        cost_offsets=store.applied_offsets,
+        topic_offsets={topic: store.applied_offsets},
     )
     assert resumed == {TP(topic, 0): 3, TP(topic, 1): 1}  # partition 2: from the commit
 

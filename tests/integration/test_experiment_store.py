@@ -6,10 +6,19 @@ import asyncio
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
+from redis.crc import key_slot
 
 from collectpulse.events.roster import ExperimentEvent
 from collectpulse.settings import Settings
-from collectpulse.store.experiment_config import ExperimentStore
+from collectpulse.store.experiment_config import (
+    ExperimentStore,
+    config_key,
+    config_offsets_key,
+)
+from collectpulse.stream.batch import RawRecord, RecordBatch
+from collectpulse.stream.experiment_agent import make_experiment_agent
+from collectpulse.stream.retry import DependencyState
+from tests.integration.reference_resume import DlqSink, resumed, run_agent
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -41,6 +50,38 @@ async def test_a_redelivered_older_config_never_replaces_a_newer_one(
     # the topic re-keyed: a record from another partition is the latest applied
     assert await store.store(config(control="b"), partition=0, offset=3)
     assert (await store.configs())["tone"].control == "b"
+
+
+async def test_a_partition_resumes_after_the_last_record_the_store_applied(
+    settings: Settings, redis_client: Redis
+) -> None:
+    prefix = settings.key_prefix
+    keys = (config_key(prefix), config_offsets_key(prefix))
+    assert key_slot(keys[0].encode()) == key_slot(keys[1].encode())  # one Lua call, one slot
+    store = ExperimentStore(redis_client, prefix)
+    assert await store.store(config(alpha=0.05), partition=2, offset=10)
+    assert await store.store(config(alpha=0.01), partition=2, offset=11)
+    # the agent: a valid config, then a dead-lettered one that stores nothing but was read
+    valid = config(alpha=0.02).model_copy(update={"campaign": "tone2"}).model_dump_json()
+    records = [RawRecord(0, b"tone2", valid.encode(), (), 0), RawRecord(1, b"x", b"{", (), 0)]
+    body = make_experiment_agent(
+        store, DlqSink(), max_bytes=65536, future_tolerance_s=300, state=DependencyState()
+    )
+    batch = RecordBatch(settings.topic("experiment"), 0, 0, 1, records)
+    await run_agent(body, [batch])
+    assert await store.applied_offsets() == {2: 11, 0: 1}
+    assert await resumed(settings, "experiment", store.applied_offsets, range(4)) == {2: 12, 0: 2}
+
+    async def snapshot() -> list[dict[bytes | str, bytes | str]]:
+        return [await redis_client.hgetall(key) for key in keys]
+
+    before = await snapshot()
+    # compaction or a second owner may read a record again: applying it changes nothing
+    assert not await store.store(config(alpha=0.05), partition=2, offset=10)
+    assert not await store.store(config(alpha=0.01), partition=2, offset=11)
+    await run_agent(body, [batch])
+    assert await snapshot() == before
+    assert (await store.configs())["tone2"].alpha == 0.02
 
 
 async def test_minima_only_fall_whichever_exporter_lowers_them(

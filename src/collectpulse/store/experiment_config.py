@@ -9,7 +9,10 @@ Exactly once: storing a configuration is idempotent, and a Lua call stores it
 only when its (partition, offset) is past the stored one, so a redelivered
 older record (a crash, or a rebalance in which two workers briefly process one
 partition) never replaces a newer configuration. A campaign whose records
-moved partition (a producer re-keyed the topic) takes the latest applied.
+moved partition (a producer re-keyed the topic) takes the latest applied. The
+same call moves the partition's last applied offset forward in
+``cp:{experiments}:off`` (``store.reference_offsets``), where a reassigned
+partition resumes.
 
 The running minimum of each comparison's always-valid p-value lives in
 ``cp:{experiments}:pmin`` (field: campaign, tenant, variant, start), lowered
@@ -28,8 +31,13 @@ import orjson
 from collectpulse.events.roster import ExperimentEvent
 from collectpulse.store.client import StoreClient
 from collectpulse.store.keys import FIELD_SEP
+from collectpulse.store.reference_offsets import ADVANCE, AppliedOffsets
 
-_STORE_IF_NEWER = """
+# KEYS: configurations, applied offsets. ARGV: campaign, partition, offset, new JSON.
+_STORE_IF_NEWER = (
+    ADVANCE
+    + """
+advance(KEYS[2], ARGV[2], ARGV[3])
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if current then
   local stored = cjson.decode(current)
@@ -40,6 +48,7 @@ end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
 return 1
 """
+)
 
 _LOWER_MINIMA = """
 local out = {}
@@ -82,6 +91,11 @@ def config_key(prefix: str) -> str:
     return f"{prefix}:{{experiments}}:cfg"
 
 
+def config_offsets_key(prefix: str) -> str:
+    """Partition -> last applied offset of the ``experiment`` topic."""
+    return f"{prefix}:{{experiments}}:off"
+
+
 def minima_key(prefix: str) -> str:
     return f"{prefix}:{{experiments}}:pmin"
 
@@ -101,6 +115,7 @@ class ExperimentStore:
         self._client = client
         self._config_key = config_key(prefix)
         self._minima_key = minima_key(prefix)
+        self._offsets = AppliedOffsets(client, config_offsets_key(prefix))
         self._store = client.register_script(_STORE_IF_NEWER)
         self._lower = client.register_script(_LOWER_MINIMA)
 
@@ -119,7 +134,17 @@ class ExperimentStore:
             }
         )
         args: list[str | int | bytes] = [config.campaign, partition, offset, value]
-        return bool(await self._store(keys=[self._config_key], args=args))
+        keys = [self._config_key, self._offsets.key]
+        return bool(await self._store(keys=keys, args=args))
+
+    async def mark(self, partition: int, offset: int) -> None:
+        """Record a record that stored nothing (e.g. dead-lettered) as applied."""
+        await self._offsets.mark(partition, offset)
+
+    async def applied_offsets(self) -> dict[int, int]:
+        """Partition -> last applied offset of the ``experiment`` topic: where a new owner
+        resumes."""
+        return await self._offsets.read()
 
     async def configs(self) -> dict[str, ExperimentConfig]:
         raw = await self._client.hgetall(self._config_key)

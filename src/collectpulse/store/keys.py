@@ -76,6 +76,8 @@ Global (one slot each, written outside the per-event atomic write; idempotent):
 ``cp:{labels}:<label>`` (admitted label values, for the cardinality cap),
 ``cp:{costs}:c|off|q|ids`` (the standing costs, applied offsets, quality counts and event
 ids seen; store.costs),
+``cp:{labels}:roster-off``, ``cp:{targets}:off``, ``cp:{experiments}:off`` (the agent,
+target and experiment topics' applied offsets; store.reference_offsets),
 ``cp:{gateway}:mailgun-token:<sha256>`` (a Mailgun webhook token seen, with a TTL; gateway.tokens).
 """
 

@@ -12,7 +12,9 @@ slots by agent_id, the other agents the rest in the order first seen
 Exactly once: storing an entry is idempotent and done only when its (partition,
 offset) is past the stored one, so a redelivered older record never replaces a
 newer one; the compare-and-set below retries when another writer changed the entry
-between the read and the write.
+between the read and the write. The same call moves the partition's last applied
+offset forward in ``cp:{labels}:roster-off`` (``store.reference_offsets``), where a
+reassigned partition resumes.
 """
 
 from __future__ import annotations
@@ -24,14 +26,19 @@ import orjson
 
 from collectpulse.events.roster import AgentEvent
 from collectpulse.store.client import StoreClient
+from collectpulse.store.reference_offsets import ADVANCE, AppliedOffsets
 from collectpulse.store.scripts import _source
 
 # KEYS: roster hash, old tenant's active, new tenant's active, new tenant's first and
-# last seen. ARGV: agent, expected current JSON ('' = none), new JSON, partition,
-# offset, active (1/0). Returns 1 stored, 0 older than the stored record, -1 changed.
-_STORE_IF_NEWER = """
+# last seen, applied offsets. ARGV: agent, expected current JSON ('' = none), new JSON,
+# partition, offset, active (1/0). Returns 1 stored, 0 older than the stored record,
+# -1 changed.
+_STORE_IF_NEWER = (
+    ADVANCE
+    + """
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if (current or '') ~= ARGV[2] then return -1 end
+advance(KEYS[6], ARGV[4], ARGV[5])
 if current then
   local stored = cjson.decode(current)
   if stored.p == tonumber(ARGV[4]) and stored.o >= tonumber(ARGV[5]) then return 0 end
@@ -45,6 +52,7 @@ if ARGV[6] == '1' then
 end
 return 1
 """
+)
 MAX_ATTEMPTS = 20
 
 
@@ -67,6 +75,11 @@ def roster_key(prefix: str) -> str:
     return f"{prefix}:{{labels}}:roster"
 
 
+def roster_offsets_key(prefix: str) -> str:
+    """Partition -> last applied offset of the ``agent`` topic."""
+    return f"{prefix}:{{labels}}:roster-off"
+
+
 def slot_keys(prefix: str, tenant: str) -> tuple[str, str, str]:
     """The tenant's active roster, first-seen and last-seen sets (``admit_agents.lua``)."""
     base = f"{prefix}:{{labels}}:agent"
@@ -80,6 +93,7 @@ class RosterStore:
         self._client = client
         self._prefix = prefix
         self._key = roster_key(prefix)
+        self._offsets = AppliedOffsets(client, roster_offsets_key(prefix))
         self._store = client.register_script(_STORE_IF_NEWER)
         self._admit = client.register_script(_source("admit_agents"))
 
@@ -100,7 +114,8 @@ class RosterStore:
         for _ in range(MAX_ATTEMPTS):
             current = await self._client.hget(self._key, event.agent_id)
             old_tenant = orjson.loads(current)["tenant"] if current else tenant
-            keys = [self._key, slot_keys(self._prefix, old_tenant)[0], active, first, last]
+            old_active = slot_keys(self._prefix, old_tenant)[0]
+            keys = [self._key, old_active, active, first, last, self._offsets.key]
             args: list[str | int | bytes] = [
                 event.agent_id,
                 current or b"",
@@ -113,6 +128,14 @@ class RosterStore:
             if status >= 0:
                 return bool(status)
         raise RuntimeError(f"roster entry of {event.agent_id!r} kept changing; gave up")
+
+    async def mark(self, partition: int, offset: int) -> None:
+        """Record a record that stored no entry (e.g. dead-lettered) as applied."""
+        await self._offsets.mark(partition, offset)
+
+    async def applied_offsets(self) -> dict[int, int]:
+        """Partition -> last applied offset of the ``agent`` topic: where a new owner resumes."""
+        return await self._offsets.read()
 
     async def entries(self) -> list[RosterEntry]:
         raw = await self._client.hgetall(self._key)
@@ -143,4 +166,4 @@ class RosterStore:
         return {agent for agent, ok in zip(agents, reply, strict=True) if int(ok)}
 
 
-__all__ = ["RosterEntry", "RosterStore", "roster_key", "slot_keys"]
+__all__ = ["RosterEntry", "RosterStore", "roster_key", "roster_offsets_key", "slot_keys"]

@@ -27,6 +27,9 @@ from collectpulse.kafka.topics import create_missing, worker_topics
 from collectpulse.settings import Settings
 from collectpulse.store.client import StoreClient, store_client
 from collectpulse.store.costs import CostStore
+from collectpulse.store.experiment_config import ExperimentStore
+from collectpulse.store.roster import RosterStore
+from collectpulse.store.targets import TargetStore
 from collectpulse.store.touches import TOUCH_TOPIC, batch_records
 from collectpulse.store.writer import StoreWriter
 from collectpulse.stream import transport
@@ -36,7 +39,7 @@ from collectpulse.stream.deadletter import DLQ_TOPIC
 from collectpulse.stream.experiment_agent import add_experiment_agent
 from collectpulse.stream.heartbeat import install_heartbeat
 from collectpulse.stream.normalise import add_normalisers
-from collectpulse.stream.resume import resume_positions
+from collectpulse.stream.resume import TopicOffsets, resume_positions
 from collectpulse.stream.retry import RETRIABLE, DependencyState, until_done
 from collectpulse.stream.roster_agent import add_roster_agent
 from collectpulse.stream.shutdown import ShutdownWatchdog, worker_class
@@ -154,19 +157,28 @@ def create_app(settings: Settings, *, redis: StoreClient | None = None) -> faust
 
     prefix = settings.topic_prefix
 
-    costs = CostStore(client, settings.key_prefix)
+    key_prefix = settings.key_prefix
+    reference = {
+        ReferenceTopic.COST: CostStore(client, key_prefix).applied_offsets,
+        ReferenceTopic.AGENT: RosterStore(client, key_prefix).applied_offsets,
+        ReferenceTopic.TARGET: TargetStore(client, key_prefix).applied_offsets,
+        ReferenceTopic.EXPERIMENT: ExperimentStore(client, key_prefix).applied_offsets,
+    }
+    # an exception while resuming would crash the worker: wait for Redis instead
+    topic_offsets: dict[str, TopicOffsets] = {
+        settings.topic(topic.value): partial(until_done, read, dependencies, what="redis")
+        for topic, read in reference.items()
+    }
 
     async def resume_from_store(assigned: frozenset[TP]) -> Mapping[TP, int]:
         """The store, not Kafka's commit, decides where a partition resumes."""
-        # an exception here would crash the worker: wait for Redis instead
         return await resume_positions(
             assigned,
             prefix=prefix,
-            cost_topic=settings.topic(ReferenceTopic.COST.value),
             partition_offsets=lambda p: until_done(
                 partial(writer.applied_offsets, p), dependencies, what="redis"
             ),
-            cost_offsets=lambda: until_done(costs.applied_offsets, dependencies, what="redis"),
+            topic_offsets=topic_offsets,
         )
 
     transport.set_on_assigned(app, resume_from_store)

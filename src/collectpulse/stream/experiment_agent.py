@@ -7,7 +7,8 @@ record is dead-lettered when its model refuses it (weights that do not sum to
 1, an unknown control, a start after its own ``occurred_at``) or when its
 ``occurred_at`` or ``started_at`` is ahead of the worker's clock by more than
 the future tolerance. A batch is acknowledged only after its DLQ records are
-on the broker and its configurations in Redis.
+on the broker and its configurations in Redis, with the partition's applied
+offset (``store.reference_offsets``) at its last record.
 """
 
 from __future__ import annotations
@@ -65,10 +66,15 @@ def make_experiment_agent(
             batch, max_bytes=max_bytes, now_s=int(clock()), future_tolerance_s=future_tolerance_s
         )
         await until_done(partial(dead_letter, batch, records, send_dlq), state, what="kafka")
+        stored = -1  # the last offset whose store call also moved the applied offset
         for record in records:
             if isinstance(record.event, ExperimentEvent):
                 keep = partial(store.store, record.event, batch.partition, record.offset)
                 await until_done(keep, state, what="redis")
+                stored = record.offset
+        if stored < batch.last_offset:  # trailing dead-lettered records were read too
+            mark = partial(store.mark, batch.partition, batch.last_offset)
+            await until_done(mark, state, what="redis")
 
     return each_batch(apply, "experiment agent")
 

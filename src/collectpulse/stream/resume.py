@@ -2,12 +2,13 @@
 
 Redis is the authority on position (kpi-catalog section 6): with AOF ``everysec`` it
 may lose its last second after Kafka committed, and resuming from the commit would
-then skip the lost records for good. The event topics' applied offsets live per
-partition in ``cp:{pN}:off`` (one field per topic); the ``cost`` topic's in
-``cp:{costs}:off`` (one field per partition), since its agent applies in the
-``{costs}`` slot. A partition the store has no offset for resumes from the commit.
-The compacted reference topics (agent, target, experiment) keep no per-partition
-offset and also resume from the commit.
+then skip the lost records for good (for a compacted topic: until the key's producer
+publishes it again). The event topics' applied offsets live per partition in
+``cp:{pN}:off`` (one field per topic). Every other topic read here keeps them per
+topic in its store's slot, one field per partition: ``cost`` in ``cp:{costs}:off``,
+``agent`` in ``cp:{labels}:roster-off``, ``target`` in ``cp:{targets}:off`` and
+``experiment`` in ``cp:{experiments}:off`` (``topic_offsets``). A partition the store
+has no offset for resumes from the commit.
 """
 
 from __future__ import annotations
@@ -18,27 +19,28 @@ from faust.types import TP
 
 PartitionOffsets = Callable[[int], Awaitable[Mapping[str, int]]]
 """Partition -> (stream -> last applied offset) of the event topics."""
-CostOffsets = Callable[[], Awaitable[Mapping[int, int]]]
-"""Partition -> last applied offset of the cost topic."""
+TopicOffsets = Callable[[], Awaitable[Mapping[int, int]]]
+"""Partition -> last applied offset of one topic kept outside the ``{pN}`` slots."""
 
 
 async def resume_positions(
     assigned: frozenset[TP],
     *,
     prefix: str,
-    cost_topic: str,
     partition_offsets: PartitionOffsets,
-    cost_offsets: CostOffsets,
+    topic_offsets: Mapping[str, TopicOffsets],
 ) -> dict[TP, int]:
-    """The offset each assigned partition resumes from (the one after the last applied)."""
+    """The offset each assigned partition resumes from (the one after the last applied).
+
+    ``topic_offsets``: full topic name -> its reader, read at most once per call."""
     positions: dict[TP, int] = {}
     by_partition: dict[int, Mapping[str, int]] = {}
-    costs: Mapping[int, int] | None = None
+    by_topic: dict[str, Mapping[int, int]] = {}
     for tp in assigned:
-        if tp.topic == cost_topic:
-            if costs is None:
-                costs = await cost_offsets()
-            applied = costs.get(tp.partition)
+        if tp.topic in topic_offsets:
+            if tp.topic not in by_topic:
+                by_topic[tp.topic] = await topic_offsets[tp.topic]()
+            applied = by_topic[tp.topic].get(tp.partition)
         elif tp.topic.startswith(prefix):
             if tp.partition not in by_partition:
                 by_partition[tp.partition] = await partition_offsets(tp.partition)
@@ -50,4 +52,4 @@ async def resume_positions(
     return positions
 
 
-__all__ = ["resume_positions"]
+__all__ = ["PartitionOffsets", "TopicOffsets", "resume_positions"]

@@ -6,7 +6,8 @@ the experiment topic: nothing in the hot path joins them. The stored roster
 agents first) and which agents are active collectors (K8); the stored targets
 (``store.targets``) are what K24 compares with. A ``target`` record with a null value
 is a tombstone: it deletes its key's target and is not dead-lettered. A batch is
-acknowledged only after its DLQ records are on the broker and its entries in Redis.
+acknowledged only after its DLQ records are on the broker and its entries in Redis,
+with the partition's applied offset (``store.reference_offsets``) at its last record.
 """
 
 from __future__ import annotations
@@ -88,12 +89,14 @@ def make_roster_agent(
             )
             await until_done(partial(dead_letter, decoded, records, send_dlq), state, what="kafka")
         events = {r.offset: r.event for r in records}
+        stored = -1  # the last offset whose store call also moved the applied offset
         for r in batch.records:
             event = events.get(r.offset)
             if isinstance(store, RosterStore):
                 if isinstance(event, AgentEvent):
                     keep = partial(store.store, event, batch.partition, r.offset)
                     await until_done(keep, state, what="redis")
+                    stored = r.offset
                 continue
             if event is None or isinstance(event, TargetEvent):
                 key = r.key.decode(errors="replace") if r.key else None
@@ -102,6 +105,10 @@ def make_roster_agent(
                 if key is not None:
                     keep = partial(store.store, key, event, batch.partition, r.offset)
                     await until_done(keep, state, what="redis")
+                    stored = r.offset
+        if stored < batch.last_offset:  # trailing records that stored nothing were read too
+            mark = partial(store.mark, batch.partition, batch.last_offset)
+            await until_done(mark, state, what="redis")
 
     return each_batch(apply, "roster agent")
 
