@@ -97,10 +97,13 @@ def with_tenant_prefix(scenario: Scenario, prefix: str) -> Scenario:
 
 def _steady() -> Scenario:
     # The default agency, with the bounce rates of a well-kept list: its hard bounces
-    # (including soft ones that expire) stay well under the 5% that pages.
+    # (including soft ones that expire) stay well under the 5% that pages. With the
+    # default's 30% of soft-bounced e-mails expiring, a campaign's hour read 3.3-3.8%
+    # hard (SMS 2.7-3.1%), close enough to 5% that live traffic sometimes paged on a steady
+    # run.
     channels = dict(DEFAULT_SCENARIO.channels)
-    channels["email"] = replace(channels["email"], hard_bounce=0.01)
-    channels["sms"] = replace(channels["sms"], hard_bounce=0.012)
+    channels["email"] = replace(channels["email"], hard_bounce=0.01, delivered_after_soft=0.9)
+    channels["sms"] = replace(channels["sms"], hard_bounce=0.012, delivered_after_soft=0.9)
     return replace(
         DEFAULT_SCENARIO, channels=MappingProxyType(channels), delay_scale=DEMO_DELAY_SCALE
     )
