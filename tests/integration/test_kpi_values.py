@@ -416,9 +416,12 @@ def test_processing_lag_is_positive_with_sub_second_resolution(run: Run) -> None
     lags = series(run.samples, "collectpulse_processing_lag_seconds")
     topics = ("delivery", "bounce", "open", "click", "pageview", "payment", "promise")
     got = {topic: lags.get(L(topic=topic)) for topic in topics}
-    assert all(lag is not None for lag in got.values()), got
-    not_sub_second = {t: lag for t, lag in got.items() if not (lag and lag > 0 and lag % 1)}
-    assert not_sub_second == {}, f"not > 0 with a fractional part: {got}"
+    assert all(lag is not None and lag > 0 for lag in got.values()), got
+    # milliseconds: a lag is a whole number of seconds when its apply fell on a .000
+    # (1 in 1,000; topics applied in one call share that instant, as delivery and click
+    # once did in a fresh-clone run), so resolution shows in the topics together: all
+    # whole seconds by chance is about 1e-6 or less with two or more apply instants
+    assert any(lag % 1 for lag in got.values() if lag is not None), f"whole seconds: {got}"
     low, high = run.probe_published_s - run.probe_s, run.scraped_s - run.probe_s
     probe_lag = got["pageview"]
     assert probe_lag is not None and low <= probe_lag <= high
