@@ -112,6 +112,24 @@ def cei_ratio(now: Receivables, flows: Flows) -> float | None:
     return None if denominator <= 0 else (opening + flows.up - now.total) / denominator
 
 
+def cei_at_pace(cei: float, days: int, at_days: int, keep: float = 1.0) -> float:
+    """The ``at_days`` CEI a book shows when it collects at ``keep`` x the pace of a
+    ``days`` window whose CEI is ``cei``, with the same past-due balance.
+
+    CEI = R / (R + E_pd) and E_pd is read now for every window, so CEI / (1 - CEI) =
+    R / E_pd, which a steady book scales with the window's length: a 30-day CEI is
+    compared with this, never with the 90-day CEI itself (on a book whose past-due
+    balance is large against a month's collections the two differ by design).
+    ``keep`` < 1 gives an alert limit: ``keep`` x the pace, in R / E_pd. Closed form,
+    no division by zero for ``cei`` = 1.
+    """
+    if not 0.0 <= cei <= 1.0 or days <= 0 or at_days <= 0 or keep < 0:
+        raise ValueError(f"need 0 <= cei <= 1, days > 0 and keep >= 0: {cei, days, at_days, keep}")
+    scaled = keep * cei * at_days
+    denominator = days * (1.0 - cei) + scaled
+    return 0.0 if denominator == 0 else scaled / denominator
+
+
 def cash_cei_ratio(now: Receivables, flows: Flows) -> float | None:
     """K15, cash variant: only payments in the numerator, the denominator unchanged."""
     denominator = flows.down + now.past_due

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from collectpulse.kpi.portfolio import cei_at_pace
 from collectpulse.kpi.ratios import CounterValues, ratio
 from collectpulse.store.silence import silence_starts
 
@@ -35,7 +36,7 @@ THRESHOLDS: Mapping[str, float] = {
     "rpc_min_attempts": 200,
     "wrong_number_ratio": 0.25,
     "wrong_number_min_attempts": 200,
-    "cei_drop": 0.10,
+    "cei_drop": 0.25,
     "dso_rise": 0.25,
     "dead_letter_records_15m": 10,
     "pipeline_stall_seconds": 1800,
@@ -227,8 +228,10 @@ def pipeline_alerts(health: Mapping[str, Any], now_s: int) -> list[Alert]:
 
 
 def portfolio_alerts(rows: Sequence[Mapping[str, Any]]) -> list[Alert]:
-    """CollectpulseCeiDrop and CollectpulseDsoRise per currency and tenant: the 30-day
-    value against the 90-day one, from the live page's portfolio rows (``ui.portfolio``)."""
+    """CollectpulseCeiDrop and CollectpulseDsoRise per currency and tenant, from the live
+    page's portfolio rows (``ui.portfolio``): the 30-day CEI against the one the 90-day
+    window's pace gives (``cei_at_pace``), the 30-day DSO against the 90-day DSO (the
+    period method is window-neutral on a steady book)."""
     windows: dict[tuple[str, str], dict[str, Mapping[str, Any]]] = defaultdict(dict)
     for row in rows:
         labels = row["labels"]
@@ -239,7 +242,7 @@ def portfolio_alerts(rows: Sequence[Mapping[str, Any]]) -> list[Alert]:
         labels = {"currency": currency, "tenant": tenant}
         cei, cei_90 = month.get("cei_ratio"), quarter.get("cei_ratio")
         if cei is not None and cei_90 is not None:
-            limit = cei_90 - THRESHOLDS["cei_drop"]
+            limit = cei_at_pace(cei_90, 90, 30, keep=1 - THRESHOLDS["cei_drop"])
             if cei < limit:
                 summary = f"{currency}: collection effectiveness fell to {cei:.1%} over 30 days"
                 alerts.append(_alert("CollectpulseCeiDrop", "warning", labels, cei, limit, summary))

@@ -17,6 +17,7 @@ from collectpulse.kpi.portfolio import (
     balance_weighted_dpd_days,
     best_possible_dso_days,
     cash_cei_ratio,
+    cei_at_pace,
     cei_ratio,
     cost_per_contact,
     cost_to_collect_ratio,
@@ -72,6 +73,40 @@ def test_cei_without_anything_collectible_is_no_sample() -> None:
     nothing = Receivables(total=0, current=0)
     assert cei_ratio(nothing, Flows(up=0, down=0)) is None
     assert cash_cei_ratio(nothing, Flows(up=0, down=0)) is None
+
+
+def _steady_book(past_due: int, monthly: list[int]) -> tuple[float, float]:
+    """(30-day CEI, 90-day CEI) of a book with ``past_due`` owed and past due now and
+    the three months' collections ``monthly`` (oldest first), placements matching them."""
+    now = Receivables(total=past_due + 50_000, current=50_000)
+    month, quarter = monthly[-1], sum(monthly)
+    c30 = cei_ratio(now, Flows(up=month, down=month))
+    c90 = cei_ratio(now, Flows(up=quarter, down=quarter))
+    assert c30 is not None and c90 is not None
+    return c30, c90
+
+
+@pytest.mark.parametrize("past_due", [10_000, 100_000, 1_000_000, 10_000_000])
+def test_a_steady_book_s_30_day_cei_is_the_one_its_90_day_pace_gives(past_due: int) -> None:
+    c30, c90 = _steady_book(past_due, [100_000, 100_000, 100_000])
+    assert cei_at_pace(c90, 90, 30) == pytest.approx(c30)
+    # the two windows' CEIs differ by design (1/11 and 3/13 at 1,000,000 past due),
+    # so a 30d-versus-90d gap is no sign of anything
+    assert c30 < c90
+
+
+def test_the_limit_is_keep_times_the_pace_in_collections_per_past_due_balance() -> None:
+    # collected 75,000 in the last month of 100,000 a month before: 75/91.7 of the pace
+    c30, c90 = _steady_book(1_000_000, [100_000, 100_000, 75_000])
+    odds = c30 / (1 - c30)
+    pace = cei_at_pace(c90, 90, 30)
+    assert odds / (pace / (1 - pace)) == pytest.approx(75 / (275 / 3))
+    limit = cei_at_pace(c90, 90, 30, keep=0.75)
+    assert limit / (1 - limit) == pytest.approx(0.75 * pace / (1 - pace))
+    assert cei_at_pace(1.0, 90, 30, keep=0.75) == 1.0  # nothing past due: no division by 0
+    assert cei_at_pace(0.0, 90, 30, keep=0.75) == 0.0
+    with pytest.raises(ValueError, match="cei"):
+        cei_at_pace(1.5, 90, 30)
 
 
 @given(

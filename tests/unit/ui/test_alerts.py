@@ -71,20 +71,31 @@ def test_a_dialer_campaign_reaching_nobody_or_wrong_numbers_is_flagged() -> None
     assert contact_alerts(None) == []
 
 
-def test_a_cei_drop_and_a_dso_rise_against_the_90_days_are_flagged() -> None:
+def test_a_cei_drop_against_the_quarter_s_pace_and_a_dso_rise_are_flagged() -> None:
     from collectpulse.ui.alerts import portfolio_alerts
 
     def row(currency: str, window: str, cei: float | None, dso: float | None) -> dict[str, Any]:
         labels = {"currency": currency, "tenant": "acme", "window": window}
         return {"labels": labels, "values": {"cei_ratio": cei, "dso_days": dso}}
 
+    # the books of deploy/prometheus/tests/portfolio_test.yml: E_pd past due now, R a month
     rows = [
-        row("EUR", "30d", 0.40, 50.0),  # 15 points under, 1.39 x
-        row("EUR", "90d", 0.55, 36.0),
-        row("USD", "30d", 0.50, 44.0),  # 8 points under, 1.22 x: neither
-        row("USD", "90d", 0.58, 36.0),
-        row("GBP", "30d", None, None),  # no sample in 30 days: nothing to compare
-        row("GBP", "90d", 0.9, 10.0),
+        row("EUR", "30d", 1 / 11, 140.0),  # steady, E_pd 1,000,000, R 100,000: silent
+        row("EUR", "90d", 3 / 13, 140.0),
+        row("USD", "30d", 50 / 1050, 50.0),  # the last month collected half; 1.39 x DSO
+        row("USD", "90d", 250 / 1250, 36.0),
+        row("GBP", "30d", 80 / 1080, 44.0),  # 86% of the pace; 1.22 x DSO: neither
+        row("GBP", "90d", 280 / 1280, 36.0),
+        row("CHF", "30d", 0.8, 20.0),  # steady, well collected; DSO falling
+        row("CHF", "90d", 12 / 13, 30.0),
+        row("PLN", "30d", 2 / 3, None),  # that book collected half: 24 points under
+        row("PLN", "90d", 10 / 11, None),
+        row("SEK", "30d", None, None),  # no sample in 30 days: nothing to compare
+        row("SEK", "90d", 0.9, 10.0),
     ]
     found = {(a["alert"], a["labels"]["currency"]) for a in portfolio_alerts(rows)}
-    assert found == {("CollectpulseCeiDrop", "EUR"), ("CollectpulseDsoRise", "EUR")}
+    assert found == {
+        ("CollectpulseCeiDrop", "USD"),
+        ("CollectpulseCeiDrop", "PLN"),
+        ("CollectpulseDsoRise", "USD"),
+    }
