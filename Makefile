@@ -19,9 +19,12 @@ lint: bootstrap ## ruff (lint + format check) and mypy --strict on src/
 test: lint ## everything CI runs: lint, then all tests against real Kafka and Redis
 	$(VENV)/pytest -q -p no:cacheprovider --durations=30
 
+# Quix Streams pins pydantic<2.14: the bench gets a virtualenv of its own, so .venv (what
+# the tests run with) keeps the project's own pins.
 bench: bootstrap ## collectpulse beside bare consumers and same-job peers (QUICK=1: 200k); writes docs/bench/
-	$(VENV)/pip install -q -e '.[bench]'
-	$(VENV)/python bench/peers.py $(if $(QUICK),--quick)
+	[ -x .venv-bench/bin/python ] || $(VENV)/python -m venv .venv-bench
+	.venv-bench/bin/pip install -q --disable-pip-version-check -e '.[bench]'
+	.venv-bench/bin/python bench/peers.py $(if $(QUICK),--quick)
 
 faults: bootstrap ## long fault-injection run (kill -9 workers, Redis, Kafka; ~15 min; prints a report)
 	scripts/faults --long

@@ -5,7 +5,8 @@ dir and ports, like ``make run SCENARIO=portfolio``) and polls the exporter's
 /metrics every 2 s. Prints, for each portfolio family, the seconds from the start of
 the command to its first sample, then the final values: DSO, ADD and CEI per window,
 receivables by DPD bucket, collected per account and recovery by placement month,
-and the recovery age curves of ``GET /api/v1/recovery``. A script, not a test: the
+the recovery age curves of ``GET /api/v1/recovery`` and the alerts the live page
+(``GET /api/live``) shows at the end. A script, not a test: the
 figures go to docs/BENCHMARKS.md.
 
     .venv/bin/python bench/portfolio_ready.py --duration 150
@@ -87,6 +88,7 @@ def main() -> int:
     proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
     first: dict[str, float] = {}
     last: list[tuple[str, str, float]] = []
+    alerts: list[dict[str, object]] = []
     try:
         while proc.poll() is None:
             text = get(f"http://127.0.0.1:{port}/metrics")
@@ -100,6 +102,9 @@ def main() -> int:
                     first["recovery"] = time.monotonic() - started
                     api = get(f"http://127.0.0.1:{port}/api/v1/recovery")
                     print("GET /api/v1/recovery:", json.dumps(json.loads(api or "null"))[:3000])
+            live = get(f"http://127.0.0.1:{port}/api/live")
+            if live is not None:
+                alerts = json.loads(live)["alerts"]["active"]
             time.sleep(2.0)
     finally:
         if proc.poll() is None:
@@ -112,6 +117,12 @@ def main() -> int:
     for name, labels, value in last:
         if name in FAMILIES:
             print(f"{name}{{{labels}}} {value:g}")
+    # the live page's alert conditions (deploy/prometheus/rules/alerts.yml, no `for:`)
+    # at the last poll: the scenario promises none
+    print(f"live page alerts at the end: {len(alerts)}")
+    for alert in alerts:
+        print(f"  {alert['alert']} {alert['labels']} value {alert['value']:.4g}"
+              f" threshold {alert['threshold']:.4g}")  # fmt: skip
     return 0 if len([f for f in FAMILIES if f in first]) == len(FAMILIES) else 1
 
 
