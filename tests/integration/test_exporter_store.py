@@ -87,6 +87,28 @@ async def test_values_past_the_label_cap_are_other_and_only_admitted_ones_are_re
     assert registry.get_sample_value("collectpulse_windowed_messages_opened", opened) == 0
 
 
+async def test_a_personal_looking_value_is_redacted_and_takes_no_slot_of_the_cap(
+    settings: Settings, redis_client: Redis
+) -> None:
+    capped = settings.model_copy(update={"label_cap": 2})
+    now = float(int(time.time()))
+    writer = StoreWriter(redis_client, capped, clock=lambda: now)
+    # the phone-number-like campaign sorts first, so it would take the first slot
+    names = ("0612345678", "alpha", "beta")
+    sends = [ev.sent(f"m-{i}", now - 10, campaign=c) for i, c in enumerate(names)]
+    await writer.apply(Topic.DELIVERY, 0, ev.records(Topic.DELIVERY, sends))
+
+    view = await StoreReader(redis_client, capped, clock=lambda: now).read()
+    registry = CollectorRegistry()
+    registry.register(StoreCollector(view))
+
+    assert view.label_values["campaign"] == frozenset({"alpha", "beta"})
+    sent = "collectpulse_messages_sent_total"
+    assert registry.get_sample_value(sent, {**FUNNEL, "campaign": "beta"}) == 1
+    assert registry.get_sample_value(sent, {**FUNNEL, "campaign": "__redacted__"}) == 1
+    assert registry.get_sample_value(sent, {**FUNNEL, "campaign": "__other__"}) is None
+
+
 async def test_deliveries_since_the_first_one_are_summed_over_partitions_and_bucket_sizes(
     settings: Settings, redis_client: Redis
 ) -> None:

@@ -17,7 +17,8 @@ from redis.asyncio import Redis
 from collectpulse.events.models import Topic
 from collectpulse.settings import Settings, duration_s
 from collectpulse.store.keys import Keys
-from collectpulse.store.reader import StoreReader, StoreView, parse_counter_fields
+from collectpulse.store.reader import StoreReader, StoreView
+from collectpulse.store.totals import parse_counter_fields
 from collectpulse.store.touches import batch_records
 from collectpulse.store.writer import StoreWriter
 from tests.support import events as ev

@@ -28,7 +28,8 @@ from collectpulse.kpi.model import Aggregation, Histogram, metric_name
 from collectpulse.kpi.ratios import LabelSet, TermSums, evaluate_ratio
 from collectpulse.store.fields import histogram_series
 from collectpulse.store.keys import FIELD_SEP
-from collectpulse.store.reader import StoreView, parse_counter_fields
+from collectpulse.store.reader import StoreView
+from collectpulse.store.totals import parse_counter_fields
 
 
 def kpi_families(

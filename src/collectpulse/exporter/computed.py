@@ -14,8 +14,9 @@ from collectpulse.kpi.experiment import Arm, evaluate_experiment
 from collectpulse.kpi.model import metric_name
 from collectpulse.kpi.ratios import CounterValues
 from collectpulse.store.keys import FIELD_SEP
-from collectpulse.store.reader import LAST_APPLIED_MS, LAST_EVENT, LAST_EVENT_MS, StoreView
+from collectpulse.store.reader import StoreView
 from collectpulse.store.silence import silence_starts
+from collectpulse.store.totals import LAST_APPLIED_MS, LAST_EVENT, LAST_EVENT_MS
 
 
 def gauge_family(name: str, *extra_labels: str) -> GaugeMetricFamily:

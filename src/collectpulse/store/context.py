@@ -16,6 +16,7 @@ from collectpulse.events.decode import Invalid
 from collectpulse.events.models import EventBase, Topic
 from collectpulse.kpi.definitions import HISTOGRAMS
 from collectpulse.kpi.histograms import bucket_index
+from collectpulse.kpi.labels import OTHER_VALUE, REDACTED_VALUE, looks_personal
 from collectpulse.store.fields import counter_field, histogram_field
 from collectpulse.store.keys import DAY_S, FIELD_SEP, Keys
 from collectpulse.store.plan import WritePlan
@@ -24,6 +25,17 @@ COARSE_BUCKET_S = 3600
 FUNNEL_DIMS = ("channel", "campaign", "variant", "segment", "tenant")
 PARK_SEP = "\x1e"
 HISTOGRAM_BOUNDS = {h.name: h.buckets_s for h in HISTOGRAMS}
+
+
+def screened_label(value: str) -> str | None:
+    """What a label value no registry may admit is reported as: ``__redacted__`` when it
+    looks personal, ``__other__`` when it holds a key separator (it would corrupt the
+    fields it is joined into); None for a value the capped registries decide on."""
+    if looks_personal(value):
+        return REDACTED_VALUE
+    if FIELD_SEP in value or PARK_SEP in value:
+        return OTHER_VALUE
+    return None
 
 
 class Record(NamedTuple):

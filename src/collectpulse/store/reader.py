@@ -18,7 +18,7 @@ keeps their ``summed`` token (the exporter then keeps their text too).
 
 All-time fields are summed over partitions, except the timestamps kept with
 ``keep_max`` / ``keep_min`` (last event, last view, first delivery): those are
-merged with max / min, since a sum of times is meaningless.
+merged with max / min, since a sum of times is meaningless (``store.totals``).
 """
 
 from __future__ import annotations
@@ -26,27 +26,22 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from collectpulse.events.providers import PROVIDERS
 from collectpulse.kpi.costs import Cost
-from collectpulse.kpi.ratios import LabelSet, labelset
 from collectpulse.kpi.targets import Target
 from collectpulse.settings import Settings
 from collectpulse.store.account_reader import read_accounts
 from collectpulse.store.allocation_reader import read_allocation
 from collectpulse.store.client import StoreClient, StorePipeline
 from collectpulse.store.collector_net import DailyFacts, read_net
-from collectpulse.store.contact_effects import ATTEMPTS_SINCE
 from collectpulse.store.costs import CostStore
 from collectpulse.store.customer_effects import STRUGGLING_WINDOW_S
 from collectpulse.store.experiment_reader import read_experiments
-from collectpulse.store.fields import counter_series
 from collectpulse.store.heartbeats import WorkerBeat, recent_beats
 from collectpulse.store.keys import FIELD_SEP, Keys
-from collectpulse.store.message_effects import FIRST_DELIVERED, LAST_VIEW
 from collectpulse.store.read_cache import (
     PartitionCache,
     PartitionRead,
@@ -60,6 +55,8 @@ from collectpulse.store.scripts import Scripts
 from collectpulse.store.send_time import read_slots
 from collectpulse.store.silence import deliveries_since, silence_starts
 from collectpulse.store.targets import TargetStore
+from collectpulse.store.totals import decoded, parse_counter_fields, sum_partitions
+from collectpulse.store.totals import text as _text
 from collectpulse.store.unique_counts import UniqueCounts
 from collectpulse.store.view import StoreView as StoreView
 from collectpulse.store.view import Struggling as Struggling
@@ -71,99 +68,12 @@ from collectpulse.store.window_plan import window_buckets as window_buckets
 from collectpulse.store.window_plan import window_segments as window_segments
 
 _T = TypeVar("_T")
-LAST_EVENT = "last_event_s"
-"""Total field ``last_event_s<SEP><topic>``: newest occurred_at applied (keep_max)."""
-LAST_EVENT_MS = "last_event_ms"
-"""Total field ``last_event_ms<SEP><topic>``: ``last_event_s`` in milliseconds (keep_max)."""
-LAST_APPLIED_MS = "last_applied_ms"
-"""Total field ``last_applied_ms<SEP><topic>``: when (Unix ms) the topic last had a batch."""
 REGISTRY_LABELS = ("campaign", "variant", "segment", "tenant", "agent", "team", "dialer_campaign")
 """The cardinality-capped labels whose admitted values live in ``cp:{labels}:<label>``."""
 _PROVIDER_TALLIES = {
     "skipped": "provider_events_skipped",
     "dead_lettered": "provider_records_dead_lettered",
 }
-_MAX_FIELDS = frozenset({LAST_EVENT, LAST_EVENT_MS, LAST_APPLIED_MS, LAST_VIEW, ATTEMPTS_SINCE})
-_MIN_FIELDS = frozenset({FIRST_DELIVERED})
-
-
-def parse_counter_fields(raw: Mapping[str, int]) -> dict[str, dict[LabelSet, float]]:
-    """Group raw counter fields into ``counter -> label set -> value``; others are skipped.
-
-    A legacy field and today's may land on one label set (``store.fields``): they add up.
-    """
-    out: dict[str, dict[LabelSet, float]] = defaultdict(dict)
-    for name_and_labels, value in raw.items():
-        name, *values = name_and_labels.split(FIELD_SEP)
-        labels = counter_series(name, values)
-        if labels is None:
-            continue
-        series = out[name]
-        key = labelset(labels)
-        series[key] = series.get(key, 0.0) + float(value)
-    return out
-
-
-def merge_totals(into: dict[Any, int], flat: list[Any]) -> None:
-    """Add one partition's ``{field, value, ...}`` totals; timestamps merge by max / min.
-
-    Field names are kept as they come (bytes from Redis, decoded once by the caller
-    after every partition is merged, since most fields are in every partition)."""
-    it = iter(flat)
-    for name, raw_value in zip(it, it, strict=True):
-        value = int(raw_value)
-        old = into.get(name)
-        if old is None:
-            into[name] = value
-        elif _kind_in(name, _MAX_KINDS):
-            into[name] = max(old, value)
-        elif _kind_in(name, _MIN_KINDS):
-            into[name] = min(old, value)
-        else:
-            into[name] = old + value
-
-
-@dataclass(frozen=True)
-class _Kinds:
-    """Field kinds (a field's name before its first separator), matched on str or bytes
-    names without decoding them."""
-
-    exact: frozenset[str | bytes]
-    text_prefixes: tuple[str, ...]
-    byte_prefixes: tuple[bytes, ...]
-
-    @classmethod
-    def of(cls, kinds: frozenset[str]) -> _Kinds:
-        prefixes = tuple(kind + FIELD_SEP for kind in sorted(kinds))
-        exact: frozenset[str | bytes] = frozenset({*kinds, *(kind.encode() for kind in kinds)})
-        return cls(exact, prefixes, tuple(p.encode() for p in prefixes))
-
-
-def _kind_in(name: bytes | str, kinds: _Kinds) -> bool:
-    if name in kinds.exact:
-        return True
-    if isinstance(name, bytes):
-        return name.startswith(kinds.byte_prefixes)
-    return name.startswith(kinds.text_prefixes)
-
-
-_MAX_KINDS = _Kinds.of(_MAX_FIELDS)
-_MIN_KINDS = _Kinds.of(_MIN_FIELDS)
-
-
-def _decoded(raw: Mapping[Any, int]) -> dict[str, int]:
-    return {_text(name): value for name, value in raw.items()}
-
-
-def _sum_partitions(entries: Mapping[int, PartitionRead], segments: Segments) -> SummedRead:
-    totals: dict[Any, int] = {}
-    windows: dict[str, dict[Any, int]] = {w: {} for w in segments.members}
-    for entry in entries.values():
-        merge_totals(totals, entry.totals)
-        for window, members in segments.members.items():
-            for run in members:
-                _add_flat(windows[window], entry.runs[segments.runs[run]])
-    return SummedRead((tuple(entries), segments.runs), _decoded(totals), windows)
 
 
 async def _ready(value: _T) -> _T:
@@ -220,7 +130,7 @@ class StoreReader:
         last = self._last
         unchanged = last is not None and last.key == key and not any(needed.values())
         unchanged = unchanged and all(p in valid for p in partitions)
-        summed = last if unchanged and last is not None else _sum_partitions(entries, segments)
+        summed = last if unchanged and last is not None else sum_partitions(entries, segments)
         silence_key = (key, now_s // self._settings.bucket_s)
         # these need only the first reply: sent side by side, one round trip
         agents_read = asyncio.create_task(self._read_agents(partitions, now_s))
@@ -261,7 +171,7 @@ class StoreReader:
         summed.silence_key, summed.delivered = silence_key, delivered_since
         if not summed.parsed:
             for window in plans:
-                values = parse_counter_fields(_decoded(summed.windows[window]))
+                values = parse_counter_fields(decoded(summed.windows[window]))
                 values.update(parse_counter_fields(uniques[window]))
                 summed.parsed[window] = values
         if summed is not last or summed.tallies != tallies or summed.registries != registries:
@@ -398,13 +308,3 @@ class StoreReader:
             TargetStore(self._redis, prefix).targets(),
             asyncio.gather(costs.costs(), costs.quality()),
         )
-
-
-def _add_flat(into: dict[Any, int], flat: list[Any]) -> None:
-    it = iter(flat)
-    for name, value in zip(it, it, strict=True):
-        into[name] = into.get(name, 0) + int(value)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

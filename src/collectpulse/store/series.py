@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from collectpulse.kpi.ratios import LabelSet
 from collectpulse.store.client import StoreClient
 from collectpulse.store.keys import FIELD_SEP, Keys
-from collectpulse.store.reader import parse_counter_fields
+from collectpulse.store.totals import parse_counter_fields
 
 
 @dataclass(frozen=True)

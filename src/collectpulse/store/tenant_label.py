@@ -1,8 +1,8 @@
 """The ``tenant`` label of a record read outside the partition writer (the cost agent).
 
-The same registry, cap and redaction as every other tenant label (``StoreWriter``'s
-``_admit_labels`` and ``_cap``): a value that looks personal is reported as
-``__redacted__`` and one holding a key separator as ``__other__``, neither admitted;
+The same registry, cap and redaction as every other tenant label (``store.label_slots``):
+a value that looks personal is reported as ``__redacted__`` and one holding a key
+separator as ``__other__`` (``screened_label``), neither admitted;
 any other is admitted into ``cp:{labels}:tenant`` while it holds fewer than
 ``label_cap`` values, else reported as ``__other__``. So a cost's tenant joins K10 and
 the contact attempts, which carry the same reported label.
@@ -10,10 +10,10 @@ the contact attempts, which carry the same reported label.
 
 from __future__ import annotations
 
-from collectpulse.kpi.labels import OTHER_VALUE, REDACTED_VALUE, looks_personal
+from collectpulse.kpi.labels import OTHER_VALUE
 from collectpulse.store.client import StoreClient
-from collectpulse.store.context import PARK_SEP
-from collectpulse.store.keys import FIELD_SEP, Keys
+from collectpulse.store.context import screened_label
+from collectpulse.store.keys import Keys
 from collectpulse.store.scripts import _source
 
 LABEL = "tenant"
@@ -32,10 +32,9 @@ class TenantLabels:
         """The label value ``tenant`` is reported as ('' for no tenant)."""
         if not tenant:
             return ""
-        if looks_personal(tenant):
-            return REDACTED_VALUE
-        if FIELD_SEP in tenant or PARK_SEP in tenant:
-            return OTHER_VALUE
+        screened = screened_label(tenant)
+        if screened is not None:
+            return screened
         if tenant not in self._admitted:
             reply = await self._admit(keys=[self._key], args=[self._cap, tenant])
             if not int(reply[0]):

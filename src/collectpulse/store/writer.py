@@ -17,35 +17,28 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
 import orjson
 
-from collectpulse.events.decode import Invalid
 from collectpulse.events.models import Topic
-from collectpulse.kpi.labels import OTHER_VALUE, REDACTED_VALUE, looks_personal
 from collectpulse.settings import Settings, duration_s
 from collectpulse.store.client import StoreClient
-from collectpulse.store.context import PARK_SEP, Record, Snapshot, Timing
+from collectpulse.store.context import Record, Snapshot, Timing
 from collectpulse.store.effects import plan_orphans, plan_partition
 from collectpulse.store.errors import WriteConflict
-from collectpulse.store.event_labels import label_values
-from collectpulse.store.keys import FIELD_SEP, Keys
+from collectpulse.store.keys import Keys
+from collectpulse.store.label_slots import LabelSlots
 from collectpulse.store.plan import WritePlan
 from collectpulse.store.read_set import Wanted, add_wanted
 from collectpulse.store.replication import ReplicatedWrites
-from collectpulse.store.roster import RosterStore
 from collectpulse.store.scripts import Scripts
 from collectpulse.store.touches import TOUCH_TOPIC, Touch, decode_touches
 
 MAX_ATTEMPTS = 20
-AGENT_RECHECK_S = 60.0
-"""How long the worker trusts an agent's slot decision: the roster or an idle agent may
-change it, and the check also tells the store the agent is still seen."""
-MAX_AGENT_DECISIONS = 100_000
 
 Stale = Mapping[str, int]
 """Stream -> how many of its leading records are at or before the applied offset."""
@@ -87,11 +80,7 @@ class StoreWriter:
         )
         self._publish = publish
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._admitted: dict[str, set[str]] = defaultdict(set)
-        self._roster = RosterStore(client, settings.key_prefix)
-        self._agent_slots: dict[tuple[str, str], tuple[bool, float]] = {}
-        """(tenant, agent) -> (holds a label slot, when the store said so)."""
-        self._agent_misses: defaultdict[str, set[str]] = defaultdict(set)
+        self._labels = LabelSlots(client, settings, self._keys, self._scripts, clock)
         self._known_partitions: set[int] = set()
         self._clock = clock
 
@@ -151,30 +140,12 @@ class StoreWriter:
                 snapshot=snapshot,
                 keys=self._keys,
                 timing=self._timing(),
-                cap=self._cap,
-                agent_cap=self._cap_agent,
+                cap=self._labels.cap,
+                agent_cap=self._labels.cap_agent,
             )
 
-        await self._admit_labels(chain.from_iterable(parts.values()))
+        await self._labels.admit(chain.from_iterable(parts.values()))
         return await self._apply(partition, offsets, wanted, plan)
-
-    async def _admit_agents(self, wanted: Mapping[str, set[str]]) -> None:
-        """Ask the per-tenant agent slots (store.roster) about agents not checked lately."""
-        now = self._clock()
-        if len(self._agent_slots) > MAX_AGENT_DECISIONS:
-            self._agent_slots.clear()
-        s = self._settings
-        for tenant, agents in wanted.items():
-            ordered = sorted(agents)
-            admitted = await self._roster.admit(
-                tenant,
-                ordered,
-                cap=s.agent_label_cap,
-                now_s=int(now),
-                idle_s=duration_s(s.agent_label_idle),
-            )
-            for agent in ordered:
-                self._agent_slots[(tenant, agent)] = (agent in admitted, now)
 
     async def sweep_orphans(self, partition: int) -> int:
         """Count events parked longer than the orphan wait as orphans; returns how many."""
@@ -222,12 +193,11 @@ class StoreWriter:
                 if not fresh:
                     return ApplyResult(0, skipped)
                 planned = plan(snapshot, stale)
-                if self._agent_misses:
+                misses = self._labels.take_misses()
+                if misses:
                     # a payment credited to its account's assignee named an agent this
                     # worker has not asked the slots about: ask, then plan again
-                    misses = self._agent_misses
-                    self._agent_misses = defaultdict(set)
-                    await self._admit_agents(misses)
+                    await self._labels.admit_agents(misses)
                     planned = plan(snapshot, stale)
                 if planned.outbox and self._publish is not None:
                     await self._publish(planned.outbox)
@@ -329,54 +299,6 @@ class StoreWriter:
             parked_count=int(reply.get("parked_count", 0)),
             park_lengths={mid: int(n) for mid, n in _as_list(reply.get("park_len"))},
         )
-
-    async def _admit_labels(self, records: Iterable[Record]) -> None:
-        """Admit this apply's new label values into the capped registries (one call per label)."""
-        wanted: dict[str, set[str]] = defaultdict(set)
-        agents: dict[str, set[str]] = defaultdict(set)
-        admitted = self._admitted
-        stale_before = self._clock() - AGENT_RECHECK_S
-        for record in records:
-            event = record.event
-            if isinstance(event, Invalid):
-                continue
-            for label, value in label_values(event):
-                if label == "agent":
-                    tenant = event.tenant or ""
-                    slot = self._agent_slots.get((tenant, value or ""))
-                    if value and (slot is None or slot[1] < stale_before):
-                        agents[tenant].add(value)
-                elif value and value not in admitted[label]:
-                    wanted[label].add(value)
-        await self._admit_agents(agents)
-        for label, values in wanted.items():
-            ordered = sorted(values)
-            cap = self._settings.team_label_cap if label == "team" else self._settings.label_cap
-            reply = await self._scripts.admit_labels(
-                keys=[self._keys.labels(label)], args=[cap, *ordered]
-            )
-            self._admitted[label].update(v for v, ok in zip(ordered, reply, strict=True) if int(ok))
-
-    def _cap(self, label: str, value: str) -> str:
-        if looks_personal(value):
-            return REDACTED_VALUE
-        if FIELD_SEP in value or PARK_SEP in value:
-            return OTHER_VALUE
-        if label == "agent":  # a caller that does not name the tenant: any tenant's slot
-            held = any(ok for (_, a), (ok, _) in self._agent_slots.items() if a == value)
-            return value if held else OTHER_VALUE
-        return value if value in self._admitted[label] else OTHER_VALUE
-
-    def _cap_agent(self, tenant: str, agent: str) -> str:
-        if looks_personal(agent):
-            return REDACTED_VALUE
-        if FIELD_SEP in agent or PARK_SEP in agent:
-            return OTHER_VALUE
-        slot = self._agent_slots.get((tenant, agent))
-        if slot is None:
-            self._agent_misses[tenant].add(agent)
-            return OTHER_VALUE
-        return agent if slot[0] else OTHER_VALUE
 
     async def _register_partition(self, partition: int) -> None:
         if partition not in self._known_partitions:

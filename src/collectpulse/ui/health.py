@@ -13,11 +13,11 @@ from collectpulse.exporter.computed import processing_lag_s
 from collectpulse.exporter.health import Probes, consumer_lag, dependency_up, live_workers
 from collectpulse.exporter.known import TOPICS
 from collectpulse.store.keys import FIELD_SEP
-from collectpulse.store.reader import (
+from collectpulse.store.reader import StoreView
+from collectpulse.store.totals import (
     LAST_APPLIED_MS,
     LAST_EVENT,
     LAST_EVENT_MS,
-    StoreView,
     parse_counter_fields,
 )
 

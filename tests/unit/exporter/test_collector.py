@@ -15,13 +15,8 @@ from collectpulse.kpi.definitions import COUNTERS, GAUGES, metric_name
 from collectpulse.kpi.ratios import LabelSet, labelset
 from collectpulse.store.fields import counter_field
 from collectpulse.store.keys import FIELD_SEP
-from collectpulse.store.reader import (
-    LAST_APPLIED_MS,
-    LAST_EVENT,
-    LAST_EVENT_MS,
-    REGISTRY_LABELS,
-    StoreView,
-)
+from collectpulse.store.reader import REGISTRY_LABELS, StoreView
+from collectpulse.store.totals import LAST_APPLIED_MS, LAST_EVENT, LAST_EVENT_MS
 
 NOW_S = 1_800_000_000
 SPRING = {"channel": "email", "campaign": "spring", "variant": "a", "segment": "default"}

@@ -23,7 +23,8 @@ from collectpulse.exporter.exposition import render
 from collectpulse.exporter.families import AnyFamily, Family, HistogramFamily, to_metric
 from collectpulse.exporter.http import render_kpis
 from collectpulse.store.fields import counter_field, histogram_field
-from collectpulse.store.reader import LAST_EVENT, StoreView
+from collectpulse.store.reader import StoreView
+from collectpulse.store.totals import LAST_EVENT
 
 NOW_S = 1_800_000_000
 

@@ -12,14 +12,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from collectpulse.dependencies import Dependencies
 from collectpulse.exporter.http import ViewCache
-from collectpulse.store.reader import (
-    LAST_EVENT,
-    StoreReader,
-    StoreView,
-    merge_totals,
-    window_buckets,
-    window_segments,
-)
+from collectpulse.store.reader import StoreReader, StoreView, window_buckets, window_segments
+from collectpulse.store.totals import LAST_EVENT, merge_totals
 
 
 class CountingReader:

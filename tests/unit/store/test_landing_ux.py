@@ -14,7 +14,7 @@ from collectpulse.store.context import Record
 from collectpulse.store.fields import counter_field, histogram_field
 from collectpulse.store.keys import FIELD_SEP
 from collectpulse.store.plan import WritePlan
-from collectpulse.store.reader import parse_counter_fields
+from collectpulse.store.totals import parse_counter_fields
 
 
 def view(visitor_id: str, **v2: Any) -> Record:

@@ -14,12 +14,8 @@ from collectpulse.kpi.ratios import evaluate_ratio, labelset
 from collectpulse.store.fields import counter_field
 from collectpulse.store.heartbeats import WorkerBeat
 from collectpulse.store.keys import FIELD_SEP
-from collectpulse.store.reader import (
-    LAST_APPLIED_MS,
-    LAST_EVENT,
-    LAST_EVENT_MS,
-    StoreView,
-)
+from collectpulse.store.reader import StoreView
+from collectpulse.store.totals import LAST_APPLIED_MS, LAST_EVENT, LAST_EVENT_MS
 from collectpulse.ui.headline import headline
 from collectpulse.ui.model import Filters, live_model
 

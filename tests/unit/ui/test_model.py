@@ -10,8 +10,9 @@ from prometheus_client import CollectorRegistry
 from collectpulse.exporter.collector import StoreCollector
 from collectpulse.kpi.ratios import labelset
 from collectpulse.store.fields import counter_field
-from collectpulse.store.reader import LAST_EVENT, StoreView
+from collectpulse.store.reader import StoreView
 from collectpulse.store.series import BucketSeries, bucket_starts
+from collectpulse.store.totals import LAST_EVENT
 from collectpulse.ui.model import BadQuery, Filters, live_model
 
 NOW_S = 1_700_000_000
