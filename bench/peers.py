@@ -43,6 +43,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from consumers import Measured, Run, run_once  # bench/, beside this script
 from peers_record import write_record
 from pipeline import Figures, create_topics, generate, publish
+from pipeline import arguments as pipeline_arguments
 from pipeline import run as run_pipeline
 
 from collectpulse.events.models import Topic
@@ -192,9 +193,10 @@ def run_case(
     label = f"{case} ({data.events:,})"
     key = case
     if case == "collectpulse":
-        ns = argparse.Namespace(events=data.events, partitions=8, seed=args.seed,
-                                latency_events=5000, latency_rate=5000.0, profile=None,
-                                profile_phase="throughput")  # fmt: skip
+        ns = pipeline_arguments().parse_args(
+            [f"--events={data.events}", "--partitions=8", f"--seed={args.seed}",
+             "--latency-events=5000", "--latency-rate=5000", "--no-references"]
+        )  # fmt: skip
         figures = asyncio.run(run_pipeline(ns, bootstrap, redis_url))
         out.figures[data.events].append(figures)
         key = ours_key(data.events, args.events)

@@ -333,7 +333,9 @@ async def run(args: argparse.Namespace, bootstrap: str, redis_url: str) -> Figur
     )
 
 
-def main() -> None:
+def arguments() -> argparse.ArgumentParser:
+    """This script's options; bench/peers.py parses its collectpulse case with them too,
+    so an option added here has its default there."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--partitions", type=int, default=8)
@@ -356,7 +358,11 @@ def main() -> None:
     parser.add_argument(
         "--heap", metavar="OUT", help="run the worker under tracemalloc; its peak snapshot to OUT"
     )
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = arguments().parse_args()
     bootstrap, redis_url = stack.start(LocalStackSettings(root=ROOT))
     figures = asyncio.run(run(args, bootstrap, redis_url))
     print(
