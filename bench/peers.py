@@ -282,14 +282,17 @@ def main() -> None:
 
 
 def run_scrape() -> tuple[float, float] | None:
-    """Cold p50 and p99 (ms) of bench/scrape.py --combos 1000."""
+    """Cold p50 and p99 (ms) of bench/scrape.py --combos 1000, every partition written
+    before each cold scrape (``--moving 8``), as under a live worker: the exporter's
+    per-partition read cache then helps nothing, so the figure is a full fresh read."""
     done = subprocess.run(
-        [sys.executable, str(BENCH / "scrape.py"), "--combos", "1000", "--scrapes", "30"],
+        [sys.executable, str(BENCH / "scrape.py"), "--combos", "1000", "--scrapes", "30",
+         "--moving", "8"],
         capture_output=True, text=True, timeout=1800, check=False,
     )  # fmt: skip
     for line in done.stdout.splitlines():
-        if line.strip().startswith("cold"):
-            words = line.split()
+        words = line.split()
+        if line.strip().startswith("cold") and "p50" in words and "p99" in words:
             return float(words[words.index("p50") + 1]), float(words[words.index("p99") + 1])
     print(f"bench/scrape.py gave no cold figures:\n{done.stdout[-800:]}{done.stderr[-800:]}")
     return None
