@@ -29,6 +29,7 @@ from collectpulse.kafka.partitioning import murmur2
 from collectpulse.settings import Settings
 from collectpulse.simulate import EventGenerator, to_record
 from collectpulse.store import writer as writer_module
+from collectpulse.store.label_slots import LabelSlots
 from collectpulse.store.writer import StoreWriter
 from collectpulse.stream import agents as agents_module
 from collectpulse.stream.batch import RawRecord, RecordBatch
@@ -135,7 +136,7 @@ def _time_phases() -> dict[str, float]:
 
         setattr(module, name, wrapper)
 
-    def timed_async(cls: Any, name: str) -> None:
+    def timed_async(cls: Any, name: str, label: str = "") -> None:
         inner = getattr(cls, name)
 
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -143,13 +144,13 @@ def _time_phases() -> dict[str, float]:
             try:
                 return await inner(*args, **kwargs)
             finally:
-                spent[name] += time.thread_time() - t0
+                spent[label or name] += time.thread_time() - t0
 
         setattr(cls, name, wrapper)
 
     timed_async(StoreWriter, "_read")
     timed_async(StoreWriter, "_write")
-    timed_async(StoreWriter, "_admit_labels")
+    timed_async(LabelSlots, "admit", "_admit_labels")  # StoreWriter's until e814c60
     timed(writer_module, "plan_partition")
     timed(writer_module, "add_wanted")  # imported by name into store.writer
     timed(agents_module, "decode_batch")
