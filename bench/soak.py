@@ -362,7 +362,11 @@ def write_csv(samples: Sequence[Sample], path: Path) -> None:
 
 
 def plot(samples: Sequence[Sample], path: Path, title: str) -> None:
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:  # a bench extra: make bench installs it into .venv-bench
+        print(f"matplotlib is not installed here: no {path.name} (the CSV has every sample)")
+        return
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
