@@ -16,6 +16,7 @@ from collectpulse.store.agent_ledger import COLUMNS
 from collectpulse.store.client import StoreClient
 from collectpulse.store.keys import FIELD_SEP, Keys
 from collectpulse.store.reader import window_buckets
+from collectpulse.store.replies import text as _text
 from collectpulse.store.scripts import Scripts
 
 MAX_LIMIT = 1000
@@ -135,7 +136,3 @@ def page(
         ordered = sorted(present, key=lambda r: (sign * value(r), str(r["agent"])))
         ordered += sorted(absent, key=lambda r: str(r["agent"]))
     return ordered[offset : offset + limit]
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -13,6 +13,7 @@ import orjson
 from collectpulse.store.client import StoreClient
 from collectpulse.store.engagement import MESSAGE, PAYMENT, PROMISE, VIEW
 from collectpulse.store.keys import DAY_S, Keys
+from collectpulse.store.replies import text as _text
 
 MAX_ROWS = 100
 """Messages and views listed (newest first); the totals count them all."""
@@ -140,7 +141,3 @@ def _iso(at_s: int | None) -> str | None:
     if at_s is None:
         return None
     return datetime.fromtimestamp(at_s, UTC).isoformat().replace("+00:00", "Z")
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -18,6 +18,7 @@ from collectpulse.kpi.accounts import AccountTotals
 from collectpulse.store.client import StoreClient
 from collectpulse.store.contact_effects import ATTEMPTS_SINCE
 from collectpulse.store.keys import FIELD_SEP, Keys
+from collectpulse.store.replies import text as _text
 
 FLOW_READ_DAYS = 92
 """The 90-day window ends on the tenant's local today, which is the UTC date, the day
@@ -130,10 +131,6 @@ def merge_accounts(replies: Sequence[dict[Any, Any]]) -> AccountTotals:
         open_teams={labels: n for labels, n in teams.items() if n},
         collectors={labels: frozenset(agents) for labels, agents in collectors.items()},
     )
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 __all__ = [

@@ -17,6 +17,7 @@ from collectpulse.store.account_reader import flow_days
 from collectpulse.store.allocation import REPAID, UNASSIGNED
 from collectpulse.store.client import StoreClient
 from collectpulse.store.keys import FIELD_SEP, Keys
+from collectpulse.store.replies import text as _text
 
 
 async def read_allocation(
@@ -77,10 +78,6 @@ def merge_allocation(days: Sequence[str], replies: Sequence[dict[Any, Any]]) -> 
         cohorts={k: dict(v) for k, v in by_month.items()},
         placed={k: {due: n for due, n in v.items() if n} for k, v in placed.items()},
     )
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 __all__ = ["merge_allocation", "read_allocation"]

@@ -30,6 +30,7 @@ from collectpulse.events.roster import CostEvent
 from collectpulse.kpi.costs import Cost
 from collectpulse.store.client import StoreClient
 from collectpulse.store.fields import counter_field
+from collectpulse.store.replies import text as _text
 
 KEEP_DAYS = 92
 """The 90-day window ends on the tenant's local today (UTC today +- 1): a period ending
@@ -205,10 +206,6 @@ class CostStore:
 
 def _micros(at: datetime) -> int:
     return int(at.timestamp()) * 1_000_000 + at.microsecond
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 __all__ = ["GONE_DAYS", "KEEP_DAYS", "CostStore", "cost_keys", "quality_field"]

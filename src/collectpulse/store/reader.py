@@ -50,13 +50,13 @@ from collectpulse.store.read_cache import (
     missing_runs,
     struggling_now,
 )
+from collectpulse.store.replies import text as _text
 from collectpulse.store.roster import RosterEntry, RosterStore
 from collectpulse.store.scripts import Scripts
 from collectpulse.store.send_time import read_slots
 from collectpulse.store.silence import deliveries_since, silence_starts
 from collectpulse.store.targets import TargetStore
 from collectpulse.store.totals import decoded, parse_counter_fields, sum_partitions
-from collectpulse.store.totals import text as _text
 from collectpulse.store.unique_counts import UniqueCounts
 from collectpulse.store.view import StoreView as StoreView
 from collectpulse.store.view import Struggling as Struggling

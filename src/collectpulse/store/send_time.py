@@ -26,6 +26,7 @@ from typing import Any
 from collectpulse.kpi.send_time import LONGEST_S, WINDOWS, Slot, slot_names
 from collectpulse.store.context import BatchContext
 from collectpulse.store.keys import Keys
+from collectpulse.store.replies import text as _text
 from collectpulse.store.scripts import Scripts
 from collectpulse.zones import hour_and_weekday, tenant_zone
 
@@ -136,7 +137,3 @@ async def read_slots(
                     cells[slot] += value
         out[window] = {slot: v for slot, v in cells.items() if v}
     return out
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from collectpulse.kpi.ratios import LabelSet
 from collectpulse.store.client import StoreClient
 from collectpulse.store.keys import FIELD_SEP, Keys
+from collectpulse.store.replies import text as _text
 from collectpulse.store.totals import parse_counter_fields
 
 
@@ -59,7 +60,3 @@ async def read_bucket_series(
                 row = values[counter].setdefault(labelset, [0.0] * len(starts))
                 row[slot] += value
     return BucketSeries(step_s, starts, dict(values))
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -19,6 +19,7 @@ from collectpulse.store.fields import counter_series
 from collectpulse.store.keys import FIELD_SEP
 from collectpulse.store.message_effects import FIRST_DELIVERED, LAST_VIEW
 from collectpulse.store.read_cache import PartitionRead, SummedRead
+from collectpulse.store.replies import text
 from collectpulse.store.window_plan import Segments
 
 LAST_EVENT = "last_event_s"
@@ -116,10 +117,6 @@ def add_flat(into: dict[Any, int], flat: list[Any]) -> None:
         into[name] = into.get(name, 0) + int(value)
 
 
-def text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 __all__ = [
     "LAST_APPLIED_MS",
     "LAST_EVENT",
@@ -129,5 +126,4 @@ __all__ = [
     "merge_totals",
     "parse_counter_fields",
     "sum_partitions",
-    "text",
 ]

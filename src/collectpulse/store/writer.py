@@ -35,6 +35,7 @@ from collectpulse.store.label_slots import LabelSlots
 from collectpulse.store.plan import WritePlan
 from collectpulse.store.read_set import Wanted, add_wanted
 from collectpulse.store.replication import ReplicatedWrites
+from collectpulse.store.replies import text as _text
 from collectpulse.store.scripts import Scripts
 from collectpulse.store.touches import TOUCH_TOPIC, Touch, decode_touches
 
@@ -330,10 +331,6 @@ def _pairs(flat: Any) -> dict[str, str]:
     if not isinstance(flat, list):
         return {}
     return dict(zip(flat[::2], flat[1::2], strict=True))
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 __all__ = ["ApplyResult", "Publish", "StoreWriter", "Touch"]

@@ -59,6 +59,7 @@ from collectpulse.events.providers import PROVIDERS, NormaliseResult, ProviderEr
 from collectpulse.settings import Settings
 from collectpulse.store.client import StoreClient
 from collectpulse.store.keys import Keys
+from collectpulse.store.replies import text as _text
 from collectpulse.stream import transport
 from collectpulse.stream.batch import KafkaRecord, RecordBatch
 from collectpulse.stream.deadletter import DLQ_TOPIC, dlq_headers
@@ -337,7 +338,3 @@ def _clip(text: str) -> str:
     if len(text) <= MAX_DETAIL_CHARS:
         return text
     return text[: MAX_DETAIL_CHARS - 3] + "..."
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
