@@ -18,14 +18,17 @@ Then bench/scrape.py --combos 1000, and the record: docs/bench/latest.json, a li
 of docs/bench/history.jsonl, docs/bench/rates.png and the history table in
 docs/BENCHMARKS.md (bench/peers_record.py)::
 
-    .venv/bin/python bench/peers.py          # 1,000,000 events (Quix same job, stock Faust: 200k)
-    .venv/bin/python bench/peers.py --quick  # everything on 200,000
+    .venv-bench/bin/python bench/peers.py          # 1M events (Quix same job, stock Faust: 200k)
+    .venv-bench/bin/python bench/peers.py --quick  # everything on 200,000
+
+(``make bench`` creates ``.venv-bench`` with the bench extras: quixstreams, matplotlib.)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import statistics
@@ -240,6 +243,10 @@ def main() -> None:
     parser.add_argument("--no-scrape", action="store_true")
     parser.add_argument("--no-record", action="store_true", help="print only, write nothing")
     args = parser.parse_args()
+    missing = [m for m in ("quixstreams", "matplotlib") if importlib.util.find_spec(m) is None]
+    if missing:  # found now, not after 25 minutes of cases
+        needs = ", ".join(missing)
+        sys.exit(f"bench/peers.py needs {needs}: run `make bench` (it creates .venv-bench)")
     if args.quick:
         args.events = args.slow_events = 200_000
     started_load = os.getloadavg()

@@ -361,12 +361,13 @@ def write_csv(samples: Sequence[Sample], path: Path) -> None:
             writer.writerow(asdict(sample))
 
 
-def plot(samples: Sequence[Sample], path: Path, title: str) -> None:
+def plot(samples: Sequence[Sample], path: Path, title: str) -> bool:
+    """Draws the samples into ``path``; False when matplotlib (a bench extra) is missing."""
     try:
         import matplotlib
-    except ImportError:  # a bench extra: make bench installs it into .venv-bench
+    except ImportError:  # make bench installs it into .venv-bench
         print(f"matplotlib is not installed here: no {path.name} (the CSV has every sample)")
-        return
+        return False
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -399,6 +400,7 @@ def plot(samples: Sequence[Sample], path: Path, title: str) -> None:
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
+    return True
 
 
 def report(samples: Sequence[Sample]) -> None:
@@ -513,9 +515,9 @@ def main() -> None:
         f"collectpulse soak: {args.duration / 60:.0f} min at {args.rate:.0f} events/s "
         f"(1 worker, {args.partitions} partitions)"
     )
-    plot(samples, out / "soak.png", title)
+    drawn = plot(samples, out / "soak.png", title)
     report(samples)
-    print(f"wrote {out / 'soak.csv'} and {out / 'soak.png'}")
+    print(f"wrote {out / 'soak.csv'}" + (f" and {out / 'soak.png'}" if drawn else ""))
 
 
 def read_csv(path: Path) -> list[Sample]:
