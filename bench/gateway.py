@@ -54,7 +54,8 @@ from tests.support.webhook_signing import (  # noqa: E402
     sign_ses,
 )
 
-from collectpulse.settings import LocalStackSettings, Settings  # noqa: E402
+from collectpulse.localstack.settings import LocalStackSettings  # noqa: E402
+from collectpulse.settings import Settings  # noqa: E402
 
 Request = tuple[str, bytes, dict[str, str], int]
 """(path, body, headers, events in the body)"""

@@ -51,7 +51,8 @@ from pipeline import run as run_pipeline
 
 from collectpulse.events.models import Topic
 from collectpulse.localstack import stack
-from collectpulse.settings import LocalStackSettings, Settings
+from collectpulse.localstack.settings import LocalStackSettings
+from collectpulse.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"

@@ -34,7 +34,8 @@ from redis_memory import measure, report  # bench/redis_memory.py
 from collectpulse.events.models import Topic
 from collectpulse.kpi.computed import APPLY_LAG_BUCKETS_S
 from collectpulse.localstack import stack
-from collectpulse.settings import LocalStackSettings, Settings
+from collectpulse.localstack.settings import LocalStackSettings
+from collectpulse.settings import Settings
 from collectpulse.simulate.generator import EventGenerator
 from collectpulse.simulate.records import to_record
 from collectpulse.simulate.scenario import DEFAULT_SCENARIO

@@ -45,7 +45,8 @@ from redis.asyncio import RedisCluster
 
 from collectpulse.localstack import redis_cluster, stack
 from collectpulse.localstack.processes import read_pid, settings_env
-from collectpulse.settings import LocalStackSettings, Settings
+from collectpulse.localstack.settings import LocalStackSettings
+from collectpulse.settings import Settings
 from collectpulse.store.client import StoreClient, store_client
 from collectpulse.store.keys import Keys
 

@@ -49,7 +49,8 @@ from collectpulse.events.decode import decode
 from collectpulse.events.models import Topic
 from collectpulse.exporter.http import VIEW_MAX_AGE_S, render_kpis
 from collectpulse.localstack import stack
-from collectpulse.settings import LocalStackSettings, Settings, duration_s
+from collectpulse.localstack.settings import LocalStackSettings
+from collectpulse.settings import Settings, duration_s
 from collectpulse.store.context import Record
 from collectpulse.store.reader import StoreReader
 from collectpulse.store.touches import TOUCH_TOPIC

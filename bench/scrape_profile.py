@@ -28,7 +28,8 @@ from collectpulse.exporter.collector import SummedText
 from collectpulse.exporter.exposition import render
 from collectpulse.exporter.http import render_kpis
 from collectpulse.localstack import stack
-from collectpulse.settings import LocalStackSettings, Settings
+from collectpulse.localstack.settings import LocalStackSettings
+from collectpulse.settings import Settings
 from collectpulse.store.read_cache import PartitionCache
 from collectpulse.store.reader import StoreReader, StoreView
 from collectpulse.store.silence import deliveries_since, silence_starts

@@ -51,7 +51,8 @@ from redis.asyncio import Redis
 from collectpulse.events.models import DeliveryEvent, Topic
 from collectpulse.localstack import stack
 from collectpulse.localstack.processes import settings_env, spawn_cli, stop_children
-from collectpulse.settings import LocalStackSettings, Settings
+from collectpulse.localstack.settings import LocalStackSettings
+from collectpulse.settings import Settings
 from collectpulse.simulate.records import to_record
 from collectpulse.store.keys import Keys
 from collectpulse.store.touches import TOUCH_TOPIC

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from collectpulse.envcheck import environment_warnings
-from collectpulse.settings import LocalStackSettings, Settings, SettingsError, load_settings
+from collectpulse.localstack.settings import LocalStackSettings
+from collectpulse.settings import Settings, SettingsError, load_settings
 
 USAGE_ERROR = 2
 """Exit code for a bad flag or setting (argparse's own)."""

@@ -8,7 +8,8 @@ from collections.abc import Iterable, Mapping
 
 from pydantic_settings import BaseSettings
 
-from collectpulse.settings import LocalStackSettings, Settings
+from collectpulse.localstack.settings import LocalStackSettings
+from collectpulse.settings import Settings
 
 ENV_PREFIX = "COLLECTPULSE_"
 

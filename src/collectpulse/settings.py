@@ -377,26 +377,6 @@ class Settings(BaseSettings):
         return tuple(name for name, value in on.items() if value)
 
 
-class LocalStackSettings(BaseSettings):
-    """Where the development stack (Kafka, Redis) lives; ``COLLECTPULSE_LOCAL_<FIELD>``."""
-
-    model_config = SettingsConfigDict(env_prefix="COLLECTPULSE_LOCAL_", frozen=True, extra="ignore")
-
-    root: Path = Path(".")
-    state_dir: Path = Path(".local")
-    kafka_port: Port = 19092
-    kafka_controller_port: Port = 19093
-    kafka_partitions: int = Field(default=8, ge=1, le=256)
-    kafka_heap_mb: int = Field(default=512, ge=128)
-    kafka_brokers: Literal[1, 3] = 1
-    """3: a replicated KRaft cluster (localstack/kafka_cluster.py) instead of one broker."""
-    redis_port: Port = 16379
-    # `local start --redis-cluster`: six nodes on redis_cluster_port + 0..5, their
-    # cluster bus on redis_cluster_bus_port + 0..5
-    redis_cluster_port: Port = 17001
-    redis_cluster_bus_port: Port = 27001
-
-
 class SettingsError(Exception):
     """Configuration that cannot start the service; the message names the variable."""
 

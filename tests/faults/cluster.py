@@ -19,7 +19,8 @@ from pathlib import Path
 
 from collectpulse.localstack import kafka, redis
 from collectpulse.localstack.processes import read_pid
-from collectpulse.settings import LocalStackSettings, Settings
+from collectpulse.localstack.settings import LocalStackSettings
+from collectpulse.settings import Settings
 from tests.support.processes import (
     GROUP_ENV,
     free_port,

@@ -29,7 +29,8 @@ from redis.asyncio import Redis
 
 from collectpulse.events.models import Topic
 from collectpulse.localstack import kafka, redis
-from collectpulse.settings import LocalStackSettings, Settings
+from collectpulse.localstack.settings import LocalStackSettings
+from collectpulse.settings import Settings
 from tests.integration.test_worker_kill import (
     Record,
     applied_so_far,

@@ -23,7 +23,8 @@ import pytest
 from collectpulse.events.providers import PROVIDERS
 from collectpulse.gateway.server import raw_topics
 from collectpulse.localstack import kafka, redis
-from collectpulse.settings import LocalStackSettings, Settings
+from collectpulse.localstack.settings import LocalStackSettings
+from collectpulse.settings import Settings
 from tests.support.gateway import GatewayKeys, RunningGateway, Signed, running_gateway
 from tests.support.gateway import signed_requests as make_signed
 from tests.support.kafka import create_topics

@@ -31,7 +31,8 @@ from collectpulse.kafka.topics import topic_status, worker_topics
 from collectpulse.localstack import kafka_cluster, stack
 from collectpulse.localstack.kafka import LocalStackError
 from collectpulse.localstack.processes import port_in_use, read_pid
-from collectpulse.settings import LocalStackSettings, Settings
+from collectpulse.localstack.settings import LocalStackSettings
+from collectpulse.settings import Settings
 from collectpulse.stream.app import prepare_topics
 from tests.integration.test_worker_kill import applied_so_far
 from tests.order.log import generate

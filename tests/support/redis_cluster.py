@@ -21,7 +21,7 @@ from redis.crc import key_slot
 
 from collectpulse.localstack import redis_cluster
 from collectpulse.localstack.redis_cluster import Node
-from collectpulse.settings import LocalStackSettings
+from collectpulse.localstack.settings import LocalStackSettings
 from tests.support.local_stack import own_stack_settings
 
 

@@ -29,7 +29,8 @@ from collectpulse.kafka.connection import kafka_options
 from collectpulse.localstack.kafka import metadata_ready, paths
 from collectpulse.localstack.processes import read_pid, spawn, stop
 from collectpulse.localstack.redis import redis_server_binary
-from collectpulse.settings import LocalStackSettings, Settings
+from collectpulse.localstack.settings import LocalStackSettings
+from collectpulse.settings import Settings
 from tests.support.certs import CertificateAuthority, Issued
 from tests.support.processes import free_port
 

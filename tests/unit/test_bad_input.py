@@ -28,7 +28,8 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings
 
 from collectpulse.cli import build_parser, main
-from collectpulse.settings import LocalStackSettings, Settings, SettingsError, load_settings
+from collectpulse.localstack.settings import LocalStackSettings
+from collectpulse.settings import Settings, SettingsError, load_settings
 
 MODELS: tuple[type[BaseSettings], ...] = (Settings, LocalStackSettings)
 JUNK = "%%not valid%%"

@@ -9,13 +9,8 @@ from pathlib import Path
 import pytest
 
 from collectpulse.envcheck import known_variables, unknown_variables
-from collectpulse.settings import (
-    LocalStackSettings,
-    Settings,
-    SettingsError,
-    duration_s,
-    load_settings,
-)
+from collectpulse.localstack.settings import LocalStackSettings
+from collectpulse.settings import Settings, SettingsError, duration_s, load_settings
 
 
 def test_defaults_match_the_catalog() -> None:

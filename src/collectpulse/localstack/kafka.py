@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaError
 
 from collectpulse.localstack.processes import exit_reason, read_pid, spawn, stop
-from collectpulse.settings import LocalStackSettings
+from collectpulse.localstack.settings import LocalStackSettings
 
 KAFKA_JAR_GLOB = "kafka_2.13-*.jar"
 

@@ -25,7 +25,7 @@ from aiokafka.errors import KafkaError
 
 from collectpulse.localstack.kafka import LocalStackError, ensure_jars, java, new_cluster_id, paths
 from collectpulse.localstack.processes import exit_reason, port_in_use, read_pid, spawn, stop
-from collectpulse.settings import LocalStackSettings
+from collectpulse.localstack.settings import LocalStackSettings
 
 NODES = 3
 PORT_STRIDE = 10

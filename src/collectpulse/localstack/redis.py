@@ -11,7 +11,7 @@ import redis
 
 from collectpulse.localstack.kafka import LocalStackError
 from collectpulse.localstack.processes import exit_reason, read_pid, spawn, stop
-from collectpulse.settings import LocalStackSettings
+from collectpulse.localstack.settings import LocalStackSettings
 
 
 def _data_dir(cfg: LocalStackSettings) -> Path:

@@ -22,7 +22,7 @@ import redis
 from collectpulse.localstack.kafka import LocalStackError
 from collectpulse.localstack.processes import read_pid, spawn, stop
 from collectpulse.localstack.redis import redis_server_binary
-from collectpulse.settings import LocalStackSettings
+from collectpulse.localstack.settings import LocalStackSettings
 
 NODES = 6
 NODE_TIMEOUT_MS = 5000

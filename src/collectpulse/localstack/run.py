@@ -22,7 +22,7 @@ from collectpulse.events.providers import PROVIDERS
 from collectpulse.localstack import kafka, redis, stack
 from collectpulse.localstack.headline import Headline, headline
 from collectpulse.localstack.processes import spawn_cli, stop_children
-from collectpulse.settings import LocalStackSettings
+from collectpulse.localstack.settings import LocalStackSettings
 
 SUMMARY_EVERY_S = 10.0
 

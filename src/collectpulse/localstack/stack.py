@@ -8,7 +8,7 @@ from pathlib import Path
 
 from collectpulse.localstack import kafka, kafka_cluster, redis, redis_cluster
 from collectpulse.localstack.kafka import LocalStackError
-from collectpulse.settings import LocalStackSettings
+from collectpulse.localstack.settings import LocalStackSettings
 
 
 def start(cfg: LocalStackSettings) -> tuple[str, str]:

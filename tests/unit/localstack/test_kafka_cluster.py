@@ -10,7 +10,7 @@ import pytest
 from collectpulse.cli import build_parser
 from collectpulse.localstack import kafka_cluster
 from collectpulse.localstack.kafka import LocalStackError
-from collectpulse.settings import LocalStackSettings
+from collectpulse.localstack.settings import LocalStackSettings
 
 ROOT = Path(__file__).resolve().parents[3]
 
